@@ -1,0 +1,15 @@
+//! securid-bulk: bulk operations against the RSA SecurID Cloud Administration API.
+//!
+//! The binary is a thin shell over this library; see the README's
+//! "Architecture" section for how a row travels through these modules.
+
+pub mod auth;
+pub mod cli;
+pub mod client;
+pub mod input;
+pub mod mock;
+pub mod ops;
+pub mod output;
+pub mod progress;
+pub mod runner;
+pub mod secret;
