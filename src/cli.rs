@@ -1,1 +1,442 @@
-//! TODO
+//! The command line: clap definitions, and their translation into one typed
+//! [`Config`]. Each operation in the catalog becomes a subcommand of its own,
+//! so adding an operation adds its command with no change here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args, FromArgMatches};
+use reqwest::Url;
+
+use crate::auth::is_loopback_host;
+use crate::client::RetryPolicy;
+use crate::mock::MockOptions;
+use crate::ops::{self, Operation};
+use crate::secret::Secret;
+
+/// What the user asked for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Config>),
+    ListOperations,
+    Mock(MockOptions),
+}
+
+/// Everything a run needs, checked and typed.
+#[derive(Debug)]
+pub struct Config {
+    pub operation: &'static Operation,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub force: bool,
+    pub dry_run: bool,
+    pub target: Target,
+    pub concurrency: usize,
+    pub rate: Rate,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    pub delimiter: u8,
+    pub quiet: bool,
+    pub summary_json: Option<PathBuf>,
+    /// The command line as typed, for the resume hint.
+    pub argv: Vec<String>,
+}
+
+/// Where requests go.
+#[derive(Debug)]
+pub enum Target {
+    /// Dry run: nowhere.
+    Nowhere,
+    /// The in-process simulated tenant.
+    Mock(MockOptions),
+    Tenant {
+        /// `None` with a key file: the key file's `adminRestApiUrl` decides.
+        base_url: Option<Url>,
+        credentials: Credentials,
+    },
+}
+
+#[derive(Debug)]
+pub enum Credentials {
+    Token(Secret),
+    KeyFile(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    Unlimited,
+    Fixed(f64),
+    /// Start at a safe rate and adapt to the tenant's answers.
+    Auto,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Flags shared by every operation.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The input CSV (header row required).
+    input: PathBuf,
+
+    /// Results CSV [default: <input stem>.results.csv beside the input].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Overwrite the results file if it exists.
+    #[arg(long)]
+    force: bool,
+
+    /// Validate every row and write the plan; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
+    /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
+    #[arg(long, env = "SECURID_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+
+    /// Bearer token. Prefer the environment variable, which stays out of
+    /// shell history.
+    #[arg(
+        long,
+        env = "SECURID_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+
+    /// Admin API key file from the Cloud Administration Console.
+    #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
+    key_file: Option<PathBuf>,
+
+    /// Run against a built-in simulated tenant seeded with samples/tenant.json.
+    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file"])]
+    mock: bool,
+
+    /// Rows in flight at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+
+    /// Requests per second for the whole run: a number, 0 for unlimited, or
+    /// "auto" to adapt to the tenant's quota.
+    #[arg(long, default_value = "10", value_name = "R|0|auto")]
+    rate: String,
+
+    /// Attempts per row before giving up, the first included.
+    #[arg(long, default_value_t = 6, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    max_attempts: u32,
+
+    /// Seconds to wait for one answer.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    timeout: f64,
+
+    /// Longest Retry-After honoured, in seconds; longer ones are cut to this.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    max_retry_after: u64,
+
+    /// Field delimiter of the input.
+    #[arg(long, default_value = ",", value_name = "C")]
+    delimiter: String,
+
+    /// No progress display; errors and the summary only.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Also write the summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
+}
+
+fn command() -> clap::Command {
+    let mut cmd = clap::Command::new("securid-bulk")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Bulk operations against the RSA SecurID Cloud Administration API")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(
+            clap::Command::new("operations")
+                .about("List the operations, their required columns and HTTP calls"),
+        )
+        .subcommand(MockOptions::augment_args(
+            clap::Command::new("mock").about("Serve a simulated tenant for trials and tests"),
+        ));
+    for op in ops::CATALOG {
+        let sub = clap::Command::new(op.name).about(op.summary);
+        cmd = cmd.subcommand(RunArgs::augment_args(sub));
+    }
+    cmd
+}
+
+/// Parses the process arguments; exits with clap's message on bad flags.
+pub fn parse() -> Result<Command, CliError> {
+    parse_from(std::env::args_os())
+}
+
+pub fn parse_from<I, T>(args: I) -> Result<Command, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let matches = match command().try_get_matches_from(args.clone()) {
+        Ok(matches) => matches,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            return Err(CliError::Usage(
+                e.render().to_string().trim_end().to_owned(),
+            ))
+        }
+    };
+    let (name, sub) = matches
+        .subcommand()
+        .ok_or_else(|| CliError::Usage("no command given".into()))?;
+    let from_matches = |e: clap::Error| CliError::Usage(e.to_string());
+    match name {
+        "operations" => Ok(Command::ListOperations),
+        "mock" => Ok(Command::Mock(
+            MockOptions::from_arg_matches(sub).map_err(from_matches)?,
+        )),
+        _ => {
+            let op = ops::find(name)
+                .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
+            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            let argv = args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            Ok(Command::Run(Box::new(config(op, run, argv)?)))
+        }
+    }
+}
+
+fn config(
+    operation: &'static Operation,
+    run: RunArgs,
+    argv: Vec<String>,
+) -> Result<Config, CliError> {
+    let output = run
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&run.input));
+    if !(run.timeout > 0.0 && run.timeout.is_finite()) {
+        return Err(CliError::Usage(
+            "--timeout must be a positive number of seconds".into(),
+        ));
+    }
+    Ok(Config {
+        operation,
+        target: target(&run)?,
+        rate: parse_rate(&run.rate)?,
+        delimiter: parse_delimiter(&run.delimiter)?,
+        output,
+        force: run.force,
+        dry_run: run.dry_run,
+        concurrency: run.concurrency.into(),
+        timeout: Duration::from_secs_f64(run.timeout),
+        retry: RetryPolicy {
+            max_attempts: run.max_attempts,
+            max_retry_after: Duration::from_secs(run.max_retry_after),
+            ..RetryPolicy::default()
+        },
+        quiet: run.quiet,
+        summary_json: run.summary_json,
+        input: run.input,
+        argv,
+    })
+}
+
+fn target(run: &RunArgs) -> Result<Target, CliError> {
+    if run.mock {
+        return Ok(Target::Mock(MockOptions::sample()));
+    }
+    if run.dry_run {
+        return Ok(Target::Nowhere);
+    }
+    let credentials = match (&run.token, &run.key_file) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Usage(
+                "--token and --key-file were both given (flags or SECURID_TOKEN / SECURID_KEY_FILE); keep one".into(),
+            ))
+        }
+        (Some(token), None) => Credentials::Token(Secret::new(token.trim())),
+        (None, Some(path)) => Credentials::KeyFile(path.clone()),
+        (None, None) => return Err(CliError::Usage(no_credentials_message())),
+    };
+    let base_url = match &run.base_url {
+        Some(url) => Some(normalise_base_url(url)?),
+        None if matches!(credentials, Credentials::KeyFile(_)) => None,
+        None => {
+            return Err(CliError::Usage(
+                "no tenant given: pass --base-url https://<tenant>.access.securid.com or set SECURID_BASE_URL (or use --mock to try the tool)".into(),
+            ))
+        }
+    };
+    Ok(Target::Tenant {
+        base_url,
+        credentials,
+    })
+}
+
+fn no_credentials_message() -> String {
+    "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant".into()
+}
+
+/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
+/// the root. Plain http is refused unless the host is a loopback address.
+pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
+    let bad = |why: &str| CliError::Usage(format!("--base-url {text:?}: {why}"));
+    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&host) => {}
+        "http" => {
+            return Err(bad(
+                "plain http is allowed only to loopback addresses; use https://",
+            ))
+        }
+        other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "credentials in the URL are not accepted; use --key-file or --token",
+        ));
+    }
+    let path = url.path().to_owned();
+    let root = match path.find("/AdminInterface") {
+        Some(at) => &path[..at],
+        None => path.trim_end_matches('/'),
+    };
+    url.set_path(root);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+fn parse_rate(text: &str) -> Result<Rate, CliError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(Rate::Auto);
+    }
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(Rate::Unlimited),
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::Fixed(r)),
+        _ => Err(CliError::Usage(format!(
+            "--rate {text:?}: expected requests per second (e.g. 10), 0 for unlimited, or auto"
+        ))),
+    }
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, CliError> {
+    match text {
+        "\\t" | "tab" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        _ => Err(CliError::Usage(format!(
+            "--delimiter {text:?}: expected one ASCII character, or \\t for tab"
+        ))),
+    }
+}
+
+/// `dir/users.csv` → `dir/users.results.csv`.
+pub fn default_output(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    input.with_file_name(format!("{stem}.results.csv"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_normalise_to_the_tenant_root() {
+        for (given, root) in [
+            (
+                "https://acme.access.securid.com",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/v1",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "http://127.0.0.1:8080/AdminInterface/restapi",
+                "http://127.0.0.1:8080/",
+            ),
+            ("http://localhost:9", "http://localhost:9/"),
+            ("http://[::1]:9", "http://[::1]:9/"),
+        ] {
+            assert_eq!(normalise_base_url(given).unwrap().as_str(), root, "{given}");
+        }
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused() {
+        for bad in [
+            "http://acme.access.securid.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "https://u:p@x",
+        ] {
+            assert!(normalise_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0").unwrap(), Rate::Unlimited);
+        assert_eq!(parse_rate("2.5").unwrap(), Rate::Fixed(2.5));
+        assert_eq!(parse_rate("AUTO").unwrap(), Rate::Auto);
+        assert!(parse_rate("-1").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn output_defaults_beside_the_input() {
+        assert_eq!(
+            default_output(Path::new("dir/users.csv")),
+            PathBuf::from("dir/users.results.csv")
+        );
+    }
+
+    #[test]
+    fn every_catalog_entry_is_a_command() {
+        let cmd = command();
+        for op in ops::CATALOG {
+            assert!(cmd.find_subcommand(op.name).is_some(), "{}", op.name);
+        }
+        cmd.debug_assert();
+    }
+
+    #[test]
+    fn token_and_key_file_together_is_an_error() {
+        let err = parse_from([
+            "securid-bulk",
+            "ds100-clear-pin",
+            "in.csv",
+            "--base-url",
+            "https://x",
+            "--token",
+            "t",
+            "--key-file",
+            "k.json",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("keep one"));
+    }
+}

@@ -206,6 +206,30 @@ pub fn names() -> Vec<&'static str> {
     CATALOG.iter().map(|op| op.name).collect()
 }
 
+/// The text of `securid-bulk operations`.
+pub fn listing() -> String {
+    let mut out = String::new();
+    for op in CATALOG {
+        let columns: Vec<&str> = op.required.iter().map(|f| f.wire_name()).collect();
+        let body: Vec<&str> = op.body.iter().map(|f| f.wire_name()).collect();
+        out.push_str(&format!(
+            "{}\n    {}{}\n    columns: {}\n    request: {} {} {{{}}}\n",
+            op.name,
+            op.summary,
+            if op.destructive {
+                " [asks for confirmation]"
+            } else {
+                ""
+            },
+            columns.join(", "),
+            op.method.as_str(),
+            op.path,
+            body.join(", "),
+        ));
+    }
+    out
+}
+
 /// Renders a 200 body into the `detail` column: `field=value` pairs for the
 /// operation's detail fields, `;`-separated, one group per array element.
 /// Returns `None` when the body is not JSON, which is still a success: the
@@ -259,15 +283,26 @@ mod tests {
     #[test]
     fn body_fields_are_always_required() {
         for op in CATALOG {
-            for f in op.body.iter().chain(op.path_fields().collect::<Vec<_>>().iter()) {
-                assert!(op.required.contains(f), "{} sends {f} without requiring it", op.name);
+            for f in op
+                .body
+                .iter()
+                .chain(op.path_fields().collect::<Vec<_>>().iter())
+            {
+                assert!(
+                    op.required.contains(f),
+                    "{} sends {f} without requiring it",
+                    op.name
+                );
             }
         }
     }
 
     #[test]
     fn pin_set_reads_the_same_as_boolean_or_string() {
-        let ds = describe_success(&DS100_CLEAR_PIN, r#"{"tokenSerialNumber":"1","pinSet":false}"#);
+        let ds = describe_success(
+            &DS100_CLEAR_PIN,
+            r#"{"tokenSerialNumber":"1","pinSet":false}"#,
+        );
         let sid = describe_success(&SID_CLEAR_PIN, r#"{"userId":"u","pinSet":"false"}"#);
         assert_eq!(ds.as_deref(), Some("pinSet=false"));
         assert_eq!(sid.as_deref(), Some("pinSet=false"));
@@ -291,7 +326,10 @@ mod tests {
 
     #[test]
     fn sid_path_carries_the_user() {
-        assert_eq!(SID_CLEAR_PIN.path_fields().collect::<Vec<_>>(), vec![Field::UserId]);
+        assert_eq!(
+            SID_CLEAR_PIN.path_fields().collect::<Vec<_>>(),
+            vec![Field::UserId]
+        );
         assert_eq!(DS100_DELETE.path_fields().count(), 0);
     }
 }

@@ -1,1 +1,189 @@
-//! TODO
+//! Progress for the admin watching the run: an indicatif bar with rate, ETA
+//! and counts when stderr is a terminal, plain periodic lines when it is not
+//! (a log file, a CI job), nothing with `--quiet`.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::client::Traffic;
+use crate::output::{Counts, Outcome};
+
+/// Live counts per outcome, written by the results writer and read by the
+/// display.
+#[derive(Debug, Default)]
+pub struct Tally([AtomicU64; Outcome::ALL.len()]);
+
+impl Tally {
+    pub fn add(&self, outcome: Outcome) {
+        self.0[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Counts {
+        let mut counts = Counts::default();
+        for outcome in Outcome::ALL {
+            counts.add_many(outcome, self.get(outcome));
+        }
+        counts
+    }
+
+    fn get(&self, outcome: Outcome) -> u64 {
+        self.0[outcome as usize].load(Ordering::Relaxed)
+    }
+
+    fn done(&self) -> u64 {
+        Outcome::ALL.into_iter().map(|o| self.get(o)).sum()
+    }
+
+    fn describe(&self) -> String {
+        Outcome::ALL
+            .into_iter()
+            .filter(|o| self.get(*o) > 0)
+            .map(|o| format!("{} {}", o.as_str(), self.get(o)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Where the display goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Bar,
+    Lines,
+    Silent,
+}
+
+impl Style {
+    pub fn choose(quiet: bool) -> Style {
+        if quiet {
+            Style::Silent
+        } else if std::io::stderr().is_terminal() {
+            Style::Bar
+        } else {
+            Style::Lines
+        }
+    }
+}
+
+/// A running display; stops when dropped or finished.
+pub struct Progress {
+    task: Option<tokio::task::JoinHandle<()>>,
+    bar: Option<ProgressBar>,
+}
+
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+impl Progress {
+    pub fn start(style: Style, total: u64, tally: Arc<Tally>, traffic: Arc<Traffic>) -> Progress {
+        match style {
+            Style::Silent => Progress {
+                task: None,
+                bar: None,
+            },
+            Style::Bar => {
+                let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                let shown = bar.clone();
+                let task = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(200));
+                    loop {
+                        tick.tick().await;
+                        shown.set_position(tally.done());
+                        shown.set_message(status_text(&tally, &traffic));
+                    }
+                });
+                Progress {
+                    task: Some(task),
+                    bar: Some(bar),
+                }
+            }
+            Style::Lines => {
+                let started = Instant::now();
+                let task = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(LINE_EVERY);
+                    tick.tick().await;
+                    loop {
+                        tick.tick().await;
+                        eprintln!(
+                            "{}",
+                            progress_line(total, &tally, &traffic, started.elapsed())
+                        );
+                    }
+                });
+                Progress {
+                    task: Some(task),
+                    bar: None,
+                }
+            }
+        }
+    }
+
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn status_text(tally: &Tally, traffic: &Traffic) -> String {
+    let throttled = traffic.throttled.load(Ordering::Relaxed);
+    let retries = traffic.retries.load(Ordering::Relaxed);
+    let mut text = tally.describe();
+    if throttled + retries > 0 {
+        text.push_str(&format!(" | {retries} retries, {throttled} throttled"));
+    }
+    text
+}
+
+fn progress_line(total: u64, tally: &Tally, traffic: &Traffic, elapsed: Duration) -> String {
+    let done = tally.done();
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+    format!(
+        "progress: {done}/{total} rows ({percent}%), {rate:.1} rows/s; {}",
+        status_text(tally, traffic)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_line_shows_counts_and_pushback() {
+        let tally = Tally::default();
+        tally.add(Outcome::Ok);
+        tally.add(Outcome::Ok);
+        tally.add(Outcome::Failed);
+        let traffic = Traffic::default();
+        traffic.throttled.store(4, Ordering::Relaxed);
+        let line = progress_line(6, &tally, &traffic, Duration::from_secs(3));
+        assert_eq!(
+            line,
+            "progress: 3/6 rows (50%), 1.0 rows/s; ok 2, failed 1 | 0 retries, 4 throttled"
+        );
+        assert_eq!(tally.snapshot().get(Outcome::Ok), 2);
+    }
+}

@@ -1,1 +1,287 @@
-//! TODO
+//! The HTTP client: turns one row and one catalog entry into a request, sends
+//! it through the shared pacer with the current bearer token, retries what is
+//! worth retrying, and reduces whatever came back to one row's account.
+
+mod pacer;
+mod reply;
+mod retry;
+
+pub use pacer::Pacer;
+pub use retry::{parse_retry_after, RetryPolicy};
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::Retryable;
+use reqwest::Url;
+
+use crate::auth::TokenProvider;
+use crate::input::Checked;
+use crate::ops::{HttpMethod, Operation};
+use crate::output::Outcome;
+use reply::Failure;
+
+/// How to reach the tenant and how patiently.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The tenant root, e.g. `https://acme.access.securid.com`.
+    pub base_url: Url,
+    pub timeout: Duration,
+    /// Requests per second for the whole run; `None` is unlimited.
+    pub rate: Option<f64>,
+    pub retry: RetryPolicy,
+    pub concurrency: usize,
+}
+
+/// Request counts, shared with the progress display and the summary.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// What happened when one row was sent.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub message: String,
+    pub detail: String,
+    /// The tenant refused the credentials (401/403) even after a fresh token.
+    pub auth_refused: bool,
+    /// No attempt reached the tenant at all (connection errors, timeouts).
+    pub unreachable: bool,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    tokens: Arc<TokenProvider>,
+    pacer: Pacer,
+    policy: RetryPolicy,
+    pub traffic: Arc<Traffic>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct ClientError(#[source] reqwest::Error);
+
+/// One row's request, built once and replayed on each attempt.
+struct Prepared {
+    method: HttpMethod,
+    url: Url,
+    body: String,
+}
+
+/// What one row's attempts have seen so far.
+#[derive(Default)]
+struct AttemptLog {
+    attempts: AtomicU32,
+    timed_out: AtomicBool,
+    reached_tenant: AtomicBool,
+}
+
+impl Client {
+    pub fn new(config: &ClientConfig, tokens: Arc<TokenProvider>) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .user_agent(concat!("securid-bulk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ClientError)?;
+        Ok(Client {
+            http,
+            base: config.base_url.clone(),
+            tokens,
+            pacer: Pacer::new(config.rate),
+            policy: config.retry,
+            traffic: Arc::default(),
+        })
+    }
+
+    /// Runs one row's operation to its conclusion: success, a final refusal,
+    /// or retries exhausted.
+    pub async fn execute(&self, op: &'static Operation, row: &Checked) -> Attempted {
+        let prepared = Prepared {
+            method: op.method,
+            url: self.url_for(op, row),
+            body: request_body(op, row),
+        };
+        let log = AttemptLog::default();
+        let mut result = self.with_retries(&prepared, &log).await;
+        if let Err(Failure::AuthRefused { token, .. }) = &result {
+            if self.tokens.renew_after_rejection(token).await {
+                result = self.with_retries(&prepared, &log).await;
+            }
+        }
+        reply::conclude(op, result, &log)
+    }
+
+    async fn with_retries(
+        &self,
+        prepared: &Prepared,
+        log: &AttemptLog,
+    ) -> Result<reply::Success, Failure> {
+        (|| self.send_once(prepared, log))
+            .retry(self.policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(Failure::is_retryable)
+            .adjust(|failure, backoff| backoff.map(|d| failure.retry_after().unwrap_or(d)))
+            .notify(|failure, delay| {
+                self.traffic.retries.fetch_add(1, Ordering::Relaxed);
+                if matches!(failure, Failure::Throttled { .. }) {
+                    self.pacer.pause_all(delay);
+                }
+            })
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        prepared: &Prepared,
+        log: &AttemptLog,
+    ) -> Result<reply::Success, Failure> {
+        self.pacer.wait_turn().await;
+        let token = self
+            .tokens
+            .bearer()
+            .await
+            .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
+        log.attempts.fetch_add(1, Ordering::Relaxed);
+        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .request(prepared.method.to_reqwest(), prepared.url.clone())
+            .bearer_auth(token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(prepared.body.clone())
+            .send()
+            .await;
+        let failure_or_reply = reply::read(response, token, &self.policy).await;
+        if matches!(failure_or_reply, Err(Failure::Throttled { .. })) {
+            self.traffic.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        log.note(&failure_or_reply);
+        failure_or_reply
+    }
+
+    /// The request URL: the tenant root plus the operation's path, with row
+    /// values percent-encoded into their own path segments.
+    fn url_for(&self, op: &Operation, row: &Checked) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty();
+            for segment in op.path.split('/').filter(|s| !s.is_empty()) {
+                let value = segment
+                    .strip_prefix('{')
+                    .and_then(|s| s.strip_suffix('}'))
+                    .and_then(|name| op.fields().find(|f| f.wire_name() == name))
+                    .map(|field| row.value(field).unwrap_or_default());
+                segments.push(value.unwrap_or(segment));
+            }
+        }
+        url
+    }
+}
+
+impl AttemptLog {
+    fn note(&self, result: &Result<reply::Success, Failure>) {
+        match result {
+            Err(Failure::Timeout) => self.timed_out.store(true, Ordering::Relaxed),
+            Err(Failure::Connect(_)) | Err(Failure::Local(_)) => {}
+            _ => self.reached_tenant.store(true, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The JSON body: the operation's body fields, as strings, in catalog order.
+fn request_body(op: &Operation, row: &Checked) -> String {
+    let mut body = serde_json::Map::new();
+    for field in op.body {
+        let value = row.value(*field).unwrap_or_default();
+        body.insert(field.wire_name().to_owned(), value.into());
+    }
+    serde_json::Value::Object(body).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::ColumnMap;
+    use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};
+    use crate::secret::Secret;
+
+    fn checked(op: &'static Operation, header: &[&str], row: &[&str]) -> Checked {
+        let columns = ColumnMap::build(
+            std::path::Path::new("t.csv"),
+            csv::StringRecord::from(header.to_vec()),
+            op,
+        )
+        .unwrap();
+        let raw = crate::input::RawRow {
+            line: 2,
+            record: csv::StringRecord::from(row.to_vec()),
+        };
+        crate::input::check_row(op, &columns, &raw)
+    }
+
+    fn client(base: &str) -> Client {
+        let config = ClientConfig {
+            base_url: Url::parse(base).unwrap(),
+            timeout: Duration::from_secs(1),
+            rate: None,
+            retry: RetryPolicy::default(),
+            concurrency: 1,
+        };
+        Client::new(&config, Arc::new(TokenProvider::fixed(Secret::new("t")))).unwrap()
+    }
+
+    const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
+
+    #[test]
+    fn user_id_lands_in_its_own_path_segment() {
+        let row = checked(
+            &SID_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, "001"],
+        );
+        let url = client("https://acme.example/").url_for(&SID_CLEAR_PIN, &row);
+        assert_eq!(
+            url.as_str(),
+            format!(
+                "https://acme.example/AdminInterface/restapi/v2/users/{USER}/sidTokens/clearPin"
+            )
+        );
+    }
+
+    #[test]
+    fn a_path_prefix_on_the_base_is_kept() {
+        let row = checked(
+            &SID_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, "001"],
+        );
+        let url = client("https://gw.example/securid").url_for(&SID_CLEAR_PIN, &row);
+        assert!(url.path().starts_with("/securid/AdminInterface/"), "{url}");
+    }
+
+    #[test]
+    fn body_keeps_serials_as_strings_with_leading_zeros() {
+        let row = checked(
+            &DS100_DELETE,
+            &["userId", "tokenSerialNumber", "deviceSerialNumber"],
+            &[USER, "014010008038", "140100080"],
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&request_body(&DS100_DELETE, &row)).unwrap();
+        assert_eq!(body["tokenSerialNumber"], "014010008038");
+        assert_eq!(body["deviceSerialNumber"], "140100080");
+        assert_eq!(body["userId"], USER);
+    }
+}

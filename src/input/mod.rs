@@ -1,1 +1,117 @@
-//! TODO
+//! Input: reading the admin's CSV as a stream, matching its header to the
+//! operation's columns, and deciding per row whether it may be sent.
+//!
+//! A file is read twice. [`scan`] walks it once before anything is sent: it
+//! rejects files that are not CSV text at all, counts rows, and finds the
+//! problems that only show across rows (duplicates). [`Rows`] then streams it
+//! again, row by row, for the run itself. Neither pass holds the file in
+//! memory.
+
+mod header;
+mod reader;
+mod scan;
+mod validate;
+
+pub use header::{normalise_header, ColumnMap};
+pub use reader::{RawRow, RecordReader};
+pub use scan::{scan, Finding, Scan};
+pub use validate::{check as check_row, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN};
+
+use std::path::{Path, PathBuf};
+
+use crate::ops::Operation;
+
+/// A file-level problem: the run cannot start. Each message names the file
+/// and, where there is one, the line and column, and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty; expected a header row naming the columns {expected}")]
+    Empty { path: PathBuf, expected: String },
+    #[error("{path}: {what}; save it as CSV (UTF-8) and try again")]
+    NotCsv { path: PathBuf, what: String },
+    #[error("{path}:{line}:{column}: {what}; save the file as UTF-8 and try again")]
+    Encoding {
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        what: String,
+    },
+    #[error("{path}:1: missing column {missing} required by {operation}; found columns: {found}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_')")]
+    MissingColumns {
+        path: PathBuf,
+        operation: &'static str,
+        missing: String,
+        found: String,
+    },
+    #[error("{path}:1: columns {first} and {second} both mean {field}; keep one of them")]
+    DuplicateColumn {
+        path: PathBuf,
+        field: &'static str,
+        first: usize,
+        second: usize,
+    },
+    #[error("{path}:{line}: {what}")]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        what: String,
+    },
+}
+
+/// One input row on its way through the run: its raw record (copied to the
+/// results untouched), the canonical values the operation needs, and whether
+/// it may be sent.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: u64,
+    pub record: csv::StringRecord,
+    pub checked: Checked,
+}
+
+/// Streams the rows of a file that [`scan`] accepted, each checked against
+/// the operation and the scan's cross-row findings.
+pub struct Rows<'a> {
+    reader: RecordReader,
+    columns: &'a ColumnMap,
+    op: &'static Operation,
+    scan: &'a Scan,
+}
+
+impl<'a> Rows<'a> {
+    pub fn open(path: &Path, op: &'static Operation, scan: &'a Scan) -> Result<Self, InputError> {
+        let mut reader = RecordReader::open(path, scan.delimiter)?;
+        reader.next_header()?;
+        Ok(Rows {
+            reader,
+            columns: &scan.columns,
+            op,
+            scan,
+        })
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Row, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = match self.reader.next_row()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut checked = validate::check(self.op, self.columns, &raw);
+        if let Some(finding) = self.scan.finding(raw.line) {
+            checked.apply(finding);
+        }
+        Some(Ok(Row {
+            line: raw.line,
+            record: raw.record,
+            checked,
+        }))
+    }
+}

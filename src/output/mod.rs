@@ -1,1 +1,146 @@
-//! TODO
+//! Output: what the run tells the admin. The results CSV (one line per input
+//! row, written as each result is known), the end-of-run summary, and the
+//! small text helpers that keep every cell and message on one safe line.
+
+mod summary;
+mod writer;
+
+pub use summary::{Counts, RequestFigures, Summary};
+pub use writer::{result_columns, OutputError, ResultsWriter, RESULT_COLUMNS};
+
+use std::time::{Duration, SystemTime};
+
+/// What happened to one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The tenant applied the operation.
+    Ok,
+    /// The tenant refused it, or every attempt failed.
+    Failed,
+    /// The row is malformed and was never sent.
+    Invalid,
+    /// Deliberately not sent: a duplicate, or done in an earlier run.
+    Skipped,
+    /// Not sent because the run stopped first (halt, limit, Ctrl-C).
+    NotAttempted,
+    /// Dry run: the row would be sent.
+    Valid,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Ok,
+        Outcome::Failed,
+        Outcome::Invalid,
+        Outcome::Skipped,
+        Outcome::NotAttempted,
+        Outcome::Valid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
+            Outcome::Skipped => "skipped",
+            Outcome::NotAttempted => "not_attempted",
+            Outcome::Valid => "valid",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// Whether a row with this outcome leaves work undone (exit code 2).
+    pub fn needs_attention(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed | Outcome::Invalid | Outcome::NotAttempted
+        )
+    }
+}
+
+/// The full account of one row, as written to the results.
+#[derive(Clone, Debug)]
+pub struct RowResult {
+    pub line: u64,
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub message: String,
+    pub detail: String,
+    pub finished_at: SystemTime,
+    pub duration: Duration,
+}
+
+impl RowResult {
+    /// A row that never reached the network.
+    pub fn unsent(line: u64, outcome: Outcome, message: impl Into<String>) -> Self {
+        RowResult {
+            line,
+            outcome,
+            http_status: None,
+            attempts: 0,
+            message: message.into(),
+            detail: String::new(),
+            finished_at: SystemTime::now(),
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// Text made safe for one CSV cell or one log line: control characters
+/// (newlines included) become spaces and anything past `max` characters is
+/// cut with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
+
+/// Neutralises a cell a spreadsheet would run as a formula (`=`, `+`, `-`,
+/// `@`, and the tab and carriage return that can hide them) by prefixing a
+/// single quote, as OWASP recommends for CSV injection.
+pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_flattens_and_cuts() {
+        assert_eq!(one_line("a\nb\rc\0d", 10), "a b c d");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line("abc", 3), "abc");
+    }
+
+    #[test]
+    fn formulas_are_escaped_and_plain_cells_are_not() {
+        assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_formula("+1"), "'+1");
+        assert_eq!(escape_formula("-1"), "'-1");
+        assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(escape_formula("014010008031"), "014010008031");
+        assert_eq!(escape_formula(""), "");
+    }
+
+    #[test]
+    fn outcome_names_round_trip() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+    }
+}

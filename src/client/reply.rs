@@ -1,0 +1,297 @@
+//! Reading what came back: status codes and bodies sorted into success and
+//! kinds of failure, and a row's final account written in words an admin can
+//! act on. Bodies are read up to a cap, so a hostile or broken server cannot
+//! make the tool hold gigabytes.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use super::{parse_retry_after, AttemptLog, Attempted, RetryPolicy};
+use crate::ops::{describe_success, HttpMethod, Operation};
+use crate::output::{one_line, Outcome};
+use crate::secret::Secret;
+
+/// Bodies longer than this are cut; no answer the tool reads is near it.
+const BODY_CAP: usize = 64 * 1024;
+
+pub struct Success {
+    status: u16,
+    body: String,
+}
+
+#[derive(Debug)]
+pub enum Failure {
+    /// 429: the tenant is over quota.
+    Throttled {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// 401 or 403: the token or the role is wrong.
+    AuthRefused {
+        status: u16,
+        message: String,
+        token: Secret,
+    },
+    /// Any other non-2xx answer.
+    Status {
+        status: u16,
+        message: String,
+    },
+    Timeout,
+    Connect(String),
+    /// Failed before sending (for example no token could be made).
+    Local(String),
+}
+
+impl Failure {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Failure::Throttled { .. } | Failure::Timeout | Failure::Connect(_) => true,
+            Failure::Status { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            Failure::AuthRefused { .. } | Failure::Local(_) => false,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> Option<u16> {
+        match self {
+            Failure::Throttled { .. } => Some(429),
+            Failure::AuthRefused { status, .. } | Failure::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Sorts one HTTP exchange into success or a kind of failure.
+pub async fn read(
+    response: Result<reqwest::Response, reqwest::Error>,
+    token: Secret,
+    policy: &RetryPolicy,
+) -> Result<Success, Failure> {
+    let response = response.map_err(transport_failure)?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now(), policy.max_retry_after));
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| one_line(v, 120));
+    let body = read_capped(response).await;
+    if (200..300).contains(&status) {
+        // The tenant applied the change once it sent a 2xx status line; a
+        // body cut off afterwards does not undo that.
+        let body = body.unwrap_or_else(|e| format!("(body unreadable: {})", transport_text(e)));
+        return Ok(Success { status, body });
+    }
+    let body = body.map_err(transport_failure)?;
+    let message = match location {
+        Some(to) if (300..400).contains(&status) => {
+            format!("the tenant redirected to {to}; redirects are not followed, check --base-url")
+        }
+        _ => tenant_message(&body),
+    };
+    Err(match status {
+        429 => Failure::Throttled {
+            retry_after,
+            message,
+        },
+        401 | 403 => Failure::AuthRefused {
+            status,
+            message,
+            token,
+        },
+        _ => Failure::Status { status, message },
+    })
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_CAP - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= BODY_CAP {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+fn transport_failure(e: reqwest::Error) -> Failure {
+    if e.is_timeout() {
+        Failure::Timeout
+    } else {
+        Failure::Connect(transport_text(e))
+    }
+}
+
+/// A transport error in one line, with its cause chain but never the URL's
+/// credentials (the tool puts none there) or any header.
+fn transport_text(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    one_line(&text, 200)
+}
+
+/// The tenant's own words from an error body: its `message` field when the
+/// body is JSON with one, else the start of the raw text.
+fn tenant_message(body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(|m| m.as_str())
+        .unwrap_or(body);
+    one_line(message.trim(), 200)
+}
+
+/// The row's final account after its last attempt.
+pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptLog) -> Attempted {
+    let attempts = log.attempts.load(Ordering::Relaxed);
+    match result {
+        Ok(success) => {
+            let detail = describe_success(op, &success.body)
+                .unwrap_or_else(|| format!("unparsed body: {}", one_line(&success.body, 120)));
+            Attempted {
+                outcome: Outcome::Ok,
+                http_status: Some(success.status),
+                attempts,
+                message: String::new(),
+                detail,
+                auth_refused: false,
+                unreachable: false,
+            }
+        }
+        Err(failure) => Attempted {
+            outcome: Outcome::Failed,
+            http_status: failure.status(),
+            attempts,
+            message: failure_message(op, &failure, log, attempts),
+            detail: String::new(),
+            auth_refused: matches!(failure, Failure::AuthRefused { .. }),
+            unreachable: !log.reached_tenant.load(Ordering::Relaxed),
+        },
+    }
+}
+
+fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts: u32) -> String {
+    let gave_up = if failure.is_retryable() {
+        format!("gave up after {attempts} attempts: ")
+    } else {
+        String::new()
+    };
+    let what = match failure {
+        Failure::Timeout => "no answer within the timeout".to_owned(),
+        Failure::Connect(e) => format!("cannot reach the tenant: {e}"),
+        Failure::Local(e) => e.clone(),
+        Failure::Throttled { message, .. }
+        | Failure::AuthRefused { message, .. }
+        | Failure::Status { message, .. } => {
+            let status = failure.status().unwrap_or_default();
+            let meaning = op.explain(status).unwrap_or(match status {
+                401 => "not authenticated: the token was refused",
+                300..=399 => "redirect",
+                400..=499 => "refused by the tenant",
+                _ => "error at the tenant",
+            });
+            let said = if message.is_empty() {
+                String::new()
+            } else {
+                format!(" (tenant said: {message})")
+            };
+            format!("{status} {meaning}{said}")
+        }
+    };
+    let probably_done = op.method == HttpMethod::Delete
+        && failure.status() == Some(404)
+        && log.timed_out.load(Ordering::Relaxed);
+    let hint = if probably_done {
+        "; an earlier attempt timed out, so it was probably deleted by that attempt"
+    } else {
+        ""
+    };
+    format!("{gave_up}{what}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};
+
+    #[test]
+    fn tenant_message_prefers_the_json_message() {
+        let body = r#"{"timestamp":"t","status":404,"error":"Not Found","message":"User not found","path":"/x"}"#;
+        assert_eq!(tenant_message(body), "User not found");
+        assert_eq!(tenant_message("<html>\n<b>oops</b>"), "<html> <b>oops</b>");
+        assert_eq!(tenant_message(""), "");
+    }
+
+    #[test]
+    fn which_failures_are_retried() {
+        let status = |status| Failure::Status {
+            status,
+            message: String::new(),
+        };
+        for code in [500, 502, 503, 504] {
+            assert!(status(code).is_retryable(), "{code}");
+        }
+        for code in [400, 404, 409, 501] {
+            assert!(!status(code).is_retryable(), "{code}");
+        }
+        assert!(Failure::Timeout.is_retryable());
+        assert!(!Failure::AuthRefused {
+            status: 403,
+            message: String::new(),
+            token: Secret::new("t")
+        }
+        .is_retryable());
+    }
+
+    #[test]
+    fn messages_explain_codes_from_the_catalog() {
+        let log = AttemptLog::default();
+        log.attempts.store(1, Ordering::Relaxed);
+        let failure = Failure::Status {
+            status: 409,
+            message: "Token not assigned".into(),
+        };
+        let account = conclude(&SID_CLEAR_PIN, Err(failure), &log);
+        assert_eq!(account.outcome, Outcome::Failed);
+        assert_eq!(account.http_status, Some(409));
+        assert_eq!(
+            account.message,
+            "409 the hardware token is not assigned to this user (tenant said: Token not assigned)"
+        );
+    }
+
+    #[test]
+    fn delete_404_after_a_timeout_says_it_was_probably_done() {
+        let log = AttemptLog::default();
+        log.timed_out.store(true, Ordering::Relaxed);
+        let failure = Failure::Status {
+            status: 404,
+            message: String::new(),
+        };
+        let account = conclude(&DS100_DELETE, Err(failure), &log);
+        assert!(
+            account.message.contains("probably deleted by that attempt"),
+            "{}",
+            account.message
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! Header matching: which input column holds which canonical field.
+
+use std::path::Path;
+
+use super::InputError;
+use crate::ops::{Field, Operation};
+
+/// Lower-cases a header name and drops `_`, `-` and spaces, so `userId`,
+/// `user_id` and `User ID` all read `userid`.
+pub fn normalise_header(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '\t'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Where each canonical field sits in the input's columns.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnMap {
+    positions: [Option<usize>; Field::COUNT],
+    /// The header exactly as the file wrote it (BOM removed).
+    pub header: csv::StringRecord,
+}
+
+impl ColumnMap {
+    /// Matches a header against the canonical fields and checks the
+    /// operation's required columns are present.
+    pub fn build(
+        path: &Path,
+        header: csv::StringRecord,
+        op: &'static Operation,
+    ) -> Result<Self, InputError> {
+        let mut positions = [None; Field::COUNT];
+        for (index, name) in header.iter().enumerate() {
+            let normalised = normalise_header(name);
+            let Some(field) = Field::ALL
+                .into_iter()
+                .find(|f| normalise_header(f.wire_name()) == normalised)
+            else {
+                continue;
+            };
+            if let Some(first) = positions[field.index()] {
+                return Err(InputError::DuplicateColumn {
+                    path: path.to_owned(),
+                    field: field.wire_name(),
+                    first: first + 1,
+                    second: index + 1,
+                });
+            }
+            positions[field.index()] = Some(index);
+        }
+        let missing: Vec<&str> = op
+            .required
+            .iter()
+            .filter(|f| positions[f.index()].is_none())
+            .map(|f| f.wire_name())
+            .collect();
+        if !missing.is_empty() {
+            return Err(InputError::MissingColumns {
+                path: path.to_owned(),
+                operation: op.name,
+                missing: missing.join(", "),
+                found: describe_header(&header),
+            });
+        }
+        Ok(ColumnMap { positions, header })
+    }
+
+    pub fn position(&self, field: Field) -> Option<usize> {
+        self.positions[field.index()]
+    }
+
+    pub fn width(&self) -> usize {
+        self.header.len()
+    }
+}
+
+fn describe_header(header: &csv::StringRecord) -> String {
+    if header.iter().all(str::is_empty) {
+        return "(none)".to_owned();
+    }
+    let names: Vec<String> = header
+        .iter()
+        .take(12)
+        .map(|name| format!("{:?}", crate::output::one_line(name, 40)))
+        .collect();
+    let more = header.len().saturating_sub(12);
+    if more > 0 {
+        format!("{} and {more} more", names.join(", "))
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{DS100_CLEAR_PIN, DS100_DELETE};
+
+    fn header(names: &[&str]) -> csv::StringRecord {
+        csv::StringRecord::from(names.to_vec())
+    }
+
+    #[test]
+    fn spellings_of_a_column_all_match() {
+        for name in ["userId", "user_id", "User ID", "USER-ID", "userid"] {
+            assert_eq!(normalise_header(name), "userid", "{name}");
+        }
+    }
+
+    #[test]
+    fn extra_columns_are_ignored_and_positions_found() {
+        let map = ColumnMap::build(
+            Path::new("in.csv"),
+            header(&["ticket", "Token Serial Number", "user_id"]),
+            &DS100_CLEAR_PIN,
+        )
+        .unwrap();
+        assert_eq!(map.position(Field::UserId), Some(2));
+        assert_eq!(map.position(Field::TokenSerialNumber), Some(1));
+        assert_eq!(map.position(Field::DeviceSerialNumber), None);
+    }
+
+    #[test]
+    fn missing_column_names_it_and_lists_what_was_found() {
+        let err = ColumnMap::build(
+            Path::new("in.csv"),
+            header(&["userId", "tokenSerialNumber"]),
+            &DS100_DELETE,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("in.csv:1: missing column deviceSerialNumber required by ds100-delete"),
+            "{err}"
+        );
+        assert!(err.contains("\"userId\""), "{err}");
+    }
+
+    #[test]
+    fn two_columns_for_one_field_is_an_error() {
+        let err = ColumnMap::build(
+            Path::new("in.csv"),
+            header(&["userId", "user_id", "tokenSerialNumber"]),
+            &DS100_CLEAR_PIN,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("columns 1 and 2 both mean userId"), "{err}");
+    }
+}

@@ -1,0 +1,268 @@
+//! Record-level reading: bytes to CSV records with their line numbers, with
+//! encoding checks that turn a UTF-16 export, a spreadsheet saved as a ZIP or
+//! a stray JSON file into one clear error instead of garbage rows.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::InputError;
+
+/// One record as read, before any validation.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    /// The line in the file where the record starts (the header is line 1).
+    pub line: u64,
+    pub record: csv::StringRecord,
+}
+
+pub struct RecordReader {
+    path: PathBuf,
+    csv: csv::Reader<BufReader<File>>,
+    record: csv::ByteRecord,
+    lines: LineCounter,
+}
+
+/// Turns a record's byte offset into the line it starts on. The csv crate's
+/// own line numbers drift on CRLF files and blank lines, and admins look rows
+/// up by the line their editor shows, so lines are counted from the bytes.
+struct LineCounter {
+    bytes: BufReader<File>,
+    offset: u64,
+    line: u64,
+}
+
+impl LineCounter {
+    /// `byte` is where the csv reader says a record begins: just after the
+    /// previous record's terminator, before any further line breaks.
+    fn line_of_record_at(&mut self, byte: u64) -> std::io::Result<u64> {
+        while self.offset < byte {
+            let buf = self.bytes.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((byte - self.offset) as usize);
+            self.advance(take);
+        }
+        loop {
+            let buf = self.bytes.fill_buf()?;
+            let breaks = buf
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            let more = breaks == buf.len() && !buf.is_empty();
+            self.advance(breaks);
+            if !more {
+                return Ok(self.line);
+            }
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        if let Ok(buf) = self.bytes.fill_buf() {
+            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        self.bytes.consume(n);
+        self.offset += n as u64;
+    }
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl RecordReader {
+    pub fn open(path: &Path, delimiter: u8) -> Result<Self, InputError> {
+        let io_err = |source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        let mut head = [0u8; 512];
+        let len = read_up_to(&mut file, &mut head).map_err(io_err)?;
+        sniff(path, &head[..len])?;
+        let lines = LineCounter {
+            bytes: BufReader::with_capacity(64 * 1024, File::open(path).map_err(io_err)?),
+            offset: 0,
+            line: 1,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(BufReader::with_capacity(64 * 1024, file));
+        Ok(RecordReader {
+            path: path.to_owned(),
+            csv,
+            record: csv::ByteRecord::new(),
+            lines,
+        })
+    }
+
+    /// Reads the header row. `None` when the file holds no record at all.
+    pub fn next_header(&mut self) -> Result<Option<csv::StringRecord>, InputError> {
+        Ok(self.next_row().transpose()?.map(|raw| raw.record))
+    }
+
+    /// Reads the next record, skipping lines that are entirely empty.
+    pub fn next_row(&mut self) -> Option<Result<RawRow, InputError>> {
+        loop {
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => return Some(Err(self.csv_error(e))),
+            }
+            if self.record.len() == 1 && self.record[0].is_empty() {
+                continue;
+            }
+            let byte = self.record.position().map_or(0, |p| p.byte());
+            let line = match self.lines.line_of_record_at(byte) {
+                Ok(line) => line,
+                Err(source) => {
+                    return Some(Err(InputError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }))
+                }
+            };
+            return Some(self.to_text(line));
+        }
+    }
+
+    fn to_text(&self, line: u64) -> Result<RawRow, InputError> {
+        match csv::StringRecord::from_byte_record(self.record.clone()) {
+            Ok(record) => Ok(RawRow { line, record }),
+            Err(e) => {
+                let column = e.utf8_error().field() + 1;
+                Err(InputError::Encoding {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    what: "invalid UTF-8 in this cell".to_owned(),
+                })
+            }
+        }
+    }
+
+    fn csv_error(&mut self, e: csv::Error) -> InputError {
+        let byte = e.position().map_or(0, |p| p.byte());
+        let line = self.lines.line_of_record_at(byte).unwrap_or(0);
+        InputError::Csv {
+            path: self.path.clone(),
+            line,
+            what: format!("unreadable CSV: {e}"),
+        }
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Recognises files that are not CSV text from their first bytes.
+fn sniff(path: &Path, head: &[u8]) -> Result<(), InputError> {
+    let not_csv = |what: &str| {
+        Err(InputError::NotCsv {
+            path: path.to_owned(),
+            what: what.to_owned(),
+        })
+    };
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return not_csv("the file is UTF-16 text, not UTF-8 (Excel's \"Unicode text\" export)");
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return not_csv("the file is a ZIP archive (an .xlsx workbook?), not CSV text");
+    }
+    if head.contains(&0) {
+        return not_csv("the file contains NUL bytes: it is binary or UTF-16, not CSV text");
+    }
+    let text = head.strip_prefix(UTF8_BOM).unwrap_or(head);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    if matches!(first, Some(b'{') | Some(b'[')) {
+        return not_csv("the file looks like JSON, not CSV");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn reader_for(bytes: &[u8]) -> (tempfile::NamedTempFile, Result<RecordReader, InputError>) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        let reader = RecordReader::open(file.path(), b',');
+        (file, reader)
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
+        let (_file, reader) = reader_for(bytes);
+        let mut reader = reader.unwrap();
+        std::iter::from_fn(|| reader.next_row())
+            .map(|r| {
+                let r = r.unwrap();
+                (r.line, r.record.iter().map(str::to_owned).collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bom_is_removed_and_crlf_read() {
+        let rows = lines(b"\xEF\xBB\xBFuserId,serial\r\nu1,001\r\n");
+        assert_eq!(rows[0].1, vec!["userId", "serial"]);
+        assert_eq!(rows[1], (2, vec!["u1".to_owned(), "001".to_owned()]));
+    }
+
+    #[test]
+    fn embedded_newlines_keep_the_starting_line() {
+        let rows = lines(b"a,b\n\"x\ny\",1\nz,2\n");
+        assert_eq!(rows[1].0, 2);
+        assert_eq!(rows[1].1[0], "x\ny");
+        assert_eq!(rows[2].0, 4);
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_embedded_newlines_count_like_an_editor() {
+        let rows = lines(b"a,b\r\n\r\n\"x\r\ny\",1\r\n\r\n\r\nz,2");
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 3, 7]);
+    }
+
+    #[test]
+    fn blank_lines_are_skipped() {
+        let rows = lines(b"a,b\n\n1,2\n\n");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].0, 3);
+    }
+
+    #[test]
+    fn utf16_zip_json_and_nul_are_refused() {
+        for (bytes, needle) in [
+            (&b"\xFF\xFEu\0s\0"[..], "UTF-16"),
+            (&b"PK\x03\x04rest"[..], "ZIP"),
+            (&b"  {\"users\": []}"[..], "JSON"),
+            (&b"a,b\n1,\x002\n"[..], "NUL"),
+        ] {
+            let (_f, result) = reader_for(bytes);
+            let err = result.err().expect(needle).to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_column() {
+        let (_f, reader) = reader_for(b"a,b\n1,2\n3,\xC3\x28\n");
+        let mut reader = reader.unwrap();
+        reader.next_row().unwrap().unwrap();
+        reader.next_row().unwrap().unwrap();
+        let err = reader.next_row().unwrap().unwrap_err().to_string();
+        assert!(err.contains(":3:2: invalid UTF-8"), "{err}");
+    }
+}

@@ -1,0 +1,304 @@
+//! Per-row validation: is every value the operation needs present and well
+//! formed? A row that fails is never sent; its message names the column and
+//! says what was expected.
+
+use super::{ColumnMap, Finding, RawRow};
+use crate::ops::{Field, Operation};
+use crate::output::one_line;
+
+/// The SID700 page caps the serial at 36 characters; no serial is longer.
+pub const MAX_SERIAL_LEN: usize = 36;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The row may be sent.
+    Ready,
+    /// The row is wrong and is never sent.
+    Invalid(String),
+    /// The row is fine but is not sent (a duplicate, or done in an earlier run).
+    Skip(String),
+}
+
+/// A row's canonical values and its verdict.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    values: [Option<String>; Field::COUNT],
+    pub verdict: Verdict,
+    /// Things worth telling the admin that do not stop the row, such as
+    /// trimmed whitespace.
+    pub notes: Vec<String>,
+}
+
+impl Checked {
+    pub fn value(&self, field: Field) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.verdict == Verdict::Ready
+    }
+
+    /// Applies what the scan found across rows. An invalid row stays invalid.
+    pub fn apply(&mut self, finding: &Finding) {
+        match finding {
+            Finding::DuplicateOf(first) => {
+                if self.is_ready() {
+                    self.verdict = Verdict::Skip(format!("duplicate of line {first}"));
+                }
+            }
+            Finding::Conflict(message) => self.add_problem(message.clone()),
+            Finding::Warning(message) => self.notes.push(message.clone()),
+        }
+    }
+
+    /// Marks the row invalid, keeping any earlier problem in the message.
+    pub fn add_problem(&mut self, problem: String) {
+        self.verdict = match std::mem::replace(&mut self.verdict, Verdict::Ready) {
+            Verdict::Invalid(earlier) => Verdict::Invalid(format!("{earlier}; {problem}")),
+            _ => Verdict::Invalid(problem),
+        };
+    }
+
+    /// A key naming the row's identity for this operation, used for duplicate
+    /// detection and for matching rows across runs.
+    pub fn identity(&self, op: &Operation) -> String {
+        op.fields()
+            .map(|f| self.value(f).unwrap_or_default().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    }
+}
+
+/// Checks one row against the operation's needs.
+pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
+    let mut checked = Checked {
+        values: Default::default(),
+        verdict: Verdict::Ready,
+        notes: Vec::new(),
+    };
+    if raw.record.len() != columns.width() {
+        checked.add_problem(format!(
+            "row has {} fields but the header has {}; check for a stray delimiter or an unclosed quote",
+            raw.record.len(),
+            columns.width()
+        ));
+    }
+    for field in op.fields() {
+        let Some(position) = columns.position(field) else {
+            continue;
+        };
+        let cell = raw.record.get(position).unwrap_or_default();
+        match check_value(field, cell) {
+            Ok(value) => {
+                if value.len() != cell.len() {
+                    checked
+                        .notes
+                        .push(format!("trimmed whitespace around {field}"));
+                }
+                checked.values[field.index()] = Some(value.to_owned());
+            }
+            Err(problem) => {
+                checked.add_problem(format!("column {} ({field}): {problem}", position + 1))
+            }
+        }
+    }
+    checked
+}
+
+/// Trims and validates one value; the error says what was expected.
+fn check_value(field: Field, cell: &str) -> Result<&str, String> {
+    let value = cell.trim();
+    if value.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    match field {
+        Field::UserId if !is_uuid_like(value) => Err(format!(
+            "{:?} is not a user ID; expected the form 87927fb7-e185-4c33-c7e3-8e077675973c",
+            one_line(value, 60)
+        )),
+        Field::TokenSerialNumber | Field::DeviceSerialNumber => check_serial(value),
+        _ => Ok(value),
+    }
+}
+
+fn check_serial(value: &str) -> Result<&str, String> {
+    if let Some((position, c)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "{:?} has {} at character {}; a serial is letters and digits only",
+            one_line(value, 60),
+            describe_char(c),
+            position + 1
+        ));
+    }
+    if value.len() > MAX_SERIAL_LEN {
+        return Err(format!(
+            "is {} characters long; a serial has at most {MAX_SERIAL_LEN}",
+            value.len()
+        ));
+    }
+    Ok(value)
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else if c.is_whitespace() {
+        "a space".to_owned()
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+/// Whether `s` has the 8-4-4-4-12 hex shape of a tenant user ID. The
+/// vendor's own example (`...-c7e3-...`) is not an RFC 4122 UUID, so only the
+/// shape is checked. This also keeps `/`, `%`, `?` and `#` out of URL paths.
+pub fn is_uuid_like(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{DS100_CLEAR_PIN, SID_CLEAR_PIN};
+    use std::path::Path;
+
+    fn run(op: &'static Operation, header: &[&str], row: &[&str]) -> Checked {
+        let columns = ColumnMap::build(
+            Path::new("t.csv"),
+            csv::StringRecord::from(header.to_vec()),
+            op,
+        )
+        .unwrap();
+        let raw = RawRow {
+            line: 2,
+            record: csv::StringRecord::from(row.to_vec()),
+        };
+        check(op, &columns, &raw)
+    }
+
+    const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
+
+    #[test]
+    fn a_good_row_keeps_leading_zeros() {
+        let c = run(
+            &DS100_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, "014010008039"],
+        );
+        assert!(c.is_ready());
+        assert_eq!(c.value(Field::TokenSerialNumber), Some("014010008039"));
+        assert!(c.notes.is_empty());
+    }
+
+    #[test]
+    fn whitespace_is_trimmed_and_reported() {
+        let c = run(
+            &DS100_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, " 0140 "],
+        );
+        assert!(c.is_ready());
+        assert_eq!(c.value(Field::TokenSerialNumber), Some("0140"));
+        assert_eq!(c.notes, vec!["trimmed whitespace around tokenSerialNumber"]);
+    }
+
+    fn problem(c: &Checked) -> String {
+        match &c.verdict {
+            Verdict::Invalid(m) => m.clone(),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn hostile_user_ids_never_pass() {
+        for bad in [
+            "../admin",
+            "87927fb7-e185-4c33-c7e3-8e077675973c/../x",
+            "87927fb7%2Fe185-4c33-c7e3-8e077675973c",
+            "87927fb7-e185-4c33-c7e3-8e077675973?",
+            "87927fb7-e185-4c33-c7e3-8e077675973#",
+            "87927fb7-e185-4c33-c7e3-8e07767597\0c",
+            "",
+        ] {
+            let c = run(
+                &SID_CLEAR_PIN,
+                &["userId", "tokenSerialNumber"],
+                &[bad, "1"],
+            );
+            assert!(problem(&c).contains("column 1 (userId)"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serials_must_be_short_ascii_alphanumerics() {
+        let long = "1".repeat(37);
+        for (bad, needle) in [
+            (long.as_str(), "37 characters"),
+            ("12 34", "a space at character 3"),
+            ("１２３", "U+FF11 at character 1"),
+            ("=1+2", "'=' at character 1"),
+        ] {
+            let c = run(
+                &DS100_CLEAR_PIN,
+                &["userId", "tokenSerialNumber"],
+                &[USER, bad],
+            );
+            let message = problem(&c);
+            assert!(
+                message.contains("column 2 (tokenSerialNumber)"),
+                "{message}"
+            );
+            assert!(message.contains(needle), "{message}");
+        }
+    }
+
+    #[test]
+    fn ragged_rows_and_several_problems_are_all_reported() {
+        let c = run(&DS100_CLEAR_PIN, &["userId", "tokenSerialNumber"], &["x"]);
+        let message = problem(&c);
+        assert!(
+            message.contains("row has 1 fields but the header has 2"),
+            "{message}"
+        );
+        assert!(message.contains("column 1 (userId)"), "{message}");
+        assert!(
+            message.contains("column 2 (tokenSerialNumber): is empty"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn duplicate_finding_skips_only_ready_rows() {
+        let mut c = run(
+            &DS100_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, "1"],
+        );
+        c.apply(&Finding::DuplicateOf(2));
+        assert_eq!(c.verdict, Verdict::Skip("duplicate of line 2".into()));
+    }
+
+    #[test]
+    fn identity_ignores_case_of_user_ids() {
+        let a = run(
+            &DS100_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[USER, "1"],
+        );
+        let b = run(
+            &DS100_CLEAR_PIN,
+            &["userId", "tokenSerialNumber"],
+            &[&USER.to_uppercase(), "1"],
+        );
+        assert_eq!(a.identity(&DS100_CLEAR_PIN), b.identity(&DS100_CLEAR_PIN));
+    }
+}

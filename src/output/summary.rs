@@ -1,0 +1,191 @@
+//! The end-of-run summary: counts per outcome, time, rate and how the tenant
+//! pushed back, printed for the admin and optionally saved as JSON.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::Outcome;
+
+/// Rows per outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts([u64; Outcome::ALL.len()]);
+
+impl Counts {
+    pub fn add(&mut self, outcome: Outcome) {
+        self.add_many(outcome, 1);
+    }
+
+    pub fn add_many(&mut self, outcome: Outcome, n: u64) {
+        self.0[outcome as usize] += n;
+    }
+
+    pub fn get(&self, outcome: Outcome) -> u64 {
+        self.0[outcome as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn needing_attention(&self) -> u64 {
+        Outcome::ALL
+            .into_iter()
+            .filter(|o| o.needs_attention())
+            .map(|o| self.get(o))
+            .sum()
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    pub operation: &'static str,
+    pub input: PathBuf,
+    pub results: PathBuf,
+    pub dry_run: bool,
+    pub rows: u64,
+    pub outcomes: std::collections::BTreeMap<&'static str, u64>,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub elapsed_seconds: f64,
+    pub rows_per_second: f64,
+    /// The request rate the run ended at, when it adapted to the tenant.
+    pub settled_rate: Option<f64>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+    /// How to carry on, when rows were left undone.
+    pub next_step: Option<String>,
+}
+
+/// Figures about the requests themselves, gathered by the client.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestFigures {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub settled_rate: Option<f64>,
+}
+
+impl Summary {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        operation: &'static str,
+        input: &Path,
+        results: &Path,
+        dry_run: bool,
+        counts: &Counts,
+        traffic: RequestFigures,
+        elapsed: Duration,
+    ) -> Self {
+        let outcomes = Outcome::ALL
+            .into_iter()
+            .filter(|o| counts.get(*o) > 0)
+            .map(|o| (o.as_str(), counts.get(o)))
+            .collect();
+        let seconds = elapsed.as_secs_f64();
+        Summary {
+            operation,
+            input: input.to_owned(),
+            results: results.to_owned(),
+            dry_run,
+            rows: counts.total(),
+            outcomes,
+            requests: traffic.requests,
+            retries: traffic.retries,
+            throttled: traffic.throttled,
+            elapsed_seconds: seconds,
+            rows_per_second: if seconds > 0.0 {
+                counts.total() as f64 / seconds
+            } else {
+                0.0
+            },
+            settled_rate: traffic.settled_rate,
+            stopped: None,
+            next_step: None,
+        }
+    }
+
+    /// The human-readable summary for stderr.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mode = if self.dry_run { " (dry run)" } else { "" };
+        let _ = writeln!(out, "{}{mode}: {} rows", self.operation, self.rows);
+        let counts: Vec<String> = Outcome::ALL
+            .into_iter()
+            .filter_map(|o| {
+                self.outcomes
+                    .get(o.as_str())
+                    .map(|n| format!("{} {n}", o.as_str()))
+            })
+            .collect();
+        let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
+        if !self.dry_run {
+            let _ = writeln!(
+                out,
+                "  requests: {} ({} retries, {} throttled by the tenant)",
+                self.requests, self.retries, self.throttled
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  elapsed: {:.1}s, {:.1} rows/s",
+            self.elapsed_seconds, self.rows_per_second
+        );
+        if let Some(rate) = self.settled_rate {
+            let _ = writeln!(
+                out,
+                "  settled rate: {rate:.1} requests/s (pass --rate {rate:.0} next time)"
+            );
+        }
+        let _ = writeln!(out, "  results: {}", self.results.display());
+        if let Some(reason) = &self.stopped {
+            let _ = writeln!(out, "  stopped: {reason}");
+        }
+        if let Some(next) = &self.next_step {
+            let _ = writeln!(out, "  next: {next}");
+        }
+        out
+    }
+
+    pub fn save_json(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json + "\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_render() {
+        let mut counts = Counts::default();
+        counts.add(Outcome::Ok);
+        counts.add(Outcome::Ok);
+        counts.add(Outcome::Invalid);
+        assert_eq!(counts.total(), 3);
+        assert_eq!(counts.needing_attention(), 1);
+        let s = Summary::new(
+            "ds100-clear-pin",
+            Path::new("in.csv"),
+            Path::new("in.results.csv"),
+            false,
+            &counts,
+            RequestFigures {
+                requests: 4,
+                retries: 2,
+                throttled: 1,
+                settled_rate: None,
+            },
+            Duration::from_secs(2),
+        );
+        let text = s.render();
+        assert!(text.contains("outcomes: ok 2, invalid 1"), "{text}");
+        assert!(
+            text.contains("requests: 4 (2 retries, 1 throttled"),
+            "{text}"
+        );
+        assert!(text.contains("1.5 rows/s"), "{text}");
+    }
+}
