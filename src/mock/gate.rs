@@ -106,36 +106,32 @@ impl Gate {
             stats.reset();
             return Err(Dropped::Reset);
         }
-        let response = match self.admit(&mut request, &path) {
+        let response = match self.admit(&mut request) {
             Ok(()) => {
                 self.wait().await?;
                 self.route(request).await
             }
-            Err(refused) => refused,
+            Err(refused) => refused.into_response(&path),
         };
         stats.response(response.status().as_u16());
         Ok(response)
     }
 
     /// Steps 2 to 4: authentication, quota, failure fault.
-    fn admit(&self, request: &mut Request<Body>, path: &str) -> Result<(), Response<Body>> {
+    fn admit(&self, request: &mut Request<Body>) -> Result<(), Refused> {
         let subject = self
             .shared
             .auth
             .check(request.headers())
-            .map_err(|why| error_response(StatusCode::FORBIDDEN, why, path))?;
+            .map_err(Refused::Forbidden)?;
         request.extensions_mut().insert(AdminSubject(subject));
         self.shared
             .faults
             .take_quota()
-            .map_err(|retry_after| throttled(retry_after, path))?;
+            .map_err(Refused::Throttled)?;
         if self.shared.faults.should_fail() {
             self.shared.stats.injected_failure();
-            return Err(error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                FAULT_MESSAGE,
-                path,
-            ));
+            return Err(Refused::Failed);
         }
         Ok(())
     }
@@ -161,6 +157,28 @@ impl Gate {
         match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
+        }
+    }
+}
+
+/// A request stopped by the gate before its handler.
+enum Refused {
+    /// 403, with the reason.
+    Forbidden(String),
+    /// 429, with the `Retry-After` value if one is to be sent.
+    Throttled(Option<String>),
+    /// The injected 500.
+    Failed,
+}
+
+impl Refused {
+    fn into_response(self, path: &str) -> Response<Body> {
+        match self {
+            Refused::Forbidden(why) => error_response(StatusCode::FORBIDDEN, why, path),
+            Refused::Throttled(retry_after) => throttled(retry_after, path),
+            Refused::Failed => {
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, FAULT_MESSAGE, path)
+            }
         }
     }
 }
