@@ -161,6 +161,12 @@ async fn sid_clear_pin_error_codes() {
         )
         .await;
     assert_eq!(response.status(), 404);
+    // Percent-encoding that does not decode to UTF-8 is a malformed request.
+    let path = sid_clear_pin("%FF%FE");
+    let (status, body) =
+        status_and_json(api.patch(&path, json!({"tokenSerialNumber": "1"})).await).await;
+    assert_eq!(status, 400);
+    assert_error_body(&body, 400, &path);
     assert_eq!(api.stats().await.applied_total("sid-clear-pin"), 0);
     api.shutdown().await;
 }

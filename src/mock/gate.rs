@@ -111,7 +111,10 @@ impl Gate {
                 self.wait().await?;
                 self.route(request).await
             }
-            Err(refused) => refused.into_response(&path),
+            Err(refused) => {
+                drain(request.into_body()).await;
+                refused.into_response(&path)
+            }
         };
         stats.response(response.status().as_u16());
         Ok(response)
@@ -159,6 +162,14 @@ impl Gate {
             Err(never) => match never {},
         }
     }
+}
+
+/// Reads and discards a refused request's body, so hyper can keep the
+/// connection alive: a body left unread makes it close the connection, and a
+/// client that reuses it at once (after a 429, say) would see a transport
+/// error the real tenant does not cause.
+async fn drain(body: Body) {
+    let _ = axum::body::to_bytes(body, handlers::DRAIN_LIMIT).await;
 }
 
 /// A request stopped by the gate before its handler.

@@ -37,7 +37,7 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 /// Bodies up to this size are read to the end before a 400, so the client
 /// gets the answer instead of a reset from unread bytes; beyond it the
 /// connection is closed after the 400.
-const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+pub(crate) const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 /// The SID700 page caps tokenSerialNumber at 36 characters.
 const SID_SERIAL_MAX: usize = 36;
 /// No documented cap for the other fields; refuse absurd ones as syntax.
@@ -141,13 +141,15 @@ async fn read_fields<const N: usize>(
     names: [&str; N],
     max: usize,
 ) -> Result<[String; N], BadRequest> {
-    require_json_content_type(headers)?;
+    // The body is read first, even when the content type already condemns
+    // the request, so the connection stays usable (see `gate::drain`).
     let bytes = axum::body::to_bytes(body, DRAIN_LIMIT)
         .await
         .map_err(|_| BadRequest {
             message: format!("request body is larger than {BODY_LIMIT} bytes"),
             close: true,
         })?;
+    require_json_content_type(headers)?;
     if bytes.len() > BODY_LIMIT {
         return Err(BadRequest::new(format!(
             "request body is larger than {BODY_LIMIT} bytes"
@@ -233,14 +235,14 @@ async fn sid_clear_pin(
     body: Body,
 ) -> Response {
     let path = uri.path();
+    let [token] = match read_fields(&headers, body, [TOKEN], SID_SERIAL_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
     // The router has already percent-decoded the id; it is opaque text here.
     let Path(user) = match user {
         Ok(user) => user,
         Err(e) => return BadRequest::new(format!("bad userId in path: {e}")).into_response(path),
-    };
-    let [token] = match read_fields(&headers, body, [TOKEN], SID_SERIAL_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
     };
     if let Err(refusal) = lock(&shared.tenant).clear_sid_pin(&user, &token) {
         return refusal_response(refusal, path);

@@ -215,3 +215,50 @@ async fn the_same_fault_seed_gives_the_same_faults() {
     assert_eq!(first, statuses(7).await);
     assert!(first.contains(&200) && first.contains(&500), "{first:?}");
 }
+
+#[tokio::test]
+async fn under_concurrent_faults_the_ledger_matches_the_200s() {
+    let opts = MockOptions {
+        users: Some(60),
+        seed: 5,
+        fail_rate: 0.2,
+        reset_rate: 0.1,
+        rate: 5000.0,
+        burst: 20,
+        ..sample()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let export = MockOptions {
+        export_csv: Some(dir.path().to_path_buf()),
+        ..opts.clone()
+    };
+    securid_bulk::mock::export_csv(&export).unwrap();
+    let rows = csv_rows(&dir.path().join("ds100-clear-pin.csv"));
+    let api = std::sync::Arc::new(Api::start(opts).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for row in rows.into_iter().cycle().take(240) {
+        let api = api.clone();
+        tasks.spawn(async move {
+            let body =
+                json!({"tokenSerialNumber": row["tokenSerialNumber"], "userId": row["userId"]});
+            let outcome = api
+                .request(reqwest::Method::PATCH, DS100_CLEAR_PIN, Some(&body))
+                .send()
+                .await;
+            outcome.map(|r| r.status().as_u16()).ok()
+        });
+    }
+    let mut ok = 0;
+    let mut dropped = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Some(200) => ok += 1,
+            Some(status) => assert!([429, 500].contains(&status), "{status}"),
+            None => dropped += 1,
+        }
+    }
+    let stats = api.stats().await;
+    assert_eq!(stats.applied_total("ds100-clear-pin"), ok);
+    assert_eq!(stats.resets, dropped);
+    assert_eq!(stats.requests, 240);
+}
