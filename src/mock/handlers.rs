@@ -20,7 +20,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use super::state::{Change, Refusal};
-use super::stats::{self as names};
+use super::stats as names;
 use super::{clock, lock, AdminSubject, Shared};
 
 pub(crate) const DS100_CLEAR_PIN_PATH: &str = "/AdminInterface/restapi/v1/ds100/clearPin/otp";

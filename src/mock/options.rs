@@ -228,10 +228,18 @@ mod tests {
             "0.1",
             "--fault-seed",
             "3",
+            "--static-token",
+            "abc",
         ])
         .unwrap();
         assert_eq!(cli.opts.users, Some(20));
         assert_eq!(cli.opts.retry_after, RetryAfterForm::HttpDate);
+        assert_eq!(
+            cli.opts.static_token.as_ref().map(Secret::expose),
+            Some("abc")
+        );
+        // Debug output (logs, panics) never shows the token.
+        assert!(!format!("{:?}", cli.opts).contains("abc"));
         assert!(cli.opts.validate().is_ok());
     }
 
