@@ -1,0 +1,411 @@
+//! The tenant's routes: each handler reads and checks the JSON body, asks the
+//! tenant model ([`super::state::Tenant`]) to act, records applied mutations
+//! in the ledger and answers in the seeds' shapes. Authentication, quota and
+//! faults happen before a request gets here (see `gate.rs`).
+//!
+//! Bodies are read by hand rather than with axum's `Json` extractor so that
+//! every malformed request (wrong content type, bad JSON, missing field,
+//! oversized body) gets the tenant's JSON error body, not axum's plain text.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::{Extension, Json, Router};
+use serde_json::{json, Value};
+
+use super::state::{Change, Refusal};
+use super::stats as names;
+use super::{clock, lock, AdminSubject, Shared};
+
+pub(crate) const DS100_CLEAR_PIN_PATH: &str = "/AdminInterface/restapi/v1/ds100/clearPin/otp";
+pub(crate) const SID_CLEAR_PIN_ROUTE: &str =
+    "/AdminInterface/restapi/v2/users/{user_id}/sidTokens/clearPin";
+pub(crate) const DS100_DELETE_PATH: &str = "/AdminInterface/restapi/v1/ds100/delete/otp";
+pub(crate) const DS100_DISABLE_PATH: &str = "/AdminInterface/restapi/v1/ds100/disable/otp";
+pub(crate) const DS100_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/ds100/lookup";
+pub(crate) const USERS_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/users/lookup";
+pub(crate) const STATS_PATH: &str = "/__mock/stats";
+
+/// Largest request body accepted.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+/// Bodies up to this size are read to the end before a 400, so the client
+/// gets the answer instead of a reset from unread bytes; beyond it the
+/// connection is closed after the 400.
+pub(crate) const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+/// The SID700 page caps tokenSerialNumber at 36 characters.
+const SID_SERIAL_MAX: usize = 36;
+/// No documented cap for the other fields; refuse absurd ones as syntax.
+const FIELD_MAX: usize = 256;
+
+const TOKEN: &str = "tokenSerialNumber";
+const DEVICE: &str = "deviceSerialNumber";
+const USER: &str = "userId";
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(DS100_CLEAR_PIN_PATH, patch(ds100_clear_pin))
+        .route(SID_CLEAR_PIN_ROUTE, patch(sid_clear_pin))
+        .route(DS100_DELETE_PATH, delete(ds100_delete))
+        .route(DS100_DISABLE_PATH, patch(ds100_disable))
+        .route(DS100_LOOKUP_PATH, post(ds100_lookup))
+        .route(USERS_LOOKUP_PATH, post(users_lookup))
+        .route(STATS_PATH, get(stats))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+/// The operation name a request is counted under, from its method and path
+/// alone (it is needed before routing, for requests refused by the gate).
+pub(crate) fn classify(method: &Method, path: &str) -> &'static str {
+    match (method.as_str(), path) {
+        ("PATCH", DS100_CLEAR_PIN_PATH) => names::DS100_CLEAR_PIN,
+        ("DELETE", DS100_DELETE_PATH) => names::DS100_DELETE,
+        ("PATCH", DS100_DISABLE_PATH) => names::DS100_DISABLE,
+        ("POST", DS100_LOOKUP_PATH) => names::DS100_LOOKUP,
+        ("POST", USERS_LOOKUP_PATH) => names::USERS_LOOKUP,
+        ("PATCH", _) if is_sid_clear_pin(path) => names::SID_CLEAR_PIN,
+        _ => names::OTHER,
+    }
+}
+
+fn is_sid_clear_pin(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", "AdminInterface", "restapi", "v2", "users", user, "sidTokens", "clearPin"]
+            if !user.is_empty()
+    )
+}
+
+/// The tenant's error body: `{"timestamp","status","error","message","path"}`.
+pub(crate) fn error_response(
+    status: StatusCode,
+    message: impl Into<String>,
+    path: &str,
+) -> Response {
+    let body = json!({
+        "timestamp": clock::iso8601(SystemTime::now()),
+        "status": status.as_u16(),
+        "error": status.canonical_reason().unwrap_or("Error"),
+        "message": message.into(),
+        "path": path,
+    });
+    (status, Json(body)).into_response()
+}
+
+fn refusal_response(refusal: Refusal, path: &str) -> Response {
+    match refusal {
+        Refusal::NotFound(message) => error_response(StatusCode::NOT_FOUND, message, path),
+        Refusal::Conflict(message) => error_response(StatusCode::CONFLICT, message, path),
+    }
+}
+
+/// A malformed request, with whether the connection must close because the
+/// body was not read to its end.
+struct BadRequest {
+    message: String,
+    close: bool,
+}
+
+impl BadRequest {
+    fn new(message: impl Into<String>) -> Self {
+        BadRequest {
+            message: message.into(),
+            close: false,
+        }
+    }
+
+    fn into_response(self, path: &str) -> Response {
+        let mut response = error_response(StatusCode::BAD_REQUEST, self.message, path);
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// Reads a JSON object body and returns the named fields, each a non-empty
+/// string of at most `max` characters, in the order asked.
+async fn read_fields<const N: usize>(
+    headers: &HeaderMap,
+    body: Body,
+    names: [&str; N],
+    max: usize,
+) -> Result<[String; N], BadRequest> {
+    // The body is read first, even when the content type already condemns
+    // the request, so the connection stays usable (see `gate::drain`).
+    let bytes = axum::body::to_bytes(body, DRAIN_LIMIT)
+        .await
+        .map_err(|_| BadRequest {
+            message: format!("request body is larger than {BODY_LIMIT} bytes"),
+            close: true,
+        })?;
+    require_json_content_type(headers)?;
+    if bytes.len() > BODY_LIMIT {
+        return Err(BadRequest::new(format!(
+            "request body is larger than {BODY_LIMIT} bytes"
+        )));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| BadRequest::new(format!("request body is not valid JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| BadRequest::new("request body must be a JSON object"))?;
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = string_field(object, name, max)?;
+    }
+    Ok(out)
+}
+
+fn string_field(
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> Result<String, BadRequest> {
+    let text = match object.get(name) {
+        None | Some(Value::Null) => return Err(BadRequest::new(format!("{name} is required"))),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(BadRequest::new(format!("{name} must be a string"))),
+    };
+    if text.is_empty() {
+        return Err(BadRequest::new(format!("{name} must not be empty")));
+    }
+    if text.chars().count() > max {
+        return Err(BadRequest::new(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    Ok(text.clone())
+}
+
+fn require_json_content_type(headers: &HeaderMap) -> Result<(), BadRequest> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .ok_or_else(|| BadRequest::new("Content-Type application/json is required"))?;
+    let essence = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" {
+        Ok(())
+    } else {
+        Err(BadRequest::new(format!(
+            "Content-Type must be application/json, not {essence:?}"
+        )))
+    }
+}
+
+async fn ds100_clear_pin(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let [token, user] = match read_fields(&headers, body, [TOKEN, USER], FIELD_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    if let Err(refusal) = lock(&shared.tenant).clear_ds100_pin(&user, &token) {
+        return refusal_response(refusal, path);
+    }
+    shared.stats.applied(names::DS100_CLEAR_PIN, &token);
+    Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response()
+}
+
+async fn sid_clear_pin(
+    State(shared): State<Arc<Shared>>,
+    user: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let [token] = match read_fields(&headers, body, [TOKEN], SID_SERIAL_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    // The router has already percent-decoded the id; it is opaque text here.
+    let Path(user) = match user {
+        Ok(user) => user,
+        Err(e) => return BadRequest::new(format!("bad userId in path: {e}")).into_response(path),
+    };
+    if let Err(refusal) = lock(&shared.tenant).clear_sid_pin(&user, &token) {
+        return refusal_response(refusal, path);
+    }
+    shared.stats.applied(names::SID_CLEAR_PIN, &token);
+    // "false" as a string, exactly like the vendor's example.
+    Json(json!({ "userId": user, "tokenSerialNumber": token, "pinSet": "false" })).into_response()
+}
+
+async fn ds100_delete(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let fields = read_fields(&headers, body, [TOKEN, DEVICE, USER], FIELD_MAX).await;
+    let [token, device, user] = match fields {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    if let Err(refusal) = lock(&shared.tenant).delete_ds100(&user, &token, &device) {
+        return refusal_response(refusal, path);
+    }
+    shared.stats.applied(names::DS100_DELETE, &token);
+    StatusCode::OK.into_response()
+}
+
+async fn ds100_disable(
+    State(shared): State<Arc<Shared>>,
+    admin: Option<Extension<AdminSubject>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let [device, user] = match read_fields(&headers, body, [DEVICE, USER], FIELD_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    let at = clock::status_changed_at(SystemTime::now());
+    let by = admin
+        .map(|Extension(AdminSubject(s))| s)
+        .unwrap_or_default();
+    let change = Change { at: &at, by: &by };
+    let disabled = match lock(&shared.tenant).disable_ds100(&user, &device, &change) {
+        Ok(disabled) => disabled,
+        Err(refusal) => return refusal_response(refusal, path),
+    };
+    shared.stats.applied(names::DS100_DISABLE, &device);
+    let items: Vec<Value> = disabled
+        .into_iter()
+        .map(|c| {
+            json!({
+                "userId": c.user_id,
+                "tokenSerialNumber": c.token_serial_number,
+                "tokenStatus": c.token_status,
+                "tokenStatusChangedAt": c.token_status_changed_at,
+                "tokenStatusChangedBy": c.token_status_changed_by,
+                "deviceSerialNumber": c.device_serial_number,
+            })
+        })
+        .collect();
+    Json(Value::Array(items)).into_response()
+}
+
+async fn ds100_lookup(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let [device] = match read_fields(&headers, body, [DEVICE], FIELD_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    shared.stats.lookup("device");
+    let found = lock(&shared.tenant).lookup_device(&device);
+    if found.is_empty() {
+        let message = format!("no DS100 credential on device {device}");
+        return error_response(StatusCode::NOT_FOUND, message, path);
+    }
+    let items: Vec<Value> = found
+        .into_iter()
+        .map(|c| {
+            json!({
+                "tokenSerialNumber": c.token_serial_number,
+                "userId": c.user_id,
+                "tokenStatus": c.token_status,
+                "deviceSerialNumber": c.device_serial_number,
+            })
+        })
+        .collect();
+    Json(Value::Array(items)).into_response()
+}
+
+async fn users_lookup(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path();
+    let [email] = match read_fields(&headers, body, ["email"], FIELD_MAX).await {
+        Ok(fields) => fields,
+        Err(bad) => return bad.into_response(path),
+    };
+    shared.stats.lookup("email");
+    match lock(&shared.tenant).lookup_email(&email) {
+        Some(user) => Json(user).into_response(),
+        None => error_response(
+            StatusCode::NOT_FOUND,
+            format!("no user with email {email}"),
+            path,
+        ),
+    }
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.stats.snapshot()).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    error_response(StatusCode::NOT_FOUND, "no such endpoint", uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let message = format!("method {method} is not supported on this endpoint");
+    error_response(StatusCode::METHOD_NOT_ALLOWED, message, uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_matches_the_routes() {
+        let sid = "/AdminInterface/restapi/v2/users/87927fb7-e185/sidTokens/clearPin";
+        assert_eq!(classify(&Method::PATCH, sid), names::SID_CLEAR_PIN);
+        assert_eq!(
+            classify(&Method::PATCH, DS100_CLEAR_PIN_PATH),
+            names::DS100_CLEAR_PIN
+        );
+        assert_eq!(
+            classify(&Method::DELETE, DS100_DELETE_PATH),
+            names::DS100_DELETE
+        );
+        assert_eq!(classify(&Method::GET, DS100_DELETE_PATH), names::OTHER);
+        let empty_user = "/AdminInterface/restapi/v2/users//sidTokens/clearPin";
+        assert_eq!(classify(&Method::PATCH, empty_user), names::OTHER);
+    }
+
+    #[test]
+    fn content_type_may_carry_parameters() {
+        let mut headers = HeaderMap::new();
+        assert!(require_json_content_type(&headers).is_err());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/JSON; charset=utf-8"),
+        );
+        assert!(require_json_content_type(&headers).is_ok());
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(require_json_content_type(&headers).is_err());
+    }
+}

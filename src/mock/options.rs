@@ -1,0 +1,256 @@
+//! The mock tenant's options: the flags of `securid-bulk mock`, also built
+//! directly by tests through [`MockOptions::sample`] and struct update syntax.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::secret::Secret;
+
+/// The tenant shipped with the crate, used when neither `--state` nor
+/// `--users` is given.
+pub(crate) const SAMPLE_TENANT: &str = include_str!("../../samples/tenant.json");
+
+/// Default for `--slow-ms`: long enough to outlast any sane client timeout.
+pub const DEFAULT_SLOW_MS: u64 = 60_000;
+
+/// Options of the simulated tenant (`securid-bulk mock [options]`).
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct MockOptions {
+    /// Address to listen on. The default port 0 picks a free port (the URL is
+    /// printed); pass e.g. 127.0.0.1:8080 for a fixed one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+
+    /// Tenant seed file (JSON: users, ds100 credentials, sidTokens; see
+    /// samples/tenant.json). Default: the built-in sample tenant.
+    #[arg(long, value_name = "FILE", conflicts_with = "users")]
+    pub state: Option<PathBuf>,
+
+    /// Generate a tenant of N users instead (deterministic for a given --seed).
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+
+    /// Seed for --users: the same seed gives the same tenant.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Tenant-wide quota in requests per second; beyond it the answer is 429.
+    /// 0 means no quota.
+    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = parse_rate)]
+    pub rate: f64,
+
+    /// Requests the quota lets through at once after a quiet spell
+    /// (0: one second's worth of --rate).
+    #[arg(long, value_name = "B", default_value_t = 0)]
+    pub burst: u32,
+
+    /// Form of the Retry-After header on a 429.
+    #[arg(long, value_enum, default_value_t = RetryAfterForm::Seconds)]
+    pub retry_after: RetryAfterForm,
+
+    /// Probability (0 to 1) of answering 500 "Unable to Enable/Disable a
+    /// hardware token" instead of handling the request.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+    pub fail_rate: f64,
+
+    /// Probability (0 to 1) of dropping the connection without any answer.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+    pub reset_rate: f64,
+
+    /// Delay added to every tenant answer, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Random extra delay of 0 to N milliseconds on top of --latency-ms.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jitter_ms: u64,
+
+    /// Probability (0 to 1) of answering only after --slow-ms.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+    pub slow_rate: f64,
+
+    /// Delay of a slow answer, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SLOW_MS)]
+    pub slow_ms: u64,
+
+    /// Seed of every random fault draw, for repeatable runs (default: random).
+    #[arg(long, value_name = "S")]
+    pub fault_seed: Option<u64>,
+
+    /// Generate an RSA-2048 admin API key file here (mode 0600), then accept
+    /// JWTs signed with it. Its adminRestApiUrl points at this mock.
+    #[arg(long, value_name = "FILE", conflicts_with = "key_file")]
+    pub write_key_file: Option<PathBuf>,
+
+    /// Accept JWTs signed with this existing admin API key file.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Write one CSV per operation into DIR, each row of which succeeds
+    /// against this tenant, then exit without serving.
+    #[arg(long, value_name = "DIR")]
+    pub export_csv: Option<PathBuf>,
+
+    /// The static bearer token to accept (default: a random one per start,
+    /// printed at startup).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SECURID_MOCK_TOKEN",
+        hide_env_values = true
+    )]
+    pub static_token: Option<Secret>,
+}
+
+/// How a 429 tells the client when to come back.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfterForm {
+    /// `Retry-After: 2`
+    Seconds,
+    /// `Retry-After: Sun, 06 Nov 1994 08:49:37 GMT`
+    HttpDate,
+    /// No header: the client must back off on its own.
+    Absent,
+}
+
+impl MockOptions {
+    /// The built-in sample tenant on 127.0.0.1 with a free port: no quota,
+    /// no faults, no key file, a random static token.
+    pub fn sample() -> Self {
+        MockOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            state: None,
+            users: None,
+            seed: 1,
+            rate: 0.0,
+            burst: 0,
+            retry_after: RetryAfterForm::Seconds,
+            fail_rate: 0.0,
+            reset_rate: 0.0,
+            latency_ms: 0,
+            jitter_ms: 0,
+            slow_rate: 0.0,
+            slow_ms: DEFAULT_SLOW_MS,
+            fault_seed: None,
+            write_key_file: None,
+            key_file: None,
+            export_csv: None,
+            static_token: None,
+        }
+    }
+
+    /// Checks what clap checks, for options built in code.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (name, p) in [
+            ("--fail-rate", self.fail_rate),
+            ("--reset-rate", self.reset_rate),
+            ("--slow-rate", self.slow_rate),
+        ] {
+            check_probability(p).map_err(|why| format!("{name} {p}: {why}"))?;
+        }
+        check_rate(self.rate).map_err(|why| format!("--rate {}: {why}", self.rate))?;
+        if self.state.is_some() && self.users.is_some() {
+            return Err("--state and --users cannot be used together".into());
+        }
+        if self.key_file.is_some() && self.write_key_file.is_some() {
+            return Err("--key-file and --write-key-file cannot be used together".into());
+        }
+        if self.static_token.as_ref().is_some_and(Secret::is_empty) {
+            return Err("--static-token must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
+fn parse_probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_probability(p).map(|()| p)
+}
+
+fn check_probability(p: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err("a probability must be between 0 and 1".into())
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_rate(r).map(|()| r)
+}
+
+fn check_rate(r: f64) -> Result<(), String> {
+    if r.is_finite() && r >= 0.0 {
+        Ok(())
+    } else {
+        Err("a rate must be a finite number, 0 or more".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        opts: MockOptions,
+    }
+
+    #[test]
+    fn clap_defaults_match_sample() {
+        let cli = Cli::try_parse_from(["mock"]).unwrap();
+        // The env variable would change static_token; it is unset in tests.
+        assert_eq!(cli.opts, MockOptions::sample());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from([
+            "mock",
+            "--users",
+            "20",
+            "--seed",
+            "7",
+            "--rate",
+            "5",
+            "--burst",
+            "2",
+            "--retry-after",
+            "http-date",
+            "--fail-rate",
+            "0.1",
+            "--fault-seed",
+            "3",
+            "--static-token",
+            "abc",
+        ])
+        .unwrap();
+        assert_eq!(cli.opts.users, Some(20));
+        assert_eq!(cli.opts.retry_after, RetryAfterForm::HttpDate);
+        assert_eq!(
+            cli.opts.static_token.as_ref().map(Secret::expose),
+            Some("abc")
+        );
+        // Debug output (logs, panics) never shows the token.
+        assert!(!format!("{:?}", cli.opts).contains("abc"));
+        assert!(cli.opts.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_probabilities_and_conflicts_are_refused() {
+        assert!(Cli::try_parse_from(["mock", "--fail-rate", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["mock", "--state", "x", "--users", "3"]).is_err());
+        let opts = MockOptions {
+            reset_rate: -0.1,
+            ..MockOptions::sample()
+        };
+        assert!(opts.validate().unwrap_err().contains("--reset-rate"));
+    }
+}

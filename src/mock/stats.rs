@@ -1,0 +1,178 @@
+//! What the mock tenant saw and did: request counters and the ledger of
+//! mutations actually applied. Tests read it through `GET /__mock/stats` (or
+//! [`super::MockServer::stats`]) and compare a results CSV to `applied`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::lock;
+
+/// The operation names used as keys of [`Stats::by_endpoint`] and
+/// [`Stats::applied`]. They match the client's operation names on purpose, so
+/// a results CSV can be compared to the ledger without a translation table.
+pub const DS100_CLEAR_PIN: &str = "ds100-clear-pin";
+pub const SID_CLEAR_PIN: &str = "sid-clear-pin";
+pub const DS100_DISABLE: &str = "ds100-disable";
+pub const DS100_DELETE: &str = "ds100-delete";
+pub const DS100_LOOKUP: &str = "ds100-lookup";
+pub const USERS_LOOKUP: &str = "users-lookup";
+/// Any path or method the tenant does not serve.
+pub const OTHER: &str = "other";
+
+/// The four mutating operations, in the order the ledger lists them.
+pub const MUTATIONS: [&str; 4] = [DS100_CLEAR_PIN, SID_CLEAR_PIN, DS100_DISABLE, DS100_DELETE];
+
+/// A snapshot of the counters. Serialises to the `/__mock/stats` JSON.
+///
+/// Only tenant requests are counted; `/__mock/*` requests are not, so polling
+/// the stats does not change them.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Tenant requests received, whatever became of them (resets included).
+    pub requests: u64,
+    /// Responses sent, by HTTP status code.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Requests received, by operation name (see the constants above).
+    pub by_endpoint: BTreeMap<String, u64>,
+    /// 429 responses sent by the quota.
+    pub throttled: u64,
+    /// Connections dropped without an answer by the reset fault.
+    pub resets: u64,
+    /// Requests held back for `--slow-ms` by the slow fault.
+    pub slow: u64,
+    /// 500 responses sent by the failure fault.
+    pub injected_failures: u64,
+    /// 400 responses sent (malformed requests).
+    pub bad_requests: u64,
+    /// Lookups that reached a handler, by kind: `device` or `email`.
+    pub lookups: BTreeMap<String, u64>,
+    /// Mutations really applied (answered 200), by operation, then by key:
+    /// `tokenSerialNumber` for the clear-PIN and delete operations,
+    /// `deviceSerialNumber` for `ds100-disable`.
+    pub applied: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    fn empty() -> Self {
+        let applied = MUTATIONS
+            .iter()
+            .map(|op| (op.to_string(), BTreeMap::new()))
+            .collect();
+        Stats {
+            applied,
+            ..Stats::default()
+        }
+    }
+
+    /// How many times `key` was applied by operation `op` (0 if never).
+    pub fn applied_count(&self, op: &str, key: &str) -> u64 {
+        self.applied
+            .get(op)
+            .and_then(|keys| keys.get(key))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Total mutations applied by operation `op`.
+    pub fn applied_total(&self, op: &str) -> u64 {
+        self.applied
+            .get(op)
+            .map(|keys| keys.values().sum())
+            .unwrap_or(0)
+    }
+
+    /// Responses sent with this status code.
+    pub fn status_count(&self, status: u16) -> u64 {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+}
+
+/// The live counters, shared by every connection.
+pub(crate) struct Recorder {
+    stats: Mutex<Stats>,
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Recorder {
+            stats: Mutex::new(Stats::empty()),
+        }
+    }
+
+    pub fn snapshot(&self) -> Stats {
+        lock(&self.stats).clone()
+    }
+
+    pub fn request(&self, endpoint: &str) {
+        let mut stats = lock(&self.stats);
+        stats.requests += 1;
+        *stats.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    pub fn response(&self, status: u16) {
+        let mut stats = lock(&self.stats);
+        *stats.by_status.entry(status).or_default() += 1;
+        match status {
+            400 => stats.bad_requests += 1,
+            429 => stats.throttled += 1,
+            _ => {}
+        }
+    }
+
+    pub fn reset(&self) {
+        lock(&self.stats).resets += 1;
+    }
+
+    pub fn slow(&self) {
+        lock(&self.stats).slow += 1;
+    }
+
+    pub fn injected_failure(&self) {
+        lock(&self.stats).injected_failures += 1;
+    }
+
+    pub fn lookup(&self, kind: &str) {
+        *lock(&self.stats)
+            .lookups
+            .entry(kind.to_string())
+            .or_default() += 1;
+    }
+
+    /// Records one applied mutation. Call only once the change is made and
+    /// the answer is 200: tests treat this ledger as the truth.
+    pub fn applied(&self, op: &str, key: &str) {
+        let mut stats = lock(&self.stats);
+        let keys = stats.applied.entry(op.to_string()).or_default();
+        *keys.entry(key.to_string()).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_lists_every_mutation_even_when_empty() {
+        let stats = Recorder::new().snapshot();
+        for op in MUTATIONS {
+            assert_eq!(stats.applied.get(op).map(BTreeMap::len), Some(0), "{op}");
+        }
+    }
+
+    #[test]
+    fn json_round_trip_keeps_status_keys() {
+        let rec = Recorder::new();
+        rec.request(DS100_CLEAR_PIN);
+        rec.response(429);
+        rec.applied(DS100_CLEAR_PIN, "014010008031");
+        let stats = rec.snapshot();
+        let text = serde_json::to_string(&stats).unwrap();
+        assert!(text.contains(r#""429":1"#), "{text}");
+        let back: Stats = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, stats);
+        assert_eq!(back.throttled, 1);
+        assert_eq!(back.applied_count(DS100_CLEAR_PIN, "014010008031"), 1);
+    }
+}
