@@ -24,8 +24,8 @@ use crate::secret::Secret;
 /// The longest lifetime the tenant accepts: `exp` at most one hour after `iat`.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 const MIN_LIFETIME: Duration = Duration::from_secs(2);
-const MIN_REFRESH_MARGIN: Duration = Duration::from_millis(500);
-const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const MIN_MARGIN: Duration = Duration::from_millis(500);
+const MAX_MARGIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -66,10 +66,7 @@ pub enum AuthError {
 /// 127.0.0.0/8, `::1` or `::ffff:127.x.y.z`. Plain `http://` is allowed to
 /// such hosts only (mock tenants, tests); everything else must be `https://`.
 pub fn is_loopback_host(host: &str) -> bool {
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost.") {
         return true;
     }
@@ -163,11 +160,9 @@ impl KeyFile {
     /// trailing `/`. A URL without `/AdminInterface` is kept whole.
     pub fn tenant_root(&self) -> String {
         let url = &self.admin_rest_api_url;
-        let cut = url
-            .to_ascii_lowercase()
-            .find("/admininterface")
-            .unwrap_or(url.len());
-        url[..cut].trim_end_matches('/').to_string()
+        let cut = url.to_ascii_lowercase().find("/admininterface");
+        let root = &url[..cut.unwrap_or(url.len())];
+        root.trim_end_matches('/').to_string()
     }
 }
 
@@ -192,14 +187,6 @@ fn check_rsa_private_key(pem_text: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-#[derive(serde::Serialize)]
-struct Claims<'a> {
-    sub: &'a str,
-    aud: &'a str,
-    iat: u64,
-    exp: u64,
-}
-
 /// Signs a bearer token: header `{"typ":"JWT","alg":"RS256"}`, claims `sub` =
 /// accessID, `aud` = adminRestApiUrl as written, `iat` = `issued_at_unix`,
 /// `exp` = `iat` + `lifetime` in whole seconds, `lifetime` capped at one hour.
@@ -210,15 +197,10 @@ pub fn mint_jwt(
 ) -> Result<Secret, AuthError> {
     let iat = issued_at_unix;
     let exp = iat.saturating_add(lifetime.min(MAX_LIFETIME).as_secs());
-    let claims = Claims {
-        sub: &key.access_id,
-        aud: &key.admin_rest_api_url,
-        iat,
-        exp,
-    };
-    let failed = |_| AuthError::Sign {
-        path: key.path.clone(),
-    };
+    let claims = serde_json::json!({"sub": key.access_id, "aud": key.admin_rest_api_url,
+        "iat": iat, "exp": exp});
+    let path = || key.path.clone();
+    let failed = |_| AuthError::Sign { path: path() };
     let encoding = EncodingKey::from_rsa_pem(key.access_key.expose().as_bytes()).map_err(failed)?;
     let token = encode(&Header::new(Algorithm::RS256), &claims, &encoding).map_err(failed)?;
     Ok(Secret::new(token))
@@ -227,9 +209,7 @@ pub fn mint_jwt(
 /// How long before `exp` a token is replaced: a tenth of its lifetime, at
 /// most 60 s, at least 500 ms.
 fn refresh_margin(lifetime: Duration) -> Duration {
-    (lifetime / 10)
-        .min(MAX_REFRESH_MARGIN)
-        .max(MIN_REFRESH_MARGIN)
+    (lifetime / 10).clamp(MIN_MARGIN, MAX_MARGIN)
 }
 
 /// Time since the Unix epoch; replaceable in tests.
@@ -263,34 +243,26 @@ struct Signer {
 struct Cached {
     token: Secret,
     iat: u64,
-    exp: u64,
 }
 
-impl Cached {
-    fn mint(key: &KeyFile, lifetime: Duration, now: Duration) -> Result<Cached, AuthError> {
-        let iat = now.as_secs();
-        let token = mint_jwt(key, iat, lifetime)?;
-        Ok(Cached {
-            token,
-            iat,
-            exp: iat + lifetime.as_secs(),
-        })
-    }
+fn mint_cached(key: &KeyFile, lifetime: Duration, now: Duration) -> Result<Cached, AuthError> {
+    let iat = now.as_secs();
+    let token = mint_jwt(key, iat, lifetime)?;
+    Ok(Cached { token, iat })
 }
 
 impl Signer {
     fn is_fresh(&self, cached: &Cached) -> Result<bool, AuthError> {
-        Ok((self.clock)()? + refresh_margin(self.lifetime) < Duration::from_secs(cached.exp))
+        let expires = Duration::from_secs(cached.iat) + self.lifetime;
+        Ok((self.clock)()? + refresh_margin(self.lifetime) < expires)
     }
 }
 
 impl TokenProvider {
     /// A token given by the user; it is never renewed.
     pub fn fixed(token: Secret) -> TokenProvider {
-        TokenProvider {
-            source: Source::Fixed(token),
-            mints: AtomicU64::new(0),
-        }
+        let (source, mints) = (Source::Fixed(token), AtomicU64::new(0));
+        TokenProvider { source, mints }
     }
 
     /// Signs tokens from `key`, each valid for `lifetime` in whole seconds,
@@ -301,23 +273,17 @@ impl TokenProvider {
         Self::with_clock(key, lifetime, Arc::new(system_clock))
     }
 
-    fn with_clock(
-        key: KeyFile,
-        lifetime: Duration,
-        clock: Clock,
-    ) -> Result<TokenProvider, AuthError> {
+    fn with_clock(key: KeyFile, lifetime: Duration, clock: Clock) -> Result<Self, AuthError> {
         let lifetime = Duration::from_secs(lifetime.clamp(MIN_LIFETIME, MAX_LIFETIME).as_secs());
-        let cache = RwLock::new(Cached::mint(&key, lifetime, clock()?)?);
-        let signer = Signer {
+        let cache = RwLock::new(mint_cached(&key, lifetime, clock()?)?);
+        let signer = Box::new(Signer {
             key,
             lifetime,
             clock,
             cache,
-        };
-        Ok(TokenProvider {
-            source: Source::KeyFile(Box::new(signer)),
-            mints: AtomicU64::new(1),
-        })
+        });
+        let (source, mints) = (Source::KeyFile(signer), AtomicU64::new(1));
+        Ok(TokenProvider { source, mints })
     }
 
     /// The token to send now. A key-file token is replaced once less than
@@ -372,7 +338,7 @@ impl TokenProvider {
             tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
             now = (signer.clock)()?;
         }
-        *cached = Cached::mint(&signer.key, signer.lifetime, now)?;
+        *cached = mint_cached(&signer.key, signer.lifetime, now)?;
         self.mints.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -408,11 +374,11 @@ mod tests {
             // PrivateKeyInfo ::= SEQUENCE { version, algorithm, privateKey OCTET STRING }
             let (tag, pkcs1, _) = tlv(tlv(tlv(tlv(pkcs8.as_ref()).1).2).2);
             assert_eq!(tag, 0x04);
-            let pkcs1 = pem_lf("RSA PRIVATE KEY", pkcs1);
+            let public = pair.public_key().as_ref().to_vec();
             (
-                pkcs1,
+                pem_lf("RSA PRIVATE KEY", pkcs1),
                 pem_lf("PRIVATE KEY", pkcs8.as_ref()),
-                pair.public_key().as_ref().to_vec(),
+                public,
             )
         })
     }
@@ -420,10 +386,9 @@ mod tests {
     /// One DER element: (tag, contents, what follows).
     fn tlv(der: &[u8]) -> (u8, &[u8], &[u8]) {
         let (n, long) = (der[1] as usize, (der[1] & 0x7f) as usize);
-        let (len, start) = if n < 0x80 {
-            (n, 2)
-        } else {
-            (be(&der[2..2 + long]), 2 + long)
+        let (len, start) = match n < 0x80 {
+            true => (n, 2),
+            false => (be(&der[2..2 + long]), 2 + long),
         };
         (der[0], &der[start..start + len], &der[start + len..])
     }
@@ -455,16 +420,12 @@ mod tests {
 
     /// Checks the signature, audience, expiry and exact header; returns the claims.
     fn verify(token: &Secret) -> Value {
-        assert!(
-            token.expose().starts_with(HEADER),
-            "header is not exactly typ JWT, alg RS256"
-        );
+        assert!(token.expose().starts_with(HEADER), "wrong header");
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&[URL]);
         let key = DecodingKey::from_rsa_der(&keys().2);
-        decode::<Value>(token.expose(), &key, &validation)
-            .unwrap()
-            .claims
+        let data = decode::<Value>(token.expose(), &key, &validation);
+        data.unwrap().claims
     }
 
     /// Fails if any line of the key shows in `text`.
@@ -481,28 +442,21 @@ mod tests {
         let claims = verify(&mint_jwt(&key, iat, secs(600)).unwrap());
         let expected = serde_json::json!({"sub": "id-1", "aud": URL, "iat": iat, "exp": iat + 600});
         assert_eq!(claims, expected);
-        assert_eq!(
-            verify(&mint_jwt(&key, iat, secs(7200)).unwrap())["exp"],
-            iat + 3600
-        );
+        let clamped = verify(&mint_jwt(&key, iat, secs(7200)).unwrap());
+        assert_eq!(clamped["exp"], iat + 3600);
         let provider = TokenProvider::from_key_file(key, secs(7200)).unwrap();
         let claims = verify(&provider.bearer().await.unwrap());
-        assert_eq!(
-            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
-            3600
-        );
+        let (iat, exp) = (claims["iat"].as_u64(), claims["exp"].as_u64());
+        assert_eq!(exp.unwrap() - iat.unwrap(), 3600);
         assert_eq!(provider.mints(), 1);
     }
 
     #[test]
     fn escaped_newlines_crlf_and_pkcs8_are_accepted() {
         let (pkcs1, pkcs8, _) = keys();
-        for pem_text in [
-            pkcs1.replace('\n', "\\n"),
-            pkcs1.replace('\n', "\r\n"),
-            pkcs8.clone(),
-        ] {
-            let key = load(&key_json(&pem_text, URL)).unwrap();
+        let (escaped, crlf) = (pkcs1.replace('\n', "\\n"), pkcs1.replace('\n', "\r\n"));
+        for pem_text in [&escaped, &crlf, pkcs8] {
+            let key = load(&key_json(pem_text, URL)).unwrap();
             let now = system_clock().unwrap().as_secs();
             verify(&mint_jwt(&key, now, secs(60)).unwrap());
             let debug = format!("{key:?}");
@@ -514,39 +468,26 @@ mod tests {
     #[test]
     fn load_errors_name_the_file_and_problem_never_the_key() {
         let (pkcs1, pkcs8, public) = keys();
+        let escaped = pkcs1.replace('\n', "\\n");
         let check = |result: Result<KeyFile, AuthError>, wanted: &str| {
-            let (shown, debug) = (
-                result.as_ref().unwrap_err().to_string(),
-                format!("{result:?}"),
-            );
+            let shown = result.as_ref().unwrap_err().to_string();
             assert!(shown.contains(wanted), "{shown:?} lacks {wanted:?}");
-            assert!(
-                shown.contains("key.json"),
-                "{shown:?} does not name the file"
-            );
+            assert!(shown.contains("key.json"), "{shown:?} lacks the file");
             assert_no_key(&shown);
-            assert_no_key(&debug);
+            assert_no_key(&format!("{result:?}"));
         };
-        check(
-            KeyFile::load(Path::new("/nonexistent/key.json")),
-            "does not exist",
-        );
+        check(KeyFile::load(Path::new("/no/key.json")), "does not exist");
         check(
             load(pkcs1),
             "not valid JSON (syntax error at line 1, column 2)",
         );
-        check(
-            load(&format!("{{\"a\": \"{}\",", pkcs1.replace('\n', "\\n"))),
-            "not valid JSON",
-        );
+        check(load(&format!("{{\"a\": \"{escaped}\",")), "not valid JSON");
         check(load("[1]"), "has no \"customerName\" field");
         for field in ["customerName", "accessID", "accessKey", "adminRestApiUrl"] {
             let mut json: Value = serde_json::from_str(&key_json(pkcs1, URL)).unwrap();
             json.as_object_mut().unwrap().remove(field);
-            check(
-                load(&json.to_string()),
-                &format!("has no \"{field}\" field"),
-            );
+            let wanted = format!("has no \"{field}\" field");
+            check(load(&json.to_string()), &wanted);
             json[field] = Value::from(42);
             check(load(&json.to_string()), &format!("\"{field}\" in key file"));
         }
@@ -559,59 +500,38 @@ mod tests {
         let mislabelled = pkcs8.replace("PRIVATE", "RSA PRIVATE");
         for bad in ["hello", &public, &ec, &cut.join("\n"), &mislabelled] {
             let result = load(&key_json(bad, URL));
-            assert!(
-                matches!(result, Err(AuthError::NotRsaKey { .. })),
-                "{result:?}"
-            );
+            assert!(matches!(result, Err(AuthError::NotRsaKey { .. })));
             check(result, "is not a usable RSA private key");
         }
-        for url in [
-            "http://acme.access.securid.com/x",
-            "ftp://127.0.0.1/",
-            "http://127.evil.com/",
-        ] {
+        for url in "http://acme.securid.com/ ftp://127.0.0.1/ http://127.evil.com/".split(' ') {
             check(load(&key_json(pkcs1, url)), "not https://");
         }
-        check(
-            load(&key_json(pkcs1, "acme/AdminInterface")),
-            "not an absolute URL",
-        );
-        for url in [
-            "http://127.0.0.1:8080/AdminInterface",
-            "http://[::1]:1/",
-            "http://LOCALHOST/",
-        ] {
+        check(load(&key_json(pkcs1, "acme/x")), "not an absolute URL");
+        for url in
+            "http://127.0.0.1:8080/AdminInterface http://[::1]:1/ http://LOCALHOST/".split(' ')
+        {
             assert_eq!(load(&key_json(pkcs1, url)).unwrap().admin_rest_api_url, url);
         }
     }
 
     #[test]
     fn loopback_hosts_tenant_root_and_refresh_margin() {
-        for host in
-            "localhost LocalHost 127.0.0.1 127.255.0.9 ::1 [::1] ::ffff:127.0.0.1".split(' ')
-        {
-            assert!(is_loopback_host(host), "{host}");
-        }
-        for host in
-            " 10.0.0.1 128.0.0.1 ::2 localhost.evil.com 127.0.0.1.nip.io ::ffff:a00:1".split(' ')
-        {
-            assert!(!is_loopback_host(host), "{host}");
+        let yes = "localhost LocalHost 127.0.0.1 127.255.0.9 ::1 [::1] ::ffff:127.0.0.1";
+        let no = " 10.0.0.1 128.0.0.1 ::2 localhost.evil.com 127.0.0.1.nip.io ::ffff:a00:1";
+        for (hosts, loopback) in [(yes, true), (no, false)] {
+            for host in hosts.split(' ') {
+                assert_eq!(is_loopback_host(host), loopback, "{host}");
+            }
         }
         let root = |url: &str| load(&key_json(&keys().0, url)).unwrap().tenant_root();
         assert_eq!(root(URL), "https://acme.access.securid.com");
         assert_eq!(
-            root("http://127.0.0.1:9/x/adminInterface/v2/"),
+            root("http://127.0.0.1:9/x/adminInterface/"),
             "http://127.0.0.1:9/x"
         );
-        assert_eq!(
-            root("https://a.access.securid.com/"),
-            "https://a.access.securid.com"
-        );
-        let margin = |n| refresh_margin(secs(n)).as_millis();
-        assert_eq!(
-            (margin(3600), margin(300), margin(2)),
-            (60_000, 30_000, 500)
-        );
+        assert_eq!(root("https://a.securid.com/"), "https://a.securid.com");
+        let ms = |n| refresh_margin(secs(n)).as_millis();
+        assert_eq!([ms(3600), ms(300), ms(2)], [60_000, 30_000, 500]);
     }
 
     #[cfg(unix)]
@@ -634,10 +554,8 @@ mod tests {
         let read = millis.clone();
         let clock: Clock = Arc::new(move || Ok(Duration::from_millis(read.load(Ordering::SeqCst))));
         let key = load(&key_json(&keys().1, URL)).unwrap();
-        (
-            Arc::new(TokenProvider::with_clock(key, lifetime, clock).unwrap()),
-            millis,
-        )
+        let provider = TokenProvider::with_clock(key, lifetime, clock).unwrap();
+        (Arc::new(provider), millis)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -652,13 +570,11 @@ mod tests {
         let mut callers = Vec::new();
         for _ in 0..20 {
             let provider = provider.clone();
-            callers.push(tokio::spawn(
-                async move { provider.bearer().await.unwrap() },
-            ));
+            callers.push(tokio::spawn(async move { provider.bearer().await }));
         }
         let mut tokens = Vec::new();
         for caller in callers {
-            tokens.push(caller.await.unwrap());
+            tokens.push(caller.await.unwrap().unwrap());
         }
         assert_eq!(provider.mints(), 2, "20 concurrent callers, one mint");
         assert!(tokens.iter().all(|t| *t == tokens[0]) && tokens[0] != first);
@@ -676,14 +592,8 @@ mod tests {
         let (provider, clock) = fake_provider(secs(3600));
         let first = provider.bearer().await.unwrap();
         clock.fetch_add(1_000, Ordering::SeqCst);
-        assert!(
-            provider.renew_after_rejection(&first).await,
-            "current token rejected: mint"
-        );
-        assert!(
-            provider.renew_after_rejection(&first).await,
-            "already renewed: no mint"
-        );
+        assert!(provider.renew_after_rejection(&first).await); // current: mints
+        assert!(provider.renew_after_rejection(&first).await); // already renewed
         assert_eq!(provider.mints(), 2);
         let second = provider.bearer().await.unwrap();
         assert_ne!(second, first);
