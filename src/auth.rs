@@ -27,6 +27,8 @@ const MIN_LIFETIME: Duration = Duration::from_secs(2);
 const MIN_MARGIN: Duration = Duration::from_millis(500);
 const MAX_MARGIN: Duration = Duration::from_secs(60);
 
+/// Why no bearer token could be had. Each message names the key file and says
+/// what to do; none quotes the file's contents.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("key file {} does not exist; check the path given for the admin API key file", .path.display())]
