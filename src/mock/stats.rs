@@ -52,7 +52,19 @@ pub struct Stats {
     /// `tokenSerialNumber` for the clear-PIN and delete operations,
     /// `deviceSerialNumber` for `ds100-disable`.
     pub applied: BTreeMap<String, BTreeMap<String, u64>>,
+    /// When tenant requests arrived, in milliseconds since the tenant
+    /// started (the first [`TIMELINE_CAP`] only). With `throttled_ms` this
+    /// shows whether clients really paused after a 429.
+    #[serde(default)]
+    pub arrivals_ms: Vec<u64>,
+    /// When 429s were sent, in milliseconds since the tenant started.
+    #[serde(default)]
+    pub throttled_ms: Vec<u64>,
 }
+
+/// How many timeline entries the stats keep, so a long benchmark run does
+/// not grow the mock without bound.
+pub const TIMELINE_CAP: usize = 10_000;
 
 impl Stats {
     fn empty() -> Self {
@@ -92,12 +104,20 @@ impl Stats {
 /// The live counters, shared by every connection.
 pub(crate) struct Recorder {
     stats: Mutex<Stats>,
+    started: std::time::Instant,
+}
+
+fn push_capped(timeline: &mut Vec<u64>, at: std::time::Duration) {
+    if timeline.len() < TIMELINE_CAP {
+        timeline.push(at.as_millis() as u64);
+    }
 }
 
 impl Recorder {
     pub fn new() -> Self {
         Recorder {
             stats: Mutex::new(Stats::empty()),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -108,6 +128,7 @@ impl Recorder {
     pub fn request(&self, endpoint: &str) {
         let mut stats = lock(&self.stats);
         stats.requests += 1;
+        push_capped(&mut stats.arrivals_ms, self.started.elapsed());
         *stats.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
 
@@ -116,7 +137,10 @@ impl Recorder {
         *stats.by_status.entry(status).or_default() += 1;
         match status {
             400 => stats.bad_requests += 1,
-            429 => stats.throttled += 1,
+            429 => {
+                stats.throttled += 1;
+                push_capped(&mut stats.throttled_ms, self.started.elapsed());
+            }
             _ => {}
         }
     }

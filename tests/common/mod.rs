@@ -100,7 +100,9 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// The project's sample file of that name.
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 /// Copies a sample into `dir` so that results land beside the copy.
@@ -118,7 +120,11 @@ pub fn results(path: &Path) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.expect("record");
-            header.iter().map(str::to_owned).zip(r.iter().map(str::to_owned)).collect()
+            header
+                .iter()
+                .map(str::to_owned)
+                .zip(r.iter().map(str::to_owned))
+                .collect()
         })
         .collect()
 }
