@@ -20,7 +20,7 @@ use crate::secret::Secret;
 pub enum Command {
     Run(Box<Config>),
     ListOperations,
-    Mock(MockOptions),
+    Mock(Box<MockOptions>),
 }
 
 /// Everything a run needs, checked and typed.
@@ -39,6 +39,8 @@ pub struct Config {
     pub delimiter: u8,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
+    /// How long each token minted from a key file lives.
+    pub token_lifetime: Duration,
     /// The command line as typed, for the resume hint.
     pub argv: Vec<String>,
 }
@@ -49,7 +51,7 @@ pub enum Target {
     /// Dry run: nowhere.
     Nowhere,
     /// The in-process simulated tenant.
-    Mock(MockOptions),
+    Mock(Box<MockOptions>),
     Tenant {
         /// `None` with a key file: the key file's `adminRestApiUrl` decides.
         base_url: Option<Url>,
@@ -113,6 +115,12 @@ struct RunArgs {
     /// Admin API key file from the Cloud Administration Console.
     #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
+
+    /// Lifetime of each token signed from the key file, in seconds (at most
+    /// 3600); a fresh one is signed shortly before it expires.
+    #[arg(long, default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(2..=3600))]
+    token_lifetime: u64,
 
     /// Run against a built-in simulated tenant seeded with samples/tenant.json.
     #[arg(long, conflicts_with_all = ["base_url", "token", "key_file"])]
@@ -202,9 +210,9 @@ where
     let from_matches = |e: clap::Error| CliError::Usage(e.to_string());
     match name {
         "operations" => Ok(Command::ListOperations),
-        "mock" => Ok(Command::Mock(
+        "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
-        )),
+        ))),
         _ => {
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
@@ -249,6 +257,7 @@ fn config(
         },
         quiet: run.quiet,
         summary_json: run.summary_json,
+        token_lifetime: Duration::from_secs(run.token_lifetime),
         input: run.input,
         argv,
     })
@@ -256,7 +265,7 @@ fn config(
 
 fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
-        return Ok(Target::Mock(MockOptions::sample()));
+        return Ok(Target::Mock(Box::new(MockOptions::sample())));
     }
     if run.dry_run {
         return Ok(Target::Nowhere);

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             .block_on(runner::run(*config))
             .map(|report| report.exit_code())
             .map_err(anyhow::Error::from),
-        Command::Mock(options) => runtime.block_on(mock::run_standalone(options)).map(|()| 0),
+        Command::Mock(options) => runtime.block_on(mock::run_standalone(*options)).map(|()| 0),
         Command::ListOperations => Ok(0),
     };
     match code {

@@ -10,8 +10,8 @@ use std::time::Instant;
 use reqwest::Url;
 use tokio::sync::mpsc;
 
-use crate::auth::{AuthError, TokenProvider};
-use crate::cli::{Config, Credentials, Rate, Target};
+use crate::auth::{AuthError, KeyFile, TokenProvider};
+use crate::cli::{normalise_base_url, Config, Credentials, Rate, Target};
 use crate::client::{Client, ClientConfig, ClientError};
 use crate::input::{self, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::{MockError, MockServer};
@@ -185,7 +185,7 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
     let (base_url, tokens, mock) = match &config.target {
         Target::Nowhere => return Ok((None, None)),
         Target::Mock(options) => {
-            let mock = MockServer::start(options.clone()).await?;
+            let mock = MockServer::start((**options).clone()).await?;
             let base = parse_url(&mock.base_url())?;
             let tokens = TokenProvider::fixed(mock.static_token().clone());
             (base, tokens, Some(mock))
@@ -194,7 +194,8 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
             base_url,
             credentials,
         } => {
-            let (base, tokens) = credentials_for(base_url.as_ref(), credentials)?;
+            let (base, tokens) =
+                credentials_for(base_url.as_ref(), credentials, config.token_lifetime)?;
             (base, tokens, None)
         }
     };
@@ -216,6 +217,7 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
 fn credentials_for(
     base_url: Option<&Url>,
     credentials: &Credentials,
+    token_lifetime: std::time::Duration,
 ) -> Result<(Url, TokenProvider), RunError> {
     match credentials {
         Credentials::Token(token) => {
@@ -224,10 +226,19 @@ fn credentials_for(
                 .ok_or_else(|| RunError::Setup("no tenant given: pass --base-url".into()))?;
             Ok((base, TokenProvider::fixed(token.clone())))
         }
-        Credentials::KeyFile(path) => Err(RunError::Setup(format!(
-            "{}: key files are not supported yet",
-            path.display()
-        ))),
+        Credentials::KeyFile(path) => {
+            let key = KeyFile::load(path)?;
+            if let Some(warning) = KeyFile::permission_warning(path) {
+                eprintln!("{warning}");
+            }
+            let base = match base_url {
+                Some(url) => url.clone(),
+                None => normalise_base_url(&key.tenant_root()).map_err(|e| {
+                    RunError::Setup(format!("adminRestApiUrl in {}: {e}", path.display()))
+                })?,
+            };
+            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
+        }
     }
 }
 
