@@ -65,13 +65,7 @@ pub enum Credentials {
     KeyFile(PathBuf),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Rate {
-    Unlimited,
-    Fixed(f64),
-    /// Start at a safe rate and adapt to the tenant's answers.
-    Auto,
-}
+pub use crate::client::Rate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

@@ -11,7 +11,7 @@ use reqwest::Url;
 use tokio::sync::mpsc;
 
 use crate::auth::{AuthError, KeyFile, TokenProvider};
-use crate::cli::{normalise_base_url, Config, Credentials, Rate, Target};
+use crate::cli::{normalise_base_url, Config, Credentials, Target};
 use crate::client::{Client, ClientConfig, ClientError};
 use crate::input::{self, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::{MockError, MockServer};
@@ -126,7 +126,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
     let writing = spawn_writer(writer, results_rx, tally, halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
-    let workers = spawn_workers(&config, client, work_rx, &results_tx, &halt);
+    let workers = spawn_workers(&config, client.clone(), work_rx, &results_tx, &halt);
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -150,7 +150,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     if let Some(mock) = mock {
         mock.shutdown().await;
     }
-    let report = report(&config, &counts, &traffic, &halt, started);
+    let settled_rate = client.as_ref().and_then(|c| c.settled_rate());
+    let report = report(&config, &counts, &traffic, settled_rate, &halt, started);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -202,11 +203,7 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
     let client_config = ClientConfig {
         base_url,
         timeout: config.timeout,
-        rate: match config.rate {
-            Rate::Unlimited => None,
-            Rate::Fixed(r) => Some(r),
-            Rate::Auto => Some(10.0),
-        },
+        rate: config.rate,
         retry: config.retry,
         concurrency: config.concurrency,
     };
@@ -408,6 +405,7 @@ fn report(
     config: &Config,
     counts: &Counts,
     traffic: &crate::client::Traffic,
+    settled_rate: Option<f64>,
     halt: &Halt,
     started: Instant,
 ) -> RunReport {
@@ -416,7 +414,7 @@ fn report(
         requests: traffic.requests.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
-        settled_rate: None,
+        settled_rate,
     };
     let mut summary = Summary::new(
         config.operation.name,

@@ -2,10 +2,12 @@
 //! it through the shared pacer with the current bearer token, retries what is
 //! worth retrying, and reduces whatever came back to one row's account.
 
+mod adaptive;
 mod pacer;
 mod reply;
 mod retry;
 
+pub use adaptive::Rate;
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 
@@ -28,8 +30,8 @@ pub struct ClientConfig {
     /// The tenant root, e.g. `https://acme.access.securid.com`.
     pub base_url: Url,
     pub timeout: Duration,
-    /// Requests per second for the whole run; `None` is unlimited.
-    pub rate: Option<f64>,
+    /// Requests per second for the whole run, or how to find it.
+    pub rate: Rate,
     pub retry: RetryPolicy,
     pub concurrency: usize,
 }
@@ -146,7 +148,7 @@ impl Client {
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
-        self.pacer.wait_turn().await;
+        let sent_at = self.pacer.wait_turn().await;
         let token = self
             .tokens
             .bearer()
@@ -164,11 +166,22 @@ impl Client {
             .send()
             .await;
         let failure_or_reply = reply::read(response, token, &self.policy).await;
-        if matches!(failure_or_reply, Err(Failure::Throttled { .. })) {
-            self.traffic.throttled.fetch_add(1, Ordering::Relaxed);
+        match &failure_or_reply {
+            Err(Failure::Throttled { .. }) => {
+                self.traffic.throttled.fetch_add(1, Ordering::Relaxed);
+                self.pacer.throttled(sent_at);
+            }
+            Err(Failure::Timeout | Failure::Connect(_) | Failure::Local(_)) => {}
+            _ => self.pacer.accepted(),
         }
         log.note(&failure_or_reply);
         failure_or_reply
+    }
+
+    /// The rate the run settled at, if it had to find one (`--rate auto`, or
+    /// any run that met a 429).
+    pub fn settled_rate(&self) -> Option<f64> {
+        self.pacer.settled_rate()
     }
 
     /// The request URL: the tenant root plus the operation's path, with row
@@ -235,7 +248,7 @@ mod tests {
         let config = ClientConfig {
             base_url: Url::parse(base).unwrap(),
             timeout: Duration::from_secs(1),
-            rate: None,
+            rate: Rate::Unlimited,
             retry: RetryPolicy::default(),
             concurrency: 1,
         };

@@ -1,36 +1,64 @@
 //! The pacer: the one place that decides when any worker may send. It holds
-//! the run's single rate limiter and the pause gate that a 429 closes for
+//! the run's single schedule of send slots, the adaptive rate that spaces
+//! them (see [`super::adaptive`]), and the pause gate that a 429 closes for
 //! every worker at once, because a 429 means the whole tenant is over quota,
 //! not just the worker that was told.
+//!
+//! The schedule is a token bucket of our own rather than `governor`'s,
+//! because the rate changes while workers wait and governor's quota is fixed
+//! at construction. All state sits behind one std mutex that is only ever
+//! held for a few arithmetic steps, never across an await.
 
-use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::time::Instant;
 
+use super::adaptive::{Rate, RateControl};
+
 pub struct Pacer {
-    limiter: Option<DefaultDirectRateLimiter>,
-    paused_until: Mutex<Option<Instant>>,
+    state: Mutex<State>,
+}
+
+struct State {
+    control: RateControl,
+    /// The earliest instant the next slot may be given out.
+    next_slot: Instant,
+    paused_until: Option<Instant>,
+    /// When a worker last had to wait for its slot.
+    last_held: Option<Instant>,
+}
+
+/// What a worker is told to do next.
+enum Turn {
+    Go,
+    WaitUntil(Instant),
 }
 
 impl Pacer {
-    /// `rate` is requests per second for the whole run; `None` is unlimited.
-    pub fn new(rate: Option<f64>) -> Self {
+    pub fn new(start: Rate) -> Self {
+        let now = Instant::now();
         Pacer {
-            limiter: rate.map(|r| DefaultDirectRateLimiter::direct(quota(r))),
-            paused_until: Mutex::new(None),
+            state: Mutex::new(State {
+                control: RateControl::new(start, now),
+                next_slot: now,
+                paused_until: None,
+                last_held: None,
+            }),
         }
     }
 
-    /// Waits until this worker may send: first past any pause, then for a
-    /// slot from the limiter, then past any pause that began meanwhile.
-    pub async fn wait_turn(&self) {
-        self.wait_out_pause().await;
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-            self.wait_out_pause().await;
+    /// Waits until this worker may send, and returns when that was. A worker
+    /// woken by its slot inside a pause that began meanwhile takes a new slot
+    /// after it, so the end of a pause is paced like any other time.
+    pub async fn wait_turn(&self) -> Instant {
+        let mut slot = None;
+        loop {
+            let turn = self.lock().turn(Instant::now(), &mut slot);
+            match turn {
+                Turn::Go => return Instant::now(),
+                Turn::WaitUntil(t) => tokio::time::sleep_until(t).await,
+            }
         }
     }
 
@@ -38,33 +66,68 @@ impl Pacer {
     /// pause already in force).
     pub fn pause_all(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+        let mut state = self.lock();
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
         }
+        state.next_slot = state.next_slot.max(until);
     }
 
-    async fn wait_out_pause(&self) {
-        loop {
-            let until = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
-                _ => return,
-            }
-        }
+    /// The tenant answered a request with anything but 429.
+    pub fn accepted(&self) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let binding = state
+            .last_held
+            .is_some_and(|held| now.saturating_duration_since(held) < Duration::from_secs(1));
+        state.control.accepted(now, binding);
+    }
+
+    /// The tenant answered a request sent at `sent_at` with 429.
+    pub fn throttled(&self, sent_at: Instant) {
+        self.lock().control.throttled(Instant::now(), sent_at);
+    }
+
+    /// The rate to report in the summary, if the run had to find one.
+    pub fn settled_rate(&self) -> Option<f64> {
+        self.lock().control.settled()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A quota of `rate` per second. The burst is a tenth of a second's worth so
-/// that a worker that wakes a little late can catch up, without ever sending
-/// a second's worth at once.
-fn quota(rate: f64) -> Quota {
-    let rate = rate.max(0.01);
-    let period = Duration::from_secs_f64(1.0 / rate);
-    let burst = NonZeroU32::new((rate / 10.0).floor().max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst)
+impl State {
+    /// One step of a worker's wait: past any pause, then to its slot, which
+    /// `slot` remembers between steps.
+    fn turn(&mut self, now: Instant, slot: &mut Option<Instant>) -> Turn {
+        if let Some(until) = self.paused_until.filter(|t| *t > now) {
+            *slot = None;
+            return Turn::WaitUntil(until);
+        }
+        let Some(rate) = self.control.rate() else {
+            return Turn::Go;
+        };
+        let at = *slot.get_or_insert_with(|| self.reserve(now, rate));
+        if at > now {
+            self.last_held = Some(now);
+            return Turn::WaitUntil(at);
+        }
+        Turn::Go
+    }
+
+    /// Gives out the next slot. A tenth of a second's worth of slots may be
+    /// owed to a worker that woke a little late, never more, so an idle
+    /// spell does not become a burst.
+    fn reserve(&mut self, now: Instant, rate: f64) -> Instant {
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let slack = Duration::from_millis(100).max(interval);
+        let earliest = now.checked_sub(slack).unwrap_or(now);
+        let at = self.next_slot.max(earliest);
+        self.next_slot = at + interval;
+        at
+    }
 }
 
 #[cfg(test)]
@@ -73,7 +136,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_later_caller() {
-        let pacer = Pacer::new(None);
+        let pacer = Pacer::new(Rate::Unlimited);
         pacer.pause_all(Duration::from_secs(5));
         let start = Instant::now();
         pacer.wait_turn().await;
@@ -82,7 +145,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_shorter_pause_does_not_cut_a_longer_one() {
-        let pacer = Pacer::new(None);
+        let pacer = Pacer::new(Rate::Unlimited);
         pacer.pause_all(Duration::from_secs(5));
         pacer.pause_all(Duration::from_secs(1));
         let start = Instant::now();
@@ -90,10 +153,37 @@ mod tests {
         assert!(Instant::now() - start >= Duration::from_secs(5));
     }
 
-    #[test]
-    fn quota_burst_is_a_tenth_of_the_rate() {
-        assert_eq!(quota(100.0).burst_size().get(), 10);
-        assert_eq!(quota(5.0).burst_size().get(), 1);
-        assert_eq!(quota(0.5).replenish_interval(), Duration::from_secs(2));
+    #[tokio::test(start_paused = true)]
+    async fn slots_are_spaced_by_the_rate() {
+        let pacer = Pacer::new(Rate::Fixed(10.0));
+        let start = Instant::now();
+        for _ in 0..21 {
+            pacer.wait_turn().await;
+        }
+        // The first second's slack lets one tenth of a second through early.
+        assert!(Instant::now() - start >= Duration::from_millis(1900));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_rate_spaces_later_slots_wider() {
+        let pacer = Pacer::new(Rate::Fixed(100.0));
+        let sent = pacer.wait_turn().await;
+        pacer.throttled(sent);
+        let rate = pacer.settled_rate().unwrap();
+        assert!(rate < 100.0, "{rate}");
+        let start = Instant::now();
+        for _ in 0..=rate as usize {
+            pacer.wait_turn().await;
+        }
+        assert!(Instant::now() - start >= Duration::from_millis(900));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_after_a_pause_start_when_it_ends() {
+        let pacer = Pacer::new(Rate::Fixed(100.0));
+        pacer.pause_all(Duration::from_secs(2));
+        let start = Instant::now();
+        pacer.wait_turn().await;
+        assert!(Instant::now() - start >= Duration::from_secs(2));
     }
 }
