@@ -278,7 +278,14 @@ fn spawn_writer(
     std::thread::spawn(move || {
         let mut counts = Counts::default();
         while let Some((record, result)) = results.blocking_recv() {
-            if let Err(e) = writer.write(&record, &result) {
+            // Results already queued are written before one flush: each is
+            // on disk as soon as the writer has caught up, without a system
+            // call per row when rows come faster than one at a time.
+            let written = match results.is_empty() {
+                true => writer.write(&record, &result),
+                false => writer.append(&record, &result),
+            };
+            if let Err(e) = written {
                 halt.stop(HaltReason::Stopped(format!("cannot write results: {e}")));
                 return Err(e);
             }

@@ -89,9 +89,12 @@ impl RateControl {
     }
 
     /// The rate to report at the end, if the run had to find one: always for
-    /// `auto`, and for any run that met a 429.
-    pub fn settled(&self) -> Option<f64> {
-        self.rate.filter(|_| self.adapted)
+    /// `auto`, and for any run that met a 429. It is the rate in force, or
+    /// the average the tenant accepted if lower: a run that ends climbing
+    /// towards its next 429 should not advise a rate the tenant refuses.
+    pub fn settled(&self, now: Instant) -> Option<f64> {
+        let rate = self.rate.filter(|_| self.adapted)?;
+        Some(self.average_accepted(now).map_or(rate, |avg| rate.min(avg)))
     }
 
     /// The tenant accepted a request (any answer but 429). `binding` says
@@ -159,7 +162,7 @@ mod tests {
         control.accepted(t0 + secs(1.0), true);
         let rate = control.rate().unwrap();
         assert!((rate - 40.0).abs() < 0.01, "{rate}");
-        assert_eq!(control.settled(), Some(rate));
+        assert_eq!(control.settled(t0 + secs(0.1)), Some(rate));
     }
 
     #[test]
@@ -210,14 +213,26 @@ mod tests {
     fn an_unlimited_run_adopts_a_rate_at_its_first_429() {
         let t0 = Instant::now();
         let mut control = RateControl::new(Rate::Unlimited, t0);
-        assert_eq!(control.settled(), None);
+        assert_eq!(control.settled(t0), None);
         for i in 1..=50 {
             control.accepted(t0 + secs(i as f64 / 50.0), false);
         }
         control.throttled(t0 + secs(1.0), t0 + secs(1.0));
         let rate = control.rate().unwrap();
         assert!((rate - 50.0).abs() < 0.01, "{rate}");
-        assert_eq!(control.settled(), Some(rate));
+        assert_eq!(control.settled(t0 + secs(1.0)), Some(rate));
+    }
+
+    #[test]
+    fn the_settled_rate_is_never_above_what_the_tenant_accepted() {
+        let t0 = Instant::now();
+        let mut control = RateControl::new(Rate::Auto, t0);
+        for i in 1..=100 {
+            control.accepted(t0 + secs(i as f64 / 50.0), true);
+        }
+        assert!(control.rate().unwrap() > 100.0);
+        let settled = control.settled(t0 + secs(2.0)).unwrap();
+        assert!((settled - 50.0).abs() < 0.01, "{settled}");
     }
 
     #[test]
@@ -225,7 +240,7 @@ mod tests {
         let t0 = Instant::now();
         let mut control = RateControl::new(Rate::Fixed(20.0), t0);
         control.accepted(t0 + secs(1.0), true);
-        assert_eq!(control.settled(), None);
+        assert_eq!(control.settled(t0 + secs(1.0)), None);
         assert!(control.throttled(t0 + secs(2.0), t0 + secs(2.0)));
         assert!(control.rate().unwrap() >= FLOOR);
     }

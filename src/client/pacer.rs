@@ -90,7 +90,7 @@ impl Pacer {
 
     /// The rate to report in the summary, if the run had to find one.
     pub fn settled_rate(&self) -> Option<f64> {
-        self.lock().control.settled()
+        self.lock().control.settled(Instant::now())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -4,7 +4,7 @@
 //! order, using an index of byte offsets rather than holding rows in memory.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Seek, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{escape_formula, one_line, RowResult};
@@ -55,6 +55,7 @@ pub struct ResultsWriter {
     last_line: u64,
     in_order: bool,
     scratch: csv::StringRecord,
+    cell: String,
 }
 
 impl ResultsWriter {
@@ -87,6 +88,7 @@ impl ResultsWriter {
             last_line: 0,
             in_order: true,
             scratch: csv::StringRecord::new(),
+            cell: String::new(),
         };
         let header = result_columns(input_header);
         writer.write_record_flushed(&header)?;
@@ -103,6 +105,18 @@ impl ResultsWriter {
         input: &csv::StringRecord,
         result: &RowResult,
     ) -> Result<(), OutputError> {
+        self.append(input, result)?;
+        self.flush()
+    }
+
+    /// Writes one row's result into the buffer; [`Self::flush`] hands it to
+    /// the operating system. For a caller that has more results in hand and
+    /// flushes once it has written them all.
+    pub fn append(
+        &mut self,
+        input: &csv::StringRecord,
+        result: &RowResult,
+    ) -> Result<(), OutputError> {
         self.in_order &= result.line > self.last_line;
         self.last_line = result.line;
         let mut record = std::mem::take(&mut self.scratch);
@@ -110,10 +124,20 @@ impl ResultsWriter {
         for i in 0..self.width {
             record.push_field(&escape_formula(input.get(i).unwrap_or_default()));
         }
-        push_result(&mut record, result);
-        let written = self.write_record_flushed(&record);
+        push_result(&mut record, result, &mut self.cell);
+        let written = self.csv.write_record(&record).map_err(|source| OutputError::Csv {
+            path: self.path.clone(),
+            source,
+        });
         self.scratch = record;
         written
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.csv.flush().map_err(|source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     fn write_record_flushed(&mut self, record: &csv::StringRecord) -> Result<(), OutputError> {
@@ -146,20 +170,31 @@ impl ResultsWriter {
     }
 }
 
-fn push_result(record: &mut csv::StringRecord, result: &RowResult) {
-    let status = result
-        .http_status
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let finished = humantime::format_rfc3339_millis(result.finished_at).to_string();
-    record.push_field(&result.line.to_string());
+/// Appends the result columns. Numbers and times are formatted through
+/// `cell`, one buffer reused for every row, rather than a string each.
+fn push_result(record: &mut csv::StringRecord, result: &RowResult, cell: &mut String) {
+    push_display(record, cell, result.line);
     record.push_field(result.outcome.as_str());
-    record.push_field(&status);
-    record.push_field(&result.attempts.to_string());
+    match result.http_status {
+        Some(status) => push_display(record, cell, status),
+        None => record.push_field(""),
+    }
+    push_display(record, cell, result.attempts);
     record.push_field(&escape_formula(&one_line(&result.message, 500)));
     record.push_field(&escape_formula(&one_line(&result.detail, 500)));
-    record.push_field(&finished);
-    record.push_field(&result.duration.as_millis().to_string());
+    push_display(
+        record,
+        cell,
+        humantime::format_rfc3339_millis(result.finished_at),
+    );
+    push_display(record, cell, result.duration.as_millis());
+}
+
+fn push_display(record: &mut csv::StringRecord, cell: &mut String, value: impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    cell.clear();
+    let _ = write!(cell, "{value}");
+    record.push_field(cell);
 }
 
 /// Rewrites a results file sorted by its `line` column. Holds 16 bytes per
@@ -189,14 +224,17 @@ fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
     let sorted_path = path.with_extension("csv.sorting");
     let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&sorted_path)?));
     writer.write_record(&header)?;
-    let mut source = reader.into_inner();
+    // One reader for every row: building a CSV reader costs more than
+    // reading a row with it.
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader.into_inner());
     for (_, offset) in index {
-        source.seek(std::io::SeekFrom::Start(offset))?;
-        let mut one = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&mut source);
-        if one.read_record(&mut record)? {
+        let mut position = csv::Position::new();
+        position.set_byte(offset);
+        rows.seek(position)?;
+        if rows.read_record(&mut record)? {
             writer.write_record(&record)?;
         }
     }

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The benchmark: runs securid-bulk against the simulated tenant, started as its
+# own process on 127.0.0.1, and prints one table of figures, all measured in
+# this run:
+#
+#   quota-bound     tenant quota 100/s; --rate 100, --rate 200, --rate auto
+#   latency-bound   50 ms tenant latency, no quota, -j 64
+#   overhead-bound  no quota, no latency, unlimited rate, 20,000 rows; and the
+#                   same job by two peers (scripts/peer_python.py and
+#                   scripts/peer_parallel.sh, GNU parallel + curl)
+#   dry run         1,000,000 generated rows
+#   memory          peak RSS of the dry run at 100,000 and 1,000,000 rows
+#
+# usage: scripts/bench.sh
+# Takes a few minutes on two cores. Environment knobs:
+#   BENCH_PEER_ROWS   rows given to the GNU parallel peer (default 2000: it
+#                     starts one curl per row and would need minutes for all
+#                     20,000; its figure is rows per second either way)
+#   BENCH_KEEP=1      keep the work directory (inputs, results, summaries)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOKEN=bench-static-token
+QUOTA=100
+QUOTA_ROWS=3000
+LATENCY_MS=50
+LATENCY_JOBS=64
+LATENCY_ROWS=6400
+OVERHEAD_ROWS=20000
+OVERHEAD_JOBS=16
+PEER_ROWS=${BENCH_PEER_ROWS:-2000}
+DRY_ROWS=1000000
+SMALL_DRY_ROWS=100000
+
+say() { printf '%s\n' "$*" >&2; }
+
+# GNU parallel and GNU time are installed when this user may; otherwise the
+# script says what to run and stops before measuring anything.
+ensure_tools() {
+    local missing=()
+    command -v parallel >/dev/null || missing+=(parallel)
+    [ -x /usr/bin/time ] || missing+=(time)
+    for tool in python3 curl cargo awk; do
+        command -v "$tool" >/dev/null || { say "bench: $tool is required and not installed"; exit 1; }
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    if command -v apt-get >/dev/null && { [ -z "$sudo" ] || sudo -n true 2>/dev/null; }; then
+        say "bench: installing ${missing[*]} with apt-get"
+        $sudo apt-get install -y "${missing[@]}" >/dev/null ||
+            { $sudo apt-get update >/dev/null && $sudo apt-get install -y "${missing[@]}" >/dev/null; }
+    else
+        say "bench: needs ${missing[*]} (GNU parallel for the shell peer, GNU time for peak memory)."
+        say "       install with: sudo apt-get install -y ${missing[*]}   (macOS: brew install parallel gnu-time)"
+        exit 1
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+MOCK_PID=""
+BASE=""
+start_mock() {
+    local port
+    port=$(free_port)
+    "$BIN" mock --listen "127.0.0.1:$port" --users 20000 --seed 1 --static-token "$TOKEN" "$@" \
+        >"$WORK/mock.log" 2>&1 &
+    MOCK_PID=$!
+    BASE="http://127.0.0.1:$port"
+    for _ in $(seq 100); do
+        curl -sf "$BASE/__mock/stats" >/dev/null && return
+        sleep 0.1
+    done
+    say "bench: the mock did not start; its log:"
+    cat "$WORK/mock.log" >&2
+    exit 1
+}
+
+stop_mock() {
+    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null || true
+    MOCK_PID=""
+}
+
+cleanup() {
+    stop_mock
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "bench: work files kept in $WORK"; else rm -rf "$WORK"; fi
+}
+
+# The first N rows of an exported CSV, header included.
+subset() { head -n "$(($2 + 1))" "$1" >"$3"; }
+
+# run_tool NAME INPUT FLAGS...: one run of the tool; its summary lands in
+# $WORK/NAME.json. Exit code 2 (some rows failed) is a figure, not an error.
+run_tool() {
+    local name=$1 input=$2
+    shift 2
+    "$BIN" ds100-clear-pin "$input" -q --force -o "$WORK/$name.results.csv" \
+        --summary-json "$WORK/$name.json" "$@" 2>"$WORK/$name.log" || [ $? -eq 2 ]
+}
+
+run_against_mock() {
+    local name=$1 input=$2
+    shift 2
+    run_tool "$name" "$input" --base-url "$BASE" --token "$TOKEN" "$@"
+}
+
+# Peak RSS in KiB of a dry run, measured by GNU time.
+dry_run_rss() {
+    local name=$1 input=$2
+    /usr/bin/time -v -o "$WORK/$name.time" \
+        "$BIN" ds100-clear-pin "$input" --dry-run -q --force -o "$WORK/$name.results.csv" \
+        --summary-json "$WORK/$name.json" 2>"$WORK/$name.log"
+    awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/$name.time" >"$WORK/$name.rss"
+}
+
+ensure_tools
+say "bench: building the release binary"
+cargo build --release --quiet
+BIN=$PWD/target/release/securid-bulk
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/securid-bench.XXXXXX")
+trap cleanup EXIT
+
+"$BIN" mock --users 20000 --seed 1 --export-csv "$WORK/csv" >/dev/null
+ROWS=$WORK/csv/ds100-clear-pin.csv
+subset "$ROWS" "$QUOTA_ROWS" "$WORK/quota.csv"
+subset "$ROWS" "$LATENCY_ROWS" "$WORK/latency.csv"
+subset "$ROWS" "$OVERHEAD_ROWS" "$WORK/overhead.csv"
+subset "$ROWS" "$PEER_ROWS" "$WORK/peer.csv"
+
+for rate in 100 200 auto; do
+    say "bench: quota-bound, tenant quota $QUOTA/s, --rate $rate ($QUOTA_ROWS rows)"
+    start_mock --rate "$QUOTA"
+    run_against_mock "quota-$rate" "$WORK/quota.csv" --rate "$rate"
+    stop_mock
+done
+
+say "bench: latency-bound, ${LATENCY_MS} ms latency, -j $LATENCY_JOBS ($LATENCY_ROWS rows)"
+start_mock --latency-ms "$LATENCY_MS"
+run_against_mock latency "$WORK/latency.csv" --rate 0 -j "$LATENCY_JOBS"
+stop_mock
+
+say "bench: overhead-bound, securid-bulk ($OVERHEAD_ROWS rows)"
+start_mock
+run_against_mock overhead "$WORK/overhead.csv" --rate 0 -j "$OVERHEAD_JOBS"
+stop_mock
+
+say "bench: overhead-bound, Python peer ($OVERHEAD_ROWS rows)"
+start_mock
+python3 scripts/peer_python.py "$WORK/overhead.csv" --base-url "$BASE" --token "$TOKEN" \
+    --workers "$OVERHEAD_JOBS" >"$WORK/peer-python.json"
+stop_mock
+
+say "bench: overhead-bound, GNU parallel + curl peer ($PEER_ROWS rows)"
+start_mock
+scripts/peer_parallel.sh "$WORK/peer.csv" "$BASE" "$TOKEN" "$OVERHEAD_JOBS" >"$WORK/peer-parallel.json"
+stop_mock
+
+say "bench: dry run, generating $DRY_ROWS rows"
+python3 - "$WORK/dry.csv" "$DRY_ROWS" <<'PY'
+import sys
+path, rows = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("userId,tokenSerialNumber\n")
+    for i in range(rows):
+        f.write(f"{i:08x}-0000-4000-8000-{i:012x},{i:012d}\n")
+PY
+subset "$WORK/dry.csv" "$SMALL_DRY_ROWS" "$WORK/dry-small.csv"
+say "bench: dry run, $SMALL_DRY_ROWS rows"
+dry_run_rss dry-small "$WORK/dry-small.csv"
+say "bench: dry run, $DRY_ROWS rows"
+dry_run_rss dry "$WORK/dry.csv"
+
+python3 - "$WORK" "$QUOTA" "$LATENCY_JOBS" "$LATENCY_MS" <<'PY'
+import json, sys
+work, quota, jobs, latency_ms = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+def load(name):
+    with open(f"{work}/{name}.json") as f:
+        return json.load(f)
+
+def rss_mib(name):
+    with open(f"{work}/{name}.rss") as f:
+        return int(f.read().strip()) / 1024
+
+def rows_per_second(s):
+    return s["rows"] / s["elapsed_seconds"]
+
+def failed(s):
+    return s["outcomes"].get("failed", 0) + s["outcomes"].get("not_attempted", 0)
+
+lines = []
+def row(case, figure, value, target):
+    lines.append((case, figure, value, target))
+
+for rate, target in (("100", "≥ 0.95"), ("200", "≥ 0.90, 429s < 5%"), ("auto", "≥ 0.90, 429s < 5%")):
+    s = load(f"quota-{rate}")
+    settled = s.get("settled_rate")
+    note = f", settled at {settled:.0f}/s" if settled else ""
+    row(f"quota-bound --rate {rate}", "rows/s ÷ quota",
+        f"{rows_per_second(s) / quota:.3f} ({rows_per_second(s):.1f}/s)", target)
+    row("", "429s ÷ requests",
+        f"{s['throttled'] / max(s['requests'], 1):.4f} ({s['throttled']}/{s['requests']}{note})", "")
+    row("", "failed rows", str(failed(s)), "0")
+
+s = load("latency")
+limit = jobs / (latency_ms / 1000)
+row(f"latency-bound -j {jobs}, {latency_ms} ms", "rows/s ÷ limit",
+    f"{rows_per_second(s) / limit:.3f} ({rows_per_second(s):.0f} of {limit:.0f}/s)", "≥ 0.95")
+row("", "failed rows", str(failed(s)), "0")
+
+s = load("overhead")
+ours = rows_per_second(s)
+row("overhead-bound", "securid-bulk rows/s", f"{ours:.0f} ({s['rows']} rows, {failed(s)} failed)", "≥ 20,000")
+for name, label in (("peer-python", "Python thread pool + urllib"), ("peer-parallel", "GNU parallel + curl")):
+    p = load(name)
+    theirs = p["rows"] / p["elapsed_seconds"]
+    row("", f"{label} rows/s", f"{theirs:.0f} ({p['rows']} rows, {p['failed']} failed)", "")
+    row("", f"securid-bulk ÷ {label.split()[0] if 'Python' in label else 'parallel'}",
+        f"{ours / theirs:.1f}×", "≥ 10× (Python)" if "Python" in label else "")
+
+s = load("dry")
+row("dry run, 1,000,000 rows", "rows/s", f"{rows_per_second(s):.0f}", "≥ 500,000")
+row("memory (dry run)", "peak RSS, 100,000 rows", f"{rss_mib('dry-small'):.1f} MiB", "")
+row("", "peak RSS, 1,000,000 rows", f"{rss_mib('dry'):.1f} MiB", "< 64 MiB")
+
+widths = [max(len(l[i]) for l in lines + [("case", "figure", "measured", "target")]) for i in range(4)]
+def show(cells):
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |")
+show(("case", "figure", "measured", "target"))
+print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+for l in lines:
+    show(l)
+PY

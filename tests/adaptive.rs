@@ -1,0 +1,101 @@
+//! The adaptive rate end to end: the real binary against a simulated tenant
+//! with a small quota, over loopback HTTP. Figures about speed belong to the
+//! benchmark (`scripts/bench.sh`); these check behaviour: every row still
+//! done, the rate backed off below a ceiling that is too high, and the
+//! settled rate reported.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const USERS: &str = "60";
+const SEED: &str = "7";
+/// The tenant's quota in requests per second, with a burst of five.
+const QUOTA: f64 = 40.0;
+
+fn quota_tenant() -> Tenant {
+    Tenant::start(&[
+        "--users",
+        USERS,
+        "--seed",
+        SEED,
+        "--rate",
+        &QUOTA.to_string(),
+        "--burst",
+        "5",
+    ])
+}
+
+/// The clear-PIN rows that match the generated tenant.
+fn clear_pin_rows(dir: &Path) -> PathBuf {
+    let export = dir.join("export");
+    let out = bin()
+        .args(["mock", "--users", USERS, "--seed", SEED, "--export-csv"])
+        .arg(&export)
+        .output()
+        .expect("binary runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    export.join("ds100-clear-pin.csv")
+}
+
+fn summary(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("summary written"))
+        .expect("summary is JSON")
+}
+
+fn run_at(rate: &str) -> (std::process::Output, serde_json::Value, usize) {
+    let tenant = quota_tenant();
+    let dir = tempfile::tempdir().unwrap();
+    let input = clear_pin_rows(dir.path());
+    let json = dir.path().join("summary.json");
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        &input,
+        &["--rate", rate, "-j", "8", "--summary-json", json.to_str().unwrap()],
+    );
+    let rows = results(&results_path(&input));
+    assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
+    let summary = summary(&json);
+    assert_eq!(summary["throttled"], tenant.stats().throttled);
+    (out, summary, rows.len())
+}
+
+#[test]
+fn auto_finds_a_rate_the_tenant_accepts_and_reports_it() {
+    let (out, summary, rows) = run_at("auto");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(summary["outcomes"]["ok"], rows as u64);
+    let settled = summary["settled_rate"].as_f64().expect("auto reports a rate");
+    assert!(settled > 0.0 && settled < 2.0 * QUOTA, "{settled}");
+    assert!(stderr(&out).contains("settled rate:"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_fixed_rate_above_the_quota_is_backed_off_below_it() {
+    let (out, summary, _) = run_at("400");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(summary["throttled"].as_u64().unwrap() > 0, "{summary}");
+    let settled = summary["settled_rate"].as_f64().expect("a 429 makes it adapt");
+    assert!(settled < 400.0 * 0.85, "{settled}");
+}
+
+#[test]
+fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let json = dir.path().join("summary.json");
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        &input,
+        &["--rate", "50", "--summary-json", json.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let summary = summary(&json);
+    assert_eq!(summary["throttled"], 0);
+    assert!(summary["settled_rate"].is_null(), "{summary}");
+}
