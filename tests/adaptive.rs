@@ -45,17 +45,25 @@ fn summary(path: &Path) -> serde_json::Value {
         .expect("summary is JSON")
 }
 
+/// Like `run_op`, which pins `--rate 0`, but at `rate`.
+fn run_with_rate(tenant: &Tenant, input: &Path, rate: &str, json: &Path) -> std::process::Output {
+    bin()
+        .arg("ds100-clear-pin")
+        .arg(input)
+        .args(["--base-url", &tenant.url(), "--rate", rate, "--force", "-j", "8"])
+        .arg("--summary-json")
+        .arg(json)
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs")
+}
+
 fn run_at(rate: &str) -> (std::process::Output, serde_json::Value, usize) {
     let tenant = quota_tenant();
     let dir = tempfile::tempdir().unwrap();
     let input = clear_pin_rows(dir.path());
     let json = dir.path().join("summary.json");
-    let out = run_op(
-        &tenant,
-        "ds100-clear-pin",
-        &input,
-        &["--rate", rate, "-j", "8", "--summary-json", json.to_str().unwrap()],
-    );
+    let out = run_with_rate(&tenant, &input, rate, &json);
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
     let summary = summary(&json);
@@ -88,12 +96,7 @@ fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
     let dir = tempfile::tempdir().unwrap();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let json = dir.path().join("summary.json");
-    let out = run_op(
-        &tenant,
-        "ds100-clear-pin",
-        &input,
-        &["--rate", "50", "--summary-json", json.to_str().unwrap()],
-    );
+    let out = run_with_rate(&tenant, &input, "50", &json);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let summary = summary(&json);
     assert_eq!(summary["throttled"], 0);
