@@ -181,7 +181,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
 async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockServer>), RunError> {
-    if config.dry_run {
+    if config.sends_nothing() {
         return Ok((None, None));
     }
     let (base_url, tokens, mock) = match &config.target {
@@ -310,7 +310,7 @@ fn spawn_workers(
         .map(|_| {
             let (client, work, results, halt) =
                 (client.clone(), work.clone(), results.clone(), halt.clone());
-            let op = config.operation;
+            let (op, dry_run) = (config.operation, config.dry_run);
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -323,7 +323,7 @@ fn spawn_workers(
                             halt.not_attempted_message(),
                         )
                     } else {
-                        send_row(&client, op, &row).await
+                        send_row(&client, op, &row, dry_run).await
                     };
                     if results.send((row.record, result)).await.is_err() {
                         return;
@@ -334,9 +334,18 @@ fn spawn_workers(
         .collect()
 }
 
-async fn send_row(client: &Client, op: &'static crate::ops::Operation, row: &Row) -> RowResult {
+async fn send_row(
+    client: &Client,
+    op: &'static crate::ops::Operation,
+    row: &Row,
+    dry_run: bool,
+) -> RowResult {
     let started = Instant::now();
-    let attempted = client.execute(op, &row.checked).await;
+    let attempted = if dry_run {
+        client.check_lookups(op, &row.checked).await
+    } else {
+        client.execute(op, &row.checked).await
+    };
     RowResult {
         line: row.line,
         outcome: attempted.outcome,
@@ -346,6 +355,7 @@ async fn send_row(client: &Client, op: &'static crate::ops::Operation, row: &Row
         detail: attempted.detail,
         finished_at: std::time::SystemTime::now(),
         duration: started.elapsed(),
+        resolved: attempted.resolved,
     }
 }
 
@@ -377,7 +387,7 @@ fn spawn_reader(
             let unsent = match &row.checked.verdict {
                 Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
                 Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-                Verdict::Ready if config.dry_run => {
+                Verdict::Ready if config.sends_nothing() => {
                     Some((Outcome::Valid, row.checked.notes.join("; ")))
                 }
                 Verdict::Ready if halt.is_set() => {
@@ -417,6 +427,7 @@ fn report(
     use std::sync::atomic::Ordering::Relaxed;
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
+        lookups: traffic.lookups.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: None,
