@@ -64,8 +64,14 @@ impl Client {
             last_status: None,
         };
         for resolver in op.resolvers {
-            if resolution.row.value(resolver.field).is_none() {
-                resolution = self.resolve_one(resolver, resolution).await?;
+            if resolution.row.value(resolver.field).is_some() {
+                continue;
+            }
+            let found = self.resolve_one(resolver, &mut resolution).await;
+            if let Err(mut failed) = found {
+                // What earlier lookups found still belongs in the audit trail.
+                failed.resolved = resolution.resolved;
+                return Err(failed);
             }
         }
         Ok(resolution)
@@ -92,8 +98,8 @@ impl Client {
     async fn resolve_one(
         &self,
         resolver: &Resolver,
-        mut resolution: Resolution,
-    ) -> Result<Resolution, Attempted> {
+        resolution: &mut Resolution,
+    ) -> Result<(), Attempted> {
         let lookup = resolver.lookup;
         let Some(key) = resolution.row.value(lookup.key).map(str::to_owned) else {
             // Validation lets no such row through; say so rather than send.
@@ -130,7 +136,7 @@ impl Client {
             })?;
         resolution.row.resolve(resolver.field, value.clone());
         resolution.resolved.push((resolver.field, value));
-        Ok(resolution)
+        Ok(())
     }
 
     /// The answer for `key`, from the cache or from one request shared by
