@@ -126,12 +126,12 @@ fn check_resolvable(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: 
             continue;
         }
         let place = match columns.position(*field) {
-            Some(position) => format!("column {} ({field}) is empty", position + 1),
+            Some(position) => format!("column {} ({field}): is empty", position + 1),
             None => format!("no {field} column"),
         };
         let keys: Vec<&str> = stand_ins.iter().map(|k| k.wire_name()).collect();
         checked.add_problem(format!(
-            "{place} and no {} to look it up by; give one of them",
+            "{place} and there is no {} to look it up by; give one of them",
             keys.join(" or ")
         ));
     }
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(c.value(Field::Email), Some("a.b@acme.example"));
         let neither = problem(&run(&DS100_CLEAR_PIN, &header, &["", "", "1"]));
         assert!(
-            neither.contains("column 1 (userId) is empty and no email to look it up by"),
+            neither.contains("column 1 (userId): is empty and there is no email to look it up by"),
             "{neither}"
         );
     }
@@ -396,7 +396,7 @@ mod tests {
             &["", "140100083"],
         );
         assert!(
-            problem(&c).contains("no userId column and no email"),
+            problem(&c).contains("no userId column and there is no email"),
             "{:?}",
             c.verdict
         );

@@ -104,9 +104,13 @@ fn pick_owned(answer: &Value, member: &str, owner: &str, wanted: &str) -> Result
             owners.dedup();
             if owners.is_empty() {
                 Err("the tenant listed no credential on this device".to_owned())
+            } else if let [only] = owners.as_slice() {
+                Err(format!(
+                    "the credential on this device belongs to {owner} {only}, not to {wanted}; check the row"
+                ))
             } else {
                 Err(format!(
-                    "the credential on this device belongs to {owner} {}, not to {wanted}; check the row",
+                    "the credentials on this device belong to {owner}s {}, none to {wanted}; check the row",
                     owners.join(", ")
                 ))
             }
