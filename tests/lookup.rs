@@ -272,3 +272,43 @@ fn a_plain_dry_run_sends_nothing_even_for_emails() {
     assert_eq!(rows[0]["resolved_tokenSerialNumber"], "");
     assert_eq!(stats.requests, 0);
 }
+
+#[test]
+fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-delete-by-device.csv");
+    let disabled = dir.path().join("disabled.csv");
+    let deleted = dir.path().join("deleted.csv");
+    for (op, output) in [("ds100-disable", &disabled), ("ds100-delete", &deleted)] {
+        let out = run_op(&tenant, op, &input, &["-o", output.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
+        assert!(results(output).iter().all(|r| r["outcome"] == "ok"), "{op}");
+    }
+    let stats = tenant.stats();
+    for row in results(&deleted) {
+        assert_eq!(
+            stats.applied_count("ds100-disable", &row["deviceSerialNumber"]),
+            1
+        );
+        assert_eq!(
+            stats.applied_count("ds100-delete", &row["resolved_tokenSerialNumber"]),
+            1
+        );
+    }
+}
+
+#[test]
+fn lookups_answered_429_wait_and_retry_like_any_request() {
+    let tenant = Tenant::start(&["--rate", "20", "--burst", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "sid-clear-pin-by-email.csv");
+    let out = run_op(&tenant, "sid-clear-pin", &input, &["-j", "4"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows = results(&results_path(&input));
+    assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
+    let stats = tenant.stats();
+    assert!(stats.throttled > 0, "the quota pushed back: {stats:?}");
+    assert_eq!(count(&stats.lookups, "email"), rows.len() as u64);
+    assert_eq!(stats.applied_total("sid-clear-pin"), rows.len() as u64);
+}
