@@ -6,6 +6,7 @@
 //! failed lookup is not repeated (a 404 is final; a lookup that gave up after
 //! its retries fails every row that needs it).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -22,14 +23,17 @@ use crate::output::{one_line, Outcome};
 /// account of the failed request.
 type Answer = Result<Value, Attempted>;
 
+/// Where one key's answer lands, once, for every row that asks.
+type Slot = Arc<OnceCell<Arc<Answer>>>;
+
 /// Every lookup of the run, by lookup and lower-cased key.
 #[derive(Default)]
 pub(super) struct LookupCache {
-    entries: Mutex<HashMap<(&'static str, String), Arc<OnceCell<Arc<Answer>>>>>,
+    entries: Mutex<HashMap<(&'static str, String), Slot>>,
 }
 
 impl LookupCache {
-    fn slot(&self, lookup: &Lookup, key: &str) -> Arc<OnceCell<Arc<Answer>>> {
+    fn slot(&self, lookup: &Lookup, key: &str) -> Slot {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .entry((lookup.name, key.to_lowercase()))
@@ -39,9 +43,10 @@ impl LookupCache {
 }
 
 /// What the lookups did for one row.
-pub(super) struct Resolution {
-    /// The row with the looked-up values filled in.
-    pub row: Checked,
+pub(super) struct Resolution<'a> {
+    /// The row with the looked-up values filled in (borrowed as it was when
+    /// nothing needed looking up).
+    pub row: Cow<'a, Checked>,
     pub resolved: Vec<(crate::ops::Field, String)>,
     /// Lookup requests this row sent itself (answers from the cache cost
     /// none).
@@ -52,13 +57,13 @@ pub(super) struct Resolution {
 impl Client {
     /// Fills in what the row left empty, in the operation's resolver order.
     /// `Err` is the row's account when a lookup failed.
-    pub(super) async fn resolve(
+    pub(super) async fn resolve<'a>(
         &self,
         op: &Operation,
-        row: &Checked,
-    ) -> Result<Resolution, Attempted> {
+        row: &'a Checked,
+    ) -> Result<Resolution<'a>, Attempted> {
         let mut resolution = Resolution {
-            row: row.clone(),
+            row: Cow::Borrowed(row),
             resolved: Vec::new(),
             attempts: 0,
             last_status: None,
@@ -98,7 +103,7 @@ impl Client {
     async fn resolve_one(
         &self,
         resolver: &Resolver,
-        resolution: &mut Resolution,
+        resolution: &mut Resolution<'_>,
     ) -> Result<(), Attempted> {
         let lookup = resolver.lookup;
         let Some(key) = resolution.row.value(lookup.key).map(str::to_owned) else {
@@ -122,19 +127,13 @@ impl Client {
             }
         };
         resolution.last_status = Some(200);
-        let value = lookup
-            .pick(answer, |f| resolution.row.value(f))
-            .and_then(|v| match check_value(resolver.field, &v) {
-                Ok(checked) => Ok(checked.to_owned()),
-                Err(problem) => Err(format!(
-                    "the tenant answered a {} that {problem}",
-                    resolver.field
-                )),
-            })
-            .map_err(|why| {
-                Attempted::failed_here(Some(200), resolution.attempts, format!("{context}: {why}"))
-            })?;
-        resolution.row.resolve(resolver.field, value.clone());
+        let value = found_value(resolver, answer, &resolution.row).map_err(|why| {
+            Attempted::failed_here(Some(200), resolution.attempts, format!("{context}: {why}"))
+        })?;
+        resolution
+            .row
+            .to_mut()
+            .resolve(resolver.field, value.clone());
         resolution.resolved.push((resolver.field, value));
         Ok(())
     }
@@ -183,5 +182,59 @@ impl Client {
             )),
         };
         (answer, attempts)
+    }
+}
+
+/// The value a resolver wants out of a lookup's answer, checked like input:
+/// a tenant's answer cannot put anything into a URL path that a row could
+/// not.
+fn found_value(resolver: &Resolver, answer: &Value, row: &Checked) -> Result<String, String> {
+    let value = resolver.lookup.pick(answer, |f| row.value(f))?;
+    check_value(resolver.field, &value)
+        .map(str::to_owned)
+        .map_err(|problem| format!("the tenant's {} is unusable: {problem}", resolver.field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{check_row, ColumnMap, RawRow};
+    use crate::ops::{DS100_DELETE, TOKEN_BY_DEVICE, USER_BY_EMAIL};
+    use serde_json::json;
+
+    fn row() -> Checked {
+        let header = csv::StringRecord::from(vec!["email", "deviceSerialNumber"]);
+        let columns = ColumnMap::build(std::path::Path::new("t.csv"), header, &DS100_DELETE);
+        let raw = RawRow {
+            line: 2,
+            record: csv::StringRecord::from(vec!["a@acme.example", "140100080"]),
+        };
+        check_row(&DS100_DELETE, &columns.unwrap(), &raw)
+    }
+
+    #[test]
+    fn hostile_answers_are_refused_like_hostile_input() {
+        let answer = json!({"id": "../../admin"});
+        let err = found_value(&USER_BY_EMAIL, &answer, &row()).unwrap_err();
+        assert!(err.contains("the tenant's userId is unusable"), "{err}");
+        let mut owner = row();
+        owner.resolve(
+            crate::ops::Field::UserId,
+            "87927fb7-e185-4c33-c7e3-8e077675973c".into(),
+        );
+        let answer = json!([{"userId": "87927fb7-e185-4c33-c7e3-8e077675973c",
+                             "tokenSerialNumber": "0140/../x"}]);
+        let err = found_value(&TOKEN_BY_DEVICE, &answer, &owner).unwrap_err();
+        assert!(err.contains("letters and digits only"), "{err}");
+    }
+
+    #[test]
+    fn the_cache_shares_one_slot_per_key_ignoring_case() {
+        let cache = LookupCache::default();
+        let a = cache.slot(&crate::ops::USERS_LOOKUP, "Alice@Acme.example");
+        let b = cache.slot(&crate::ops::USERS_LOOKUP, "alice@acme.example");
+        let other = cache.slot(&crate::ops::DS100_LOOKUP, "alice@acme.example");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
     }
 }

@@ -38,6 +38,11 @@ impl Checked {
         self.verdict == Verdict::Ready
     }
 
+    /// Fills in a value the row left empty with what a lookup found.
+    pub fn resolve(&mut self, field: Field, value: String) {
+        self.values[field.index()] = Some(value);
+    }
+
     /// Applies what the scan found across rows. An invalid row stays invalid.
     pub fn apply(&mut self, finding: &Finding) {
         match finding {
@@ -134,14 +139,6 @@ fn check_resolvable(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: 
             "{place} and there is no {} to look it up by; give one of them",
             keys.join(" or ")
         ));
-    }
-}
-
-/// Where a row stands once lookups have filled in what it left empty.
-impl Checked {
-    /// Sets a value a lookup found.
-    pub fn resolve(&mut self, field: Field, value: String) {
-        self.values[field.index()] = Some(value);
     }
 }
 
