@@ -359,6 +359,25 @@ mod tests {
     }
 
     #[test]
+    fn lookups_fill_required_fields_from_fields_the_operation_reads() {
+        for op in CATALOG {
+            for resolver in op.resolvers {
+                assert!(op.required.contains(&resolver.field), "{}", op.name);
+                assert!(op.fields().any(|f| f == resolver.lookup.key), "{}", op.name);
+                assert_ne!(resolver.field, resolver.lookup.key, "{}", op.name);
+            }
+        }
+        assert_eq!(
+            DS100_DELETE.describe_column(Field::UserId),
+            "userId (or email)"
+        );
+        assert_eq!(
+            DS100_DISABLE.describe_column(Field::DeviceSerialNumber),
+            "deviceSerialNumber"
+        );
+    }
+
+    #[test]
     fn pin_set_reads_the_same_as_boolean_or_string() {
         let ds = describe_success(
             &DS100_CLEAR_PIN,
