@@ -28,7 +28,10 @@ fn run_sample(
 }
 
 /// A single-row input for the slow 429 cases, so backoff stays short.
-fn run_one_row(flags: &[&str], extra: &[&str]) -> (Tenant, std::collections::HashMap<String, String>) {
+fn run_one_row(
+    flags: &[&str],
+    extra: &[&str],
+) -> (Tenant, std::collections::HashMap<String, String>) {
     let tenant = Tenant::start(flags);
     let dir = tempfile::tempdir().unwrap();
     let input = write(
@@ -93,7 +96,10 @@ fn negative_and_garbage_retry_after_fall_back_to_backoff() {
         assert_eq!(row["outcome"], "failed", "{mode}: {row:?}");
         assert_eq!(row["http_status"], "429", "{mode}");
         assert_eq!(row["attempts"], "2", "{mode}");
-        assert!(row["message"].contains("gave up after 2 attempts"), "{row:?}");
+        assert!(
+            row["message"].contains("gave up after 2 attempts"),
+            "{row:?}"
+        );
         assert_eq!(tenant.stats().requests, 2, "{mode}");
     }
 }
@@ -125,9 +131,15 @@ fn a_redirect_to_another_host_is_never_followed() {
     for row in &rows {
         assert_eq!(row["outcome"], "failed", "{row:?}");
         assert_eq!(row["http_status"], "307");
-        assert!(row["message"].contains("redirects are not followed"), "{row:?}");
+        assert!(
+            row["message"].contains("redirects are not followed"),
+            "{row:?}"
+        );
     }
     assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), 0);
     assert_eq!(elsewhere.connections(), 0, "nothing went to the other host");
-    assert!(!contains_bytes(&elsewhere.received(), tenant.token().as_bytes()));
+    assert!(!contains_bytes(
+        &elsewhere.received(),
+        tenant.token().as_bytes()
+    ));
 }

@@ -123,7 +123,8 @@ pub async fn read(
     })
 }
 
-const NOT_THE_API: &str = "the answer was an HTML page, not the tenant's API (a proxy or sign-in page?); \
+const NOT_THE_API: &str =
+    "the answer was an HTML page, not the tenant's API (a proxy or sign-in page?); \
 the change may not have been made; check --base-url and any proxy in between";
 
 /// Whether the answer says it is a web page. The tenant's API answers JSON

@@ -89,7 +89,10 @@ pub(crate) async fn damage(mode: HostileMode, response: Response<Body>) -> Respo
         _ => {
             // Half the body (none of an empty one) where more was promised.
             let announced = bytes.len() as u64 + 100;
-            (announced, Body::new(CutShort::new(bytes.slice(..bytes.len() / 2))))
+            (
+                announced,
+                Body::new(CutShort::new(bytes.slice(..bytes.len() / 2))),
+            )
         }
     };
     parts

@@ -170,7 +170,10 @@ impl Sink {
                 let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
                 let mut buf = [0u8; 4096];
                 if let Ok(n) = stream.read(&mut buf) {
-                    bytes.lock().expect("sink lock").extend_from_slice(&buf[..n]);
+                    bytes
+                        .lock()
+                        .expect("sink lock")
+                        .extend_from_slice(&buf[..n]);
                 }
                 let _ = stream.write_all(b"\x15\x03\x03\x00\x02garbage, not TLS or HTTP\r\n\r\n");
             }
