@@ -51,10 +51,19 @@ fn read_for(op: &'static Operation, path: &Path) -> Option<Vec<Row>> {
         .expect("a scanned file opens again")
         .map(|row| row.expect("a scanned file reads again"))
         .collect();
-    assert_eq!(rows.len() as u64, scanned.rows, "{}: both passes agree", op.name);
+    assert_eq!(
+        rows.len() as u64,
+        scanned.rows,
+        "{}: both passes agree",
+        op.name
+    );
     let mut last_line = 1;
     for row in &rows {
-        assert!(row.line > last_line, "lines increase: {} after {last_line}", row.line);
+        assert!(
+            row.line > last_line,
+            "lines increase: {} after {last_line}",
+            row.line
+        );
         last_line = row.line;
         assert_sound_verdict(op, row);
     }
@@ -75,14 +84,20 @@ fn assert_sound_verdict(op: &Operation, row: &Row) {
     match &row.checked.verdict {
         Verdict::Ready | Verdict::Skip(_) => {
             for field in op.fields() {
-                let value = row.checked.value(field).expect("a ready row has every value");
+                let value = row
+                    .checked
+                    .value(field)
+                    .expect("a ready row has every value");
                 match field {
                     Field::UserId => {
                         assert!(is_uuid_like(value), "{value:?}");
                         assert!(value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
                     }
                     _ => {
-                        assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()), "{value:?}");
+                        assert!(
+                            value.bytes().all(|b| b.is_ascii_alphanumeric()),
+                            "{value:?}"
+                        );
                         assert!(!value.is_empty() && value.len() <= MAX_SERIAL_LEN);
                     }
                 }
@@ -115,9 +130,14 @@ fn cell() -> impl Strategy<Value = String> {
 /// A header naming every canonical column (in some spelling and order)
 /// plus extras, and rows of hostile cells, written by the csv crate.
 fn csv_file() -> impl Strategy<Value = (Vec<String>, Vec<Vec<String>>)> {
-    let header = Just(vec!["userId", "Token Serial Number", "device_serial_number", "ticket"])
-        .prop_shuffle()
-        .prop_map(|h| h.into_iter().map(str::to_owned).collect::<Vec<_>>());
+    let header = Just(vec![
+        "userId",
+        "Token Serial Number",
+        "device_serial_number",
+        "ticket",
+    ])
+    .prop_shuffle()
+    .prop_map(|h| h.into_iter().map(str::to_owned).collect::<Vec<_>>());
     header.prop_flat_map(|header| {
         let width = header.len();
         let row = prop::collection::vec(cell(), width - 1..=width + 1);
@@ -127,7 +147,9 @@ fn csv_file() -> impl Strategy<Value = (Vec<String>, Vec<Vec<String>>)> {
 
 /// The bytes of the file and the line each data row starts on.
 fn render(header: &[String], rows: &[Vec<String>]) -> (Vec<u8>, Vec<u64>) {
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     writer.write_record(header).unwrap();
     let mut lines = Vec::new();
     for row in rows {

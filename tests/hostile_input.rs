@@ -71,7 +71,7 @@ fn per_row(name: &str, bytes: &[u8]) -> (Vec<Row>, u64) {
     (rows, case.tenant.stats().requests)
 }
 
-fn row_at<'a>(rows: &'a [Row], line: u64) -> &'a Row {
+fn row_at(rows: &[Row], line: u64) -> &Row {
     rows.iter()
         .find(|r| r["line"] == line.to_string())
         .unwrap_or_else(|| panic!("no result for line {line}: {rows:?}"))

@@ -21,7 +21,14 @@ fn run_against(base_url: &str, extra: &[&str]) -> (std::process::Output, String)
     let out = bin()
         .arg("sid-clear-pin")
         .arg(&input)
-        .args(["--base-url", base_url, "--max-attempts", "1", "--timeout", "5"])
+        .args([
+            "--base-url",
+            base_url,
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "5",
+        ])
         .env("SECURID_TOKEN", TOKEN)
         .args(extra)
         .output()
@@ -46,7 +53,10 @@ fn a_server_that_does_not_speak_tls_never_sees_the_token() {
     assert!(sink.connections() >= 1, "the tool did try to connect");
     let seen = sink.received();
     assert!(!seen.is_empty(), "a TLS hello was sent");
-    assert!(!contains_bytes(&seen, TOKEN.as_bytes()), "token went out in clear");
+    assert!(
+        !contains_bytes(&seen, TOKEN.as_bytes()),
+        "token went out in clear"
+    );
     assert!(!contains_bytes(&seen, b"Authorization"));
     assert!(!stderr(&out).contains(TOKEN));
     assert!(!written.contains(TOKEN));
@@ -54,17 +64,33 @@ fn a_server_that_does_not_speak_tls_never_sees_the_token() {
 
 #[test]
 fn no_option_turns_tls_verification_off() {
-    for op in ["ds100-clear-pin", "sid-clear-pin", "ds100-disable", "ds100-delete"] {
+    for op in [
+        "ds100-clear-pin",
+        "sid-clear-pin",
+        "ds100-disable",
+        "ds100-delete",
+    ] {
         let help = bin().args([op, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
         assert!(text.contains("--base-url"), "{op}: help was printed");
-        for word in ["insecure", "verify", "certificate", "accept-invalid", "no-tls"] {
+        for word in [
+            "insecure",
+            "verify",
+            "certificate",
+            "accept-invalid",
+            "no-tls",
+        ] {
             assert!(!text.contains(word), "{op}: help mentions {word}");
         }
     }
     let sink = Sink::start();
     let url = format!("https://127.0.0.1:{}", sink.port);
-    for flag in ["--insecure", "-k", "--danger-accept-invalid-certs", "--no-verify"] {
+    for flag in [
+        "--insecure",
+        "-k",
+        "--danger-accept-invalid-certs",
+        "--no-verify",
+    ] {
         let (out, _) = run_against(&url, &[flag]);
         assert_eq!(code(&out), 1, "{flag} is refused: {}", stderr(&out));
     }
@@ -75,7 +101,11 @@ fn no_option_turns_tls_verification_off() {
 fn plain_http_is_refused_off_loopback_before_anything_is_sent() {
     // TEST-NET addresses: nothing answers there, and nothing is sent since
     // the URL is refused while the flags are read.
-    for url in ["http://192.0.2.10", "http://198.51.100.7:8080", "ftp://127.0.0.1"] {
+    for url in [
+        "http://192.0.2.10",
+        "http://198.51.100.7:8080",
+        "ftp://127.0.0.1",
+    ] {
         let (out, written) = run_against(url, &["--dry-run"]);
         assert_eq!(code(&out), 1, "{url}: {}", stderr(&out));
         assert!(stderr(&out).contains("https://"), "{url}: {}", stderr(&out));

@@ -261,6 +261,23 @@ mod tests {
     }
 
     #[test]
+    fn hostile_modes_parse_by_their_documented_names() {
+        for (name, mode) in [
+            ("html-200", HostileMode::Html200),
+            ("truncated", HostileMode::Truncated),
+            ("huge-length", HostileMode::HugeLength),
+            ("retry-after-negative", HostileMode::RetryAfterNegative),
+            ("retry-after-huge", HostileMode::RetryAfterHuge),
+            ("retry-after-garbage", HostileMode::RetryAfterGarbage),
+            ("redirect-offhost", HostileMode::RedirectOffhost),
+        ] {
+            let cli = Cli::try_parse_from(["mock", "--hostile", name]).unwrap();
+            assert_eq!(cli.opts.hostile, Some(mode), "{name}");
+        }
+        assert!(Cli::try_parse_from(["mock", "--hostile", "html"]).is_err());
+    }
+
+    #[test]
     fn bad_probabilities_and_conflicts_are_refused() {
         assert!(Cli::try_parse_from(["mock", "--fail-rate", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["mock", "--state", "x", "--users", "3"]).is_err());
