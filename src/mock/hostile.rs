@@ -215,7 +215,7 @@ mod tests {
             .await
             .unwrap();
         assert!(announced > sent.len() as u64);
-        assert_eq!(&sent[..], br#"{"pinSe"#);
+        assert_eq!(&sent[..], br#"{"pinSet"#);
     }
 
     #[test]
