@@ -109,6 +109,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
     let (client, mock) = connect(&config).await?;
+    let tokens_signed = client.clone();
     let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(watch_signals(halt.clone()));
 
@@ -150,7 +151,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     if let Some(mock) = mock {
         mock.shutdown().await;
     }
-    let report = report(&config, &counts, &traffic, &halt, started);
+    let tokens_signed = tokens_signed.map(|c| c.tokens_signed()).filter(|n| *n > 0);
+    let report = report(&config, &counts, &traffic, tokens_signed, &halt, started);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -408,6 +410,7 @@ fn report(
     config: &Config,
     counts: &Counts,
     traffic: &crate::client::Traffic,
+    tokens_signed: Option<u64>,
     halt: &Halt,
     started: Instant,
 ) -> RunReport {
@@ -417,6 +420,7 @@ fn report(
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: None,
+        tokens_signed,
     };
     let mut summary = Summary::new(
         config.operation.name,
