@@ -143,3 +143,19 @@ fn a_redirect_to_another_host_is_never_followed() {
         tenant.token().as_bytes()
     ));
 }
+
+#[test]
+fn a_tenant_that_never_answers_cannot_hang_the_run() {
+    let (tenant, row) = run_one_row(
+        &["--slow-rate", "1", "--slow-ms", "60000"],
+        &["--max-attempts", "2", "--timeout", "0.3"],
+    );
+    assert_eq!(row["outcome"], "failed", "{row:?}");
+    assert_eq!(row["http_status"], "");
+    assert_eq!(row["attempts"], "2");
+    assert!(
+        row["message"].contains("no answer within the timeout"),
+        "{row:?}"
+    );
+    assert_eq!(tenant.stats().slow, 2);
+}

@@ -74,6 +74,7 @@ pub(crate) async fn instead_of_handler(
         HostileMode::RetryAfterHuge => retry_after("99999999"),
         HostileMode::RetryAfterGarbage => retry_after("soon, maybe"),
         HostileMode::RedirectOffhost => redirect(redirect_to, &path),
+        // The damaging modes never come here (see `replaces_handler`).
         HostileMode::Html200 | HostileMode::Truncated | HostileMode::HugeLength => html_page(),
     }
 }
