@@ -5,7 +5,9 @@
 //! - reading never panics, and a file-level error is one line;
 //! - every row is read exactly once, on the line an editor shows;
 //! - a row is either ready, with path-safe values, or `invalid` with a
-//!   one-line message naming its column.
+//!   one-line message naming its column;
+//! - and, on the server side, any `Retry-After` is ignored or kept within
+//!   `--max-retry-after`.
 //!
 //! CI runs a few dozen cases per property; run more with
 //! `PROPTEST_CASES=100000 cargo test --release --test fuzz_input`.
@@ -13,6 +15,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
+use securid_bulk::client::parse_retry_after;
 use securid_bulk::input::{is_uuid_like, scan, Row, Rows, Verdict, MAX_SERIAL_LEN};
 use securid_bulk::ops::{Field, Operation, CATALOG};
 
@@ -174,6 +177,13 @@ proptest! {
         text in "[a-zA-Z0-9 ,\"\r\n\u{feff}\u{ff11}-]{0,400}"
     ) {
         read_all(text.as_bytes());
+    }
+
+    #[test]
+    fn any_retry_after_is_ignored_or_within_the_cap(value in "\\PC{0,40}|-?[0-9]{1,25}", cap in 0u64..1000) {
+        let cap = std::time::Duration::from_secs(cap);
+        let wait = parse_retry_after(&value, std::time::SystemTime::now(), cap);
+        prop_assert!(wait.is_none_or(|wait| wait <= cap), "{value:?} gave {wait:?}");
     }
 
     #[test]
