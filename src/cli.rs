@@ -31,6 +31,9 @@ pub struct Config {
     pub output: PathBuf,
     pub force: bool,
     pub dry_run: bool,
+    /// Dry run that still sends the lookups (`--dry-run=lookup`), which
+    /// change nothing, to prove every email and device resolves.
+    pub dry_run_lookups: bool,
     pub target: Target,
     pub concurrency: usize,
     pub rate: Rate,
@@ -87,9 +90,12 @@ struct RunArgs {
     #[arg(long)]
     force: bool,
 
-    /// Validate every row and write the plan; send nothing.
-    #[arg(long)]
-    dry_run: bool,
+    /// Validate every row and write the plan; send nothing. With =lookup,
+    /// send only the lookups (email → userId, device → token serial), which
+    /// change nothing, to prove the file resolves.
+    #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
+          require_equals = true, default_missing_value = "offline")]
+    dry_run: Option<DryRun>,
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
@@ -156,6 +162,23 @@ struct RunArgs {
     summary_json: Option<PathBuf>,
 }
 
+/// What a dry run may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DryRun {
+    /// Nothing at all (`--dry-run`).
+    #[value(hide = true)]
+    Offline,
+    /// The lookups only (`--dry-run=lookup`).
+    Lookup,
+}
+
+impl Config {
+    /// Whether the run sends no request at all.
+    pub fn sends_nothing(&self) -> bool {
+        self.dry_run && !self.dry_run_lookups
+    }
+}
+
 fn command() -> clap::Command {
     let mut cmd = clap::Command::new("securid-bulk")
         .version(env!("CARGO_PKG_VERSION"))
@@ -170,7 +193,9 @@ fn command() -> clap::Command {
             clap::Command::new("mock").about("Serve a simulated tenant for trials and tests"),
         ));
     for op in ops::CATALOG {
-        let sub = clap::Command::new(op.name).about(op.summary);
+        let sub = clap::Command::new(op.name)
+            .about(op.summary)
+            .args_override_self(true);
         cmd = cmd.subcommand(RunArgs::augment_args(sub));
     }
     cmd
@@ -210,7 +235,8 @@ where
         _ => {
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
-            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            prefer_flags_over_environment(&mut run, sub);
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -241,7 +267,8 @@ fn config(
         delimiter: parse_delimiter(&run.delimiter)?,
         output,
         force: run.force,
-        dry_run: run.dry_run,
+        dry_run: run.dry_run.is_some(),
+        dry_run_lookups: run.dry_run == Some(DryRun::Lookup),
         concurrency: run.concurrency.into(),
         timeout: Duration::from_secs_f64(run.timeout),
         retry: RetryPolicy {
@@ -257,17 +284,35 @@ fn config(
     })
 }
 
+/// A credential given as a flag wins over one of the other kind that only
+/// comes from the environment, so `--token` works for a one-off run even
+/// with `SECURID_KEY_FILE` set in the admin's profile.
+fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) {
+    use clap::parser::ValueSource;
+    let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
+    match (from_env("token"), from_env("key_file")) {
+        (true, false) if run.key_file.is_some() => run.token = None,
+        (false, true) if run.token.is_some() => run.key_file = None,
+        _ => {}
+    }
+}
+
 fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
     }
-    if run.dry_run {
+    if run.dry_run == Some(DryRun::Offline) {
+        // Nothing is sent, but a --base-url the real run would refuse is
+        // refused now, so the dry run finds that problem too.
+        if let Some(url) = &run.base_url {
+            normalise_base_url(url)?;
+        }
         return Ok(Target::Nowhere);
     }
     let credentials = match (&run.token, &run.key_file) {
         (Some(_), Some(_)) => {
             return Err(CliError::Usage(
-                "--token and --key-file were both given (flags or SECURID_TOKEN / SECURID_KEY_FILE); keep one".into(),
+                "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
             ))
         }
         (Some(token), None) => Credentials::Token(Secret::new(token.trim())),
@@ -424,6 +469,27 @@ mod tests {
             assert!(cmd.find_subcommand(op.name).is_some(), "{}", op.name);
         }
         cmd.debug_assert();
+    }
+
+    #[test]
+    fn dry_run_with_lookups_needs_a_tenant_and_plain_dry_run_does_not() {
+        let run = |extra: &[&str]| {
+            let args = ["securid-bulk", "ds100-delete", "in.csv"]
+                .iter()
+                .chain(extra);
+            parse_from(args.copied().collect::<Vec<_>>())
+        };
+        let Ok(Command::Run(plain)) = run(&["--dry-run"]) else {
+            panic!("plain dry run parses")
+        };
+        assert!(plain.sends_nothing() && !plain.dry_run_lookups);
+        let err = run(&["--dry-run=lookup"]).unwrap_err().to_string();
+        assert!(err.contains("no credentials"), "{err}");
+        let Ok(Command::Run(lookups)) = run(&["--dry-run=lookup", "--mock"]) else {
+            panic!("dry run with lookups parses")
+        };
+        assert!(lookups.dry_run && lookups.dry_run_lookups && !lookups.sends_nothing());
+        assert!(run(&["--dry-run=everything"]).is_err());
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
     let (client, mock) = connect(&config).await?;
+    let finished_client = client.clone();
     let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(watch_signals(halt.clone()));
 
@@ -126,7 +127,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
     let writing = spawn_writer(writer, results_rx, tally, halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
-    let workers = spawn_workers(&config, client.clone(), work_rx, &results_tx, &halt);
+    let workers = spawn_workers(&config, client, work_rx, &results_tx, &halt);
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -150,8 +151,12 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     if let Some(mock) = mock {
         mock.shutdown().await;
     }
-    let settled_rate = client.as_ref().and_then(|c| c.settled_rate());
-    let report = report(&config, &counts, &traffic, settled_rate, &halt, started);
+    let settled_rate = finished_client.as_ref().and_then(|c| c.settled_rate());
+    let tokens_signed = finished_client
+        .map(|c| c.tokens_signed())
+        .filter(|n| *n > 0);
+    let figures = (tokens_signed, settled_rate);
+    let report = report(&config, &counts, &traffic, figures, &halt, started);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -180,7 +185,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
 async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockServer>), RunError> {
-    if config.dry_run {
+    if config.sends_nothing() {
         return Ok((None, None));
     }
     let (base_url, tokens, mock) = match &config.target {
@@ -312,7 +317,7 @@ fn spawn_workers(
         .map(|_| {
             let (client, work, results, halt) =
                 (client.clone(), work.clone(), results.clone(), halt.clone());
-            let op = config.operation;
+            let (op, dry_run) = (config.operation, config.dry_run);
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -325,7 +330,7 @@ fn spawn_workers(
                             halt.not_attempted_message(),
                         )
                     } else {
-                        send_row(&client, op, &row).await
+                        send_row(&client, op, &row, dry_run).await
                     };
                     if results.send((row.record, result)).await.is_err() {
                         return;
@@ -336,9 +341,18 @@ fn spawn_workers(
         .collect()
 }
 
-async fn send_row(client: &Client, op: &'static crate::ops::Operation, row: &Row) -> RowResult {
+async fn send_row(
+    client: &Client,
+    op: &'static crate::ops::Operation,
+    row: &Row,
+    dry_run: bool,
+) -> RowResult {
     let started = Instant::now();
-    let attempted = client.execute(op, &row.checked).await;
+    let attempted = if dry_run {
+        client.check_lookups(op, &row.checked).await
+    } else {
+        client.execute(op, &row.checked).await
+    };
     RowResult {
         line: row.line,
         outcome: attempted.outcome,
@@ -348,6 +362,7 @@ async fn send_row(client: &Client, op: &'static crate::ops::Operation, row: &Row
         detail: attempted.detail,
         finished_at: std::time::SystemTime::now(),
         duration: started.elapsed(),
+        resolved: attempted.resolved,
     }
 }
 
@@ -379,7 +394,7 @@ fn spawn_reader(
             let unsent = match &row.checked.verdict {
                 Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
                 Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-                Verdict::Ready if config.dry_run => {
+                Verdict::Ready if config.sends_nothing() => {
                     Some((Outcome::Valid, row.checked.notes.join("; ")))
                 }
                 Verdict::Ready if halt.is_set() => {
@@ -412,16 +427,18 @@ fn report(
     config: &Config,
     counts: &Counts,
     traffic: &crate::client::Traffic,
-    settled_rate: Option<f64>,
+    (tokens_signed, settled_rate): (Option<u64>, Option<f64>),
     halt: &Halt,
     started: Instant,
 ) -> RunReport {
     use std::sync::atomic::Ordering::Relaxed;
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
+        lookups: traffic.lookups.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate,
+        tokens_signed,
     };
     let mut summary = Summary::new(
         config.operation.name,

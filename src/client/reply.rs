@@ -15,8 +15,8 @@ use crate::secret::Secret;
 const BODY_CAP: usize = 64 * 1024;
 
 pub struct Success {
-    status: u16,
-    body: String,
+    pub(super) status: u16,
+    pub(super) body: String,
 }
 
 #[derive(Debug)]
@@ -86,7 +86,16 @@ pub async fn read(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| one_line(v, 120));
+    let html = is_html(response.headers());
     let body = read_capped(response).await;
+    if (200..300).contains(&status) && html {
+        // A proxy or sign-in page, not the tenant's API: nothing says the
+        // change was made, so the row must not read `ok`.
+        return Err(Failure::Status {
+            status,
+            message: NOT_THE_API.to_owned(),
+        });
+    }
     if (200..300).contains(&status) {
         // The tenant applied the change once it sent a 2xx status line; a
         // body cut off afterwards does not undo that.
@@ -112,6 +121,19 @@ pub async fn read(
         },
         _ => Failure::Status { status, message },
     })
+}
+
+const NOT_THE_API: &str =
+    "the answer was an HTML page, not the tenant's API (a proxy or sign-in page?); \
+the change may not have been made; check --base-url and any proxy in between";
+
+/// Whether the answer says it is a web page. The tenant's API answers JSON
+/// (sometimes malformed, so the body itself is not judged).
+fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("html"))
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
@@ -175,21 +197,41 @@ pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptL
                 detail,
                 auth_refused: false,
                 unreachable: false,
+                resolved: Vec::new(),
             }
         }
-        Err(failure) => Attempted {
-            outcome: Outcome::Failed,
-            http_status: failure.status(),
-            attempts,
-            message: failure_message(op, &failure, log, attempts),
-            detail: String::new(),
-            auth_refused: matches!(failure, Failure::AuthRefused { .. }),
-            unreachable: !log.reached_tenant.load(Ordering::Relaxed),
-        },
+        Err(failure) => conclude_failure(&|s| op.explain(s), op.method, &failure, log),
     }
 }
 
-fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts: u32) -> String {
+/// A request's final account when it failed; `explain` gives the documented
+/// meaning of a status code for the call that was made.
+pub fn conclude_failure(
+    explain: &dyn Fn(u16) -> Option<&'static str>,
+    method: HttpMethod,
+    failure: &Failure,
+    log: &AttemptLog,
+) -> Attempted {
+    let attempts = log.attempts.load(Ordering::Relaxed);
+    Attempted {
+        outcome: Outcome::Failed,
+        http_status: failure.status(),
+        attempts,
+        message: failure_message(explain, method, failure, log, attempts),
+        detail: String::new(),
+        auth_refused: matches!(failure, Failure::AuthRefused { .. }),
+        unreachable: !log.reached_tenant.load(Ordering::Relaxed),
+        resolved: Vec::new(),
+    }
+}
+
+fn failure_message(
+    explain: &dyn Fn(u16) -> Option<&'static str>,
+    method: HttpMethod,
+    failure: &Failure,
+    log: &AttemptLog,
+    attempts: u32,
+) -> String {
     let gave_up = if failure.is_retryable() {
         format!("gave up after {attempts} attempts: ")
     } else {
@@ -203,7 +245,7 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
         | Failure::AuthRefused { message, .. }
         | Failure::Status { message, .. } => {
             let status = failure.status().unwrap_or_default();
-            let meaning = op.explain(status).unwrap_or(match status {
+            let meaning = explain(status).unwrap_or(match status {
                 401 => "not authenticated: the token was refused",
                 300..=399 => "redirect",
                 400..=499 => "refused by the tenant",
@@ -217,7 +259,7 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
             format!("{status} {meaning}{said}")
         }
     };
-    let probably_done = op.method == HttpMethod::Delete
+    let probably_done = method == HttpMethod::Delete
         && failure.status() == Some(404)
         && log.timed_out.load(Ordering::Relaxed);
     let hint = if probably_done {
@@ -232,6 +274,20 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
 mod tests {
     use super::*;
     use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};
+
+    #[test]
+    fn only_answers_that_say_html_count_as_web_pages() {
+        use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(is_html(&with("text/html; charset=utf-8")));
+        assert!(is_html(&with("application/XHTML+xml")));
+        assert!(!is_html(&with("application/json")));
+        assert!(!is_html(&HeaderMap::new()));
+    }
 
     #[test]
     fn tenant_message_prefers_the_json_message() {

@@ -15,7 +15,9 @@ mod validate;
 pub use header::{normalise_header, ColumnMap};
 pub use reader::{RawRow, RecordReader};
 pub use scan::{scan, Finding, Scan};
-pub use validate::{check as check_row, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN};
+pub use validate::{
+    check as check_row, check_value, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -46,12 +46,17 @@ pub struct Summary {
     pub rows: u64,
     pub outcomes: std::collections::BTreeMap<&'static str, u64>,
     pub requests: u64,
+    /// Lookup requests (email → userId, device → token serial), apart from
+    /// the operation's own requests.
+    pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
     pub elapsed_seconds: f64,
     pub rows_per_second: f64,
     /// The request rate the run ended at, when it adapted to the tenant.
     pub settled_rate: Option<f64>,
+    /// Bearer tokens signed from the key file during the run.
+    pub tokens_signed: Option<u64>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     /// How to carry on, when rows were left undone.
@@ -62,9 +67,11 @@ pub struct Summary {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestFigures {
     pub requests: u64,
+    pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
     pub settled_rate: Option<f64>,
+    pub tokens_signed: Option<u64>,
 }
 
 impl Summary {
@@ -92,6 +99,7 @@ impl Summary {
             rows: counts.total(),
             outcomes,
             requests: traffic.requests,
+            lookups: traffic.lookups,
             retries: traffic.retries,
             throttled: traffic.throttled,
             elapsed_seconds: seconds,
@@ -101,6 +109,7 @@ impl Summary {
                 0.0
             },
             settled_rate: traffic.settled_rate,
+            tokens_signed: traffic.tokens_signed,
             stopped: None,
             next_step: None,
         }
@@ -120,10 +129,15 @@ impl Summary {
             })
             .collect();
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
-        if !self.dry_run {
+        if !self.dry_run || self.lookups > 0 {
+            let lookups = if self.lookups > 0 {
+                format!(", {} lookups", self.lookups)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  requests: {} ({} retries, {} throttled by the tenant)",
+                "  requests: {}{lookups} ({} retries, {} throttled by the tenant)",
                 self.requests, self.retries, self.throttled
             );
         }
@@ -132,6 +146,9 @@ impl Summary {
             "  elapsed: {:.1}s, {:.1} rows/s",
             self.elapsed_seconds, self.rows_per_second
         );
+        if let Some(tokens) = self.tokens_signed {
+            let _ = writeln!(out, "  bearer tokens signed from the key file: {tokens}");
+        }
         if let Some(rate) = self.settled_rate {
             let _ = writeln!(
                 out,
@@ -174,9 +191,11 @@ mod tests {
             &counts,
             RequestFigures {
                 requests: 4,
+                lookups: 0,
                 retries: 2,
                 throttled: 1,
                 settled_rate: None,
+                tokens_signed: None,
             },
             Duration::from_secs(2),
         );
@@ -187,5 +206,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1.5 rows/s"), "{text}");
+    }
+
+    #[test]
+    fn lookups_show_even_in_a_dry_run() {
+        let counts = Counts::default();
+        let figures = RequestFigures {
+            lookups: 3,
+            ..RequestFigures::default()
+        };
+        let s = Summary::new(
+            "ds100-delete",
+            Path::new("in.csv"),
+            Path::new("out.csv"),
+            true,
+            &counts,
+            figures,
+            Duration::from_secs(1),
+        );
+        assert!(
+            s.render().contains("requests: 0, 3 lookups (0 retries"),
+            "{}",
+            s.render()
+        );
     }
 }
