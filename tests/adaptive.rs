@@ -50,7 +50,15 @@ fn run_with_rate(tenant: &Tenant, input: &Path, rate: &str, json: &Path) -> std:
     bin()
         .arg("ds100-clear-pin")
         .arg(input)
-        .args(["--base-url", &tenant.url(), "--rate", rate, "--force", "-j", "8"])
+        .args([
+            "--base-url",
+            &tenant.url(),
+            "--rate",
+            rate,
+            "--force",
+            "-j",
+            "8",
+        ])
         .arg("--summary-json")
         .arg(json)
         .env("SECURID_TOKEN", tenant.token())
@@ -76,7 +84,9 @@ fn auto_finds_a_rate_the_tenant_accepts_and_reports_it() {
     let (out, summary, rows) = run_at("auto");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(summary["outcomes"]["ok"], rows as u64);
-    let settled = summary["settled_rate"].as_f64().expect("auto reports a rate");
+    let settled = summary["settled_rate"]
+        .as_f64()
+        .expect("auto reports a rate");
     assert!(settled > 0.0 && settled < 2.0 * QUOTA, "{settled}");
     assert!(stderr(&out).contains("settled rate:"), "{}", stderr(&out));
 }
@@ -86,7 +96,9 @@ fn a_fixed_rate_above_the_quota_is_backed_off_below_it() {
     let (out, summary, _) = run_at("400");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(summary["throttled"].as_u64().unwrap() > 0, "{summary}");
-    let settled = summary["settled_rate"].as_f64().expect("a 429 makes it adapt");
+    let settled = summary["settled_rate"]
+        .as_f64()
+        .expect("a 429 makes it adapt");
     assert!(settled < 400.0 * 0.85, "{settled}");
 }
 

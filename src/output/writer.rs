@@ -133,10 +133,13 @@ impl ResultsWriter {
             record.push_field(&escape_formula(input.get(i).unwrap_or_default()));
         }
         push_result(&mut record, result, &mut self.cell);
-        let written = self.csv.write_record(&record).map_err(|source| OutputError::Csv {
-            path: self.path.clone(),
-            source,
-        });
+        let written = self
+            .csv
+            .write_record(&record)
+            .map_err(|source| OutputError::Csv {
+                path: self.path.clone(),
+                source,
+            });
         self.scratch = record;
         written
     }
