@@ -126,8 +126,13 @@ fn check_resolvable(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: 
             .is_some_and(|cell| !cell.trim().is_empty())
     };
     for field in op.required {
+        // The usual case, a value present, is settled before anything is
+        // collected: this runs twice for every row of the file.
+        if has_cell(*field) {
+            continue;
+        }
         let stand_ins: Vec<Field> = op.resolvers_for(*field).map(|r| r.lookup.key).collect();
-        if stand_ins.is_empty() || has_cell(*field) || stand_ins.iter().any(|k| has_cell(*k)) {
+        if stand_ins.is_empty() || stand_ins.iter().any(|k| has_cell(*k)) {
             continue;
         }
         let place = match columns.position(*field) {
