@@ -4,7 +4,9 @@
 //! a threshold, a fatal error) reaches back, and both the reader and the
 //! workers watch it so that every row still gets a line in the results.
 
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::Url;
@@ -13,12 +15,14 @@ use tokio::sync::mpsc;
 use crate::auth::{AuthError, KeyFile, TokenProvider};
 use crate::cli::{normalise_base_url, Config, Credentials, Rate, Target};
 use crate::client::{Client, ClientConfig, ClientError};
-use crate::input::{self, InputError, Row, Rows, Scan, Verdict};
+use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::{MockError, MockServer};
 use crate::output::{
-    Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RowResult, Summary,
+    Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult, Summary,
 };
 use crate::progress::{Progress, Style, Tally};
+use crate::safety::confirm::{confirm, ConfirmError, Plan};
+use crate::safety::{next, Halt, HaltReason, Watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -32,6 +36,10 @@ pub enum RunError {
     Auth(#[from] AuthError),
     #[error("cannot start the simulated tenant: {0}")]
     Mock(#[from] MockError),
+    #[error(transparent)]
+    Confirm(#[from] ConfirmError),
+    #[error("cannot write the retry file: {0}")]
+    Retry(#[from] RetryError),
     #[error("{0}")]
     Setup(String),
 }
@@ -41,62 +49,66 @@ pub enum RunError {
 pub struct RunReport {
     pub summary: Summary,
     pub counts: Counts,
-    pub interrupted: bool,
+    pub halted: Option<HaltReason>,
 }
 
 impl RunReport {
-    /// 0 when every row is ok or valid, 2 when some need attention, 130
-    /// when the admin interrupted the run.
+    /// 0 when every row is ok or valid, 2 when some need attention or a
+    /// threshold stopped the run, 1 when going on could not work (breaker),
+    /// 130 when the admin interrupted the run.
     pub fn exit_code(&self) -> u8 {
-        if self.interrupted {
-            130
-        } else if self.counts.needing_attention() > 0 {
-            2
-        } else {
-            0
+        match self.halted {
+            Some(HaltReason::Interrupted) => 130,
+            Some(HaltReason::Fatal(_)) => 1,
+            Some(HaltReason::Stopped(_)) => 2,
+            None if self.counts.needing_attention() > 0 => 2,
+            None => 0,
         }
     }
 }
 
-/// Why new work stopped being taken. Set once; later reasons are ignored.
-#[derive(Default)]
-pub struct Halt {
-    reason: Mutex<Option<HaltReason>>,
-    set: std::sync::atomic::AtomicBool,
+/// What the results writer hands back: counts, and the lines still to do.
+struct Written {
+    counts: Counts,
+    to_retry: BTreeSet<u64>,
 }
 
-#[derive(Clone, Debug)]
-pub enum HaltReason {
-    Interrupted,
-    Stopped(String),
+/// The network side of a run, when there is one.
+struct Connection {
+    client: Option<Arc<Client>>,
+    mock: Option<MockServer>,
+    /// Who the requests go to, for the confirmation.
+    tenant: String,
 }
 
-impl Halt {
-    pub fn is_set(&self) -> bool {
-        self.set.load(std::sync::atomic::Ordering::Acquire)
+impl Connection {
+    async fn close(self) {
+        if let Some(mock) = self.mock {
+            mock.shutdown().await;
+        }
     }
+}
 
-    pub fn stop(&self, reason: HaltReason) {
-        let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(reason);
-            self.set.store(true, std::sync::atomic::Ordering::Release);
+/// Counts rows handed to the workers, for `--limit`.
+struct Canary {
+    limit: Option<u64>,
+    sent: AtomicU64,
+}
+
+impl Canary {
+    /// Whether one more row may go; counts it if so.
+    fn admit(&self) -> bool {
+        match self.limit {
+            None => true,
+            Some(limit) => self.sent.fetch_add(1, Ordering::Relaxed) < limit,
         }
     }
 
-    pub fn reason(&self) -> Option<HaltReason> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn not_attempted_message(&self) -> String {
-        match self.reason() {
-            Some(HaltReason::Interrupted) => "not attempted: the run was interrupted".into(),
-            Some(HaltReason::Stopped(why)) => format!("not attempted: the run stopped ({why})"),
-            None => "not attempted".into(),
-        }
+    fn message(&self) -> String {
+        format!(
+            "not attempted: --limit {} reached",
+            self.limit.unwrap_or_default()
+        )
     }
 }
 
@@ -107,13 +119,24 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
-    let (client, mock) = connect(&config).await?;
+    let connection = connect(&config).await?;
+    if let Err(e) = confirm_plan(&config, &scan, &connection) {
+        connection.close().await;
+        return Err(e);
+    }
+    let writer = match ResultsWriter::create(&config.output, &scan.columns.header, config.force) {
+        Ok(writer) => writer,
+        Err(e) => {
+            connection.close().await;
+            return Err(e.into());
+        }
+    };
     let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(watch_signals(halt.clone()));
 
     let tally = Arc::new(Tally::default());
-    let traffic = client
+    let traffic = connection
+        .client
         .as_ref()
         .map(|c| c.traffic.clone())
         .unwrap_or_default();
@@ -126,7 +149,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
     let writing = spawn_writer(writer, results_rx, tally, halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
-    let workers = spawn_workers(&config, client, work_rx, &results_tx, &halt);
+    let watch = Arc::new(Watch::new(config.limits, config.operation.name));
+    let workers = spawn_workers(&config, connection.client.clone(), work_rx, &results_tx, &halt, &watch);
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -141,16 +165,15 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     for worker in workers {
         let _ = worker.await;
     }
-    let counts = writing
+    let written = writing
         .join()
         .map_err(|_| RunError::Setup("the results writer stopped unexpectedly".into()))??;
     read_result?;
     progress.finish();
     signals.abort();
-    if let Some(mock) = mock {
-        mock.shutdown().await;
-    }
-    let report = report(&config, &counts, &traffic, &halt, started);
+    connection.close().await;
+    let retry = write_retry(&config, &scan, &written)?;
+    let report = report(&config, &scan, &written.counts, &traffic, &halt, retry, started);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -164,9 +187,41 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     Ok(report)
 }
 
+/// Asks before a destructive run, naming the tenant and the rows to send.
+fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
+    if config.dry_run {
+        return Ok(());
+    }
+    let rows = config.limit.map_or(scan.ready, |limit| limit.min(scan.ready));
+    let plan = Plan {
+        operation: config.operation,
+        tenant: &connection.tenant,
+        rows,
+    };
+    Ok(confirm(&plan, config.yes)?)
+}
+
+/// Writes the rows still to do, when there are any, in the input's own form.
+fn write_retry(
+    config: &Config,
+    scan: &Scan,
+    written: &Written,
+) -> Result<Option<std::path::PathBuf>, RunError> {
+    if config.dry_run || written.to_retry.is_empty() {
+        return Ok(None);
+    }
+    let path = next::retry_path(&config.output);
+    crate::output::write_retry_file(&config.input, scan.delimiter, &written.to_retry, &path)?;
+    Ok(Some(path))
+}
+
 async fn scan(config: &Config) -> Result<Scan, InputError> {
     let (path, op, delimiter) = (config.input.clone(), config.operation, config.delimiter);
-    tokio::task::spawn_blocking(move || input::scan(&path, op, delimiter))
+    let resume = config.resume.clone();
+    tokio::task::spawn_blocking(move || {
+        let done = Done::load(&resume, op)?;
+        input::scan(&path, op, delimiter, &done)
+    })
         .await
         .unwrap_or_else(|e| {
             Err(InputError::Io {
@@ -178,12 +233,17 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
-async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockServer>), RunError> {
+async fn connect(config: &Config) -> Result<Connection, RunError> {
+    let nowhere = || Connection {
+        client: None,
+        mock: None,
+        tenant: "nowhere (dry run)".into(),
+    };
     if config.dry_run {
-        return Ok((None, None));
+        return Ok(nowhere());
     }
     let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere => return Ok((None, None)),
+        Target::Nowhere => return Ok(nowhere()),
         Target::Mock(options) => {
             let mock = MockServer::start((**options).clone()).await?;
             let base = parse_url(&mock.base_url())?;
@@ -210,8 +270,16 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
         retry: config.retry,
         concurrency: config.concurrency,
     };
+    let tenant = match &mock {
+        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
+        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
+    };
     let client = Client::new(&client_config, Arc::new(tokens))?;
-    Ok((Some(Arc::new(client)), mock))
+    Ok(Connection {
+        client: Some(Arc::new(client)),
+        mock,
+        tenant,
+    })
 }
 
 fn credentials_for(
@@ -277,19 +345,25 @@ fn spawn_writer(
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
     halt: Arc<Halt>,
-) -> std::thread::JoinHandle<Result<Counts, OutputError>> {
+) -> std::thread::JoinHandle<Result<Written, OutputError>> {
     std::thread::spawn(move || {
-        let mut counts = Counts::default();
+        let mut written = Written {
+            counts: Counts::default(),
+            to_retry: BTreeSet::new(),
+        };
         while let Some((record, result)) = results.blocking_recv() {
             if let Err(e) = writer.write(&record, &result) {
-                halt.stop(HaltReason::Stopped(format!("cannot write results: {e}")));
+                halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                 return Err(e);
             }
-            counts.add(result.outcome);
+            written.counts.add(result.outcome);
+            if result.outcome.needs_attention() {
+                written.to_retry.insert(result.line);
+            }
             tally.add(result.outcome);
         }
         writer.finish()?;
-        Ok(counts)
+        Ok(written)
     })
 }
 
@@ -299,6 +373,7 @@ fn spawn_workers(
     work: mpsc::Receiver<Row>,
     results: &mpsc::Sender<Finished>,
     halt: &Arc<Halt>,
+    watch: &Arc<Watch>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(client) = client else {
         return Vec::new();
@@ -306,8 +381,13 @@ fn spawn_workers(
     let work = Arc::new(tokio::sync::Mutex::new(work));
     (0..config.concurrency)
         .map(|_| {
-            let (client, work, results, halt) =
-                (client.clone(), work.clone(), results.clone(), halt.clone());
+            let (client, work, results, halt, watch) = (
+                client.clone(),
+                work.clone(),
+                results.clone(),
+                halt.clone(),
+                watch.clone(),
+            );
             let op = config.operation;
             tokio::spawn(async move {
                 loop {
@@ -321,7 +401,7 @@ fn spawn_workers(
                             halt.not_attempted_message(),
                         )
                     } else {
-                        send_row(&client, op, &row).await
+                        send_row(&client, op, &row, &watch, &halt).await
                     };
                     if results.send((row.record, result)).await.is_err() {
                         return;
@@ -332,9 +412,18 @@ fn spawn_workers(
         .collect()
 }
 
-async fn send_row(client: &Client, op: &'static crate::ops::Operation, row: &Row) -> RowResult {
+async fn send_row(
+    client: &Client,
+    op: &'static crate::ops::Operation,
+    row: &Row,
+    watch: &Watch,
+    halt: &Halt,
+) -> RowResult {
     let started = Instant::now();
     let attempted = client.execute(op, &row.checked).await;
+    if let Some(reason) = watch.record(&attempted, started) {
+        halt.stop(reason);
+    }
     RowResult {
         line: row.line,
         outcome: attempted.outcome,
@@ -369,6 +458,10 @@ fn spawn_reader(
     results: mpsc::Sender<Finished>,
     halt: Arc<Halt>,
 ) -> tokio::task::JoinHandle<Result<(), InputError>> {
+    let canary = Canary {
+        limit: config.limit,
+        sent: AtomicU64::new(0),
+    };
     tokio::task::spawn_blocking(move || {
         for row in Rows::open(&config.input, config.operation, &scan)? {
             let row = row?;
@@ -381,6 +474,7 @@ fn spawn_reader(
                 Verdict::Ready if halt.is_set() => {
                     Some((Outcome::NotAttempted, halt.not_attempted_message()))
                 }
+                Verdict::Ready if !canary.admit() => Some((Outcome::NotAttempted, canary.message())),
                 Verdict::Ready => None,
             };
             let row = match unsent {
@@ -406,9 +500,11 @@ fn spawn_reader(
 
 fn report(
     config: &Config,
+    scan: &Scan,
     counts: &Counts,
     traffic: &crate::client::Traffic,
     halt: &Halt,
+    retry: Option<std::path::PathBuf>,
     started: Instant,
 ) -> RunReport {
     use std::sync::atomic::Ordering::Relaxed;
@@ -427,15 +523,36 @@ fn report(
         figures,
         started.elapsed(),
     );
-    let reason = halt.reason();
-    summary.stopped = match &reason {
-        Some(HaltReason::Interrupted) => Some("interrupted".into()),
-        Some(HaltReason::Stopped(why)) => Some(why.clone()),
-        None => None,
-    };
+    let halted = halt.reason();
+    summary.stopped = halted.as_ref().map(HaltReason::describe);
+    summary.input_findings = scan.report();
+    summary.next_step = next_step(config, counts, retry);
     RunReport {
         summary,
         counts: counts.clone(),
-        interrupted: matches!(reason, Some(HaltReason::Interrupted)),
+        halted,
     }
+}
+
+/// How to carry on when rows were left undone.
+fn next_step(
+    config: &Config,
+    counts: &Counts,
+    retry: Option<std::path::PathBuf>,
+) -> Option<String> {
+    let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
+    if config.dry_run || undone == 0 {
+        return None;
+    }
+    let mut step = format!(
+        "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
+        next::resume_command(&config.argv, &config.output)
+    );
+    if let Some(retry) = retry {
+        step.push_str(&format!(
+            "\n  rows still to do, in the input's own columns: {}",
+            retry.display()
+        ));
+    }
+    Some(step)
 }
