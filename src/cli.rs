@@ -289,7 +289,11 @@ fn config(
             "--max-unreachable must be a number of seconds".into(),
         ));
     }
-    if run.resume.iter().any(|previous| same_file(previous, &output)) {
+    if run
+        .resume
+        .iter()
+        .any(|previous| same_file(previous, &output))
+    {
         return Err(CliError::Usage(format!(
             "the results file {} is also a --resume file; write the resumed run elsewhere with -o",
             output.display()

@@ -5,7 +5,6 @@
 //! workers watch it so that every row still gets a line in the results.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +21,7 @@ use crate::output::{
 };
 use crate::progress::{Progress, Style, Tally};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
-use crate::safety::{next, Halt, HaltReason, Watch};
+use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -89,29 +88,6 @@ impl Connection {
     }
 }
 
-/// Counts rows handed to the workers, for `--limit`.
-struct Canary {
-    limit: Option<u64>,
-    sent: AtomicU64,
-}
-
-impl Canary {
-    /// Whether one more row may go; counts it if so.
-    fn admit(&self) -> bool {
-        match self.limit {
-            None => true,
-            Some(limit) => self.sent.fetch_add(1, Ordering::Relaxed) < limit,
-        }
-    }
-
-    fn message(&self) -> String {
-        format!(
-            "not attempted: --limit {} reached",
-            self.limit.unwrap_or_default()
-        )
-    }
-}
-
 type Finished = (csv::StringRecord, RowResult);
 
 /// Runs one job from its config to its report.
@@ -132,7 +108,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         }
     };
     let halt = Arc::new(Halt::default());
-    let signals = tokio::spawn(watch_signals(halt.clone()));
+    let signals = tokio::spawn(signals::watch(halt.clone()));
 
     let tally = Arc::new(Tally::default());
     let traffic = connection
@@ -150,7 +126,14 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let writing = spawn_writer(writer, results_rx, tally, halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, config.operation.name));
-    let workers = spawn_workers(&config, connection.client.clone(), work_rx, &results_tx, &halt, &watch);
+    let workers = spawn_workers(
+        &config,
+        connection.client.clone(),
+        work_rx,
+        &results_tx,
+        &halt,
+        &watch,
+    );
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -173,7 +156,15 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     signals.abort();
     connection.close().await;
     let retry = write_retry(&config, &scan, &written)?;
-    let report = report(&config, &scan, &written.counts, &traffic, &halt, retry, started);
+    let report = report(
+        &config,
+        &scan,
+        &written.counts,
+        &traffic,
+        &halt,
+        retry,
+        started,
+    );
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -192,7 +183,9 @@ fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result
     if config.dry_run {
         return Ok(());
     }
-    let rows = config.limit.map_or(scan.ready, |limit| limit.min(scan.ready));
+    let rows = config
+        .limit
+        .map_or(scan.ready, |limit| limit.min(scan.ready));
     let plan = Plan {
         operation: config.operation,
         tenant: &connection.tenant,
@@ -222,13 +215,13 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
         let done = Done::load(&resume, op)?;
         input::scan(&path, op, delimiter, &done)
     })
-        .await
-        .unwrap_or_else(|e| {
-            Err(InputError::Io {
-                path: config.input.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })
+    .await
+    .unwrap_or_else(|e| {
+        Err(InputError::Io {
+            path: config.input.clone(),
+            source: std::io::Error::other(e.to_string()),
         })
+    })
 }
 
 /// Builds the client for the run's target, starting the simulated tenant
@@ -312,32 +305,6 @@ fn credentials_for(
 
 fn parse_url(text: &str) -> Result<Url, RunError> {
     Url::parse(text).map_err(|e| RunError::Setup(format!("bad tenant URL {text:?}: {e}")))
-}
-
-/// First Ctrl-C (or SIGTERM): stop taking rows, let requests in flight
-/// finish. Second: leave at once; every finished row is already on disk.
-async fn watch_signals(halt: Arc<Halt>) {
-    wait_for_signal().await;
-    halt.stop(HaltReason::Interrupted);
-    eprintln!("interrupted: finishing requests in flight and writing results; press Ctrl-C again to quit at once");
-    wait_for_signal().await;
-    eprintln!("interrupted again: quitting; results for finished rows are on disk");
-    std::process::exit(130);
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn spawn_writer(
@@ -458,10 +425,7 @@ fn spawn_reader(
     results: mpsc::Sender<Finished>,
     halt: Arc<Halt>,
 ) -> tokio::task::JoinHandle<Result<(), InputError>> {
-    let canary = Canary {
-        limit: config.limit,
-        sent: AtomicU64::new(0),
-    };
+    let canary = Canary::new(config.limit);
     tokio::task::spawn_blocking(move || {
         for row in Rows::open(&config.input, config.operation, &scan)? {
             let row = row?;
@@ -474,7 +438,9 @@ fn spawn_reader(
                 Verdict::Ready if halt.is_set() => {
                     Some((Outcome::NotAttempted, halt.not_attempted_message()))
                 }
-                Verdict::Ready if !canary.admit() => Some((Outcome::NotAttempted, canary.message())),
+                Verdict::Ready if !canary.admit() => {
+                    Some((Outcome::NotAttempted, canary.message()))
+                }
                 Verdict::Ready => None,
             };
             let row = match unsent {
@@ -526,33 +492,10 @@ fn report(
     let halted = halt.reason();
     summary.stopped = halted.as_ref().map(HaltReason::describe);
     summary.input_findings = scan.report();
-    summary.next_step = next_step(config, counts, retry);
+    summary.next_step = next::next_step(config, counts, retry);
     RunReport {
         summary,
         counts: counts.clone(),
         halted,
     }
-}
-
-/// How to carry on when rows were left undone.
-fn next_step(
-    config: &Config,
-    counts: &Counts,
-    retry: Option<std::path::PathBuf>,
-) -> Option<String> {
-    let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
-    if config.dry_run || undone == 0 {
-        return None;
-    }
-    let mut step = format!(
-        "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
-        next::resume_command(&config.argv, &config.output)
-    );
-    if let Some(retry) = retry {
-        step.push_str(&format!(
-            "\n  rows still to do, in the input's own columns: {}",
-            retry.display()
-        ));
-    }
-    Some(step)
 }

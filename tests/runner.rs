@@ -26,7 +26,7 @@ fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
         let tenant = Tenant::sample();
         let dir = tempfile::tempdir().unwrap();
         let input = copy_sample(dir.path(), &format!("{op}.csv"));
-        let out = run_op(&tenant, op, &input, &[]);
+        let out = run_op(&tenant, op, &input, &["--yes"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
         let rows = results(&results_path(&input));
         let input_rows = csv::Reader::from_path(&input).unwrap().records().count();

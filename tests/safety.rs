@@ -131,7 +131,10 @@ fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
     let out = run_op(&tenant, "ds100-delete", &input, &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let text = stderr(&out);
-    assert!(text.contains("ds100-delete changes 3 credentials"), "{text}");
+    assert!(
+        text.contains("ds100-delete changes 3 credentials"),
+        "{text}"
+    );
     assert!(text.contains("--yes"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
     assert_eq!(tenant.stats().requests, 0);
@@ -158,7 +161,10 @@ fn limit_sends_a_canary_and_the_printed_command_carries_on() {
 
     let resumed = run_printed_resume(&tenant, &stderr(&out));
     assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
-    assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), total as u64);
+    assert_eq!(
+        tenant.stats().applied_total("ds100-clear-pin"),
+        total as u64
+    );
     assert!(applied(&tenant).values().all(|n| *n == 1));
 }
 
@@ -235,7 +241,11 @@ fn refused_credentials_trip_the_breaker_after_a_bounded_number_of_requests() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("credentials are wrong"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("credentials are wrong"),
+        "{}",
+        stderr(&out)
+    );
     let stats = tenant.stats();
     assert!(stats.requests <= 3 + 2, "{} requests", stats.requests);
     assert!(stats.status_count(403) >= 3);
@@ -281,8 +291,8 @@ fn sigint_finishes_in_flight_rows_writes_every_row_and_resumes() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (code, text) = finish(child);
-    assert_eq!(code, Some(130), "{text}");
+    let (exit, text) = finish(child);
+    assert_eq!(exit, Some(130), "{text}");
     let rows = results(&output);
     assert_eq!(rows.len(), total, "every row accounted for");
     let done = count(&rows, "ok");
@@ -299,7 +309,10 @@ fn sigint_finishes_in_flight_rows_writes_every_row_and_resumes() {
     let rows = results(&next);
     assert_eq!(count(&rows, "skipped"), done);
     assert_eq!(count(&rows, "ok"), total - done);
-    assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), total as u64);
+    assert_eq!(
+        tenant.stats().applied_total("ds100-clear-pin"),
+        total as u64
+    );
 }
 
 #[test]
@@ -357,7 +370,8 @@ fn resume_matches_rows_by_content_not_position() {
     assert!(rows
         .iter()
         .filter(|r| r["outcome"] == "skipped")
-        .all(|r| r["message"].contains("already ok in") && r["message"].contains("ds100-clear-pin.results.csv")));
+        .all(|r| r["message"].contains("already ok in")
+            && r["message"].contains("ds100-clear-pin.results.csv")));
     assert!(applied(&tenant).values().all(|n| *n == 1));
 }
 
@@ -463,9 +477,9 @@ fn kill_and_resume(
                 kills += 1;
             }
         }
-        let (code, text) = finish(child);
+        let (exit, text) = finish(child);
         if at.is_none() {
-            assert_eq!(code, Some(0), "{text}");
+            assert_eq!(exit, Some(0), "{text}");
         }
         earlier.push(output);
     }
@@ -478,7 +492,10 @@ fn assert_complete_and_bounded(tenant: &Tenant, input: &Path, rows: &[Row], kill
     assert_eq!(rows.len(), total, "every input row is in the final results");
     assert_eq!(count(rows, "ok") + count(rows, "skipped"), total);
     let ledger = applied(tenant);
-    let serials: Vec<&str> = rows.iter().map(|r| r["tokenSerialNumber"].as_str()).collect();
+    let serials: Vec<&str> = rows
+        .iter()
+        .map(|r| r["tokenSerialNumber"].as_str())
+        .collect();
     for serial in &serials {
         let n = ledger.get(*serial).copied().unwrap_or(0);
         assert!(n >= 1, "{serial} never applied");

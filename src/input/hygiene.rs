@@ -149,5 +149,8 @@ impl Hygiene {
 
 /// The characters that make a spreadsheet treat a cell as a formula.
 fn starts_like_formula(cell: &str) -> bool {
-    matches!(cell.trim_start().chars().next(), Some('=' | '+' | '-' | '@'))
+    matches!(
+        cell.trim_start().chars().next(),
+        Some('=' | '+' | '-' | '@')
+    )
 }

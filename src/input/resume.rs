@@ -67,8 +67,10 @@ impl Done {
             let checked = validate::check(op, &columns, &input);
             if checked.is_ready() {
                 let line = raw.record.get(layout.width).and_then(|l| l.parse().ok());
-                self.rows
-                    .insert(checked.identity(op), (name.clone(), line.unwrap_or(raw.line)));
+                self.rows.insert(
+                    checked.identity(op),
+                    (name.clone(), line.unwrap_or(raw.line)),
+                );
             }
         }
         Ok(())

@@ -277,6 +277,67 @@ mod tests {
         assert!(scan.findings_for(3).is_empty());
     }
 
+    const U2: &str = "a833bdcd-b6d1-beb1-88dc-97e5aab5fe3d";
+
+    #[test]
+    fn shared_serials_block_every_row_involved() {
+        let text = format!("userId,tokenSerialNumber\n{U1},001\n{U2},001\n{U1},002\n{U2},001\n");
+        let scan = scan_text(&text).unwrap();
+        assert!(matches!(
+            scan.findings_for(2),
+            [Finding::SharedSerial { lines, .. }] if lines == &[3]
+        ));
+        assert_eq!(scan.findings_for(5), &[Finding::DuplicateOf(3)]);
+        assert_eq!(scan.ready, 1, "only line 4 is sent");
+    }
+
+    #[test]
+    fn short_all_digit_serials_and_formula_cells_are_warned_about() {
+        let text = format!(
+            "userId,tokenSerialNumber,note\n{U1},014010008038,a\n{U1},014010008039,=1+1\n{U1},14010008031,b\n{U1},ABC,c\n"
+        );
+        let scan = scan_text(&text).unwrap();
+        assert!(matches!(
+            scan.findings_for(4),
+            [Finding::ShortSerial {
+                length: 11,
+                usual: 12,
+                ..
+            }]
+        ));
+        assert!(
+            scan.findings_for(5).is_empty(),
+            "letters are not a dropped zero"
+        );
+        assert!(matches!(
+            scan.findings_for(3),
+            [Finding::FormulaCell { column: 3, .. }]
+        ));
+        assert_eq!(scan.ready, 4, "warnings do not stop rows");
+        let report = scan.report().join("\n");
+        assert!(report.contains("lost leading zeros: line 4"), "{report}");
+    }
+
+    #[test]
+    fn rows_done_earlier_are_found_by_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let previous = dir.path().join("old.results.csv");
+        std::fs::write(
+            &previous,
+            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message\n{},002,9,ok,200,1,\n", U1.to_uppercase()),
+        )
+        .unwrap();
+        let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "userId,tokenSerialNumber\n{U1},001\n{U1}, 002\n").unwrap();
+        let scan = scan(file.path(), &DS100_CLEAR_PIN, b',', &done).unwrap();
+        assert!(matches!(
+            scan.findings_for(3),
+            [Finding::DoneEarlier { line: 9, .. }]
+        ));
+        assert_eq!(scan.ready, 1);
+    }
+
     #[test]
     fn empty_file_says_which_columns_are_expected() {
         let err = scan_text("").unwrap_err().to_string();

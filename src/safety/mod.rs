@@ -2,13 +2,15 @@
 //! the reader and the workers watch; [`Watch`] reads each row's answer and
 //! throws it when a threshold is crossed (too many failures, a failure rate,
 //! the tenant refusing the credentials row after row, or the tenant out of
-//! reach for too long). Confirmation of destructive runs lives in
+//! reach for too long); [`Canary`] holds a run to its first `--limit` rows.
+//! Signals live in [`signals`], confirmation of destructive runs in
 //! [`confirm`], the command that carries on after a stop in [`next`].
 
 pub mod confirm;
 pub mod next;
+pub mod signals;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -74,6 +76,36 @@ impl Halt {
             }
             None => "not attempted".into(),
         }
+    }
+}
+
+/// Counts rows handed to the workers, for `--limit`.
+pub struct Canary {
+    limit: Option<u64>,
+    sent: AtomicU64,
+}
+
+impl Canary {
+    pub fn new(limit: Option<u64>) -> Self {
+        Canary {
+            limit,
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether one more row may go; counts it if so.
+    pub fn admit(&self) -> bool {
+        match self.limit {
+            None => true,
+            Some(limit) => self.sent.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        format!(
+            "not attempted: --limit {} reached",
+            self.limit.unwrap_or_default()
+        )
     }
 }
 
@@ -216,7 +248,10 @@ mod tests {
         });
         let failed = answer(Outcome::Failed, false, false);
         assert_eq!(w.record(&failed, Instant::now()), None);
-        assert_eq!(w.record(&answer(Outcome::Ok, false, false), Instant::now()), None);
+        assert_eq!(
+            w.record(&answer(Outcome::Ok, false, false), Instant::now()),
+            None
+        );
         let stop = w.record(&failed, Instant::now()).unwrap();
         assert!(matches!(stop, HaltReason::Stopped(ref m) if m.contains("--max-failures 2")));
     }

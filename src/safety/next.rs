@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::Config;
+use crate::output::{Counts, Outcome};
+
 /// Flags that the carry-on command replaces or must not repeat. `--token`
 /// is dropped so a secret never reaches the screen; the environment
 /// variable carries it instead.
@@ -88,6 +91,29 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// How to carry on when rows were left undone.
+pub fn next_step(
+    config: &Config,
+    counts: &Counts,
+    retry: Option<std::path::PathBuf>,
+) -> Option<String> {
+    let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
+    if config.dry_run || undone == 0 {
+        return None;
+    }
+    let mut step = format!(
+        "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
+        resume_command(&config.argv, &config.output)
+    );
+    if let Some(retry) = retry {
+        step.push_str(&format!(
+            "\n  rows still to do, in the input's own columns: {}",
+            retry.display()
+        ));
+    }
+    Some(step)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +144,10 @@ mod tests {
         assert!(!command.contains("s3cret"), "{command}");
         assert!(!command.contains("--limit"), "{command}");
         assert!(!command.contains("old.csv"), "{command}");
-        assert!(command.contains("'my users.csv' -j 4 --resume"), "{command}");
+        assert!(
+            command.contains("'my users.csv' -j 4 --resume"),
+            "{command}"
+        );
         assert!(command.contains("users.resume-1.results.csv"), "{command}");
         assert!(command.contains("SECURID_TOKEN"), "{command}");
     }
@@ -130,10 +159,7 @@ mod tests {
         let one = dir.path().join("u.resume-1.results.csv");
         assert_eq!(next_output(&first), one);
         std::fs::write(&one, "").unwrap();
-        assert_eq!(
-            next_output(&one),
-            dir.path().join("u.resume-2.results.csv")
-        );
+        assert_eq!(next_output(&one), dir.path().join("u.resume-2.results.csv"));
     }
 
     #[test]
