@@ -1,8 +1,9 @@
 //! The runner: wires one run together. A reader streams rows into a bounded
 //! channel, N workers send them through the shared client, and one writer
 //! owns the results file. Data flows one way; only the halt signal (Ctrl-C,
-//! a threshold, a fatal error) reaches back, and both the reader and the
-//! workers watch it so that every row still gets a line in the results.
+//! a threshold, a breaker; see `safety`) reaches back, and both the reader
+//! and the workers watch it so that every row still gets a line in the
+//! results.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -95,6 +96,10 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
+    if config.output.exists() && !config.force {
+        let path = config.output.clone();
+        return Err(OutputError::Exists { path }.into());
+    }
     let connection = connect(&config).await?;
     if let Err(e) = confirm_plan(&config, &scan, &connection) {
         connection.close().await;
