@@ -219,7 +219,9 @@ fn command() -> clap::Command {
             clap::Command::new("mock").about("Serve a simulated tenant for trials and tests"),
         ));
     for op in ops::CATALOG {
-        let sub = clap::Command::new(op.name).about(op.summary);
+        let sub = clap::Command::new(op.name)
+            .about(op.summary)
+            .args_override_self(true);
         cmd = cmd.subcommand(RunArgs::augment_args(sub));
     }
     cmd
@@ -259,7 +261,8 @@ where
         _ => {
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
-            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            prefer_flags_over_environment(&mut run, sub);
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -353,6 +356,19 @@ fn parse_share(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A credential given as a flag wins over one of the other kind that only
+/// comes from the environment, so `--token` works for a one-off run even
+/// with `SECURID_KEY_FILE` set in the admin's profile.
+fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) {
+    use clap::parser::ValueSource;
+    let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
+    match (from_env("token"), from_env("key_file")) {
+        (true, false) if run.key_file.is_some() => run.token = None,
+        (false, true) if run.token.is_some() => run.key_file = None,
+        _ => {}
+    }
+}
+
 fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
@@ -363,7 +379,7 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
     let credentials = match (&run.token, &run.key_file) {
         (Some(_), Some(_)) => {
             return Err(CliError::Usage(
-                "--token and --key-file were both given (flags or SECURID_TOKEN / SECURID_KEY_FILE); keep one".into(),
+                "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
             ))
         }
         (Some(token), None) => Credentials::Token(Secret::new(token.trim())),

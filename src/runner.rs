@@ -112,6 +112,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
             return Err(e.into());
         }
     };
+    let tokens_signed = connection.client.clone();
     let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(signals::watch(halt.clone()));
 
@@ -161,15 +162,14 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     signals.abort();
     connection.close().await;
     let retry = write_retry(&config, &scan, &written)?;
-    let report = report(
-        &config,
-        &scan,
-        &written.counts,
-        &traffic,
-        &halt,
+    let tokens_signed = tokens_signed.map(|c| c.tokens_signed()).filter(|n| *n > 0);
+    let run_figures = RunFigures {
+        traffic: &traffic,
+        tokens_signed,
         retry,
         started,
-    );
+    };
+    let report = report(&config, &scan, &written.counts, &halt, run_figures);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -469,21 +469,34 @@ fn spawn_reader(
     })
 }
 
+/// What the run itself measured, for the report.
+struct RunFigures<'a> {
+    traffic: &'a crate::client::Traffic,
+    tokens_signed: Option<u64>,
+    retry: Option<std::path::PathBuf>,
+    started: Instant,
+}
+
 fn report(
     config: &Config,
     scan: &Scan,
     counts: &Counts,
-    traffic: &crate::client::Traffic,
     halt: &Halt,
-    retry: Option<std::path::PathBuf>,
-    started: Instant,
+    run: RunFigures,
 ) -> RunReport {
     use std::sync::atomic::Ordering::Relaxed;
+    let RunFigures {
+        traffic,
+        tokens_signed,
+        retry,
+        started,
+    } = run;
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: None,
+        tokens_signed,
     };
     let mut summary = Summary::new(
         config.operation.name,

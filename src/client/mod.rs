@@ -104,6 +104,11 @@ impl Client {
         })
     }
 
+    /// Bearer tokens signed so far (zero for a fixed token).
+    pub fn tokens_signed(&self) -> u64 {
+        self.tokens.mints()
+    }
+
     /// Runs one row's operation to its conclusion: success, a final refusal,
     /// or retries exhausted.
     pub async fn execute(&self, op: &'static Operation, row: &Checked) -> Attempted {

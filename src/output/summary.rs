@@ -52,6 +52,8 @@ pub struct Summary {
     pub rows_per_second: f64,
     /// The request rate the run ended at, when it adapted to the tenant.
     pub settled_rate: Option<f64>,
+    /// Bearer tokens signed from the key file during the run.
+    pub tokens_signed: Option<u64>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     /// How to carry on, when rows were left undone.
@@ -67,6 +69,7 @@ pub struct RequestFigures {
     pub retries: u64,
     pub throttled: u64,
     pub settled_rate: Option<f64>,
+    pub tokens_signed: Option<u64>,
 }
 
 impl Summary {
@@ -103,6 +106,7 @@ impl Summary {
                 0.0
             },
             settled_rate: traffic.settled_rate,
+            tokens_signed: traffic.tokens_signed,
             stopped: None,
             next_step: None,
             input_findings: Vec::new(),
@@ -135,6 +139,9 @@ impl Summary {
             "  elapsed: {:.1}s, {:.1} rows/s",
             self.elapsed_seconds, self.rows_per_second
         );
+        if let Some(tokens) = self.tokens_signed {
+            let _ = writeln!(out, "  bearer tokens signed from the key file: {tokens}");
+        }
         if let Some(rate) = self.settled_rate {
             let _ = writeln!(
                 out,
@@ -183,6 +190,7 @@ mod tests {
                 retries: 2,
                 throttled: 1,
                 settled_rate: None,
+                tokens_signed: None,
             },
             Duration::from_secs(2),
         );
