@@ -530,3 +530,30 @@ fn sigkill_at_random_points_and_resume_until_done() {
     assert!(kills >= 1, "at least one kill hit a running process");
     assert_complete_and_bounded(&tenant, &input, &rows, kills, 3);
 }
+
+#[test]
+fn a_second_sigint_quits_at_once_with_finished_rows_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tenant, input) = generated(&["--latency-ms", "300"], "24", dir.path());
+    let output = results_path(&input);
+    let mut child = spawn_op(&tenant, &input, &["-j", "2"]);
+    wait_for_rows(&mut child, &output, 2);
+    let interrupt = || {
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(interrupt().success());
+    std::thread::sleep(Duration::from_millis(50));
+    let _ = interrupt();
+    let (exit, text) = finish(child);
+    assert_eq!(exit, Some(130), "{text}");
+    assert!(text.contains("interrupted again"), "{text}");
+    let rows = results(&output);
+    let ledger = applied(&tenant);
+    assert!(count(&rows, "ok") >= 2, "{rows:?}");
+    for row in rows.iter().filter(|r| r["outcome"] == "ok") {
+        assert_eq!(ledger.get(&row["tokenSerialNumber"]), Some(&1), "{row:?}");
+    }
+}
