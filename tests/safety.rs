@@ -557,3 +557,62 @@ fn a_second_sigint_quits_at_once_with_finished_rows_on_disk() {
         assert_eq!(ledger.get(&row["tokenSerialNumber"]), Some(&1), "{row:?}");
     }
 }
+
+/// Runs `ds100-delete` on a pseudo-terminal (util-linux `script`), typing
+/// `answer`: the exit code and what the terminal showed. `None` when
+/// `script` is not installed.
+fn delete_on_a_terminal(
+    tenant: &Tenant,
+    input: &Path,
+    answer: &str,
+) -> Option<(Option<i32>, String)> {
+    use std::io::Write;
+    let command = format!(
+        "{} ds100-delete {} --base-url {} --rate 0 --force -q",
+        assert_cmd::cargo::cargo_bin("securid-bulk").display(),
+        input.display(),
+        tenant.url()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("SECURID_BASE_URL")
+        .env_remove("SECURID_KEY_FILE")
+        .env("SECURID_TOKEN", tenant.token())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{answer}").expect("typed");
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "script did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    Some((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
+#[test]
+fn on_a_terminal_only_the_typed_operation_and_count_go_ahead() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-delete.csv");
+    let Some((exit, screen)) = delete_on_a_terminal(&tenant, &input, "yes") else {
+        eprintln!("util-linux script is not installed; skipping the terminal test");
+        return;
+    };
+    assert_eq!(exit, Some(1), "{screen}");
+    assert!(screen.contains("type \"ds100-delete 3\""), "{screen}");
+    assert!(screen.contains("not confirmed"), "{screen}");
+    assert_eq!(tenant.stats().requests, 0);
+
+    let (exit, screen) = delete_on_a_terminal(&tenant, &input, "ds100-delete 3").unwrap();
+    assert_eq!(exit, Some(0), "{screen}");
+    assert_eq!(tenant.stats().applied_total("ds100-delete"), 3);
+}
