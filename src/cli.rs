@@ -374,6 +374,11 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
     }
     if run.dry_run {
+        // Nothing is sent, but a --base-url the real run would refuse is
+        // refused now, so the dry run finds that problem too.
+        if let Some(url) = &run.base_url {
+            normalise_base_url(url)?;
+        }
         return Ok(Target::Nowhere);
     }
     let credentials = match (&run.token, &run.key_file) {

@@ -86,7 +86,16 @@ pub async fn read(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| one_line(v, 120));
+    let html = is_html(response.headers());
     let body = read_capped(response).await;
+    if (200..300).contains(&status) && html {
+        // A proxy or sign-in page, not the tenant's API: nothing says the
+        // change was made, so the row must not read `ok`.
+        return Err(Failure::Status {
+            status,
+            message: NOT_THE_API.to_owned(),
+        });
+    }
     if (200..300).contains(&status) {
         // The tenant applied the change once it sent a 2xx status line; a
         // body cut off afterwards does not undo that.
@@ -112,6 +121,19 @@ pub async fn read(
         },
         _ => Failure::Status { status, message },
     })
+}
+
+const NOT_THE_API: &str =
+    "the answer was an HTML page, not the tenant's API (a proxy or sign-in page?); \
+the change may not have been made; check --base-url and any proxy in between";
+
+/// Whether the answer says it is a web page. The tenant's API answers JSON
+/// (sometimes malformed, so the body itself is not judged).
+fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("html"))
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
@@ -232,6 +254,20 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
 mod tests {
     use super::*;
     use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};
+
+    #[test]
+    fn only_answers_that_say_html_count_as_web_pages() {
+        use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(is_html(&with("text/html; charset=utf-8")));
+        assert!(is_html(&with("application/XHTML+xml")));
+        assert!(!is_html(&with("application/json")));
+        assert!(!is_html(&HeaderMap::new()));
+    }
 
     #[test]
     fn tenant_message_prefers_the_json_message() {

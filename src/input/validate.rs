@@ -146,7 +146,11 @@ fn check_serial(value: &str) -> Result<&str, String> {
 }
 
 fn describe_char(c: char) -> String {
-    if c.is_ascii_graphic() {
+    if c == '\n' || c == '\r' {
+        // Only a quoted cell holds a line break, and the usual way to get
+        // one by accident is a quote that is never closed.
+        "a line break (is a quote left open?)".to_owned()
+    } else if c.is_ascii_graphic() {
         format!("'{c}'")
     } else if c.is_whitespace() {
         "a space".to_owned()

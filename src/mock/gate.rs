@@ -7,7 +7,8 @@
 //! 3. quota: the tenant-wide token bucket, 429 (with `Retry-After`);
 //! 4. failure fault: 500 "Unable to Enable/Disable a hardware token";
 //! 5. latency, jitter or the slow fault's long delay;
-//! 6. the handler (routing, body checks, state change).
+//! 6. the handler (routing, body checks, state change), or `--hostile`'s
+//!    answer instead of it or wrapped around it.
 //!
 //! So a refused request (403, 429, injected 500) never changes the tenant,
 //! and a 429 costs the client nothing but time. `/__mock/*` requests skip all
@@ -24,6 +25,7 @@ use hyper::body::Incoming;
 use tower::ServiceExt;
 
 use super::handlers::{self, error_response};
+use super::hostile;
 use super::keys::JwtVerifier;
 use super::{AdminSubject, Shared};
 use crate::secret::Secret;
@@ -109,7 +111,7 @@ impl Gate {
         let response = match self.admit(&mut request) {
             Ok(()) => {
                 self.wait().await?;
-                self.route(request).await
+                self.answer(request).await
             }
             Err(refused) => {
                 drain(request.into_body()).await;
@@ -153,6 +155,18 @@ impl Gate {
         tokio::select! {
             () = tokio::time::sleep(delay.duration) => Ok(()),
             () = super::server::stopped(&mut shutdown) => Err(Dropped::ShuttingDown),
+        }
+    }
+
+    /// Step 6: the handler, unless `--hostile` answers instead or damages
+    /// what the handler said.
+    async fn answer(&self, request: Request<Body>) -> Response<Body> {
+        match &self.shared.hostile {
+            None => self.route(request).await,
+            Some((mode, to)) if mode.replaces_handler() => {
+                hostile::instead_of_handler(*mode, to, request).await
+            }
+            Some((mode, _)) => hostile::damage(*mode, self.route(request).await).await,
         }
     }
 

@@ -7,7 +7,7 @@
 //! [`run_standalone`]) and the state shared by every connection. The rest:
 //! `options` (flags), `state` and `generate` (the tenant), `handlers`
 //! (routes), `gate` (auth, quota and faults before a handler), `faults`,
-//! `keys` (key files, JWTs), `stats` (counters, ledger), `server` (accept
+//! `hostile` (answers no tenant should give), `keys` (key files, JWTs), `stats` (counters, ledger), `server` (accept
 //! loop, shutdown), `export` (CSV export), `clock` (timestamps).
 
 mod clock;
@@ -16,6 +16,7 @@ mod faults;
 mod gate;
 mod generate;
 mod handlers;
+mod hostile;
 mod keys;
 mod options;
 mod server;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 use crate::secret::Secret;
 
 pub use export::export_csv;
+pub use hostile::HostileMode;
 pub use options::{MockOptions, RetryAfterForm, DEFAULT_SLOW_MS};
 pub use stats::Stats;
 
@@ -84,6 +86,8 @@ pub(crate) struct Shared {
     stats: Recorder,
     faults: Faults,
     auth: Auth,
+    /// `--hostile` and its `--redirect-to`.
+    hostile: Option<(HostileMode, String)>,
     /// Turns true when the server stops; long waits watch it.
     shutdown: watch::Receiver<bool>,
 }
@@ -146,6 +150,7 @@ impl MockServer {
                 static_token: static_token.clone(),
                 jwt,
             },
+            hostile: opts.hostile.map(|mode| (mode, opts.redirect_to.clone())),
             shutdown: shutdown.clone(),
         });
         let task = tokio::spawn(server::serve(listener, Gate::new(shared.clone()), shutdown));

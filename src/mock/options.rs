@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use super::hostile::HostileMode;
 use crate::secret::Secret;
 
 /// The tenant shipped with the crate, used when neither `--state` nor
@@ -12,6 +13,9 @@ pub(crate) const SAMPLE_TENANT: &str = include_str!("../../samples/tenant.json")
 
 /// Default for `--slow-ms`: long enough to outlast any sane client timeout.
 pub const DEFAULT_SLOW_MS: u64 = 60_000;
+
+/// Default for `--redirect-to`: a host that does not exist.
+pub const DEFAULT_REDIRECT_TO: &str = "https://elsewhere.invalid";
 
 /// Options of the simulated tenant (`securid-bulk mock [options]`).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
@@ -73,6 +77,17 @@ pub struct MockOptions {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SLOW_MS)]
     pub slow_ms: u64,
 
+    /// Answer every tenant request in a way the vendor's pages never promise
+    /// (HTML with 200, a cut-off or 2 GiB body, a 429 with a negative, huge
+    /// or garbage Retry-After, a redirect to --redirect-to).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub hostile: Option<HostileMode>,
+
+    /// Where `--hostile redirect-offhost` sends the client (the request's
+    /// path is appended).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_REDIRECT_TO)]
+    pub redirect_to: String,
+
     /// Seed of every random fault draw, for repeatable runs (default: random).
     #[arg(long, value_name = "S")]
     pub fault_seed: Option<u64>,
@@ -131,6 +146,8 @@ impl MockOptions {
             jitter_ms: 0,
             slow_rate: 0.0,
             slow_ms: DEFAULT_SLOW_MS,
+            hostile: None,
+            redirect_to: DEFAULT_REDIRECT_TO.to_owned(),
             fault_seed: None,
             write_key_file: None,
             key_file: None,
@@ -241,6 +258,23 @@ mod tests {
         // Debug output (logs, panics) never shows the token.
         assert!(!format!("{:?}", cli.opts).contains("abc"));
         assert!(cli.opts.validate().is_ok());
+    }
+
+    #[test]
+    fn hostile_modes_parse_by_their_documented_names() {
+        for (name, mode) in [
+            ("html-200", HostileMode::Html200),
+            ("truncated", HostileMode::Truncated),
+            ("huge-length", HostileMode::HugeLength),
+            ("retry-after-negative", HostileMode::RetryAfterNegative),
+            ("retry-after-huge", HostileMode::RetryAfterHuge),
+            ("retry-after-garbage", HostileMode::RetryAfterGarbage),
+            ("redirect-offhost", HostileMode::RedirectOffhost),
+        ] {
+            let cli = Cli::try_parse_from(["mock", "--hostile", name]).unwrap();
+            assert_eq!(cli.opts.hostile, Some(mode), "{name}");
+        }
+        assert!(Cli::try_parse_from(["mock", "--hostile", "html"]).is_err());
     }
 
     #[test]

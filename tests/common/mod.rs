@@ -142,3 +142,62 @@ pub fn stderr(output: &std::process::Output) -> String {
 pub fn code(output: &std::process::Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
+
+/// A plain TCP listener on 127.0.0.1 that records every byte it receives
+/// and answers each connection with garbage, standing in for a host the tool
+/// must never talk HTTP to (a TLS endpoint that is not one, a redirect
+/// target on another host).
+pub struct Sink {
+    pub port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind sink");
+        let port = listener.local_addr().expect("sink address").port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (bytes, count) = (received.clone(), connections.clone());
+        // The thread ends with the test process; it holds nothing else.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten().take(50) {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+                let mut buf = [0u8; 4096];
+                if let Ok(n) = stream.read(&mut buf) {
+                    bytes
+                        .lock()
+                        .expect("sink lock")
+                        .extend_from_slice(&buf[..n]);
+                }
+                let _ = stream.write_all(b"\x15\x03\x03\x00\x02garbage, not TLS or HTTP\r\n\r\n");
+            }
+        });
+        Sink {
+            port,
+            received,
+            connections,
+        }
+    }
+
+    pub fn received(&self) -> Vec<u8> {
+        self.received.lock().expect("sink lock").clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A user ID of the right shape (the vendor's example), for hand-made inputs.
+pub const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
