@@ -218,7 +218,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
     let resume = config.resume.clone();
     tokio::task::spawn_blocking(move || {
         let done = Done::load(&resume, op)?;
-        input::scan(&path, op, delimiter, &done)
+        input::scan_resuming(&path, op, delimiter, &done)
     })
     .await
     .unwrap_or_else(|e| {

@@ -133,9 +133,13 @@ impl Scan {
 }
 
 /// Reads the whole file once. File-level problems are errors; row-level
-/// problems are left for the run to report row by row. Rows whose identity
-/// is in `done` are marked as done earlier.
-pub fn scan(
+/// problems are left for the run to report row by row.
+pub fn scan(path: &Path, op: &'static Operation, delimiter: u8) -> Result<Scan, InputError> {
+    scan_resuming(path, op, delimiter, &Done::default())
+}
+
+/// [`scan`], also marking rows whose identity is in `done` as done earlier.
+pub fn scan_resuming(
     path: &Path,
     op: &'static Operation,
     delimiter: u8,
@@ -259,7 +263,7 @@ mod tests {
     fn scan_text(text: &str) -> Result<Scan, InputError> {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(text.as_bytes()).unwrap();
-        scan(file.path(), &DS100_CLEAR_PIN, b',', &Done::default())
+        scan(file.path(), &DS100_CLEAR_PIN, b',')
     }
 
     const U1: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
@@ -330,7 +334,7 @@ mod tests {
         let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();
         let mut file = tempfile::NamedTempFile::new().unwrap();
         write!(file, "userId,tokenSerialNumber\n{U1},001\n{U1}, 002\n").unwrap();
-        let scan = scan(file.path(), &DS100_CLEAR_PIN, b',', &done).unwrap();
+        let scan = scan_resuming(file.path(), &DS100_CLEAR_PIN, b',', &done).unwrap();
         assert!(matches!(
             scan.findings_for(3),
             [Finding::DoneEarlier { line: 9, .. }]
