@@ -32,6 +32,9 @@ pub struct Config {
     pub output: PathBuf,
     pub force: bool,
     pub dry_run: bool,
+    /// Dry run that still sends the lookups (`--dry-run=lookup`), which
+    /// change nothing, to prove every email and device resolves.
+    pub dry_run_lookups: bool,
     pub target: Target,
     pub concurrency: usize,
     pub rate: Rate,
@@ -102,9 +105,12 @@ struct RunArgs {
     #[arg(long)]
     force: bool,
 
-    /// Validate every row and write the plan; send nothing.
-    #[arg(long)]
-    dry_run: bool,
+    /// Validate every row and write the plan; send nothing. With =lookup,
+    /// send only the lookups (email → userId, device → token serial), which
+    /// change nothing, to prove the file resolves.
+    #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
+          require_equals = true, default_missing_value = "offline")]
+    dry_run: Option<DryRun>,
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
@@ -203,6 +209,23 @@ struct RunArgs {
     /// name every results file of a chain of runs.
     #[arg(long, value_name = "RESULTS.csv")]
     resume: Vec<PathBuf>,
+}
+
+/// What a dry run may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DryRun {
+    /// Nothing at all (`--dry-run`).
+    #[value(hide = true)]
+    Offline,
+    /// The lookups only (`--dry-run=lookup`).
+    Lookup,
+}
+
+impl Config {
+    /// Whether the run sends no request at all.
+    pub fn sends_nothing(&self) -> bool {
+        self.dry_run && !self.dry_run_lookups
+    }
 }
 
 fn command() -> clap::Command {
@@ -309,7 +332,8 @@ fn config(
         delimiter: parse_delimiter(&run.delimiter)?,
         output,
         force: run.force,
-        dry_run: run.dry_run,
+        dry_run: run.dry_run.is_some(),
+        dry_run_lookups: run.dry_run == Some(DryRun::Lookup),
         concurrency: run.concurrency.into(),
         timeout: Duration::from_secs_f64(run.timeout),
         retry: RetryPolicy {
@@ -373,7 +397,7 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
     }
-    if run.dry_run {
+    if run.dry_run == Some(DryRun::Offline) {
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
         if let Some(url) = &run.base_url {
@@ -550,6 +574,27 @@ mod tests {
             assert!(cmd.find_subcommand(op.name).is_some(), "{}", op.name);
         }
         cmd.debug_assert();
+    }
+
+    #[test]
+    fn dry_run_with_lookups_needs_a_tenant_and_plain_dry_run_does_not() {
+        let run = |extra: &[&str]| {
+            let args = ["securid-bulk", "ds100-delete", "in.csv"]
+                .iter()
+                .chain(extra);
+            parse_from(args.copied().collect::<Vec<_>>())
+        };
+        let Ok(Command::Run(plain)) = run(&["--dry-run"]) else {
+            panic!("plain dry run parses")
+        };
+        assert!(plain.sends_nothing() && !plain.dry_run_lookups);
+        let err = run(&["--dry-run=lookup"]).unwrap_err().to_string();
+        assert!(err.contains("no credentials"), "{err}");
+        let Ok(Command::Run(lookups)) = run(&["--dry-run=lookup", "--mock"]) else {
+            panic!("dry run with lookups parses")
+        };
+        assert!(lookups.dry_run && lookups.dry_run_lookups && !lookups.sends_nothing());
+        assert!(run(&["--dry-run=everything"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! `operations` listing all read this table, so adding an operation is adding
 //! one entry to [`CATALOG`].
 
+mod lookups;
+
+pub use lookups::{
+    Answer, Lookup, Resolver, DS100_LOOKUP, TOKEN_BY_DEVICE, USERS_LOOKUP, USER_BY_EMAIL,
+};
+
 use std::fmt;
 
 /// A canonical input column. Input headers are matched to these
@@ -14,13 +20,17 @@ pub enum Field {
     UserId,
     TokenSerialNumber,
     DeviceSerialNumber,
+    /// Never sent to an operation; it stands in for `userId` through the
+    /// user lookup.
+    Email,
 }
 
 impl Field {
-    pub const ALL: [Field; 3] = [
+    pub const ALL: [Field; 4] = [
         Field::UserId,
         Field::TokenSerialNumber,
         Field::DeviceSerialNumber,
+        Field::Email,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -30,6 +40,16 @@ impl Field {
             Field::UserId => "userId",
             Field::TokenSerialNumber => "tokenSerialNumber",
             Field::DeviceSerialNumber => "deviceSerialNumber",
+            Field::Email => "email",
+        }
+    }
+
+    /// Header names that mean this field besides its wire name, before
+    /// normalisation (`E-mail` and `Email Address` normalise to these).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Email => &["mail", "emailAddress"],
+            _ => &[],
         }
     }
 
@@ -92,6 +112,10 @@ pub struct Operation {
     pub destructive: bool,
     /// The documented meaning of each status code, from the vendor's page.
     pub codes: &'static [(u16, &'static str)],
+    /// Required fields a row may leave empty because a lookup can find them,
+    /// in the order they are resolved (a later lookup may need an earlier
+    /// one's answer).
+    pub resolvers: &'static [Resolver],
 }
 
 impl Operation {
@@ -103,11 +127,32 @@ impl Operation {
             .map(|(_, meaning)| *meaning)
     }
 
-    /// Every field the operation reads from a row, in catalog order.
+    /// Every field the operation reads from a row, in catalog order: the
+    /// required ones, the ones it sends, and the keys its lookups need.
     pub fn fields(&self) -> impl Iterator<Item = Field> + '_ {
-        Field::ALL
-            .into_iter()
-            .filter(|f| self.required.contains(f) || self.body.contains(f))
+        Field::ALL.into_iter().filter(|f| {
+            self.required.contains(f)
+                || self.body.contains(f)
+                || self.resolvers.iter().any(|r| r.lookup.key == *f)
+        })
+    }
+
+    /// The lookups that can find `field` when a row leaves it empty.
+    pub fn resolvers_for(&self, field: Field) -> impl Iterator<Item = &'static Resolver> + '_ {
+        self.resolvers.iter().filter(move |r| r.field == field)
+    }
+
+    /// A required column for messages: `userId (or email)`.
+    pub fn describe_column(&self, field: Field) -> String {
+        let stand_ins: Vec<&str> = self
+            .resolvers_for(field)
+            .map(|r| r.lookup.key.wire_name())
+            .collect();
+        if stand_ins.is_empty() {
+            field.wire_name().to_owned()
+        } else {
+            format!("{field} (or {})", stand_ins.join(" or "))
+        }
     }
 
     /// Whether the path carries a row value (and so needs path-safe values).
@@ -139,6 +184,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     detail_fields: &["pinSet"],
     destructive: false,
     codes: DS100_CODES,
+    resolvers: &[USER_BY_EMAIL],
 };
 
 pub static SID_CLEAR_PIN: Operation = Operation {
@@ -156,6 +202,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
         (429, "too many requests"),
         (500, "internal server error at the tenant"),
     ],
+    resolvers: &[USER_BY_EMAIL],
 };
 
 pub static DS100_DISABLE: Operation = Operation {
@@ -168,6 +215,7 @@ pub static DS100_DISABLE: Operation = Operation {
     detail_fields: &["tokenSerialNumber", "tokenStatus", "tokenStatusChangedAt"],
     destructive: true,
     codes: DS100_CODES,
+    resolvers: &[USER_BY_EMAIL],
 };
 
 pub static DS100_DELETE: Operation = Operation {
@@ -188,6 +236,8 @@ pub static DS100_DELETE: Operation = Operation {
     detail_fields: &[],
     destructive: true,
     codes: DS100_CODES,
+    // The user first: picking the token on a shared device needs its owner.
+    resolvers: &[USER_BY_EMAIL, TOKEN_BY_DEVICE],
 };
 
 /// Every operation, in the order `securid-bulk operations` lists them.
@@ -210,7 +260,7 @@ pub fn names() -> Vec<&'static str> {
 pub fn listing() -> String {
     let mut out = String::new();
     for op in CATALOG {
-        let columns: Vec<&str> = op.required.iter().map(|f| f.wire_name()).collect();
+        let columns: Vec<String> = op.required.iter().map(|f| op.describe_column(*f)).collect();
         let body: Vec<&str> = op.body.iter().map(|f| f.wire_name()).collect();
         out.push_str(&format!(
             "{}\n    {}{}\n    columns: {}\n    request: {} {} {{{}}}\n",
@@ -226,6 +276,17 @@ pub fn listing() -> String {
             op.path,
             body.join(", "),
         ));
+        for resolver in op.resolvers {
+            let lookup = resolver.lookup;
+            out.push_str(&format!(
+                "    lookup: {} from {}: {} {} {{{}}}\n",
+                resolver.field,
+                lookup.key,
+                lookup.method.as_str(),
+                lookup.path,
+                lookup.key,
+            ));
+        }
     }
     out
 }
@@ -295,6 +356,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn lookups_fill_required_fields_from_fields_the_operation_reads() {
+        for op in CATALOG {
+            for resolver in op.resolvers {
+                assert!(op.required.contains(&resolver.field), "{}", op.name);
+                assert!(op.fields().any(|f| f == resolver.lookup.key), "{}", op.name);
+                assert_ne!(resolver.field, resolver.lookup.key, "{}", op.name);
+            }
+        }
+        assert_eq!(
+            DS100_DELETE.describe_column(Field::UserId),
+            "userId (or email)"
+        );
+        assert_eq!(
+            DS100_DISABLE.describe_column(Field::DeviceSerialNumber),
+            "deviceSerialNumber"
+        );
     }
 
     #[test]

@@ -150,7 +150,11 @@ impl Drop for Progress {
 fn status_text(tally: &Tally, traffic: &Traffic) -> String {
     let throttled = traffic.throttled.load(Ordering::Relaxed);
     let retries = traffic.retries.load(Ordering::Relaxed);
+    let lookups = traffic.lookups.load(Ordering::Relaxed);
     let mut text = tally.describe();
+    if lookups > 0 {
+        text.push_str(&format!(" | {lookups} lookups"));
+    }
     if throttled + retries > 0 {
         text.push_str(&format!(" | {retries} retries, {throttled} throttled"));
     }
@@ -179,10 +183,11 @@ mod tests {
         tally.add(Outcome::Failed);
         let traffic = Traffic::default();
         traffic.throttled.store(4, Ordering::Relaxed);
+        traffic.lookups.store(2, Ordering::Relaxed);
         let line = progress_line(6, &tally, &traffic, Duration::from_secs(3));
         assert_eq!(
             line,
-            "progress: 3/6 rows (50%), 1.0 rows/s; ok 2, failed 1 | 0 retries, 4 throttled"
+            "progress: 3/6 rows (50%), 1.0 rows/s; ok 2, failed 1 | 2 lookups | 0 retries, 4 throttled"
         );
         assert_eq!(tally.snapshot().get(Outcome::Ok), 2);
     }

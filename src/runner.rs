@@ -237,7 +237,7 @@ async fn connect(config: &Config) -> Result<Connection, RunError> {
         mock: None,
         tenant: "nowhere (dry run)".into(),
     };
-    if config.dry_run {
+    if config.sends_nothing() {
         return Ok(nowhere());
     }
     let (base_url, tokens, mock) = match &config.target {
@@ -360,7 +360,7 @@ fn spawn_workers(
                 halt.clone(),
                 watch.clone(),
             );
-            let op = config.operation;
+            let (op, dry_run) = (config.operation, config.dry_run);
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -373,7 +373,7 @@ fn spawn_workers(
                             halt.not_attempted_message(),
                         )
                     } else {
-                        send_row(&client, op, &row, &watch, &halt).await
+                        send_row(&client, op, &row, dry_run, &watch, &halt).await
                     };
                     if results.send((row.record, result)).await.is_err() {
                         return;
@@ -388,11 +388,16 @@ async fn send_row(
     client: &Client,
     op: &'static crate::ops::Operation,
     row: &Row,
+    dry_run: bool,
     watch: &Watch,
     halt: &Halt,
 ) -> RowResult {
     let started = Instant::now();
-    let attempted = client.execute(op, &row.checked).await;
+    let attempted = if dry_run {
+        client.check_lookups(op, &row.checked).await
+    } else {
+        client.execute(op, &row.checked).await
+    };
     if let Some(reason) = watch.record(&attempted, started) {
         halt.stop(reason);
     }
@@ -405,6 +410,7 @@ async fn send_row(
         detail: attempted.detail,
         finished_at: std::time::SystemTime::now(),
         duration: started.elapsed(),
+        resolved: attempted.resolved,
     }
 }
 
@@ -437,13 +443,13 @@ fn spawn_reader(
             let unsent = match &row.checked.verdict {
                 Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
                 Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-                Verdict::Ready if config.dry_run => {
+                Verdict::Ready if config.sends_nothing() => {
                     Some((Outcome::Valid, row.checked.notes.join("; ")))
                 }
                 Verdict::Ready if halt.is_set() => {
                     Some((Outcome::NotAttempted, halt.not_attempted_message()))
                 }
-                Verdict::Ready if !canary.admit() => {
+                Verdict::Ready if !config.dry_run && !canary.admit() => {
                     Some((Outcome::NotAttempted, canary.message()))
                 }
                 Verdict::Ready => None,
@@ -493,6 +499,7 @@ fn report(
     } = run;
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
+        lookups: traffic.lookups.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: None,

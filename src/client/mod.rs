@@ -4,6 +4,7 @@
 
 mod pacer;
 mod reply;
+mod resolve;
 mod retry;
 
 pub use pacer::Pacer;
@@ -18,7 +19,7 @@ use reqwest::Url;
 
 use crate::auth::TokenProvider;
 use crate::input::Checked;
-use crate::ops::{HttpMethod, Operation};
+use crate::ops::{Field, HttpMethod, Operation};
 use crate::output::Outcome;
 use reply::Failure;
 
@@ -37,7 +38,10 @@ pub struct ClientConfig {
 /// Request counts, shared with the progress display and the summary.
 #[derive(Debug, Default)]
 pub struct Traffic {
+    /// Operation requests (attempts included).
     pub requests: AtomicU64,
+    /// Lookup requests (attempts included), counted apart from operations.
+    pub lookups: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
 }
@@ -54,6 +58,25 @@ pub struct Attempted {
     pub auth_refused: bool,
     /// No attempt reached the tenant at all (connection errors, timeouts).
     pub unreachable: bool,
+    /// Values lookups found for the row, in the order they were found.
+    pub resolved: Vec<(Field, String)>,
+}
+
+impl Attempted {
+    /// A row that failed on our side of an exchange, e.g. an answer the tool
+    /// cannot use.
+    fn failed_here(http_status: Option<u16>, attempts: u32, message: String) -> Self {
+        Attempted {
+            outcome: Outcome::Failed,
+            http_status,
+            attempts,
+            message,
+            detail: String::new(),
+            auth_refused: false,
+            unreachable: false,
+            resolved: Vec::new(),
+        }
+    }
 }
 
 pub struct Client {
@@ -62,6 +85,7 @@ pub struct Client {
     tokens: Arc<TokenProvider>,
     pacer: Pacer,
     policy: RetryPolicy,
+    lookups: resolve::LookupCache,
     pub traffic: Arc<Traffic>,
 }
 
@@ -69,11 +93,13 @@ pub struct Client {
 #[error("cannot set up the HTTP client: {0}")]
 pub struct ClientError(#[source] reqwest::Error);
 
-/// One row's request, built once and replayed on each attempt.
+/// One request, built once and replayed on each attempt.
 struct Prepared {
     method: HttpMethod,
     url: Url,
     body: String,
+    /// Counted under [`Traffic::lookups`] rather than `requests`.
+    is_lookup: bool,
 }
 
 /// What one row's attempts have seen so far.
@@ -100,6 +126,7 @@ impl Client {
             tokens,
             pacer: Pacer::new(config.rate),
             policy: config.retry,
+            lookups: resolve::LookupCache::default(),
             traffic: Arc::default(),
         })
     }
@@ -110,21 +137,42 @@ impl Client {
     }
 
     /// Runs one row's operation to its conclusion: success, a final refusal,
-    /// or retries exhausted.
+    /// or retries exhausted. Values the row left empty are looked up first;
+    /// a failed lookup fails the row and the operation is not sent.
     pub async fn execute(&self, op: &'static Operation, row: &Checked) -> Attempted {
+        let resolution = match self.resolve(op, row).await {
+            Ok(resolution) => resolution,
+            Err(failed) => return failed,
+        };
+        let row = &resolution.row;
         let prepared = Prepared {
             method: op.method,
             url: self.url_for(op, row),
             body: request_body(op, row),
+            is_lookup: false,
         };
         let log = AttemptLog::default();
-        let mut result = self.with_retries(&prepared, &log).await;
+        let result = self.exchange(&prepared, &log).await;
+        let mut attempted = reply::conclude(op, result, &log);
+        attempted.attempts += resolution.attempts;
+        attempted.resolved = resolution.resolved;
+        attempted
+    }
+
+    /// One request to its conclusion, asking for a fresh token once if the
+    /// tenant refuses the current one.
+    async fn exchange(
+        &self,
+        prepared: &Prepared,
+        log: &AttemptLog,
+    ) -> Result<reply::Success, Failure> {
+        let mut result = self.with_retries(prepared, log).await;
         if let Err(Failure::AuthRefused { token, .. }) = &result {
             if self.tokens.renew_after_rejection(token).await {
-                result = self.with_retries(&prepared, &log).await;
+                result = self.with_retries(prepared, log).await;
             }
         }
-        reply::conclude(op, result, &log)
+        result
     }
 
     async fn with_retries(
@@ -158,7 +206,12 @@ impl Client {
             .await
             .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
         log.attempts.fetch_add(1, Ordering::Relaxed);
-        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
+        let counter = if prepared.is_lookup {
+            &self.traffic.lookups
+        } else {
+            &self.traffic.requests
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
             .request(prepared.method.to_reqwest(), prepared.url.clone())
@@ -179,15 +232,23 @@ impl Client {
     /// The request URL: the tenant root plus the operation's path, with row
     /// values percent-encoded into their own path segments.
     fn url_for(&self, op: &Operation, row: &Checked) -> Url {
+        self.url_with(op.path, |name| {
+            op.fields()
+                .find(|f| f.wire_name() == name)
+                .map(|field| row.value(field).unwrap_or_default())
+        })
+    }
+
+    /// The tenant root plus `path`; a `{name}` segment becomes `value_of(name)`.
+    fn url_with<'v>(&self, path: &str, value_of: impl Fn(&str) -> Option<&'v str>) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty();
-            for segment in op.path.split('/').filter(|s| !s.is_empty()) {
+            for segment in path.split('/').filter(|s| !s.is_empty()) {
                 let value = segment
                     .strip_prefix('{')
                     .and_then(|s| s.strip_suffix('}'))
-                    .and_then(|name| op.fields().find(|f| f.wire_name() == name))
-                    .map(|field| row.value(field).unwrap_or_default());
+                    .and_then(&value_of);
                 segments.push(value.unwrap_or(segment));
             }
         }

@@ -15,8 +15,8 @@ use crate::secret::Secret;
 const BODY_CAP: usize = 64 * 1024;
 
 pub struct Success {
-    status: u16,
-    body: String,
+    pub(super) status: u16,
+    pub(super) body: String,
 }
 
 #[derive(Debug)]
@@ -197,21 +197,41 @@ pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptL
                 detail,
                 auth_refused: false,
                 unreachable: false,
+                resolved: Vec::new(),
             }
         }
-        Err(failure) => Attempted {
-            outcome: Outcome::Failed,
-            http_status: failure.status(),
-            attempts,
-            message: failure_message(op, &failure, log, attempts),
-            detail: String::new(),
-            auth_refused: matches!(failure, Failure::AuthRefused { .. }),
-            unreachable: !log.reached_tenant.load(Ordering::Relaxed),
-        },
+        Err(failure) => conclude_failure(&|s| op.explain(s), op.method, &failure, log),
     }
 }
 
-fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts: u32) -> String {
+/// A request's final account when it failed; `explain` gives the documented
+/// meaning of a status code for the call that was made.
+pub fn conclude_failure(
+    explain: &dyn Fn(u16) -> Option<&'static str>,
+    method: HttpMethod,
+    failure: &Failure,
+    log: &AttemptLog,
+) -> Attempted {
+    let attempts = log.attempts.load(Ordering::Relaxed);
+    Attempted {
+        outcome: Outcome::Failed,
+        http_status: failure.status(),
+        attempts,
+        message: failure_message(explain, method, failure, log, attempts),
+        detail: String::new(),
+        auth_refused: matches!(failure, Failure::AuthRefused { .. }),
+        unreachable: !log.reached_tenant.load(Ordering::Relaxed),
+        resolved: Vec::new(),
+    }
+}
+
+fn failure_message(
+    explain: &dyn Fn(u16) -> Option<&'static str>,
+    method: HttpMethod,
+    failure: &Failure,
+    log: &AttemptLog,
+    attempts: u32,
+) -> String {
     let gave_up = if failure.is_retryable() {
         format!("gave up after {attempts} attempts: ")
     } else {
@@ -225,7 +245,7 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
         | Failure::AuthRefused { message, .. }
         | Failure::Status { message, .. } => {
             let status = failure.status().unwrap_or_default();
-            let meaning = op.explain(status).unwrap_or(match status {
+            let meaning = explain(status).unwrap_or(match status {
                 401 => "not authenticated: the token was refused",
                 300..=399 => "redirect",
                 400..=499 => "refused by the tenant",
@@ -239,7 +259,7 @@ fn failure_message(op: &Operation, failure: &Failure, log: &AttemptLog, attempts
             format!("{status} {meaning}{said}")
         }
     };
-    let probably_done = op.method == HttpMethod::Delete
+    let probably_done = method == HttpMethod::Delete
         && failure.status() == Some(404)
         && log.timed_out.load(Ordering::Relaxed);
     let hint = if probably_done {

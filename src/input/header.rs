@@ -33,10 +33,11 @@ impl ColumnMap {
         let mut positions = [None; Field::COUNT];
         for (index, name) in header.iter().enumerate() {
             let normalised = normalise_header(name);
-            let Some(field) = Field::ALL
-                .into_iter()
-                .find(|f| normalise_header(f.wire_name()) == normalised)
-            else {
+            let Some(field) = Field::ALL.into_iter().find(|f| {
+                std::iter::once(f.wire_name())
+                    .chain(f.aliases().iter().copied())
+                    .any(|name| normalise_header(name) == normalised)
+            }) else {
                 continue;
             };
             if let Some(first) = positions[field.index()] {
@@ -49,11 +50,17 @@ impl ColumnMap {
             }
             positions[field.index()] = Some(index);
         }
-        let missing: Vec<&str> = op
+        // A column a lookup can fill in may be absent when the lookup's key
+        // column is there (an `email` column instead of `userId`).
+        let missing: Vec<String> = op
             .required
             .iter()
             .filter(|f| positions[f.index()].is_none())
-            .map(|f| f.wire_name())
+            .filter(|f| {
+                op.resolvers_for(**f)
+                    .all(|r| positions[r.lookup.key.index()].is_none())
+            })
+            .map(|f| op.describe_column(*f))
             .collect();
         if !missing.is_empty() {
             return Err(InputError::MissingColumns {
@@ -135,6 +142,38 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("\"userId\""), "{err}");
+    }
+
+    #[test]
+    fn email_stands_in_for_a_missing_user_id_column() {
+        for name in ["email", "Email", "E-mail", "mail", "Email Address"] {
+            let map = ColumnMap::build(
+                Path::new("in.csv"),
+                header(&[name, "tokenSerialNumber"]),
+                &DS100_CLEAR_PIN,
+            )
+            .unwrap();
+            assert_eq!(map.position(Field::Email), Some(0), "{name}");
+            assert_eq!(map.position(Field::UserId), None);
+        }
+    }
+
+    #[test]
+    fn device_serial_stands_in_for_the_token_serial_of_a_delete() {
+        let map = ColumnMap::build(
+            Path::new("in.csv"),
+            header(&["email", "deviceSerialNumber"]),
+            &DS100_DELETE,
+        );
+        assert!(map.is_ok());
+        let err = ColumnMap::build(
+            Path::new("in.csv"),
+            header(&["tokenSerialNumber"]),
+            &DS100_CLEAR_PIN,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("missing column userId (or email)"), "{err}");
     }
 
     #[test]

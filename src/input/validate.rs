@@ -38,6 +38,11 @@ impl Checked {
         self.verdict == Verdict::Ready
     }
 
+    /// Fills in a value the row left empty with what a lookup found.
+    pub fn resolve(&mut self, field: Field, value: String) {
+        self.values[field.index()] = Some(value);
+    }
+
     /// Applies what the scan found across rows. An invalid row stays invalid.
     pub fn apply(&mut self, finding: &Finding) {
         match finding {
@@ -90,6 +95,12 @@ pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
             continue;
         };
         let cell = raw.record.get(position).unwrap_or_default();
+        // An empty cell is fine when the operation can do without it: a
+        // lookup key that is not needed, or a value a lookup will find.
+        let optional = !op.required.contains(&field) || op.resolvers_for(field).next().is_some();
+        if optional && cell.trim().is_empty() {
+            continue;
+        }
         match check_value(field, cell) {
             Ok(value) => {
                 if value.len() != cell.len() {
@@ -104,11 +115,39 @@ pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
             }
         }
     }
+    check_resolvable(op, columns, raw, &mut checked);
     checked
 }
 
-/// Trims and validates one value; the error says what was expected.
-fn check_value(field: Field, cell: &str) -> Result<&str, String> {
+/// A required value left empty needs a lookup key in the same row.
+fn check_resolvable(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &mut Checked) {
+    let has_cell = |field: Field| {
+        columns
+            .position(field)
+            .and_then(|p| raw.record.get(p))
+            .is_some_and(|cell| !cell.trim().is_empty())
+    };
+    for field in op.required {
+        let stand_ins: Vec<Field> = op.resolvers_for(*field).map(|r| r.lookup.key).collect();
+        if stand_ins.is_empty() || has_cell(*field) || stand_ins.iter().any(|k| has_cell(*k)) {
+            continue;
+        }
+        let place = match columns.position(*field) {
+            Some(position) => format!("column {} ({field}): is empty", position + 1),
+            None => format!("no {field} column"),
+        };
+        let keys: Vec<&str> = stand_ins.iter().map(|k| k.wire_name()).collect();
+        checked.add_problem(format!(
+            "{place} and there is no {} to look it up by; give one of them",
+            keys.join(" or ")
+        ));
+    }
+}
+
+/// Trims and validates one value; the error says what was expected. Values
+/// a lookup brings back go through it too, so a tenant's answer cannot put
+/// anything in a URL path that a row could not.
+pub fn check_value(field: Field, cell: &str) -> Result<&str, String> {
     let value = cell.trim();
     if value.is_empty() {
         return Err("is empty".to_owned());
@@ -119,8 +158,42 @@ fn check_value(field: Field, cell: &str) -> Result<&str, String> {
             one_line(value, 60)
         )),
         Field::TokenSerialNumber | Field::DeviceSerialNumber => check_serial(value),
-        _ => Ok(value),
+        Field::Email => check_email(value),
+        Field::UserId => Ok(value),
     }
+}
+
+/// The longest address SMTP can carry.
+const MAX_EMAIL_LEN: usize = 254;
+
+/// Only the shape: text, one `@`, text; no spaces or control characters.
+/// The tenant decides whether the address exists.
+fn check_email(value: &str) -> Result<&str, String> {
+    let shown = || one_line(value, 60);
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{:?} has {}; an email address has no spaces",
+            shown(),
+            describe_char(c)
+        ));
+    }
+    match value.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {}
+        _ => {
+            return Err(format!(
+                "{:?} is not an email address; expected the form name@example.com",
+                shown()
+            ))
+        }
+    }
+    if value.len() > MAX_EMAIL_LEN {
+        return Err(format!(
+            "is {} characters long; an email address has at most {MAX_EMAIL_LEN}",
+            value.len()
+        ));
+    }
+    Ok(value)
 }
 
 fn check_serial(value: &str) -> Result<&str, String> {
@@ -174,7 +247,7 @@ pub fn is_uuid_like(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{DS100_CLEAR_PIN, SID_CLEAR_PIN};
+    use crate::ops::{DS100_CLEAR_PIN, DS100_DELETE, SID_CLEAR_PIN};
     use std::path::Path;
 
     fn run(op: &'static Operation, header: &[&str], row: &[&str]) -> Checked {
@@ -280,6 +353,62 @@ mod tests {
             message.contains("column 2 (tokenSerialNumber): is empty"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn email_stands_in_for_an_empty_user_id() {
+        let header = ["userId", "email", "tokenSerialNumber"];
+        let c = run(&DS100_CLEAR_PIN, &header, &["", " a.b@acme.example ", "1"]);
+        assert!(c.is_ready(), "{:?}", c.verdict);
+        assert_eq!(c.value(Field::UserId), None);
+        assert_eq!(c.value(Field::Email), Some("a.b@acme.example"));
+        let neither = problem(&run(&DS100_CLEAR_PIN, &header, &["", "", "1"]));
+        assert!(
+            neither.contains("column 1 (userId): is empty and there is no email to look it up by"),
+            "{neither}"
+        );
+    }
+
+    #[test]
+    fn emails_need_one_at_and_no_spaces() {
+        for (bad, needle) in [
+            ("alice", "not an email address"),
+            ("@acme.example", "not an email address"),
+            ("a@b@c", "not an email address"),
+            ("a b@acme.example", "a space"),
+            ("a\u{7}@acme.example", "U+0007"),
+        ] {
+            let c = run(&SID_CLEAR_PIN, &["email", "tokenSerialNumber"], &[bad, "1"]);
+            let message = problem(&c);
+            assert!(message.contains("column 1 (email)"), "{message}");
+            assert!(message.contains(needle), "{bad:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_delete_may_leave_the_token_serial_to_the_device() {
+        let c = run(
+            &DS100_DELETE,
+            &["email", "tokenSerialNumber", "deviceSerialNumber"],
+            &["a@acme.example", "", "140100083"],
+        );
+        assert!(c.is_ready(), "{:?}", c.verdict);
+        let c = run(
+            &DS100_DELETE,
+            &["email", "deviceSerialNumber"],
+            &["", "140100083"],
+        );
+        assert!(
+            problem(&c).contains("no userId column and there is no email"),
+            "{:?}",
+            c.verdict
+        );
+        let c = run(
+            &DS100_CLEAR_PIN,
+            &["email", "tokenSerialNumber", "deviceSerialNumber"],
+            &["a@acme.example", "", "140100083"],
+        );
+        assert!(problem(&c).contains("column 2 (tokenSerialNumber): is empty"));
     }
 
     #[test]

@@ -82,7 +82,7 @@ fn add_device(rng: &mut fastrand::Rng, tenant: &mut TenantSeed, user_id: &str, i
 }
 
 /// Formats 128 bits as 8-4-4-4-12 lower-case hex, like the tenant's ids.
-fn uuid_like(bits: u128) -> String {
+pub(crate) fn uuid_like(bits: u128) -> String {
     let hex = format!("{bits:032x}");
     format!(
         "{}-{}-{}-{}-{}",

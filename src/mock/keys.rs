@@ -192,15 +192,7 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 fn random_access_id() -> String {
-    let hex = format!("{:032x}", fastrand::u128(..));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    super::generate::uuid_like(fastrand::u128(..))
 }
 
 /// The rsaEncryption algorithm identifier, 1.2.840.113549.1.1.1, as DER.

@@ -9,9 +9,11 @@ mod writer;
 
 pub use retry::{write_retry_file, RetryError};
 pub use summary::{Counts, RequestFigures, Summary};
-pub use writer::{result_columns, OutputError, ResultsWriter, RESULT_COLUMNS};
+pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS, RESULT_COLUMNS};
 
 use std::time::{Duration, SystemTime};
+
+use crate::ops::Field;
 
 /// What happened to one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -76,6 +78,8 @@ pub struct RowResult {
     pub detail: String,
     pub finished_at: SystemTime,
     pub duration: Duration,
+    /// Values lookups found for the row (see [`RESOLVED_FIELDS`]).
+    pub resolved: Vec<(Field, String)>,
 }
 
 impl RowResult {
@@ -90,6 +94,7 @@ impl RowResult {
             detail: String::new(),
             finished_at: SystemTime::now(),
             duration: Duration::ZERO,
+            resolved: Vec::new(),
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct Summary {
     pub rows: u64,
     pub outcomes: std::collections::BTreeMap<&'static str, u64>,
     pub requests: u64,
+    /// Lookup requests (email → userId, device → token serial), apart from
+    /// the operation's own requests.
+    pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
     pub elapsed_seconds: f64,
@@ -66,6 +69,7 @@ pub struct Summary {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestFigures {
     pub requests: u64,
+    pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
     pub settled_rate: Option<f64>,
@@ -97,6 +101,7 @@ impl Summary {
             rows: counts.total(),
             outcomes,
             requests: traffic.requests,
+            lookups: traffic.lookups,
             retries: traffic.retries,
             throttled: traffic.throttled,
             elapsed_seconds: seconds,
@@ -127,10 +132,15 @@ impl Summary {
             })
             .collect();
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
-        if !self.dry_run {
+        if !self.dry_run || self.lookups > 0 {
+            let lookups = if self.lookups > 0 {
+                format!(", {} lookups", self.lookups)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  requests: {} ({} retries, {} throttled by the tenant)",
+                "  requests: {}{lookups} ({} retries, {} throttled by the tenant)",
                 self.requests, self.retries, self.throttled
             );
         }
@@ -187,6 +197,7 @@ mod tests {
             &counts,
             RequestFigures {
                 requests: 4,
+                lookups: 0,
                 retries: 2,
                 throttled: 1,
                 settled_rate: None,
@@ -201,5 +212,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1.5 rows/s"), "{text}");
+    }
+
+    #[test]
+    fn lookups_show_even_in_a_dry_run() {
+        let counts = Counts::default();
+        let figures = RequestFigures {
+            lookups: 3,
+            ..RequestFigures::default()
+        };
+        let s = Summary::new(
+            "ds100-delete",
+            Path::new("in.csv"),
+            Path::new("out.csv"),
+            true,
+            &counts,
+            figures,
+            Duration::from_secs(1),
+        );
+        assert!(
+            s.render().contains("requests: 0, 3 lookups (0 retries"),
+            "{}",
+            s.render()
+        );
     }
 }

@@ -8,9 +8,12 @@ use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use super::{escape_formula, one_line, RowResult};
+use crate::ops::Field;
 
-/// The columns appended after the input's own columns.
-pub const RESULT_COLUMNS: [&str; 8] = [
+/// The columns appended after the input's own columns. The `resolved_*`
+/// columns are always there, for every operation, so scripts reading results
+/// see one shape; they are empty unless a lookup found the value.
+pub const RESULT_COLUMNS: [&str; 10] = [
     "line",
     "outcome",
     "http_status",
@@ -19,7 +22,12 @@ pub const RESULT_COLUMNS: [&str; 8] = [
     "detail",
     "finished_at",
     "duration_ms",
+    "resolved_userId",
+    "resolved_tokenSerialNumber",
 ];
+
+/// The fields behind the `resolved_*` columns, in column order.
+pub const RESOLVED_FIELDS: [Field; 2] = [Field::UserId, Field::TokenSerialNumber];
 
 /// The full results header for an input header.
 pub fn result_columns(input_header: &csv::StringRecord) -> csv::StringRecord {
@@ -160,6 +168,15 @@ fn push_result(record: &mut csv::StringRecord, result: &RowResult) {
     record.push_field(&escape_formula(&one_line(&result.detail, 500)));
     record.push_field(&finished);
     record.push_field(&result.duration.as_millis().to_string());
+    for field in RESOLVED_FIELDS {
+        let value = result
+            .resolved
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        record.push_field(&escape_formula(value));
+    }
 }
 
 /// Rewrites a results file sorted by its `line` column. Holds 16 bytes per
@@ -236,6 +253,26 @@ mod tests {
         assert_eq!(rows[0].get(1), Some("a,\"b\"\nc"));
         assert_eq!(rows[0].get(6), Some("multi line"));
         assert!(!path.with_extension("csv.sorting").exists());
+    }
+
+    #[test]
+    fn resolved_values_land_in_their_own_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let header = csv::StringRecord::from(vec!["email"]);
+        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let mut looked_up = RowResult::unsent(2, Outcome::Ok, "");
+        looked_up.resolved = vec![(Field::TokenSerialNumber, "0140".into())];
+        writer
+            .write(&csv::StringRecord::from(vec!["a@x"]), &looked_up)
+            .unwrap();
+        writer.finish().unwrap();
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let row = reader.records().next().unwrap().unwrap();
+        let cell = |name: &str| row.get(header.iter().position(|h| h == name).unwrap());
+        assert_eq!(cell("resolved_userId"), Some(""));
+        assert_eq!(cell("resolved_tokenSerialNumber"), Some("0140"));
     }
 
     #[test]
