@@ -233,6 +233,7 @@ mod tests {
             detail: String::new(),
             auth_refused,
             unreachable,
+            resolved: Vec::new(),
         }
     }
 
