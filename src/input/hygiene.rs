@@ -84,10 +84,9 @@ impl Hygiene {
 
     /// Each distinct valid row once: serial ownership and serial lengths.
     pub fn look_at_row(&mut self, line: u64, checked: &Checked) {
-        let user = checked
-            .value(Field::UserId)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        // A row naming its user by email is not compared: the same person
+        // may appear by ID elsewhere, and only the tenant knows.
+        let user = checked.value(Field::UserId).map(str::to_ascii_lowercase);
         for field in self.serial_fields.clone() {
             let Some(serial) = checked.value(field) else {
                 continue;
@@ -97,6 +96,9 @@ impl Hygiene {
             if serial.bytes().all(|b| b.is_ascii_digit()) {
                 lengths.all_digits.push((line, serial.len()));
             }
+            let Some(user) = user.clone() else {
+                continue;
+            };
             let serial_use = self
                 .uses
                 .entry((field, serial.to_ascii_lowercase()))

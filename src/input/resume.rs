@@ -133,7 +133,17 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
         assert_eq!(done.len(), 2);
-        let id = |serial: &str| format!("{U1}\u{1f}{serial}");
+        let id = |serial: &str| {
+            DS100_CLEAR_PIN
+                .fields()
+                .map(|f| match f {
+                    crate::ops::Field::UserId => U1,
+                    crate::ops::Field::TokenSerialNumber => serial,
+                    _ => "",
+                })
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        };
         assert_eq!(done.find(&id("001")).map(|(_, l)| l), Some(2));
         assert!(done.find(&id("003")).is_some());
         assert!(done.find(&id("002")).is_none());
