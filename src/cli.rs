@@ -13,6 +13,7 @@ use crate::auth::is_loopback_host;
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
 use crate::ops::{self, Operation};
+use crate::safety::Limits;
 use crate::secret::Secret;
 
 /// What the user asked for.
@@ -46,6 +47,14 @@ pub struct Config {
     pub token_lifetime: Duration,
     /// The command line as typed, for the resume hint.
     pub argv: Vec<String>,
+    /// Destructive operations go ahead without asking.
+    pub yes: bool,
+    /// Send only the first N rows that would be sent (a canary).
+    pub limit: Option<u64>,
+    /// Halt thresholds and the unreachable bound.
+    pub limits: Limits,
+    /// Earlier results files whose done rows are skipped.
+    pub resume: Vec<PathBuf>,
 }
 
 /// Where requests go.
@@ -160,6 +169,40 @@ struct RunArgs {
     /// Also write the summary as JSON.
     #[arg(long, value_name = "FILE")]
     summary_json: Option<PathBuf>,
+
+    /// Go ahead with a destructive operation (delete, disable) without
+    /// asking.
+    #[arg(long)]
+    yes: bool,
+
+    /// Canary: send only the first N rows; the rest are not attempted.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+
+    /// Stop taking new rows once N rows have failed.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_failures: Option<u64>,
+
+    /// Stop taking new rows once this share of sent rows failed (0.2 or 20%),
+    /// checked after --failure-sample rows.
+    #[arg(long, value_name = "P", value_parser = parse_share)]
+    max_failure_rate: Option<f64>,
+
+    /// Rows sent before --max-failure-rate is checked.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    failure_sample: u64,
+
+    /// Stop the run when no request has reached the tenant for this long.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    max_unreachable: f64,
+
+    /// Skip rows an earlier run did (its results say ok); may be repeated to
+    /// name every results file of a chain of runs.
+    #[arg(long, value_name = "RESULTS.csv")]
+    resume: Vec<PathBuf>,
 }
 
 /// What a dry run may send.
@@ -251,14 +294,30 @@ fn config(
     run: RunArgs,
     argv: Vec<String>,
 ) -> Result<Config, CliError> {
-    let output = run
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(&run.input));
+    let output = match (&run.output, run.resume.last()) {
+        (Some(output), _) => output.clone(),
+        (None, Some(previous)) => crate::safety::next::next_output(previous),
+        (None, None) => default_output(&run.input),
+    };
     if !(run.timeout > 0.0 && run.timeout.is_finite()) {
         return Err(CliError::Usage(
             "--timeout must be a positive number of seconds".into(),
         ));
+    }
+    if !(run.max_unreachable >= 0.0 && run.max_unreachable.is_finite()) {
+        return Err(CliError::Usage(
+            "--max-unreachable must be a number of seconds".into(),
+        ));
+    }
+    if run
+        .resume
+        .iter()
+        .any(|previous| same_file(previous, &output))
+    {
+        return Err(CliError::Usage(format!(
+            "the results file {} is also a --resume file; write the resumed run elsewhere with -o",
+            output.display()
+        )));
     }
     Ok(Config {
         operation,
@@ -281,7 +340,38 @@ fn config(
         token_lifetime: Duration::from_secs(run.token_lifetime),
         input: run.input,
         argv,
+        yes: run.yes,
+        limit: run.limit,
+        limits: Limits {
+            max_failures: run.max_failures,
+            max_failure_rate: run.max_failure_rate,
+            failure_sample: run.failure_sample,
+            max_unreachable: Duration::from_secs_f64(run.max_unreachable),
+        },
+        resume: run.resume,
     })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// A share of rows: `0.2` or `20%`.
+fn parse_share(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let share = match text.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => text.parse::<f64>(),
+    };
+    match share {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!(
+            "{text:?}: expected a share of rows between 0 and 1 (0.2) or a percentage (20%)"
+        )),
+    }
 }
 
 /// A credential given as a flag wins over one of the other kind that only
@@ -452,6 +542,15 @@ mod tests {
         assert_eq!(parse_rate("AUTO").unwrap(), Rate::Auto);
         assert!(parse_rate("-1").is_err());
         assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn failure_rates_read_as_shares_or_percentages() {
+        assert_eq!(parse_share("0.25"), Ok(0.25));
+        assert_eq!(parse_share("20%"), Ok(0.2));
+        for bad in ["0", "1.5", "150%", "x", "-0.1"] {
+            assert!(parse_share(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

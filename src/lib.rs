@@ -12,4 +12,5 @@ pub mod ops;
 pub mod output;
 pub mod progress;
 pub mod runner;
+pub mod safety;
 pub mod secret;

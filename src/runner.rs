@@ -1,10 +1,12 @@
 //! The runner: wires one run together. A reader streams rows into a bounded
 //! channel, N workers send them through the shared client, and one writer
 //! owns the results file. Data flows one way; only the halt signal (Ctrl-C,
-//! a threshold, a fatal error) reaches back, and both the reader and the
-//! workers watch it so that every row still gets a line in the results.
+//! a threshold, a breaker; see `safety`) reaches back, and both the reader
+//! and the workers watch it so that every row still gets a line in the
+//! results.
 
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::Url;
@@ -13,12 +15,14 @@ use tokio::sync::mpsc;
 use crate::auth::{AuthError, KeyFile, TokenProvider};
 use crate::cli::{normalise_base_url, Config, Credentials, Target};
 use crate::client::{Client, ClientConfig, ClientError};
-use crate::input::{self, InputError, Row, Rows, Scan, Verdict};
+use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::{MockError, MockServer};
 use crate::output::{
-    Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RowResult, Summary,
+    Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult, Summary,
 };
 use crate::progress::{Progress, Style, Tally};
+use crate::safety::confirm::{confirm, ConfirmError, Plan};
+use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -32,6 +36,10 @@ pub enum RunError {
     Auth(#[from] AuthError),
     #[error("cannot start the simulated tenant: {0}")]
     Mock(#[from] MockError),
+    #[error(transparent)]
+    Confirm(#[from] ConfirmError),
+    #[error("cannot write the retry file: {0}")]
+    Retry(#[from] RetryError),
     #[error("{0}")]
     Setup(String),
 }
@@ -41,61 +49,42 @@ pub enum RunError {
 pub struct RunReport {
     pub summary: Summary,
     pub counts: Counts,
-    pub interrupted: bool,
+    pub halted: Option<HaltReason>,
 }
 
 impl RunReport {
-    /// 0 when every row is ok or valid, 2 when some need attention, 130
-    /// when the admin interrupted the run.
+    /// 0 when every row is ok or valid, 2 when some need attention or a
+    /// threshold stopped the run, 1 when going on could not work (breaker),
+    /// 130 when the admin interrupted the run.
     pub fn exit_code(&self) -> u8 {
-        if self.interrupted {
-            130
-        } else if self.counts.needing_attention() > 0 {
-            2
-        } else {
-            0
+        match self.halted {
+            Some(HaltReason::Interrupted) => 130,
+            Some(HaltReason::Fatal(_)) => 1,
+            Some(HaltReason::Stopped(_)) => 2,
+            None if self.counts.needing_attention() > 0 => 2,
+            None => 0,
         }
     }
 }
 
-/// Why new work stopped being taken. Set once; later reasons are ignored.
-#[derive(Default)]
-pub struct Halt {
-    reason: Mutex<Option<HaltReason>>,
-    set: std::sync::atomic::AtomicBool,
+/// What the results writer hands back: counts, and the lines still to do.
+struct Written {
+    counts: Counts,
+    to_retry: BTreeSet<u64>,
 }
 
-#[derive(Clone, Debug)]
-pub enum HaltReason {
-    Interrupted,
-    Stopped(String),
+/// The network side of a run, when there is one.
+struct Connection {
+    client: Option<Arc<Client>>,
+    mock: Option<MockServer>,
+    /// Who the requests go to, for the confirmation.
+    tenant: String,
 }
 
-impl Halt {
-    pub fn is_set(&self) -> bool {
-        self.set.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    pub fn stop(&self, reason: HaltReason) {
-        let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(reason);
-            self.set.store(true, std::sync::atomic::Ordering::Release);
-        }
-    }
-
-    pub fn reason(&self) -> Option<HaltReason> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn not_attempted_message(&self) -> String {
-        match self.reason() {
-            Some(HaltReason::Interrupted) => "not attempted: the run was interrupted".into(),
-            Some(HaltReason::Stopped(why)) => format!("not attempted: the run stopped ({why})"),
-            None => "not attempted".into(),
+impl Connection {
+    async fn close(self) {
+        if let Some(mock) = self.mock {
+            mock.shutdown().await;
         }
     }
 }
@@ -107,14 +96,29 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
-    let (client, mock) = connect(&config).await?;
-    let finished_client = client.clone();
+    if config.output.exists() && !config.force {
+        let path = config.output.clone();
+        return Err(OutputError::Exists { path }.into());
+    }
+    let connection = connect(&config).await?;
+    if let Err(e) = confirm_plan(&config, &scan, &connection) {
+        connection.close().await;
+        return Err(e);
+    }
+    let writer = match ResultsWriter::create(&config.output, &scan.columns.header, config.force) {
+        Ok(writer) => writer,
+        Err(e) => {
+            connection.close().await;
+            return Err(e.into());
+        }
+    };
+    let tokens_signed = connection.client.clone();
     let halt = Arc::new(Halt::default());
-    let signals = tokio::spawn(watch_signals(halt.clone()));
+    let signals = tokio::spawn(signals::watch(halt.clone()));
 
     let tally = Arc::new(Tally::default());
-    let traffic = client
+    let traffic = connection
+        .client
         .as_ref()
         .map(|c| c.traffic.clone())
         .unwrap_or_default();
@@ -127,7 +131,15 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
     let writing = spawn_writer(writer, results_rx, tally, halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
-    let workers = spawn_workers(&config, client, work_rx, &results_tx, &halt);
+    let watch = Arc::new(Watch::new(config.limits, config.operation.name));
+    let workers = spawn_workers(
+        &config,
+        connection.client.clone(),
+        work_rx,
+        &results_tx,
+        &halt,
+        &watch,
+    );
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -142,21 +154,24 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     for worker in workers {
         let _ = worker.await;
     }
-    let counts = writing
+    let written = writing
         .join()
         .map_err(|_| RunError::Setup("the results writer stopped unexpectedly".into()))??;
     read_result?;
     progress.finish();
     signals.abort();
-    if let Some(mock) = mock {
-        mock.shutdown().await;
-    }
-    let settled_rate = finished_client.as_ref().and_then(|c| c.settled_rate());
-    let tokens_signed = finished_client
-        .map(|c| c.tokens_signed())
-        .filter(|n| *n > 0);
-    let figures = (tokens_signed, settled_rate);
-    let report = report(&config, &counts, &traffic, figures, &halt, started);
+    connection.close().await;
+    let retry = write_retry(&config, &scan, &written)?;
+    let settled_rate = tokens_signed.as_ref().and_then(|c| c.settled_rate());
+    let tokens_signed = tokens_signed.map(|c| c.tokens_signed()).filter(|n| *n > 0);
+    let run_figures = RunFigures {
+        traffic: &traffic,
+        tokens_signed,
+        settled_rate,
+        retry,
+        started,
+    };
+    let report = report(&config, &scan, &written.counts, &halt, run_figures);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -170,26 +185,65 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     Ok(report)
 }
 
+/// Asks before a destructive run, naming the tenant and the rows to send.
+fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
+    if config.dry_run {
+        return Ok(());
+    }
+    let rows = config
+        .limit
+        .map_or(scan.ready, |limit| limit.min(scan.ready));
+    let plan = Plan {
+        operation: config.operation,
+        tenant: &connection.tenant,
+        rows,
+    };
+    Ok(confirm(&plan, config.yes)?)
+}
+
+/// Writes the rows still to do, when there are any, in the input's own form.
+fn write_retry(
+    config: &Config,
+    scan: &Scan,
+    written: &Written,
+) -> Result<Option<std::path::PathBuf>, RunError> {
+    if config.dry_run || written.to_retry.is_empty() {
+        return Ok(None);
+    }
+    let path = next::retry_path(&config.output);
+    crate::output::write_retry_file(&config.input, scan.delimiter, &written.to_retry, &path)?;
+    Ok(Some(path))
+}
+
 async fn scan(config: &Config) -> Result<Scan, InputError> {
     let (path, op, delimiter) = (config.input.clone(), config.operation, config.delimiter);
-    tokio::task::spawn_blocking(move || input::scan(&path, op, delimiter))
-        .await
-        .unwrap_or_else(|e| {
-            Err(InputError::Io {
-                path: config.input.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })
+    let resume = config.resume.clone();
+    tokio::task::spawn_blocking(move || {
+        let done = Done::load(&resume, op)?;
+        input::scan_resuming(&path, op, delimiter, &done)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(InputError::Io {
+            path: config.input.clone(),
+            source: std::io::Error::other(e.to_string()),
         })
+    })
 }
 
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
-async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockServer>), RunError> {
+async fn connect(config: &Config) -> Result<Connection, RunError> {
+    let nowhere = || Connection {
+        client: None,
+        mock: None,
+        tenant: "nowhere (dry run)".into(),
+    };
     if config.sends_nothing() {
-        return Ok((None, None));
+        return Ok(nowhere());
     }
     let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere => return Ok((None, None)),
+        Target::Nowhere => return Ok(nowhere()),
         Target::Mock(options) => {
             let mock = MockServer::start((**options).clone()).await?;
             let base = parse_url(&mock.base_url())?;
@@ -212,8 +266,16 @@ async fn connect(config: &Config) -> Result<(Option<Arc<Client>>, Option<MockSer
         retry: config.retry,
         concurrency: config.concurrency,
     };
+    let tenant = match &mock {
+        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
+        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
+    };
     let client = Client::new(&client_config, Arc::new(tokens))?;
-    Ok((Some(Arc::new(client)), mock))
+    Ok(Connection {
+        client: Some(Arc::new(client)),
+        mock,
+        tenant,
+    })
 }
 
 fn credentials_for(
@@ -248,57 +310,37 @@ fn parse_url(text: &str) -> Result<Url, RunError> {
     Url::parse(text).map_err(|e| RunError::Setup(format!("bad tenant URL {text:?}: {e}")))
 }
 
-/// First Ctrl-C (or SIGTERM): stop taking rows, let requests in flight
-/// finish. Second: leave at once; every finished row is already on disk.
-async fn watch_signals(halt: Arc<Halt>) {
-    wait_for_signal().await;
-    halt.stop(HaltReason::Interrupted);
-    eprintln!("interrupted: finishing requests in flight and writing results; press Ctrl-C again to quit at once");
-    wait_for_signal().await;
-    eprintln!("interrupted again: quitting; results for finished rows are on disk");
-    std::process::exit(130);
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 fn spawn_writer(
     mut writer: ResultsWriter,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
     halt: Arc<Halt>,
-) -> std::thread::JoinHandle<Result<Counts, OutputError>> {
+) -> std::thread::JoinHandle<Result<Written, OutputError>> {
     std::thread::spawn(move || {
-        let mut counts = Counts::default();
+        let mut written = Written {
+            counts: Counts::default(),
+            to_retry: BTreeSet::new(),
+        };
         while let Some((record, result)) = results.blocking_recv() {
             // Results already queued are written before one flush: each is
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
-            let written = match results.is_empty() {
+            let stored = match results.is_empty() {
                 true => writer.write(&record, &result),
                 false => writer.append(&record, &result),
             };
-            if let Err(e) = written {
-                halt.stop(HaltReason::Stopped(format!("cannot write results: {e}")));
+            if let Err(e) = stored {
+                halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                 return Err(e);
             }
-            counts.add(result.outcome);
+            written.counts.add(result.outcome);
+            if result.outcome.needs_attention() {
+                written.to_retry.insert(result.line);
+            }
             tally.add(result.outcome);
         }
         writer.finish()?;
-        Ok(counts)
+        Ok(written)
     })
 }
 
@@ -308,6 +350,7 @@ fn spawn_workers(
     work: mpsc::Receiver<Row>,
     results: &mpsc::Sender<Finished>,
     halt: &Arc<Halt>,
+    watch: &Arc<Watch>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(client) = client else {
         return Vec::new();
@@ -315,8 +358,13 @@ fn spawn_workers(
     let work = Arc::new(tokio::sync::Mutex::new(work));
     (0..config.concurrency)
         .map(|_| {
-            let (client, work, results, halt) =
-                (client.clone(), work.clone(), results.clone(), halt.clone());
+            let (client, work, results, halt, watch) = (
+                client.clone(),
+                work.clone(),
+                results.clone(),
+                halt.clone(),
+                watch.clone(),
+            );
             let (op, dry_run) = (config.operation, config.dry_run);
             tokio::spawn(async move {
                 loop {
@@ -330,7 +378,7 @@ fn spawn_workers(
                             halt.not_attempted_message(),
                         )
                     } else {
-                        send_row(&client, op, &row, dry_run).await
+                        send_row(&client, op, &row, dry_run, &watch, &halt).await
                     };
                     if results.send((row.record, result)).await.is_err() {
                         return;
@@ -346,6 +394,8 @@ async fn send_row(
     op: &'static crate::ops::Operation,
     row: &Row,
     dry_run: bool,
+    watch: &Watch,
+    halt: &Halt,
 ) -> RowResult {
     let started = Instant::now();
     let attempted = if dry_run {
@@ -353,6 +403,9 @@ async fn send_row(
     } else {
         client.execute(op, &row.checked).await
     };
+    if let Some(reason) = watch.record(&attempted, started) {
+        halt.stop(reason);
+    }
     RowResult {
         line: row.line,
         outcome: attempted.outcome,
@@ -388,6 +441,7 @@ fn spawn_reader(
     results: mpsc::Sender<Finished>,
     halt: Arc<Halt>,
 ) -> tokio::task::JoinHandle<Result<(), InputError>> {
+    let canary = Canary::new(config.limit);
     tokio::task::spawn_blocking(move || {
         for row in Rows::open(&config.input, config.operation, &scan)? {
             let row = row?;
@@ -399,6 +453,9 @@ fn spawn_reader(
                 }
                 Verdict::Ready if halt.is_set() => {
                     Some((Outcome::NotAttempted, halt.not_attempted_message()))
+                }
+                Verdict::Ready if !config.dry_run && !canary.admit() => {
+                    Some((Outcome::NotAttempted, canary.message()))
                 }
                 Verdict::Ready => None,
             };
@@ -423,15 +480,30 @@ fn spawn_reader(
     })
 }
 
+/// What the run itself measured, for the report.
+struct RunFigures<'a> {
+    traffic: &'a crate::client::Traffic,
+    tokens_signed: Option<u64>,
+    settled_rate: Option<f64>,
+    retry: Option<std::path::PathBuf>,
+    started: Instant,
+}
+
 fn report(
     config: &Config,
+    scan: &Scan,
     counts: &Counts,
-    traffic: &crate::client::Traffic,
-    (tokens_signed, settled_rate): (Option<u64>, Option<f64>),
     halt: &Halt,
-    started: Instant,
+    run: RunFigures,
 ) -> RunReport {
     use std::sync::atomic::Ordering::Relaxed;
+    let RunFigures {
+        traffic,
+        tokens_signed,
+        settled_rate,
+        retry,
+        started,
+    } = run;
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
         lookups: traffic.lookups.load(Relaxed),
@@ -449,15 +521,13 @@ fn report(
         figures,
         started.elapsed(),
     );
-    let reason = halt.reason();
-    summary.stopped = match &reason {
-        Some(HaltReason::Interrupted) => Some("interrupted".into()),
-        Some(HaltReason::Stopped(why)) => Some(why.clone()),
-        None => None,
-    };
+    let halted = halt.reason();
+    summary.stopped = halted.as_ref().map(HaltReason::describe);
+    summary.input_findings = scan.report();
+    summary.next_step = next::next_step(config, counts, retry);
     RunReport {
         summary,
         counts: counts.clone(),
-        interrupted: matches!(reason, Some(HaltReason::Interrupted)),
+        halted,
     }
 }

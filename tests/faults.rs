@@ -87,7 +87,16 @@ fn run_under_faults(op: &str, seed: u64) -> securid_bulk::mock::Stats {
         &tenant,
         op,
         &input,
-        &["-j", "4", "--timeout", "0.5", "--max-attempts", "4", "-q"],
+        &[
+            "-j",
+            "4",
+            "--timeout",
+            "0.5",
+            "--max-attempts",
+            "4",
+            "-q",
+            "--yes",
+        ],
     );
     let context = format!("{op} seed {seed}");
     assert_eq!(code(&out), 2, "{context}: {}", stderr(&out));

@@ -31,6 +31,18 @@ fn count(map: &std::collections::BTreeMap<String, u64>, key: &str) -> u64 {
     map.get(key).copied().unwrap_or(0)
 }
 
+/// `run_op` with `--yes`: disable and delete ask for confirmation otherwise.
+fn run_confirmed(
+    tenant: &Tenant,
+    op: &str,
+    input: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = extra.to_vec();
+    args.push("--yes");
+    run_op(tenant, op, input, &args)
+}
+
 /// Runs `op` on `text` against a fresh sample tenant.
 fn run_text(
     op: &str,
@@ -44,7 +56,7 @@ fn run_text(
     let tenant = Tenant::sample();
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "in.csv", text);
-    let out = run_op(&tenant, op, &input, extra);
+    let out = run_confirmed(&tenant, op, &input, extra);
     let rows = results(&results_path(&input));
     (out, rows, tenant.stats())
 }
@@ -77,7 +89,7 @@ fn email_only_files_run_for_every_operation() {
         let tenant = Tenant::sample();
         let dir = tempfile::tempdir().unwrap();
         let input = copy_sample(dir.path(), file);
-        let out = run_op(&tenant, op, &input, &["-j", "4"]);
+        let out = run_confirmed(&tenant, op, &input, &["-j", "4"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
         let rows = results(&results_path(&input));
         assert!(!rows.is_empty());
@@ -202,7 +214,7 @@ fn a_lookup_that_gives_up_fails_every_row_needing_it_without_asking_again() {
         "in.csv",
         "email,tokenSerialNumber\nbob.nguyen@acme.example,014010008031\nbob.nguyen@acme.example,014010008032\n",
     );
-    let out = run_op(
+    let out = run_confirmed(
         &tenant,
         "ds100-clear-pin",
         &input,
@@ -281,7 +293,7 @@ fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
     let disabled = dir.path().join("disabled.csv");
     let deleted = dir.path().join("deleted.csv");
     for (op, output) in [("ds100-disable", &disabled), ("ds100-delete", &deleted)] {
-        let out = run_op(&tenant, op, &input, &["-o", output.to_str().unwrap()]);
+        let out = run_confirmed(&tenant, op, &input, &["-o", output.to_str().unwrap()]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
         assert!(results(output).iter().all(|r| r["outcome"] == "ok"), "{op}");
     }
@@ -303,7 +315,7 @@ fn lookups_answered_429_wait_and_retry_like_any_request() {
     let tenant = Tenant::start(&["--rate", "20", "--burst", "1"]);
     let dir = tempfile::tempdir().unwrap();
     let input = copy_sample(dir.path(), "sid-clear-pin-by-email.csv");
-    let out = run_op(&tenant, "sid-clear-pin", &input, &["-j", "4"]);
+    let out = run_confirmed(&tenant, "sid-clear-pin", &input, &["-j", "4"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");

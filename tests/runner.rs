@@ -26,7 +26,7 @@ fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
         let tenant = Tenant::sample();
         let dir = tempfile::tempdir().unwrap();
         let input = copy_sample(dir.path(), &format!("{op}.csv"));
-        let out = run_op(&tenant, op, &input, &[]);
+        let out = run_op(&tenant, op, &input, &["--yes"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
         let rows = results(&results_path(&input));
         let input_rows = csv::Reader::from_path(&input).unwrap().records().count();
@@ -119,7 +119,7 @@ fn no_retry_on_final_refusals() {
         dir.path(),
         "in.csv",
         "userId,tokenSerialNumber\n\
-         00000000-0000-4000-8000-000000000000,1231314525\n\
+         00000000-0000-4000-8000-000000000000,1231314526\n\
          3f1c9a52-7d4e-4b8a-9c21-5e6f7a8b9c0d,1231314525\n",
     );
     let out = run_op(&tenant, "sid-clear-pin", &input, &[]);

@@ -3,18 +3,22 @@
 //!
 //! A file is read twice. [`scan`] walks it once before anything is sent: it
 //! rejects files that are not CSV text at all, counts rows, and finds the
-//! problems that only show across rows (duplicates). [`Rows`] then streams it
+//! problems that only show across rows (duplicates, hygiene, rows done in an
+//! earlier run, see [`Done`]). [`Rows`] then streams it
 //! again, row by row, for the run itself. Neither pass holds the file in
 //! memory.
 
 mod header;
+mod hygiene;
 mod reader;
+mod resume;
 mod scan;
 mod validate;
 
 pub use header::{normalise_header, ColumnMap};
 pub use reader::{RawRow, RecordReader};
-pub use scan::{scan, Finding, Scan};
+pub use resume::{Done, DONE_PREFIX};
+pub use scan::{join_lines, scan, scan_resuming, Finding, Scan};
 pub use validate::{
     check as check_row, check_value, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN,
 };
@@ -107,7 +111,7 @@ impl Iterator for Rows<'_> {
             Err(e) => return Some(Err(e)),
         };
         let mut checked = validate::check(self.op, self.columns, &raw);
-        if let Some(finding) = self.scan.finding(raw.line) {
+        for finding in self.scan.findings_for(raw.line) {
             checked.apply(finding);
         }
         Some(Ok(Row {

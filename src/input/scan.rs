@@ -1,24 +1,94 @@
 //! The pass before the run: one streaming read of the whole file that
 //! rejects what is not CSV, counts rows, and finds what only shows across
-//! rows. Nothing is sent until the scan has read the last line, so a bad
-//! line 90,000 stops the run before row 1 is touched.
+//! rows: duplicates, one serial claimed by two users, serials a spreadsheet
+//! shortened, formula-like cells, and rows an earlier run already did.
+//! Nothing is sent until the scan has read the last line, so a bad line
+//! 90,000 stops the run before row 1 is touched, and a dry run reports the
+//! same findings the real run acts on.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use super::{validate, ColumnMap, InputError, RecordReader};
-use crate::ops::Operation;
+use super::hygiene::Hygiene;
+use super::{validate, ColumnMap, Done, InputError, RecordReader};
+use crate::ops::{Field, Operation};
 
-/// Something about one row that only the whole file shows.
+/// Something about one row that only the whole file (or an earlier run)
+/// shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
-    /// The same row appeared earlier, on this line.
+    /// The same row appeared earlier, on this line; the row is skipped.
     DuplicateOf(u64),
-    /// The row contradicts another row; it is not sent.
-    Conflict(String),
-    /// Worth telling; the row still runs.
-    Warning(String),
+    /// An earlier run's results say this row is done; it is skipped.
+    DoneEarlier { file: String, line: u64 },
+    /// The serial also appears with another user; the row is not sent.
+    SharedSerial { field: Field, lines: Vec<u64> },
+    /// All digits and shorter than the column's usual length: a spreadsheet
+    /// may have dropped leading zeros. The row still runs.
+    ShortSerial {
+        field: Field,
+        length: usize,
+        usual: usize,
+    },
+    /// A cell a spreadsheet would run as a formula. The row still runs.
+    FormulaCell { column: usize, name: String },
+}
+
+impl Finding {
+    /// The heading this finding is listed under in the summary.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Finding::DuplicateOf(_) => "duplicate rows (skipped)",
+            Finding::DoneEarlier { .. } => "done in an earlier run (skipped)",
+            Finding::SharedSerial { .. } => "same serial on different users (invalid)",
+            Finding::ShortSerial { .. } => "serials that may have lost leading zeros",
+            Finding::FormulaCell { .. } => "cells starting with = + - @",
+        }
+    }
+
+    /// What the row's message says about it.
+    pub fn message(&self) -> String {
+        match self {
+            Finding::DuplicateOf(first) => format!("duplicate of line {first}"),
+            Finding::DoneEarlier { file, line } => {
+                format!("{}{file} (line {line}); not sent again", super::DONE_PREFIX)
+            }
+            Finding::SharedSerial { field, lines } => format!(
+                "{field} also belongs to another user in this file (lines {}); fix the file so each serial has one user",
+                join_lines(lines, 10)
+            ),
+            Finding::ShortSerial {
+                field,
+                length,
+                usual,
+            } => format!(
+                "{field} has {length} digits where the column usually has {usual}: did a spreadsheet drop leading zeros? Check the serial"
+            ),
+            Finding::FormulaCell { column, name } => format!(
+                "column {column} ({name}) starts like a spreadsheet formula; it is written to the results with a leading '"
+            ),
+        }
+    }
+}
+
+impl Finding {
+    /// Whether the finding stops a row that is not a duplicate from being sent.
+    fn blocks_unique_row(&self) -> bool {
+        matches!(
+            self,
+            Finding::DoneEarlier { .. } | Finding::SharedSerial { .. }
+        )
+    }
+}
+
+/// `2, 5, 9` with at most `max` numbers, then `and N more`.
+pub fn join_lines(lines: &[u64], max: usize) -> String {
+    let shown: Vec<String> = lines.iter().take(max).map(u64::to_string).collect();
+    match lines.len().saturating_sub(max) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 /// What the scan learnt about a file.
@@ -28,24 +98,53 @@ pub struct Scan {
     pub delimiter: u8,
     /// Data rows (header excluded).
     pub rows: u64,
-    /// Rows that pass per-row validation and are not duplicates.
+    /// Rows that will be sent: valid, not duplicates, not done earlier, not
+    /// in conflict with another row.
     pub ready: u64,
-    findings: BTreeMap<u64, Finding>,
+    findings: BTreeMap<u64, Vec<Finding>>,
 }
 
 impl Scan {
-    pub fn finding(&self, line: u64) -> Option<&Finding> {
-        self.findings.get(&line)
+    pub fn findings_for(&self, line: u64) -> &[Finding] {
+        self.findings.get(&line).map_or(&[], Vec::as_slice)
     }
 
     pub fn findings(&self) -> impl Iterator<Item = (u64, &Finding)> {
-        self.findings.iter().map(|(line, f)| (*line, f))
+        self.findings
+            .iter()
+            .flat_map(|(line, fs)| fs.iter().map(move |f| (*line, f)))
+    }
+
+    /// One line per kind of finding, naming the lines involved.
+    pub fn report(&self) -> Vec<String> {
+        let mut by_kind: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
+        for (line, finding) in self.findings() {
+            by_kind.entry(finding.kind()).or_default().push(line);
+        }
+        by_kind
+            .into_iter()
+            .map(|(kind, lines)| format!("{kind}: line {}", join_lines(&lines, 20)))
+            .collect()
+    }
+
+    fn add(&mut self, line: u64, finding: Finding) {
+        self.findings.entry(line).or_default().push(finding);
     }
 }
 
 /// Reads the whole file once. File-level problems are errors; row-level
 /// problems are left for the run to report row by row.
 pub fn scan(path: &Path, op: &'static Operation, delimiter: u8) -> Result<Scan, InputError> {
+    scan_resuming(path, op, delimiter, &Done::default())
+}
+
+/// [`scan`], also marking rows whose identity is in `done` as done earlier.
+pub fn scan_resuming(
+    path: &Path,
+    op: &'static Operation,
+    delimiter: u8,
+    done: &Done,
+) -> Result<Scan, InputError> {
     let mut reader = RecordReader::open(path, delimiter)?;
     let header = reader.next_header()?.ok_or_else(|| InputError::Empty {
         path: path.to_owned(),
@@ -58,56 +157,67 @@ pub fn scan(path: &Path, op: &'static Operation, delimiter: u8) -> Result<Scan, 
     })?;
     let columns = ColumnMap::build(path, header, op)?;
     let mut rows = 0;
-    let mut fingerprints: Vec<(u64, u64)> = Vec::new();
-    let mut scratch = Vec::new();
+    let mut unique = 0;
+    let mut first_seen: HashMap<u64, u64> = HashMap::new();
+    let mut suspected: Vec<(u64, u64)> = Vec::new();
+    let mut hygiene = Hygiene::new(op, &columns);
+    let mut done_earlier = Vec::new();
     while let Some(raw) = reader.next_row() {
         let raw = raw?;
         rows += 1;
+        hygiene.look_at_cells(&raw);
         let checked = validate::check(op, &columns, &raw);
-        if checked.is_ready() {
-            fingerprints.push((fingerprint(op, &checked, &mut scratch), raw.line));
+        if !checked.is_ready() {
+            continue;
+        }
+        let identity = checked.identity(op);
+        match first_seen.entry(fingerprint(&identity)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                suspected.push((raw.line, *first.get()))
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(raw.line);
+                unique += 1;
+                hygiene.look_at_row(raw.line, &checked);
+                if let Some((file, line)) = done.find(&identity) {
+                    done_earlier.push((raw.line, file.to_owned(), line));
+                }
+            }
         }
     }
-    let (ready, suspected) = suspect_duplicates(fingerprints);
+    drop(first_seen);
     let mut scan = Scan {
         columns,
         delimiter,
         rows,
-        ready,
+        ready: unique,
         findings: BTreeMap::new(),
     };
+    for (line, file, earlier) in done_earlier {
+        scan.add(
+            line,
+            Finding::DoneEarlier {
+                file,
+                line: earlier,
+            },
+        );
+    }
+    for (line, finding) in hygiene.findings() {
+        scan.add(line, finding);
+    }
+    let blocked = scan
+        .findings
+        .values()
+        .filter(|fs| fs.iter().any(Finding::blocks_unique_row))
+        .count() as u64;
+    scan.ready -= blocked;
     confirm_duplicates(path, op, &mut scan, suspected)?;
     Ok(scan)
 }
 
-/// Sorts (fingerprint, line) pairs and returns how many fingerprints are
-/// distinct, and each later line with the first line sharing its
-/// fingerprint. A sorted vector takes 16 bytes a row where a hash map took
-/// over twice that at a million rows, and the scan must stay small.
-fn suspect_duplicates(mut fingerprints: Vec<(u64, u64)>) -> (u64, Vec<(u64, u64)>) {
-    fingerprints.sort_unstable();
-    let mut distinct = 0;
-    let mut suspected = Vec::new();
-    for group in fingerprints.chunk_by(|a, b| a.0 == b.0) {
-        distinct += 1;
-        let first = group[0].1;
-        suspected.extend(group[1..].iter().map(|(_, line)| (*line, first)));
-    }
-    (distinct, suspected)
-}
-
-/// A hash of the row's identity (see `Checked::identity`), fed byte by byte
-/// into one reused buffer, so that no string is built per row; equal identities hash equal, and
-/// `confirm_duplicates` compares the identities themselves.
-fn fingerprint(op: &Operation, checked: &validate::Checked, scratch: &mut Vec<u8>) -> u64 {
-    scratch.clear();
-    for field in op.fields() {
-        let value = checked.value(field).unwrap_or_default();
-        scratch.extend(value.bytes().map(|b| b.to_ascii_lowercase()));
-        scratch.push(0x1f);
-    }
+fn fingerprint(identity: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    hasher.write(scratch);
+    identity.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -136,7 +246,7 @@ fn confirm_duplicates(
     }
     for (line, first) in suspected {
         if identities.get(&line) == identities.get(&first) {
-            scan.findings.insert(line, Finding::DuplicateOf(first));
+            scan.add(line, Finding::DuplicateOf(first));
         } else {
             scan.ready += 1;
         }
@@ -167,8 +277,69 @@ mod tests {
         let scan = scan_text(&text).unwrap();
         assert_eq!(scan.rows, 4);
         assert_eq!(scan.ready, 2);
-        assert_eq!(scan.finding(4), Some(&Finding::DuplicateOf(2)));
-        assert_eq!(scan.finding(3), None);
+        assert_eq!(scan.findings_for(4), &[Finding::DuplicateOf(2)]);
+        assert!(scan.findings_for(3).is_empty());
+    }
+
+    const U2: &str = "a833bdcd-b6d1-beb1-88dc-97e5aab5fe3d";
+
+    #[test]
+    fn shared_serials_block_every_row_involved() {
+        let text = format!("userId,tokenSerialNumber\n{U1},001\n{U2},001\n{U1},002\n{U2},001\n");
+        let scan = scan_text(&text).unwrap();
+        assert!(matches!(
+            scan.findings_for(2),
+            [Finding::SharedSerial { lines, .. }] if lines == &[3]
+        ));
+        assert_eq!(scan.findings_for(5), &[Finding::DuplicateOf(3)]);
+        assert_eq!(scan.ready, 1, "only line 4 is sent");
+    }
+
+    #[test]
+    fn short_all_digit_serials_and_formula_cells_are_warned_about() {
+        let text = format!(
+            "userId,tokenSerialNumber,note\n{U1},014010008038,a\n{U1},014010008039,=1+1\n{U1},14010008031,b\n{U1},ABC,c\n"
+        );
+        let scan = scan_text(&text).unwrap();
+        assert!(matches!(
+            scan.findings_for(4),
+            [Finding::ShortSerial {
+                length: 11,
+                usual: 12,
+                ..
+            }]
+        ));
+        assert!(
+            scan.findings_for(5).is_empty(),
+            "letters are not a dropped zero"
+        );
+        assert!(matches!(
+            scan.findings_for(3),
+            [Finding::FormulaCell { column: 3, .. }]
+        ));
+        assert_eq!(scan.ready, 4, "warnings do not stop rows");
+        let report = scan.report().join("\n");
+        assert!(report.contains("lost leading zeros: line 4"), "{report}");
+    }
+
+    #[test]
+    fn rows_done_earlier_are_found_by_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let previous = dir.path().join("old.results.csv");
+        std::fs::write(
+            &previous,
+            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message\n{},002,9,ok,200,1,\n", U1.to_uppercase()),
+        )
+        .unwrap();
+        let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "userId,tokenSerialNumber\n{U1},001\n{U1}, 002\n").unwrap();
+        let scan = scan_resuming(file.path(), &DS100_CLEAR_PIN, b',', &done).unwrap();
+        assert!(matches!(
+            scan.findings_for(3),
+            [Finding::DoneEarlier { line: 9, .. }]
+        ));
+        assert_eq!(scan.ready, 1);
     }
 
     #[test]
@@ -176,14 +347,6 @@ mod tests {
         let err = scan_text("").unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
         assert!(err.contains("userId, tokenSerialNumber"), "{err}");
-    }
-
-    #[test]
-    fn every_repeat_points_at_the_earliest_line() {
-        let (distinct, mut suspected) = suspect_duplicates(vec![(7, 9), (5, 2), (7, 3), (7, 4)]);
-        suspected.sort_unstable();
-        assert_eq!(distinct, 2);
-        assert_eq!(suspected, vec![(4, 3), (9, 3)]);
     }
 
     #[test]

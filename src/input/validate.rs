@@ -46,13 +46,15 @@ impl Checked {
     /// Applies what the scan found across rows. An invalid row stays invalid.
     pub fn apply(&mut self, finding: &Finding) {
         match finding {
-            Finding::DuplicateOf(first) => {
+            Finding::DuplicateOf(_) | Finding::DoneEarlier { .. } => {
                 if self.is_ready() {
-                    self.verdict = Verdict::Skip(format!("duplicate of line {first}"));
+                    self.verdict = Verdict::Skip(finding.message());
                 }
             }
-            Finding::Conflict(message) => self.add_problem(message.clone()),
-            Finding::Warning(message) => self.notes.push(message.clone()),
+            Finding::SharedSerial { .. } => self.add_problem(finding.message()),
+            Finding::ShortSerial { .. } | Finding::FormulaCell { .. } => {
+                self.notes.push(finding.message())
+            }
         }
     }
 

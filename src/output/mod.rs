@@ -1,10 +1,13 @@
 //! Output: what the run tells the admin. The results CSV (one line per input
-//! row, written as each result is known), the end-of-run summary, and the
+//! row, written as each result is known), the retry file of rows still to
+//! do, the end-of-run summary, and the
 //! small text helpers that keep every cell and message on one safe line.
 
+mod retry;
 mod summary;
 mod writer;
 
+pub use retry::{write_retry_file, RetryError};
 pub use summary::{Counts, RequestFigures, Summary};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS, RESULT_COLUMNS};
 

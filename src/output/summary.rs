@@ -61,6 +61,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// How to carry on, when rows were left undone.
     pub next_step: Option<String>,
+    /// What the pre-run scan found across rows, one line per kind.
+    pub input_findings: Vec<String>,
 }
 
 /// Figures about the requests themselves, gathered by the client.
@@ -112,6 +114,7 @@ impl Summary {
             tokens_signed: traffic.tokens_signed,
             stopped: None,
             next_step: None,
+            input_findings: Vec::new(),
         }
     }
 
@@ -154,6 +157,9 @@ impl Summary {
                 out,
                 "  settled rate: {rate:.1} requests/s (pass --rate {rate:.0} next time)"
             );
+        }
+        for finding in &self.input_findings {
+            let _ = writeln!(out, "  input: {finding}");
         }
         let _ = writeln!(out, "  results: {}", self.results.display());
         if let Some(reason) = &self.stopped {

@@ -1,0 +1,160 @@
+//! Resuming: which rows earlier runs already did. A row counts as done when
+//! an earlier results file says `ok`, or says `skipped` because a run before
+//! that did it, so a chain of resumed runs carries every success forward.
+//! Rows are matched by their identity for the operation (the same key as
+//! duplicate detection), read from the results file's own input columns
+//! through the same header matching, never by position: a fixed or
+//! re-sorted input resumes correctly.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
+use crate::ops::Operation;
+use crate::output::Outcome;
+
+/// How a row done in an earlier run is described; a later resume recognises
+/// its own skipped rows by it.
+pub const DONE_PREFIX: &str = "already ok in ";
+
+/// Identities of rows done in earlier runs, with where each was recorded.
+#[derive(Debug, Default)]
+pub struct Done {
+    rows: HashMap<String, (String, u64)>,
+}
+
+impl Done {
+    /// Reads each earlier results file in turn.
+    pub fn load(paths: &[PathBuf], op: &'static Operation) -> Result<Done, InputError> {
+        let mut done = Done::default();
+        for path in paths {
+            done.read(path, op)?;
+        }
+        Ok(done)
+    }
+
+    /// Where the row with this identity was done, if it was.
+    pub fn find(&self, identity: &str) -> Option<(&str, u64)> {
+        self.rows
+            .get(identity)
+            .map(|(file, line)| (file.as_str(), *line))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn read(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
+        let mut reader = RecordReader::open(path, b',')?;
+        let header = reader.next_header()?.unwrap_or_default();
+        let layout = ResultsLayout::find(path, &header)?;
+        let input_header: csv::StringRecord = header.iter().take(layout.width).collect();
+        let columns = ColumnMap::build(path, input_header, op)?;
+        let name = path.display().to_string();
+        while let Some(raw) = reader.next_row() {
+            let raw = raw?;
+            if !layout.is_done(&raw.record) {
+                continue;
+            }
+            let input = RawRow {
+                line: raw.line,
+                record: raw.record.iter().take(layout.width).collect(),
+            };
+            let checked = validate::check(op, &columns, &input);
+            if checked.is_ready() {
+                let line = raw.record.get(layout.width).and_then(|l| l.parse().ok());
+                self.rows.insert(
+                    checked.identity(op),
+                    (name.clone(), line.unwrap_or(raw.line)),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a results file's own columns sit: after the input's columns come
+/// `line`, `outcome`, and later `message`.
+struct ResultsLayout {
+    width: usize,
+    message: usize,
+}
+
+impl ResultsLayout {
+    fn find(path: &Path, header: &csv::StringRecord) -> Result<Self, InputError> {
+        let names: Vec<&str> = header.iter().collect();
+        let width = (0..names.len().saturating_sub(1))
+            .rev()
+            .find(|&i| names[i] == "line" && names[i + 1] == "outcome");
+        let message = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "message"));
+        match (width, message) {
+            (Some(width), Some(message)) => Ok(ResultsLayout { width, message }),
+            _ => Err(InputError::Csv {
+                path: path.to_owned(),
+                line: 1,
+                what: "not a results file of this tool (no line, outcome and message columns); pass the .results.csv an earlier run wrote".into(),
+            }),
+        }
+    }
+
+    fn is_done(&self, record: &csv::StringRecord) -> bool {
+        let outcome = record.get(self.width + 1).and_then(Outcome::parse);
+        let message = record.get(self.message).unwrap_or_default();
+        match outcome {
+            Some(Outcome::Ok) => true,
+            Some(Outcome::Skipped) => message.starts_with(DONE_PREFIX),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::DS100_CLEAR_PIN;
+
+    const U1: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
+
+    #[test]
+    fn ok_and_carried_forward_rows_are_done_others_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let text = format!(
+            "ticket,user_id,tokenSerialNumber,line,outcome,http_status,attempts,message,detail\n\
+             a,{U1},001,2,ok,200,1,,\n\
+             b,{U1},002,3,failed,500,6,boom,\n\
+             c,{U1},003,4,skipped,,0,{DONE_PREFIX}x.csv (line 9); not sent again,\n\
+             d,{U1},004,5,skipped,,0,duplicate of line 2,\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
+        assert_eq!(done.len(), 2);
+        let id = |serial: &str| {
+            DS100_CLEAR_PIN
+                .fields()
+                .map(|f| match f {
+                    crate::ops::Field::UserId => U1,
+                    crate::ops::Field::TokenSerialNumber => serial,
+                    _ => "",
+                })
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        };
+        assert_eq!(done.find(&id("001")).map(|(_, l)| l), Some(2));
+        assert!(done.find(&id("003")).is_some());
+        assert!(done.find(&id("002")).is_none());
+    }
+
+    #[test]
+    fn an_input_file_is_not_a_results_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, format!("userId,tokenSerialNumber\n{U1},001\n")).unwrap();
+        let err = Done::load(&[path], &DS100_CLEAR_PIN).unwrap_err();
+        assert!(err.to_string().contains("not a results file"), "{err}");
+    }
+}
