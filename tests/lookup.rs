@@ -315,7 +315,12 @@ fn lookups_answered_429_wait_and_retry_like_any_request() {
     let tenant = Tenant::start(&["--rate", "20", "--burst", "1"]);
     let dir = tempfile::tempdir().unwrap();
     let input = copy_sample(dir.path(), "sid-clear-pin-by-email.csv");
-    let out = run_confirmed(&tenant, "sid-clear-pin", &input, &["-j", "4", "--max-attempts", "30"]);
+    let out = run_confirmed(
+        &tenant,
+        "sid-clear-pin",
+        &input,
+        &["-j", "4", "--max-attempts", "30"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
