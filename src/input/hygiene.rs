@@ -1,27 +1,27 @@
 //! Input hygiene: the cross-row signs of a file that went through a
 //! spreadsheet or was pasted together in a hurry. One serial claimed by two
 //! users, serials that lost their leading zeros, cells that would run as
-//! formulas. The scan feeds every row through [`Hygiene`] and turns what it
-//! found into findings.
+//! formulas.
+//!
+//! The scan feeds every row through [`Hygiene`], which keeps 16 bytes per
+//! row (fingerprints, never the values) so that a million-row file costs
+//! megabytes, not hundreds of them. What the fingerprints make suspect is
+//! settled exactly by [`SecondLook`], on a second read of only the rows
+//! involved: a fingerprint collision can never make a good row invalid.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use super::fingerprint::Fingerprinter;
 use super::{Checked, ColumnMap, Finding, RawRow};
 use crate::ops::{Field, Operation};
 
-/// Where each serial was seen, and with which users.
-struct SerialUse {
-    first_user: String,
-    lines: Vec<u64>,
-    shared: bool,
-}
-
-/// Lengths seen in one serial column, and the all-digit values that might
-/// be short.
+/// Lengths seen in one serial column, counted over every valid row.
 #[derive(Default)]
 struct SerialLengths {
     counts: HashMap<usize, u64>,
-    all_digits: Vec<(u64, usize)>,
+    /// Lengths of serials made only of digits: the ones a spreadsheet can
+    /// shorten by dropping leading zeros.
+    all_digit_lengths: HashSet<usize>,
 }
 
 impl SerialLengths {
@@ -33,16 +33,28 @@ impl SerialLengths {
             .max_by_key(|(length, count)| (**count, **length))
             .map(|(length, _)| *length)
     }
+
+    /// The usual length, when some all-digit serial is shorter than it.
+    fn usual_if_some_short(&self) -> Option<usize> {
+        let usual = self.usual()?;
+        self.all_digit_lengths
+            .iter()
+            .any(|length| *length < usual)
+            .then_some(usual)
+    }
 }
 
+/// The first read: fingerprints of who owns each serial, and serial lengths.
 pub struct Hygiene {
     serial_fields: Vec<Field>,
     /// Columns not read by the operation: only these can carry a formula
     /// that validation has not already refused.
     free_columns: Vec<(usize, String)>,
-    uses: HashMap<(Field, String), SerialUse>,
+    /// (serial, user) fingerprints of every valid row that names its user.
+    owners: Vec<(u64, u64)>,
     lengths: HashMap<Field, SerialLengths>,
     formulas: Vec<(u64, Finding)>,
+    prints: Fingerprinter,
 }
 
 impl Hygiene {
@@ -62,9 +74,10 @@ impl Hygiene {
         Hygiene {
             serial_fields,
             free_columns,
-            uses: HashMap::new(),
+            owners: Vec::new(),
             lengths: HashMap::new(),
             formulas: Vec::new(),
+            prints: Fingerprinter::default(),
         }
     }
 
@@ -82,71 +95,129 @@ impl Hygiene {
         }
     }
 
-    /// Each distinct valid row once: serial ownership and serial lengths.
-    pub fn look_at_row(&mut self, line: u64, checked: &Checked) {
+    /// Every valid row: serial ownership and serial lengths.
+    pub fn look_at_row(&mut self, checked: &Checked) {
         // A row naming its user by email is not compared: the same person
         // may appear by ID elsewhere, and only the tenant knows.
-        let user = checked.value(Field::UserId).map(str::to_ascii_lowercase);
-        for field in self.serial_fields.clone() {
+        let user = checked
+            .value(Field::UserId)
+            .map(|user| self.prints.of([user]));
+        for &field in &self.serial_fields {
             let Some(serial) = checked.value(field) else {
                 continue;
             };
             let lengths = self.lengths.entry(field).or_default();
             *lengths.counts.entry(serial.len()).or_default() += 1;
             if serial.bytes().all(|b| b.is_ascii_digit()) {
-                lengths.all_digits.push((line, serial.len()));
+                lengths.all_digit_lengths.insert(serial.len());
             }
-            let Some(user) = user.clone() else {
-                continue;
-            };
-            let serial_use = self
-                .uses
-                .entry((field, serial.to_ascii_lowercase()))
-                .or_insert_with(|| SerialUse {
-                    first_user: user.clone(),
-                    lines: Vec::new(),
-                    shared: false,
-                });
-            serial_use.lines.push(line);
-            serial_use.shared |= serial_use.first_user != user;
+            if let Some(user) = user {
+                self.owners
+                    .push((serial_print(&mut self.prints, field, serial), user));
+            }
         }
     }
 
-    /// Everything found, as (line, finding).
-    pub fn findings(self) -> Vec<(u64, Finding)> {
-        let mut found = self.formulas;
-        for ((field, _), serial_use) in self.uses {
-            if !serial_use.shared {
-                continue;
-            }
-            for &line in &serial_use.lines {
-                let others: Vec<u64> = serial_use
-                    .lines
-                    .iter()
-                    .copied()
-                    .filter(|l| *l != line)
-                    .collect();
-                let lines = others;
-                found.push((line, Finding::SharedSerial { field, lines }));
-            }
+    /// What the first read makes suspect, and the findings already certain.
+    pub fn suspects(mut self) -> SecondLook {
+        self.owners.sort_unstable();
+        self.owners.dedup();
+        // After dedup, a serial listed twice has two different users.
+        let shared = self
+            .owners
+            .windows(2)
+            .filter(|pair| pair[0].0 == pair[1].0)
+            .map(|pair| pair[0].0)
+            .collect();
+        let usual_lengths = self
+            .lengths
+            .iter()
+            .filter_map(|(field, lengths)| Some((*field, lengths.usual_if_some_short()?)))
+            .collect();
+        SecondLook {
+            serial_fields: self.serial_fields,
+            shared_prints: shared,
+            usual_lengths,
+            claims: HashMap::new(),
+            found: self.formulas,
+            prints: self.prints,
         }
-        for (field, lengths) in self.lengths {
-            let Some(usual) = lengths.usual() else {
+    }
+}
+
+/// The second read, of distinct valid rows only: exact serial owners for
+/// the suspect serials, and serials shorter than their column's usual.
+pub struct SecondLook {
+    serial_fields: Vec<Field>,
+    shared_prints: HashSet<u64>,
+    usual_lengths: HashMap<Field, usize>,
+    /// (field, serial) → (line, user) for every row claiming a suspect serial.
+    claims: HashMap<(Field, String), Vec<(u64, String)>>,
+    found: Vec<(u64, Finding)>,
+    prints: Fingerprinter,
+}
+
+impl SecondLook {
+    /// Whether the second read has anything to find.
+    pub fn is_needed(&self) -> bool {
+        !self.shared_prints.is_empty() || !self.usual_lengths.is_empty()
+    }
+
+    pub fn look_at_row(&mut self, line: u64, checked: &Checked) {
+        let user = checked.value(Field::UserId);
+        for &field in &self.serial_fields {
+            let Some(serial) = checked.value(field) else {
                 continue;
             };
-            for &(line, length) in &lengths.all_digits {
-                if length < usual {
+            if let Some(&usual) = self.usual_lengths.get(&field) {
+                if serial.len() < usual && serial.bytes().all(|b| b.is_ascii_digit()) {
+                    let length = serial.len();
                     let finding = Finding::ShortSerial {
                         field,
                         length,
                         usual,
                     };
-                    found.push((line, finding));
+                    self.found.push((line, finding));
                 }
+            }
+            let Some(user) = user else {
+                continue;
+            };
+            if self
+                .shared_prints
+                .contains(&serial_print(&mut self.prints, field, serial))
+            {
+                self.claims
+                    .entry((field, serial.to_ascii_lowercase()))
+                    .or_default()
+                    .push((line, user.to_ascii_lowercase()));
+            }
+        }
+    }
+
+    /// Everything found, as (line, finding).
+    pub fn findings(self) -> Vec<(u64, Finding)> {
+        let mut found = self.found;
+        for ((field, _), claims) in self.claims {
+            let first_user = &claims[0].1;
+            if claims.iter().all(|(_, user)| user == first_user) {
+                continue;
+            }
+            for (line, _) in &claims {
+                let lines = claims
+                    .iter()
+                    .map(|(other, _)| *other)
+                    .filter(|other| other != line)
+                    .collect();
+                found.push((*line, Finding::SharedSerial { field, lines }));
             }
         }
         found
     }
+}
+
+fn serial_print(prints: &mut Fingerprinter, field: Field, serial: &str) -> u64 {
+    prints.of([field.wire_name(), serial])
 }
 
 /// The characters that make a spreadsheet treat a cell as a formula.

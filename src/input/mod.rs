@@ -8,6 +8,7 @@
 //! again, row by row, for the run itself. Neither pass holds the file in
 //! memory.
 
+mod fingerprint;
 mod header;
 mod hygiene;
 mod reader;

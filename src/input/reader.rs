@@ -20,6 +20,8 @@ pub struct RecordReader {
     path: PathBuf,
     csv: csv::Reader<BufReader<File>>,
     record: csv::ByteRecord,
+    /// The row [`RecordReader::advance`] lends; its buffers are reused.
+    current: RawRow,
     lines: LineCounter,
 }
 
@@ -95,6 +97,10 @@ impl RecordReader {
             path: path.to_owned(),
             csv,
             record: csv::ByteRecord::new(),
+            current: RawRow {
+                line: 0,
+                record: csv::StringRecord::new(),
+            },
             lines,
         })
     }
@@ -106,6 +112,12 @@ impl RecordReader {
 
     /// Reads the next record, skipping lines that are entirely empty.
     pub fn next_row(&mut self) -> Option<Result<RawRow, InputError>> {
+        self.advance().map(|row| row.cloned())
+    }
+
+    /// [`Self::next_row`], lending the row instead of copying it: for a pass
+    /// that only looks at each row.
+    pub fn advance(&mut self) -> Option<Result<&RawRow, InputError>> {
         loop {
             match self.csv.read_byte_record(&mut self.record) {
                 Ok(false) => return None,
@@ -125,15 +137,24 @@ impl RecordReader {
                     }))
                 }
             };
-            return Some(self.to_text(line));
+            return Some(self.lend_text(line));
         }
     }
 
-    fn to_text(&self, line: u64) -> Result<RawRow, InputError> {
-        match csv::StringRecord::from_byte_record(self.record.clone()) {
-            Ok(record) => Ok(RawRow { line, record }),
+    /// Moves the bytes just read into the lent row, handing the row's old
+    /// buffers back for the next read.
+    fn lend_text(&mut self, line: u64) -> Result<&RawRow, InputError> {
+        let bytes = std::mem::take(&mut self.record);
+        match csv::StringRecord::from_byte_record(bytes) {
+            Ok(text) => {
+                let old = std::mem::replace(&mut self.current.record, text);
+                self.record = old.into_byte_record();
+                self.current.line = line;
+                Ok(&self.current)
+            }
             Err(e) => {
                 let column = e.utf8_error().field() + 1;
+                self.record = e.into_byte_record();
                 Err(InputError::Encoding {
                     path: self.path.clone(),
                     line,

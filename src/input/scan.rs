@@ -6,12 +6,13 @@
 //! 90,000 stops the run before row 1 is touched, and a dry run reports the
 //! same findings the real run acts on.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use super::hygiene::Hygiene;
-use super::{validate, ColumnMap, Done, InputError, RecordReader};
+use super::fingerprint::Fingerprinter;
+use super::hygiene::{Hygiene, SecondLook};
+use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader};
 use crate::ops::{Field, Operation};
 
 /// Something about one row that only the whole file (or an earlier run)
@@ -132,8 +133,9 @@ impl Scan {
     }
 }
 
-/// Reads the whole file once. File-level problems are errors; row-level
-/// problems are left for the run to report row by row.
+/// Reads the whole file once, and the rows a fingerprint made suspect a
+/// second time. File-level problems are errors; row-level problems are left
+/// for the run to report row by row.
 pub fn scan(path: &Path, op: &'static Operation, delimiter: u8) -> Result<Scan, InputError> {
     scan_resuming(path, op, delimiter, &Done::default())
 }
@@ -156,53 +158,33 @@ pub fn scan_resuming(
             .join(", "),
     })?;
     let columns = ColumnMap::build(path, header, op)?;
-    let mut rows = 0;
-    let mut unique = 0;
-    let mut first_seen: HashMap<u64, u64> = HashMap::new();
-    let mut suspected: Vec<(u64, u64)> = Vec::new();
-    let mut hygiene = Hygiene::new(op, &columns);
-    let mut done_earlier = Vec::new();
-    while let Some(raw) = reader.next_row() {
-        let raw = raw?;
-        rows += 1;
-        hygiene.look_at_cells(&raw);
-        let checked = validate::check(op, &columns, &raw);
-        if !checked.is_ready() {
-            continue;
-        }
-        let identity = checked.identity(op);
-        match first_seen.entry(fingerprint(&identity)) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                suspected.push((raw.line, *first.get()))
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(raw.line);
-                unique += 1;
-                hygiene.look_at_row(raw.line, &checked);
-                if let Some((file, line)) = done.find(&identity) {
-                    done_earlier.push((raw.line, file.to_owned(), line));
-                }
-            }
-        }
-    }
-    drop(first_seen);
+    let first = FirstRead::of(reader, op, &columns, done)?;
     let mut scan = Scan {
         columns,
         delimiter,
-        rows,
-        ready: unique,
+        rows: first.rows,
+        ready: 0,
         findings: BTreeMap::new(),
     };
-    for (line, file, earlier) in done_earlier {
-        scan.add(
-            line,
-            Finding::DoneEarlier {
-                file,
-                line: earlier,
-            },
-        );
+    let repeated = repeated(first.identity_prints);
+    let mut second = first.hygiene.suspects();
+    let duplicates = if repeated.is_empty() && !second.is_needed() {
+        HashSet::new()
+    } else {
+        read_again(path, op, &mut scan, &repeated, &mut second)?
+    };
+    for (line, file, earlier) in first.done_earlier {
+        if !duplicates.contains(&line) {
+            scan.add(
+                line,
+                Finding::DoneEarlier {
+                    file,
+                    line: earlier,
+                },
+            );
+        }
     }
-    for (line, finding) in hygiene.findings() {
+    for (line, finding) in second.findings() {
         scan.add(line, finding);
     }
     let blocked = scan
@@ -210,48 +192,111 @@ pub fn scan_resuming(
         .values()
         .filter(|fs| fs.iter().any(Finding::blocks_unique_row))
         .count() as u64;
-    scan.ready -= blocked;
-    confirm_duplicates(path, op, &mut scan, suspected)?;
+    scan.ready = first.valid - duplicates.len() as u64 - blocked;
     Ok(scan)
 }
 
-fn fingerprint(identity: &str) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    identity.hash(&mut hasher);
-    hasher.finish()
+/// What one streaming read learns, in a few bytes per row.
+struct FirstRead {
+    rows: u64,
+    valid: u64,
+    /// The identity fingerprint of every valid row, in file order.
+    identity_prints: Vec<u64>,
+    hygiene: Hygiene,
+    /// (line, earlier results file, line there).
+    done_earlier: Vec<(u64, String, u64)>,
 }
 
-/// Duplicates were found by a 64-bit fingerprint; re-reads the lines involved
-/// so that a fingerprint collision can never skip a row that is not a
-/// duplicate.
-fn confirm_duplicates(
+impl FirstRead {
+    fn of(
+        mut reader: RecordReader,
+        op: &'static Operation,
+        columns: &ColumnMap,
+        done: &Done,
+    ) -> Result<FirstRead, InputError> {
+        let mut first = FirstRead {
+            rows: 0,
+            valid: 0,
+            identity_prints: Vec::new(),
+            hygiene: Hygiene::new(op, columns),
+            done_earlier: Vec::new(),
+        };
+        let mut prints = Fingerprinter::default();
+        while let Some(raw) = reader.advance() {
+            let raw = raw?;
+            first.rows += 1;
+            first.hygiene.look_at_cells(raw);
+            let checked = validate::check(op, columns, raw);
+            if !checked.is_ready() {
+                continue;
+            }
+            first.valid += 1;
+            first
+                .identity_prints
+                .push(identity_print(&mut prints, op, &checked));
+            first.hygiene.look_at_row(&checked);
+            if done.is_empty() {
+                continue;
+            }
+            if let Some((file, line)) = done.find(&checked.identity(op)) {
+                first.done_earlier.push((raw.line, file.to_owned(), line));
+            }
+        }
+        Ok(first)
+    }
+}
+
+fn identity_print(prints: &mut Fingerprinter, op: &Operation, checked: &Checked) -> u64 {
+    prints.of(op.fields().map(|f| checked.value(f).unwrap_or_default()))
+}
+
+/// The fingerprints that occur more than once.
+fn repeated(mut prints: Vec<u64>) -> HashSet<u64> {
+    prints.sort_unstable();
+    prints
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
+}
+
+/// The second read: rows whose identity fingerprint repeats are compared by
+/// their identity itself, so a fingerprint collision can never skip a row
+/// that is not a duplicate; distinct rows go to the hygiene's second look.
+/// Returns the lines that are duplicates.
+fn read_again(
     path: &Path,
     op: &'static Operation,
     scan: &mut Scan,
-    suspected: Vec<(u64, u64)>,
-) -> Result<(), InputError> {
-    if suspected.is_empty() {
-        return Ok(());
-    }
-    let involved: HashSet<u64> = suspected.iter().flat_map(|(a, b)| [*a, *b]).collect();
-    let mut identities: HashMap<u64, String> = HashMap::new();
+    repeated: &HashSet<u64>,
+    second: &mut SecondLook,
+) -> Result<HashSet<u64>, InputError> {
     let mut reader = RecordReader::open(path, scan.delimiter)?;
     reader.next_header()?;
-    while let Some(raw) = reader.next_row() {
+    let mut prints = Fingerprinter::default();
+    let mut first_seen: HashMap<String, u64> = HashMap::new();
+    let mut duplicates = HashSet::new();
+    while let Some(raw) = reader.advance() {
         let raw = raw?;
-        if involved.contains(&raw.line) {
-            let checked = validate::check(op, &scan.columns, &raw);
-            identities.insert(raw.line, checked.identity(op));
+        let checked = validate::check(op, &scan.columns, raw);
+        if !checked.is_ready() {
+            continue;
         }
-    }
-    for (line, first) in suspected {
-        if identities.get(&line) == identities.get(&first) {
-            scan.add(line, Finding::DuplicateOf(first));
-        } else {
-            scan.ready += 1;
+        if repeated.contains(&identity_print(&mut prints, op, &checked)) {
+            match first_seen.entry(checked.identity(op)) {
+                Entry::Occupied(first) => {
+                    scan.add(raw.line, Finding::DuplicateOf(*first.get()));
+                    duplicates.insert(raw.line);
+                    continue;
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(raw.line);
+                }
+            }
         }
+        second.look_at_row(raw.line, &checked);
     }
-    Ok(())
+    Ok(duplicates)
 }
 
 #[cfg(test)]
