@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         print!("{}", ops::listing());
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match &command {
+        Command::Run(_) => runner::runtime(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => return fatal(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
