@@ -240,6 +240,13 @@ async fn ds100_disable_lists_each_credential_as_disabled() {
             "Enabled"
         };
         assert_eq!(credential["tokenStatus"], json!(expected), "{credential}");
+        // Only a credential whose status changed says when and by whom.
+        let changed = expected == "Disabled";
+        assert_eq!(
+            credential.get("tokenStatusChangedBy").is_some(),
+            changed,
+            "{credential}"
+        );
     }
     let none = json!({"deviceSerialNumber": "140100081", "userId": ALICE});
     assert_eq!(api.patch(DS100_DISABLE, none).await.status(), 404);

@@ -19,7 +19,7 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use super::state::{Change, Refusal};
+use super::state::{Change, Ds100Credential, Refusal};
 use super::stats as names;
 use super::{clock, lock, AdminSubject, Shared};
 
@@ -293,17 +293,28 @@ async fn ds100_disable(
         Err(refusal) => return refusal_response(refusal, path),
     };
     shared.stats.applied(names::DS100_DISABLE, &device);
-    let items: Vec<Value> = disabled
+    credentials_response(disabled)
+}
+
+/// DS100 credentials as the tenant lists them; a credential whose status
+/// was changed also says when and by whom.
+fn credentials_response(credentials: Vec<Ds100Credential>) -> Response {
+    let items: Vec<Value> = credentials
         .into_iter()
         .map(|c| {
-            json!({
+            let mut item = json!({
                 "userId": c.user_id,
                 "tokenSerialNumber": c.token_serial_number,
                 "tokenStatus": c.token_status,
-                "tokenStatusChangedAt": c.token_status_changed_at,
-                "tokenStatusChangedBy": c.token_status_changed_by,
                 "deviceSerialNumber": c.device_serial_number,
-            })
+            });
+            if let Some(at) = c.token_status_changed_at {
+                item["tokenStatusChangedAt"] = at.into();
+            }
+            if let Some(by) = c.token_status_changed_by {
+                item["tokenStatusChangedBy"] = by.into();
+            }
+            item
         })
         .collect();
     Json(Value::Array(items)).into_response()
@@ -326,18 +337,7 @@ async fn ds100_lookup(
         let message = format!("no DS100 credential on device {device}");
         return error_response(StatusCode::NOT_FOUND, message, path);
     }
-    let items: Vec<Value> = found
-        .into_iter()
-        .map(|c| {
-            json!({
-                "tokenSerialNumber": c.token_serial_number,
-                "userId": c.user_id,
-                "tokenStatus": c.token_status,
-                "deviceSerialNumber": c.device_serial_number,
-            })
-        })
-        .collect();
-    Json(Value::Array(items)).into_response()
+    credentials_response(found)
 }
 
 async fn users_lookup(
