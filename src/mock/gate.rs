@@ -153,7 +153,7 @@ impl Gate {
         }
         let mut shutdown = self.shared.shutdown.clone();
         tokio::select! {
-            () = tokio::time::sleep(delay.duration) => Ok(()),
+            () = self.shared.timer.sleep(delay.duration) => Ok(()),
             () = super::server::stopped(&mut shutdown) => Err(Dropped::ShuttingDown),
         }
     }

@@ -22,6 +22,7 @@ mod options;
 mod server;
 mod state;
 mod stats;
+mod timer;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -90,6 +91,7 @@ pub(crate) struct Shared {
     hostile: Option<(HostileMode, String)>,
     /// Turns true when the server stops; long waits watch it.
     shutdown: watch::Receiver<bool>,
+    timer: timer::PreciseTimer,
 }
 
 /// The authenticated caller, handed from the gate to the handlers (it is the
@@ -152,6 +154,7 @@ impl MockServer {
             },
             hostile: opts.hostile.map(|mode| (mode, opts.redirect_to.clone())),
             shutdown: shutdown.clone(),
+            timer: timer::PreciseTimer::default(),
         });
         let task = tokio::spawn(server::serve(listener, Gate::new(shared.clone()), shutdown));
         Ok(MockServer {
