@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 /// the thread ends when the timer is dropped.
 #[derive(Default)]
 pub(crate) struct PreciseTimer {
-    deadlines: OnceLock<Option<Mutex<mpsc::Sender<Wake>>>>,
+    deadlines: OnceLock<Option<mpsc::Sender<Wake>>>,
 }
 
 struct Wake {
@@ -29,10 +29,7 @@ impl PreciseTimer {
         let at = Instant::now() + duration;
         let (fire, fired) = oneshot::channel();
         let sent = match self.deadlines.get_or_init(start) {
-            Some(deadlines) => deadlines
-                .lock()
-                .map(|tx| tx.send(Wake { at, fire }).is_ok())
-                .unwrap_or(false),
+            Some(deadlines) => deadlines.send(Wake { at, fire }).is_ok(),
             None => false,
         };
         if !sent || fired.await.is_err() {
@@ -42,13 +39,13 @@ impl PreciseTimer {
     }
 }
 
-fn start() -> Option<Mutex<mpsc::Sender<Wake>>> {
+fn start() -> Option<mpsc::Sender<Wake>> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("mock-timer".into())
         .spawn(move || keep_time(rx))
         .ok()?;
-    Some(Mutex::new(tx))
+    Some(tx)
 }
 
 fn keep_time(deadlines: mpsc::Receiver<Wake>) {
