@@ -15,12 +15,12 @@ impl Fingerprinter {
     pub fn of<'a>(&mut self, parts: impl IntoIterator<Item = &'a str>) -> u64 {
         self.buffer.clear();
         for part in parts {
-            self.buffer
-                .extend(part.bytes().map(|b| b.to_ascii_lowercase()));
+            self.buffer.extend_from_slice(part.as_bytes());
             // A separator no cell can hold unnoticed keeps ("ab","c") apart
             // from ("a","bc").
             self.buffer.push(0x1f);
         }
+        self.buffer.make_ascii_lowercase();
         let mut hasher = DefaultHasher::new();
         hasher.write(&self.buffer);
         hasher.finish()

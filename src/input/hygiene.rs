@@ -12,35 +12,52 @@
 use std::collections::{HashMap, HashSet};
 
 use super::fingerprint::Fingerprinter;
+use super::validate::MAX_SERIAL_LEN;
 use super::{Checked, ColumnMap, Finding, RawRow};
 use crate::ops::{Field, Operation};
 
-/// Lengths seen in one serial column, counted over every valid row.
-#[derive(Default)]
+/// Lengths seen in one serial column, counted over every valid row. A valid
+/// serial is at most [`MAX_SERIAL_LEN`] long, so a slot per length does.
 struct SerialLengths {
-    counts: HashMap<usize, u64>,
-    /// Lengths of serials made only of digits: the ones a spreadsheet can
-    /// shorten by dropping leading zeros.
-    all_digit_lengths: HashSet<usize>,
+    counts: [u64; MAX_SERIAL_LEN + 1],
+    /// Bit `n` is set when some serial of length `n` is made only of digits:
+    /// the serials a spreadsheet can shorten by dropping leading zeros.
+    all_digit_lengths: u64,
+}
+
+impl Default for SerialLengths {
+    fn default() -> Self {
+        SerialLengths {
+            counts: [0; MAX_SERIAL_LEN + 1],
+            all_digit_lengths: 0,
+        }
+    }
 }
 
 impl SerialLengths {
+    fn count(&mut self, serial: &str) {
+        let length = serial.len().min(MAX_SERIAL_LEN);
+        self.counts[length] += 1;
+        if serial.bytes().all(|b| b.is_ascii_digit()) {
+            self.all_digit_lengths |= 1 << length;
+        }
+    }
+
     /// The most common length, if at least two rows share it.
     fn usual(&self) -> Option<usize> {
         self.counts
             .iter()
+            .enumerate()
             .filter(|(_, count)| **count >= 2)
-            .max_by_key(|(length, count)| (**count, **length))
-            .map(|(length, _)| *length)
+            .max_by_key(|(length, count)| (**count, *length))
+            .map(|(length, _)| length)
     }
 
     /// The usual length, when some all-digit serial is shorter than it.
     fn usual_if_some_short(&self) -> Option<usize> {
         let usual = self.usual()?;
-        self.all_digit_lengths
-            .iter()
-            .any(|length| *length < usual)
-            .then_some(usual)
+        let shorter = (1u64 << usual) - 1;
+        (self.all_digit_lengths & shorter != 0).then_some(usual)
     }
 }
 
@@ -52,7 +69,8 @@ pub struct Hygiene {
     free_columns: Vec<(usize, String)>,
     /// (serial, user) fingerprints of every valid row that names its user.
     owners: Vec<(u64, u64)>,
-    lengths: HashMap<Field, SerialLengths>,
+    /// One per serial field, in the order of `serial_fields`.
+    lengths: Vec<SerialLengths>,
     formulas: Vec<(u64, Finding)>,
     prints: Fingerprinter,
 }
@@ -72,10 +90,13 @@ impl Hygiene {
             .map(|(i, name)| (i, crate::output::one_line(name, 40)))
             .collect();
         Hygiene {
+            lengths: serial_fields
+                .iter()
+                .map(|_| SerialLengths::default())
+                .collect(),
             serial_fields,
             free_columns,
             owners: Vec::new(),
-            lengths: HashMap::new(),
             formulas: Vec::new(),
             prints: Fingerprinter::default(),
         }
@@ -102,15 +123,11 @@ impl Hygiene {
         let user = checked
             .value(Field::UserId)
             .map(|user| self.prints.of([user]));
-        for &field in &self.serial_fields {
+        for (&field, lengths) in self.serial_fields.iter().zip(&mut self.lengths) {
             let Some(serial) = checked.value(field) else {
                 continue;
             };
-            let lengths = self.lengths.entry(field).or_default();
-            *lengths.counts.entry(serial.len()).or_default() += 1;
-            if serial.bytes().all(|b| b.is_ascii_digit()) {
-                lengths.all_digit_lengths.insert(serial.len());
-            }
+            lengths.count(serial);
             if let Some(user) = user {
                 self.owners
                     .push((serial_print(&mut self.prints, field, serial), user));
@@ -130,8 +147,9 @@ impl Hygiene {
             .map(|pair| pair[0].0)
             .collect();
         let usual_lengths = self
-            .lengths
+            .serial_fields
             .iter()
+            .zip(&self.lengths)
             .filter_map(|(field, lengths)| Some((*field, lengths.usual_if_some_short()?)))
             .collect();
         SecondLook {
@@ -226,4 +244,32 @@ fn starts_like_formula(cell: &str) -> bool {
         cell.trim_start().chars().next(),
         Some('=' | '+' | '-' | '@')
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lengths_of(serials: &[&str]) -> SerialLengths {
+        let mut lengths = SerialLengths::default();
+        serials.iter().for_each(|serial| lengths.count(serial));
+        lengths
+    }
+
+    #[test]
+    fn a_short_all_digit_serial_is_measured_against_the_usual_length() {
+        let short = lengths_of(&["014010008039", "014010008040", "14010008041"]);
+        assert_eq!(short.usual_if_some_short(), Some(12));
+        let same = lengths_of(&["014010008039", "014010008040"]);
+        assert_eq!(same.usual_if_some_short(), None);
+        let letters = lengths_of(&["014010008039", "014010008040", "A4010008041"]);
+        assert_eq!(letters.usual_if_some_short(), None);
+        let longer = lengths_of(&["0140100080", "0140100081", "014010008041"]);
+        assert_eq!(longer.usual_if_some_short(), None);
+    }
+
+    #[test]
+    fn the_usual_length_needs_two_serials() {
+        assert_eq!(lengths_of(&["0140", "014010008039"]).usual(), None);
+    }
 }

@@ -222,11 +222,12 @@ impl FirstRead {
             done_earlier: Vec::new(),
         };
         let mut prints = Fingerprinter::default();
+        let mut checked = Checked::default();
         while let Some(raw) = reader.advance() {
             let raw = raw?;
             first.rows += 1;
             first.hygiene.look_at_cells(raw);
-            let checked = validate::check(op, columns, raw);
+            validate::check_into(op, columns, raw, &mut checked);
             if !checked.is_ready() {
                 continue;
             }
@@ -276,9 +277,10 @@ fn read_again(
     let mut prints = Fingerprinter::default();
     let mut first_seen: HashMap<String, u64> = HashMap::new();
     let mut duplicates = HashSet::new();
+    let mut checked = Checked::default();
     while let Some(raw) = reader.advance() {
         let raw = raw?;
-        let checked = validate::check(op, &scan.columns, raw);
+        validate::check_into(op, &scan.columns, raw, &mut checked);
         if !checked.is_ready() {
             continue;
         }

@@ -9,9 +9,10 @@ use crate::output::one_line;
 /// The SID700 page caps the serial at 36 characters; no serial is longer.
 pub const MAX_SERIAL_LEN: usize = 36;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Verdict {
     /// The row may be sent.
+    #[default]
     Ready,
     /// The row is wrong and is never sent.
     Invalid(String),
@@ -20,7 +21,7 @@ pub enum Verdict {
 }
 
 /// A row's canonical values and its verdict.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Checked {
     values: [Option<String>; Field::COUNT],
     pub verdict: Verdict,
@@ -78,11 +79,18 @@ impl Checked {
 
 /// Checks one row against the operation's needs.
 pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
-    let mut checked = Checked {
-        values: Default::default(),
-        verdict: Verdict::Ready,
-        notes: Vec::new(),
-    };
+    let mut checked = Checked::default();
+    check_into(op, columns, raw, &mut checked);
+    checked
+}
+
+/// [`check`] into a [`Checked`] that is reused row after row: a pass that
+/// only looks at each row keeps the values' buffers instead of allocating
+/// them afresh.
+pub fn check_into(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &mut Checked) {
+    checked.verdict = Verdict::Ready;
+    checked.notes.clear();
+    let mut filled = [false; Field::COUNT];
     if raw.record.len() != columns.width() {
         checked.add_problem(format!(
             "row has {} fields but the header has {}; check for a stray delimiter or an unclosed quote",
@@ -108,15 +116,22 @@ pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
                         .notes
                         .push(format!("trimmed whitespace around {field}"));
                 }
-                checked.values[field.index()] = Some(value.to_owned());
+                let slot = checked.values[field.index()].get_or_insert_with(String::new);
+                slot.clear();
+                slot.push_str(value);
+                filled[field.index()] = true;
             }
             Err(problem) => {
                 checked.add_problem(format!("column {} ({field}): {problem}", position + 1))
             }
         }
     }
-    check_resolvable(op, columns, raw, &mut checked);
-    checked
+    for (value, filled) in checked.values.iter_mut().zip(filled) {
+        if !filled {
+            *value = None;
+        }
+    }
+    check_resolvable(op, columns, raw, checked);
 }
 
 /// A required value left empty needs a lookup key in the same row.
@@ -202,11 +217,15 @@ fn check_email(value: &str) -> Result<&str, String> {
 }
 
 fn check_serial(value: &str) -> Result<&str, String> {
-    if let Some((position, c)) = value
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !c.is_ascii_alphanumeric())
-    {
+    // Bytes first: the usual serial settles without decoding characters.
+    let odd_one_out = match value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        true => None,
+        false => value
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !c.is_ascii_alphanumeric()),
+    };
+    if let Some((position, c)) = odd_one_out {
         return Err(format!(
             "{:?} has {} at character {}; a serial is letters and digits only",
             one_line(value, 60),
@@ -241,16 +260,14 @@ fn describe_char(c: char) -> String {
 /// vendor's own example (`...-c7e3-...`) is not an RFC 4122 UUID, so only the
 /// shape is checked. This also keeps `/`, `%`, `?` and `#` out of URL paths.
 pub fn is_uuid_like(s: &str) -> bool {
-    // Checked byte by byte: this runs for every row, twice.
     const HYPHENS: [usize; 4] = [8, 13, 18, 23];
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| {
-            if HYPHENS.contains(&i) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        })
+    const HEX_GROUPS: [std::ops::Range<usize>; 5] = [0..8, 9..13, 14..18, 19..23, 24..36];
+    let bytes = s.as_bytes();
+    bytes.len() == 36
+        && HYPHENS.iter().all(|&i| bytes[i] == b'-')
+        && HEX_GROUPS
+            .iter()
+            .all(|group| bytes[group.clone()].iter().all(u8::is_ascii_hexdigit))
 }
 
 #[cfg(test)]
@@ -297,6 +314,36 @@ mod tests {
         assert!(c.is_ready());
         assert_eq!(c.value(Field::TokenSerialNumber), Some("0140"));
         assert_eq!(c.notes, vec!["trimmed whitespace around tokenSerialNumber"]);
+    }
+
+    #[test]
+    fn a_reused_checked_matches_a_fresh_one_row_after_row() {
+        let header = ["userId", "tokenSerialNumber", "email"];
+        let columns = ColumnMap::build(
+            Path::new("t.csv"),
+            csv::StringRecord::from(header.to_vec()),
+            &DS100_CLEAR_PIN,
+        )
+        .unwrap();
+        let rows: [&[&str]; 5] = [
+            &[USER, "014010008039", "a@example.com"],
+            &["", " 0140 ", "b@example.com"],
+            &["bad", "01!", ""],
+            &[USER, "0140", ""],
+            &[USER, "0140"],
+        ];
+        let mut reused = Checked::default();
+        for (line, row) in (2..).zip(rows) {
+            let raw = RawRow {
+                line,
+                record: csv::StringRecord::from(row.to_vec()),
+            };
+            check_into(&DS100_CLEAR_PIN, &columns, &raw, &mut reused);
+            let fresh = check(&DS100_CLEAR_PIN, &columns, &raw);
+            assert_eq!(format!("{reused:?}"), format!("{fresh:?}"), "line {line}");
+        }
+        assert_eq!(reused.value(Field::Email), None);
+        assert!(!reused.is_ready());
     }
 
     fn problem(c: &Checked) -> String {
