@@ -130,10 +130,7 @@ impl Client {
         let value = found_value(resolver, answer, &resolution.row).map_err(|why| {
             Attempted::failed_here(Some(200), resolution.attempts, format!("{context}: {why}"))
         })?;
-        resolution
-            .row
-            .to_mut()
-            .resolve(resolver.field, value.clone());
+        resolution.row.to_mut().resolve(resolver.field, &value);
         resolution.resolved.push((resolver.field, value));
         Ok(())
     }
@@ -220,7 +217,7 @@ mod tests {
         let mut owner = row();
         owner.resolve(
             crate::ops::Field::UserId,
-            "87927fb7-e185-4c33-c7e3-8e077675973c".into(),
+            "87927fb7-e185-4c33-c7e3-8e077675973c",
         );
         let answer = json!([{"userId": "87927fb7-e185-4c33-c7e3-8e077675973c",
                              "tokenSerialNumber": "0140/../x"}]);

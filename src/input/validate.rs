@@ -23,7 +23,10 @@ pub enum Verdict {
 /// A row's canonical values and its verdict.
 #[derive(Debug, Clone, Default)]
 pub struct Checked {
-    values: [Option<String>; Field::COUNT],
+    /// The row's canonical values one after another, in one allocation;
+    /// `spans` says where each one is.
+    text: String,
+    spans: [Option<(usize, usize)>; Field::COUNT],
     pub verdict: Verdict,
     /// Things worth telling the admin that do not stop the row, such as
     /// trimmed whitespace.
@@ -32,7 +35,7 @@ pub struct Checked {
 
 impl Checked {
     pub fn value(&self, field: Field) -> Option<&str> {
-        self.values[field.index()].as_deref()
+        self.spans[field.index()].map(|(start, end)| &self.text[start..end])
     }
 
     pub fn is_ready(&self) -> bool {
@@ -40,8 +43,14 @@ impl Checked {
     }
 
     /// Fills in a value the row left empty with what a lookup found.
-    pub fn resolve(&mut self, field: Field, value: String) {
-        self.values[field.index()] = Some(value);
+    pub fn resolve(&mut self, field: Field, value: &str) {
+        self.set(field, value);
+    }
+
+    fn set(&mut self, field: Field, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.spans[field.index()] = Some((start, self.text.len()));
     }
 
     /// Applies what the scan found across rows. An invalid row stays invalid.
@@ -90,7 +99,10 @@ pub fn check(op: &Operation, columns: &ColumnMap, raw: &RawRow) -> Checked {
 pub fn check_into(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &mut Checked) {
     checked.verdict = Verdict::Ready;
     checked.notes.clear();
-    let mut filled = [false; Field::COUNT];
+    checked.spans = Default::default();
+    checked.text.clear();
+    // Every value is a trimmed cell: the record's length always suffices.
+    checked.text.reserve(raw.record.as_slice().len());
     if raw.record.len() != columns.width() {
         checked.add_problem(format!(
             "row has {} fields but the header has {}; check for a stray delimiter or an unclosed quote",
@@ -116,19 +128,11 @@ pub fn check_into(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &m
                         .notes
                         .push(format!("trimmed whitespace around {field}"));
                 }
-                let slot = checked.values[field.index()].get_or_insert_with(String::new);
-                slot.clear();
-                slot.push_str(value);
-                filled[field.index()] = true;
+                checked.set(field, value);
             }
             Err(problem) => {
                 checked.add_problem(format!("column {} ({field}): {problem}", position + 1))
             }
-        }
-    }
-    for (value, filled) in checked.values.iter_mut().zip(filled) {
-        if !filled {
-            *value = None;
         }
     }
     check_resolvable(op, columns, raw, checked);

@@ -6,6 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{escape_formula, one_line, RowResult};
 use crate::ops::Field;
@@ -58,12 +59,13 @@ pub enum OutputError {
 
 pub struct ResultsWriter {
     path: PathBuf,
-    csv: csv::Writer<BufWriter<File>>,
+    csv: csv::Writer<File>,
     width: usize,
     last_line: u64,
     in_order: bool,
-    scratch: csv::StringRecord,
+    /// Numbers and times are formatted here, one buffer for every row.
     cell: String,
+    times: TimeText,
 }
 
 impl ResultsWriter {
@@ -91,12 +93,14 @@ impl ResultsWriter {
             })?;
         let mut writer = ResultsWriter {
             path: path.to_owned(),
-            csv: csv::Writer::from_writer(BufWriter::new(file)),
+            csv: csv::WriterBuilder::new()
+                .buffer_capacity(64 * 1024)
+                .from_writer(file),
             width: input_header.len(),
             last_line: 0,
             in_order: true,
-            scratch: csv::StringRecord::new(),
             cell: String::new(),
+            times: TimeText::default(),
         };
         let header = result_columns(input_header);
         writer.write_record_flushed(&header)?;
@@ -127,21 +131,50 @@ impl ResultsWriter {
     ) -> Result<(), OutputError> {
         self.in_order &= result.line > self.last_line;
         self.last_line = result.line;
-        let mut record = std::mem::take(&mut self.scratch);
-        record.clear();
-        for i in 0..self.width {
-            record.push_field(&escape_formula(input.get(i).unwrap_or_default()));
-        }
-        push_result(&mut record, result, &mut self.cell);
-        let written = self
-            .csv
-            .write_record(&record)
+        self.write_row(input, result)
             .map_err(|source| OutputError::Csv {
                 path: self.path.clone(),
                 source,
-            });
-        self.scratch = record;
-        written
+            })
+    }
+
+    /// The input's cells, then the result columns, field by field.
+    fn write_row(&mut self, input: &csv::StringRecord, result: &RowResult) -> csv::Result<()> {
+        for i in 0..self.width {
+            self.csv
+                .write_field(escape_formula(input.get(i).unwrap_or_default()).as_bytes())?;
+        }
+        self.write_number(result.line)?;
+        self.csv.write_field(result.outcome.as_str())?;
+        match result.http_status {
+            Some(status) => self.write_number(status)?,
+            None => self.csv.write_field("")?,
+        }
+        self.write_number(result.attempts)?;
+        for text in [&result.message, &result.detail] {
+            self.csv
+                .write_field(escape_formula(&one_line(text, 500)).as_bytes())?;
+        }
+        self.times.format(result.finished_at, &mut self.cell);
+        self.csv.write_field(&self.cell)?;
+        self.write_number(result.duration.as_millis())?;
+        for field in RESOLVED_FIELDS {
+            let value = result
+                .resolved
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default();
+            self.csv.write_field(escape_formula(value).as_bytes())?;
+        }
+        self.csv.write_record(None::<&[u8]>)
+    }
+
+    fn write_number(&mut self, value: impl std::fmt::Display) -> csv::Result<()> {
+        use std::fmt::Write as _;
+        self.cell.clear();
+        let _ = write!(self.cell, "{value}");
+        self.csv.write_field(&self.cell)
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
@@ -181,40 +214,37 @@ impl ResultsWriter {
     }
 }
 
-/// Appends the result columns. Numbers and times are formatted through
-/// `cell`, one buffer reused for every row, rather than a string each.
-fn push_result(record: &mut csv::StringRecord, result: &RowResult, cell: &mut String) {
-    push_display(record, cell, result.line);
-    record.push_field(result.outcome.as_str());
-    match result.http_status {
-        Some(status) => push_display(record, cell, status),
-        None => record.push_field(""),
-    }
-    push_display(record, cell, result.attempts);
-    record.push_field(&escape_formula(&one_line(&result.message, 500)));
-    record.push_field(&escape_formula(&one_line(&result.detail, 500)));
-    push_display(
-        record,
-        cell,
-        humantime::format_rfc3339_millis(result.finished_at),
-    );
-    push_display(record, cell, result.duration.as_millis());
-    for field in RESOLVED_FIELDS {
-        let value = result
-            .resolved
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default();
-        record.push_field(&escape_formula(value));
-    }
+/// RFC 3339 times to the millisecond. Everything up to the seconds changes
+/// once a second, so it is formatted once a second, not once a row.
+#[derive(Default)]
+struct TimeText {
+    second: Option<u64>,
+    /// `2026-11-23T12:48:32`, the time up to its seconds.
+    up_to_seconds: String,
 }
 
-fn push_display(record: &mut csv::StringRecord, cell: &mut String, value: impl std::fmt::Display) {
-    use std::fmt::Write as _;
-    cell.clear();
-    let _ = write!(cell, "{value}");
-    record.push_field(cell);
+impl TimeText {
+    fn format(&mut self, at: SystemTime, out: &mut String) {
+        use std::fmt::Write as _;
+        out.clear();
+        let Ok(since_epoch) = at.duration_since(UNIX_EPOCH) else {
+            let _ = write!(out, "{}", humantime::format_rfc3339_millis(at));
+            return;
+        };
+        let second = since_epoch.as_secs();
+        if self.second != Some(second) {
+            self.second = Some(second);
+            self.up_to_seconds = humantime::format_rfc3339_seconds(at).to_string();
+            self.up_to_seconds.pop(); // the closing `Z`
+        }
+        let millis = since_epoch.subsec_millis();
+        out.push_str(&self.up_to_seconds);
+        out.push('.');
+        for digit in [millis / 100, millis / 10 % 10, millis % 10] {
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.push('Z');
+    }
 }
 
 /// Rewrites a results file sorted by its `line` column. Holds 16 bytes per
@@ -266,6 +296,18 @@ fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_match_rfc3339_millis_across_seconds() {
+        let mut times = TimeText::default();
+        let mut out = String::new();
+        let start = UNIX_EPOCH + std::time::Duration::from_millis(1_795_000_000_998);
+        for step in [0, 1, 2, 1_001, 60_000, 3_600_000, 3_600_000] {
+            let at = start + std::time::Duration::from_millis(step);
+            times.format(at, &mut out);
+            assert_eq!(out, humantime::format_rfc3339_millis(at).to_string());
+        }
+    }
     use crate::output::Outcome;
 
     fn result(line: u64, message: &str) -> RowResult {
