@@ -300,29 +300,41 @@ pub fn describe_success(op: &Operation, body: &str) -> Option<String> {
         return Some(String::new());
     }
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let objects: Vec<&serde_json::Value> = match &value {
-        serde_json::Value::Array(items) => items.iter().collect(),
-        other => vec![other],
+    let objects = match &value {
+        serde_json::Value::Array(items) => items.as_slice(),
+        other => std::slice::from_ref(other),
     };
-    let groups: Vec<String> = objects
-        .into_iter()
-        .map(|obj| {
-            op.detail_fields
-                .iter()
-                .filter_map(|name| obj.get(*name).map(|v| format!("{name}={}", scalar(v))))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|g| !g.is_empty())
-        .collect();
-    Some(groups.join("; "))
+    // `name=value` pairs, a space between pairs of one object and `; `
+    // between objects, written into one string.
+    let mut described = String::new();
+    for object in objects {
+        let group_start = described.len();
+        for name in op.detail_fields {
+            let Some(value) = object.get(*name) else {
+                continue;
+            };
+            match (described.len() > group_start, group_start > 0) {
+                (true, _) => described.push(' '),
+                (false, true) => described.push_str("; "),
+                (false, false) => {}
+            }
+            described.push_str(name);
+            described.push('=');
+            push_scalar(&mut described, value);
+        }
+    }
+    Some(described)
 }
 
 /// A JSON scalar as plain text: `false` and `"false"` both read `false`.
-fn scalar(value: &serde_json::Value) -> String {
+fn push_scalar(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value;
     match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => out.push_str(s),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Null => out.push_str("null"),
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -402,6 +414,18 @@ mod tests {
             describe_success(&DS100_DISABLE, body).as_deref(),
             Some("tokenSerialNumber=014010008031 tokenStatus=Disabled tokenStatusChangedAt=2022-05-24T084041.067Z")
         );
+    }
+
+    #[test]
+    fn objects_are_separated_and_empty_ones_left_out() {
+        let body = r#"[{"tokenSerialNumber":"1","tokenStatus":"Disabled"},{"other":1},
+            {"tokenStatus":"Enabled"}]"#;
+        assert_eq!(
+            describe_success(&DS100_DISABLE, body).as_deref(),
+            Some("tokenSerialNumber=1 tokenStatus=Disabled; tokenStatus=Enabled")
+        );
+        let odd = describe_success(&DS100_CLEAR_PIN, r#"[{"pinSet":null},{"pinSet":0}]"#);
+        assert_eq!(odd.as_deref(), Some("pinSet=null; pinSet=0"));
     }
 
     #[test]

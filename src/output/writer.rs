@@ -247,19 +247,21 @@ impl TimeText {
     }
 }
 
-/// Rewrites a results file sorted by its `line` column. Holds 16 bytes per
-/// row (line and byte offset), never the rows themselves, and replaces the
-/// file atomically so an interruption leaves the unsorted original.
+/// Rewrites a results file sorted by its `line` column. Holds 24 bytes per
+/// row (line and byte range), never the rows themselves, copies each row's
+/// bytes as they are, and replaces the file atomically so an interruption
+/// leaves the unsorted original.
 fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(BufReader::new(File::open(path)?));
-    let header = reader.headers()?.clone();
-    let mut index: Vec<(u64, u64)> = Vec::new();
+    reader.headers()?;
+    let header_end = reader.position().byte();
+    let mut index: Vec<(u64, u64, u64)> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        let offset = reader.position().byte();
+        let start = reader.position().byte();
         if !reader.read_record(&mut record)? {
             break;
         }
@@ -267,30 +269,75 @@ fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
             .get(input_width)
             .and_then(|l| l.parse().ok())
             .unwrap_or(u64::MAX);
-        index.push((line, offset));
+        index.push((line, start, reader.position().byte()));
     }
     index.sort_unstable();
 
     let sorted_path = path.with_extension("csv.sorting");
-    let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&sorted_path)?));
-    writer.write_record(&header)?;
-    // One reader for every row: building a CSV reader costs more than
-    // reading a row with it.
-    let mut rows = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader.into_inner());
-    for (_, offset) in index {
-        let mut position = csv::Position::new();
-        position.set_byte(offset);
-        rows.seek(position)?;
-        if rows.read_record(&mut record)? {
-            writer.write_record(&record)?;
-        }
+    let mut sorted = BufWriter::with_capacity(64 * 1024, File::create(&sorted_path)?);
+    let mut rows = ByteRanges::new(File::open(path)?);
+    sorted.write_all(rows.get(0, header_end)?)?;
+    for (_, start, end) in index {
+        sorted.write_all(rows.get(start, end)?)?;
     }
-    writer.into_inner().map_err(|e| e.into_error())?.flush()?;
+    sorted.into_inner().map_err(|e| e.into_error())?.flush()?;
     std::fs::rename(&sorted_path, path)?;
     Ok(())
+}
+
+/// Byte ranges of a file, read through a window. Results arrive out of order
+/// only by the few rows in flight at once, so the next row wanted is nearly
+/// always in the window already: one read per window, not one per row.
+struct ByteRanges {
+    file: File,
+    window: Vec<u8>,
+    window_start: u64,
+}
+
+impl ByteRanges {
+    const WINDOW: usize = 256 * 1024;
+
+    fn new(file: File) -> Self {
+        ByteRanges {
+            file,
+            window: Vec::new(),
+            window_start: 0,
+        }
+    }
+
+    fn get(&mut self, start: u64, end: u64) -> std::io::Result<&[u8]> {
+        let window_end = self.window_start + self.window.len() as u64;
+        if start < self.window_start || end > window_end {
+            self.fill_from(start, end)?;
+        }
+        let from = (start - self.window_start) as usize;
+        Ok(&self.window[from..from + (end - start) as usize])
+    }
+
+    /// Reads a window starting a little before `start`, so rows just behind
+    /// it are in the window too.
+    fn fill_from(&mut self, start: u64, end: u64) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let behind = (Self::WINDOW as u64 / 4).min(start);
+        self.window_start = start - behind;
+        let wanted = (end - self.window_start) as usize;
+        self.window.resize(wanted.max(Self::WINDOW), 0);
+        self.file.seek(SeekFrom::Start(self.window_start))?;
+        let mut filled = 0;
+        while filled < self.window.len() {
+            match self.file.read(&mut self.window[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.window.truncate(filled);
+        if filled < wanted {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +383,38 @@ mod tests {
         assert_eq!(rows[0].get(1), Some("a,\"b\"\nc"));
         assert_eq!(rows[0].get(6), Some("multi line"));
         assert!(!path.with_extension("csv.sorting").exists());
+    }
+
+    #[test]
+    fn rows_far_out_of_order_are_put_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let header = csv::StringRecord::from(vec!["userId"]);
+        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        // Longer than one window of the reorder, in an order that jumps
+        // back and forth across it.
+        let evens_down = (1..=1500).rev().map(|k| 2 * k);
+        let odds_up = (1..=1500).map(|k| 2 * k + 1);
+        let lines: Vec<u64> = evens_down.chain(odds_up).collect();
+        let long = "x".repeat(300);
+        for &line in &lines {
+            let input = csv::StringRecord::from(vec![format!("u{line}")]);
+            writer.append(&input, &result(line, &long)).unwrap();
+        }
+        writer.finish().unwrap();
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let read: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_owned(), r[1].to_owned())
+            })
+            .collect();
+        assert_eq!(read.len(), lines.len());
+        for (i, (user, line)) in read.iter().enumerate() {
+            assert_eq!(line, &(i + 2).to_string());
+            assert_eq!(user, &format!("u{}", i + 2));
+        }
     }
 
     #[test]
