@@ -62,11 +62,22 @@ impl LineCounter {
 
     fn advance(&mut self, n: usize) {
         if let Ok(buf) = self.bytes.fill_buf() {
-            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            self.line += count_line_feeds(&buf[..n]);
         }
         self.bytes.consume(n);
         self.offset += n as u64;
     }
+}
+
+/// Counted in fixed-size chunks, which the compiler turns into vector
+/// instructions: this runs over every byte of the file, twice.
+fn count_line_feeds(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(32);
+    let mut count = 0u64;
+    for chunk in &mut chunks {
+        count += chunk.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>() as u64;
+    }
+    count + chunks.remainder().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -215,6 +226,14 @@ fn sniff(path: &Path, head: &[u8]) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_feeds_are_counted_in_and_after_whole_chunks() {
+        let mut bytes = b"a\nb\r\n".repeat(20);
+        bytes.extend_from_slice(b"\n\n\n");
+        assert_eq!(count_line_feeds(&bytes), 43);
+        assert_eq!(count_line_feeds(b""), 0);
+    }
     use std::io::Write;
 
     fn reader_for(bytes: &[u8]) -> (tempfile::NamedTempFile, Result<RecordReader, InputError>) {
