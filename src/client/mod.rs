@@ -281,12 +281,29 @@ impl AttemptLog {
 
 /// The JSON body: the operation's body fields, as strings, in catalog order.
 fn request_body(op: &Operation, row: &Checked) -> String {
-    let mut body = serde_json::Map::new();
-    for field in op.body {
-        let value = row.value(*field).unwrap_or_default();
-        body.insert(field.wire_name().to_owned(), value.into());
+    // Writing a map of strings into a string cannot fail.
+    serde_json::to_string(&Body { op, row }).unwrap_or_default()
+}
+
+/// Serialized straight from the row: no map of owned keys and values per
+/// request.
+struct Body<'a> {
+    op: &'a Operation,
+    row: &'a Checked,
+}
+
+impl serde::Serialize for Body<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.op.body.len()))?;
+        for field in self.op.body {
+            map.serialize_entry(
+                field.wire_name(),
+                self.row.value(*field).unwrap_or_default(),
+            )?;
+        }
+        map.end()
     }
-    serde_json::Value::Object(body).to_string()
 }
 
 #[cfg(test)]
@@ -362,5 +379,11 @@ mod tests {
         assert_eq!(body["tokenSerialNumber"], "014010008038");
         assert_eq!(body["deviceSerialNumber"], "140100080");
         assert_eq!(body["userId"], USER);
+        assert_eq!(
+            request_body(&DS100_DELETE, &row),
+            format!(
+                r#"{{"tokenSerialNumber":"014010008038","deviceSerialNumber":"140100080","userId":"{USER}"}}"#
+            )
+        );
     }
 }
