@@ -17,7 +17,7 @@
 #                     starts one curl per row and would need minutes for all
 #                     20,000; its figure is rows per second either way)
 #   BENCH_REPEATS     runs of each CPU-bound case (overhead-bound, Python peer,
-#                     dry run); the table gives the median (default 3)
+#                     dry run); the table gives the median (default 5)
 #   BENCH_KEEP=1      keep the work directory (inputs, results, summaries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ OVERHEAD_JOBS=16
 PEER_ROWS=${BENCH_PEER_ROWS:-2000}
 DRY_ROWS=1000000
 SMALL_DRY_ROWS=100000
-REPEATS=${BENCH_REPEATS:-3}
+REPEATS=${BENCH_REPEATS:-5}
 
 say() { printf '%s\n' "$*" >&2; }
 
