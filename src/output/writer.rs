@@ -357,6 +357,16 @@ mod tests {
     }
     use crate::output::Outcome;
 
+    /// A results writer for `columns` in a fresh directory, which lives as
+    /// long as the returned guard.
+    fn new_writer(columns: &[&str]) -> (tempfile::TempDir, PathBuf, ResultsWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let header = csv::StringRecord::from(columns.to_vec());
+        let writer = ResultsWriter::create(&path, &header, false).unwrap();
+        (dir, path, writer)
+    }
+
     fn result(line: u64, message: &str) -> RowResult {
         let mut r = RowResult::unsent(line, Outcome::Failed, message);
         r.http_status = Some(404);
@@ -365,10 +375,7 @@ mod tests {
 
     #[test]
     fn out_of_order_results_end_in_input_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        let header = csv::StringRecord::from(vec!["userId", "note"]);
-        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let (_dir, path, mut writer) = new_writer(&["userId", "note"]);
         for line in [3, 2, 5, 4] {
             let input = csv::StringRecord::from(vec![format!("u{line}"), "a,\"b\"\nc".into()]);
             writer.write(&input, &result(line, "multi\nline")).unwrap();
@@ -387,10 +394,7 @@ mod tests {
 
     #[test]
     fn rows_far_out_of_order_are_put_back_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        let header = csv::StringRecord::from(vec!["userId"]);
-        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let (_dir, path, mut writer) = new_writer(&["userId"]);
         // Longer than one window of the reorder, in an order that jumps
         // back and forth across it.
         let evens_down = (1..=1500).rev().map(|k| 2 * k);
@@ -419,10 +423,7 @@ mod tests {
 
     #[test]
     fn resolved_values_land_in_their_own_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        let header = csv::StringRecord::from(vec!["email"]);
-        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let (_dir, path, mut writer) = new_writer(&["email"]);
         let mut looked_up = RowResult::unsent(2, Outcome::Ok, "");
         looked_up.resolved = vec![(Field::TokenSerialNumber, "0140".into())];
         writer
@@ -451,10 +452,7 @@ mod tests {
 
     #[test]
     fn ragged_input_is_padded_and_formulas_escaped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        let header = csv::StringRecord::from(vec!["a", "b"]);
-        let mut writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let (_dir, path, mut writer) = new_writer(&["a", "b"]);
         let input = csv::StringRecord::from(vec!["=cmd|' /C calc'!A0"]);
         writer.write(&input, &result(2, "-oops")).unwrap();
         writer.finish().unwrap();
