@@ -12,6 +12,7 @@ pub use adaptive::Rate;
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use reqwest::Url;
 
 use crate::auth::TokenProvider;
 use crate::input::Checked;
-use crate::ops::{Field, HttpMethod, Operation};
+use crate::ops::{self, Field, HttpMethod, Operation};
 use crate::output::Outcome;
 use reply::Failure;
 
@@ -88,6 +89,10 @@ pub struct Client {
     pacer: Pacer,
     policy: RetryPolicy,
     lookups: resolve::LookupCache,
+    /// The URL of every catalog path that takes no row value, built once:
+    /// building a URL costs a request more than the rest of its own share
+    /// of the client.
+    fixed_urls: HashMap<&'static str, Url>,
     pub traffic: Arc<Traffic>,
 }
 
@@ -124,6 +129,7 @@ impl Client {
             .map_err(ClientError)?;
         Ok(Client {
             http,
+            fixed_urls: fixed_urls(&config.base_url),
             base: config.base_url.clone(),
             tokens,
             pacer: Pacer::new(config.rate),
@@ -254,19 +260,37 @@ impl Client {
 
     /// The tenant root plus `path`; a `{name}` segment becomes `value_of(name)`.
     fn url_with<'v>(&self, path: &str, value_of: impl Fn(&str) -> Option<&'v str>) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty();
-            for segment in path.split('/').filter(|s| !s.is_empty()) {
-                let value = segment
-                    .strip_prefix('{')
-                    .and_then(|s| s.strip_suffix('}'))
-                    .and_then(&value_of);
-                segments.push(value.unwrap_or(segment));
-            }
+        match self.fixed_urls.get(path) {
+            Some(url) => url.clone(),
+            None => build_url(&self.base, path, value_of),
         }
-        url
     }
+}
+
+fn fixed_urls(base: &Url) -> HashMap<&'static str, Url> {
+    let paths = ops::CATALOG.iter().flat_map(|op| {
+        let lookups = op.resolvers.iter().map(|r| r.lookup.path);
+        std::iter::once(op.path).chain(lookups)
+    });
+    paths
+        .filter(|path| !path.contains('{'))
+        .map(|path| (path, build_url(base, path, |_| None)))
+        .collect()
+}
+
+fn build_url<'v>(base: &Url, path: &str, value_of: impl Fn(&str) -> Option<&'v str>) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty();
+        for segment in path.split('/').filter(|s| !s.is_empty()) {
+            let value = segment
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .and_then(&value_of);
+            segments.push(value.unwrap_or(segment));
+        }
+    }
+    url
 }
 
 impl AttemptLog {
@@ -353,6 +377,26 @@ mod tests {
             format!(
                 "https://acme.example/AdminInterface/restapi/v2/users/{USER}/sidTokens/clearPin"
             )
+        );
+    }
+
+    #[test]
+    fn paths_without_row_values_come_built_with_the_base() {
+        let row = checked(
+            &DS100_DELETE,
+            &["userId", "tokenSerialNumber", "deviceSerialNumber"],
+            &[USER, "014010008038", "140100080"],
+        );
+        let url = client("https://gw.example/securid/").url_for(&DS100_DELETE, &row);
+        assert_eq!(
+            url.as_str(),
+            "https://gw.example/securid/AdminInterface/restapi/v1/ds100/delete/otp"
+        );
+        let fixed = fixed_urls(&Url::parse("https://gw.example/securid/").unwrap());
+        assert!(fixed.contains_key(DS100_DELETE.path));
+        assert!(
+            !fixed.contains_key(SID_CLEAR_PIN.path),
+            "the SID path takes the user"
         );
     }
 
