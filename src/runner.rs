@@ -400,16 +400,13 @@ fn spawn_workers(
                     let Some(row) = work.lock().await.recv().await else {
                         return;
                     };
-                    let result = if halt.is_set() {
-                        RowResult::unsent(
-                            row.line,
-                            Outcome::NotAttempted,
-                            halt.not_attempted_message(),
-                        )
+                    let finished = if halt.is_set() {
+                        not_attempted(row, &halt)
                     } else {
-                        send_row(&client, op, &row, dry_run, &watch, &halt).await
+                        let result = send_row(&client, op, &row, dry_run, &watch, &halt).await;
+                        (row.record, result)
                     };
-                    if results.send((row.record, result)).await.is_err() {
+                    if results.send(finished).await.is_err() {
                         return;
                     }
                 }
@@ -477,11 +474,6 @@ fn spawn_reader(
     tokio::task::spawn_blocking(move || {
         let mut work = Handoff::new(work, runtime.clone());
         let mut results = Handoff::new(results, runtime);
-        let not_attempted = |row: Row| {
-            let message = halt.not_attempted_message();
-            let result = RowResult::unsent(row.line, Outcome::NotAttempted, message);
-            (row.record, result)
-        };
         let read = (|| {
             for row in Rows::open(&config.input, config.operation, &scan)? {
                 let row = row?;
@@ -492,9 +484,7 @@ fn spawn_reader(
                         let _ = results.flush();
                     }
                     if let Err(refused) = work.push(row) {
-                        for row in refused {
-                            let _ = results.push(not_attempted(row));
-                        }
+                        hand_back(refused, &mut results, &halt);
                     }
                     continue;
                 };
@@ -505,13 +495,27 @@ fn spawn_reader(
         })();
         // Rows still queued are handed over even when reading failed.
         if let Err(refused) = work.flush() {
-            for row in refused {
-                let _ = results.push(not_attempted(row));
-            }
+            hand_back(refused, &mut results, &halt);
         }
         let _ = results.flush();
         read
     })
+}
+
+/// Rows the workers can no longer take go to the results as not attempted.
+fn hand_back(refused: Vec<Row>, results: &mut Handoff<Finished>, halt: &Halt) {
+    for row in refused {
+        let _ = results.push(not_attempted(row, halt));
+    }
+}
+
+fn not_attempted(row: Row, halt: &Halt) -> Finished {
+    let result = RowResult::unsent(
+        row.line,
+        Outcome::NotAttempted,
+        halt.not_attempted_message(),
+    );
+    (row.record, result)
 }
 
 /// Why a row is not sent, and its message; `None` when it goes to a worker.

