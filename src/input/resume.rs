@@ -55,7 +55,7 @@ impl Done {
         let input_header: csv::StringRecord = header.iter().take(layout.width).collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();
-        while let Some(raw) = reader.next_row() {
+        while let Some(raw) = reader.advance() {
             let raw = raw?;
             if !layout.is_done(&raw.record) {
                 continue;
