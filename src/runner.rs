@@ -116,7 +116,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         let path = config.output.clone();
         return Err(OutputError::Exists { path }.into());
     }
-    let connection = connect(&config).await?;
+    let halt = Arc::new(Halt::default());
+    let connection = connect(&config, &halt).await?;
     if let Err(e) = confirm_plan(&config, &scan, &connection) {
         connection.close().await;
         return Err(e);
@@ -129,7 +130,6 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         }
     };
     let tokens_signed = connection.client.clone();
-    let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(signals::watch(halt.clone()));
 
     let tally = Arc::new(Tally::default());
@@ -249,7 +249,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
-async fn connect(config: &Config) -> Result<Connection, RunError> {
+async fn connect(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
     let nowhere = || Connection {
         client: None,
         mock: None,
@@ -286,7 +286,7 @@ async fn connect(config: &Config) -> Result<Connection, RunError> {
         Some(_) => format!("the simulated tenant at {}", client_config.base_url),
         None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
     };
-    let client = Client::new(&client_config, Arc::new(tokens))?;
+    let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {
         client: Some(Arc::new(client)),
         mock,
@@ -429,8 +429,11 @@ async fn send_row(
     } else {
         client.execute(op, &row.checked).await
     };
-    if let Some(reason) = watch.record(&attempted, started) {
-        halt.stop(reason);
+    // A row the halt kept off the wire says nothing about the tenant.
+    if attempted.outcome != Outcome::NotAttempted {
+        if let Some(reason) = watch.record(&attempted, started) {
+            halt.stop(reason);
+        }
     }
     RowResult {
         line: row.line,

@@ -13,7 +13,7 @@ pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use crate::auth::TokenProvider;
 use crate::input::Checked;
 use crate::ops::{self, Field, HttpMethod, Operation};
 use crate::output::Outcome;
+use crate::safety::Halt;
 use reply::Failure;
 
 /// How to reach the tenant and how patiently.
@@ -87,6 +88,9 @@ pub struct Client {
     base: Url,
     tokens: Arc<TokenProvider>,
     pacer: Pacer,
+    /// Every wait before a send ends when this is set, and nothing is sent
+    /// after it is.
+    halt: Arc<Halt>,
     policy: RetryPolicy,
     lookups: resolve::LookupCache,
     /// The URL of every catalog path that takes no row value, built once
@@ -115,10 +119,16 @@ struct AttemptLog {
     attempts: AtomicU32,
     timed_out: AtomicBool,
     reached_tenant: AtomicBool,
+    /// The HTTP status of the latest answer, 0 before any.
+    last_status: AtomicU16,
 }
 
 impl Client {
-    pub fn new(config: &ClientConfig, tokens: Arc<TokenProvider>) -> Result<Self, ClientError> {
+    pub fn new(
+        config: &ClientConfig,
+        tokens: Arc<TokenProvider>,
+        halt: Arc<Halt>,
+    ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
@@ -133,6 +143,7 @@ impl Client {
             base: config.base_url.clone(),
             tokens,
             pacer: Pacer::new(config.rate),
+            halt,
             policy: config.retry,
             lookups: resolve::LookupCache::default(),
             traffic: Arc::default(),
@@ -188,9 +199,15 @@ impl Client {
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
+        let halt = self.halt.clone();
         (|| self.send_once(prepared, log))
             .retry(self.policy.backoff())
-            .sleep(tokio::time::sleep)
+            .sleep(move |delay| {
+                let halt = halt.clone();
+                async move {
+                    halt.sleep(delay).await;
+                }
+            })
             .when(Failure::is_retryable)
             .adjust(|failure, backoff| backoff.map(|d| failure.retry_after().unwrap_or(d)))
             .notify(|failure, delay| {
@@ -207,12 +224,19 @@ impl Client {
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
-        let sent_at = self.pacer.wait_turn().await;
+        let sent_at = tokio::select! {
+            biased;
+            _ = self.halt.halted() => return Err(self.halted()),
+            sent_at = self.pacer.wait_turn() => sent_at,
+        };
         let token = self
             .tokens
             .bearer()
             .await
             .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
+        if self.halt.is_set() {
+            return Err(self.halted());
+        }
         log.attempts.fetch_add(1, Ordering::Relaxed);
         let counter = if prepared.is_lookup {
             &self.traffic.lookups
@@ -240,6 +264,10 @@ impl Client {
         }
         log.note(&failure_or_reply);
         failure_or_reply
+    }
+
+    fn halted(&self) -> Failure {
+        Failure::Halted(self.halt.reason().unwrap_or(crate::safety::HaltReason::Interrupted))
     }
 
     /// The rate the run settled at, if it had to find one (`--rate auto`, or
@@ -297,8 +325,15 @@ impl AttemptLog {
     fn note(&self, result: &Result<reply::Success, Failure>) {
         match result {
             Err(Failure::Timeout) => self.timed_out.store(true, Ordering::Relaxed),
-            Err(Failure::Connect(_)) | Err(Failure::Local(_)) => {}
+            Err(Failure::Connect(_) | Failure::Local(_) | Failure::Halted(_)) => {}
             _ => self.reached_tenant.store(true, Ordering::Relaxed),
+        }
+        let status = match result {
+            Ok(success) => Some(success.status),
+            Err(failure) => failure.status(),
+        };
+        if let Some(status) = status {
+            self.last_status.store(status, Ordering::Relaxed);
         }
     }
 }
@@ -359,7 +394,12 @@ mod tests {
             retry: RetryPolicy::default(),
             concurrency: 1,
         };
-        Client::new(&config, Arc::new(TokenProvider::fixed(Secret::new("t")))).unwrap()
+        Client::new(
+            &config,
+            Arc::new(TokenProvider::fixed(Secret::new("t"))),
+            Arc::default(),
+        )
+        .unwrap()
     }
 
     const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::{parse_retry_after, AttemptLog, Attempted, RetryPolicy};
 use crate::ops::{describe_success, HttpMethod, Operation};
 use crate::output::{one_line, Outcome};
+use crate::safety::HaltReason;
 use crate::secret::Secret;
 
 /// Bodies longer than this are cut; no answer the tool reads is near it.
@@ -41,6 +42,8 @@ pub enum Failure {
     Connect(String),
     /// Failed before sending (for example no token could be made).
     Local(String),
+    /// The run halted before this attempt went on the wire.
+    Halted(HaltReason),
 }
 
 impl Failure {
@@ -48,7 +51,7 @@ impl Failure {
         match self {
             Failure::Throttled { .. } | Failure::Timeout | Failure::Connect(_) => true,
             Failure::Status { status, .. } => matches!(status, 500 | 502 | 503 | 504),
-            Failure::AuthRefused { .. } | Failure::Local(_) => false,
+            Failure::AuthRefused { .. } | Failure::Local(_) | Failure::Halted(_) => false,
         }
     }
 
@@ -59,7 +62,7 @@ impl Failure {
         }
     }
 
-    fn status(&self) -> Option<u16> {
+    pub(super) fn status(&self) -> Option<u16> {
         match self {
             Failure::Throttled { .. } => Some(429),
             Failure::AuthRefused { status, .. } | Failure::Status { status, .. } => Some(*status),
@@ -213,6 +216,9 @@ pub fn conclude_failure(
     log: &AttemptLog,
 ) -> Attempted {
     let attempts = log.attempts.load(Ordering::Relaxed);
+    if let Failure::Halted(reason) = failure {
+        return halted(reason, log, attempts);
+    }
     Attempted {
         outcome: Outcome::Failed,
         http_status: failure.status(),
@@ -221,6 +227,33 @@ pub fn conclude_failure(
         detail: String::new(),
         auth_refused: matches!(failure, Failure::AuthRefused { .. }),
         unreachable: !log.reached_tenant.load(Ordering::Relaxed),
+        resolved: Vec::new(),
+    }
+}
+
+/// A row the halt caught before its next attempt: not attempted when nothing
+/// was sent, else failed with what its last attempt was told.
+fn halted(reason: &HaltReason, log: &AttemptLog, attempts: u32) -> Attempted {
+    let last_status = log.last_status.load(Ordering::Relaxed);
+    let http_status = (last_status != 0).then_some(last_status as u16);
+    let (outcome, message) = if attempts == 0 {
+        (Outcome::NotAttempted, reason.not_attempted_message())
+    } else {
+        let last = http_status.map_or("no answer".to_owned(), |s| format!("answered {s}"));
+        let message = format!(
+            "not retried after {attempts} attempts (the last {last}): {}",
+            reason.not_retried()
+        );
+        (Outcome::Failed, message)
+    };
+    Attempted {
+        outcome,
+        http_status,
+        attempts,
+        message,
+        detail: String::new(),
+        auth_refused: false,
+        unreachable: false,
         resolved: Vec::new(),
     }
 }
@@ -241,6 +274,7 @@ fn failure_message(
         Failure::Timeout => "no answer within the timeout".to_owned(),
         Failure::Connect(e) => format!("cannot reach the tenant: {e}"),
         Failure::Local(e) => e.clone(),
+        Failure::Halted(reason) => reason.not_attempted_message(),
         Failure::Throttled { message, .. }
         | Failure::AuthRefused { message, .. }
         | Failure::Status { message, .. } => {

@@ -122,7 +122,9 @@ impl Client {
             Err(failed) => {
                 let mut failed = failed.clone();
                 failed.attempts = resolution.attempts;
-                failed.message = format!("{context}: {}", failed.message);
+                if failed.outcome != Outcome::NotAttempted {
+                    failed.message = format!("{context}: {}", failed.message);
+                }
                 return Err(failed);
             }
         };

@@ -39,13 +39,40 @@ impl HaltReason {
             HaltReason::Stopped(why) | HaltReason::Fatal(why) => why.clone(),
         }
     }
+
+    /// Why a row already sent was not sent again.
+    pub fn not_retried(&self) -> String {
+        match self {
+            HaltReason::Interrupted => "the run was interrupted".into(),
+            HaltReason::Stopped(why) | HaltReason::Fatal(why) => {
+                format!("the run stopped ({why})")
+            }
+        }
+    }
+
+    /// The message of a row this halt kept off the wire.
+    pub fn not_attempted_message(&self) -> String {
+        format!("not attempted: {}", self.not_retried())
+    }
 }
 
 /// Why new work stopped being taken. Set once; later reasons are ignored.
-#[derive(Default)]
+/// Waits that a row makes before it is sent (its pacer slot, the 429 gate, a
+/// retry's backoff) end at once when it is set, through [`Halt::halted`].
 pub struct Halt {
     reason: Mutex<Option<HaltReason>>,
     set: AtomicBool,
+    fired: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Halt {
+    fn default() -> Self {
+        Halt {
+            reason: Mutex::default(),
+            set: AtomicBool::new(false),
+            fired: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl Halt {
@@ -58,6 +85,24 @@ impl Halt {
         if slot.is_none() {
             *slot = Some(reason);
             self.set.store(true, Ordering::Release);
+            self.fired.send_replace(true);
+        }
+    }
+
+    /// Resolves once the halt is set (at once if it already is).
+    pub async fn halted(&self) {
+        let mut fired = self.fired.subscribe();
+        // The sender lives as long as `self`, so the wait cannot fail.
+        let _ = fired.wait_for(|set| *set).await;
+    }
+
+    /// Sleeps for `delay`, or less if the halt is set meanwhile; says
+    /// whether the sleep was cut short.
+    pub async fn sleep(&self, delay: std::time::Duration) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.halted() => true,
+            _ = tokio::time::sleep(delay) => false,
         }
     }
 
@@ -70,10 +115,7 @@ impl Halt {
 
     pub fn not_attempted_message(&self) -> String {
         match self.reason() {
-            Some(HaltReason::Interrupted) => "not attempted: the run was interrupted".into(),
-            Some(HaltReason::Stopped(why) | HaltReason::Fatal(why)) => {
-                format!("not attempted: the run stopped ({why})")
-            }
+            Some(reason) => reason.not_attempted_message(),
             None => "not attempted".into(),
         }
     }
