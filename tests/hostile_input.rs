@@ -201,6 +201,20 @@ fn embedded_newlines_keep_later_line_numbers_true() {
 }
 
 #[test]
+fn a_bare_cr_outside_quotes_refuses_the_file_on_its_line() {
+    // An editor that shows the CR as ^M shows line 3 as one row; the csv
+    // reader would make two of it, both labelled line 3.
+    let text = format!(
+        "{HEADER}\n{SID_USER},{SID_SERIAL}\n{SID_USER_2},{SID_SERIAL_2}\r{SID_USER},{SID_SERIAL}\n"
+    );
+    let err = refused("bare-cr.csv", text.as_bytes(), "bare-cr.csv:3: a carriage return");
+    assert!(err.contains("LF or CRLF"), "{err}");
+    let quoted = format!("{HEADER},note\n{SID_USER},{SID_SERIAL},\"a\rb\"\n");
+    let (rows, _) = per_row("quoted-cr.csv", quoted.as_bytes());
+    assert_eq!(row_at(&rows, 2)["note"], "a\rb");
+}
+
+#[test]
 fn a_megabyte_cell_is_invalid_with_a_short_message() {
     let huge = "7".repeat(1024 * 1024);
     let (rows, requests) = per_row("huge-cell.csv", &csv_text(&[&format!("{SID_USER},{huge}")]));

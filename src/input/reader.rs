@@ -28,10 +28,18 @@ pub struct RecordReader {
 /// Turns a record's byte offset into the line it starts on. The csv crate's
 /// own line numbers drift on CRLF files and blank lines, and admins look rows
 /// up by the line their editor shows, so lines are counted from the bytes.
+///
+/// It also finds a carriage return that ends a record without a line feed
+/// after it: the csv crate ends the record there, while an editor may show
+/// both records on one line, so two rows would share one line number.
 struct LineCounter {
     bytes: BufReader<File>,
     offset: u64,
     line: u64,
+    /// The last byte passed over.
+    last: u8,
+    /// The line of the first bare carriage return between records.
+    bare_cr: Option<u64>,
 }
 
 impl LineCounter {
@@ -53,6 +61,9 @@ impl LineCounter {
                 .take_while(|b| matches!(b, b'\r' | b'\n'))
                 .count();
             let more = breaks == buf.len() && !buf.is_empty();
+            let record_follows = breaks < buf.len();
+            let bare_cr = bare_cr_in(&buf[..breaks], self.last, self.line, record_follows);
+            self.bare_cr = self.bare_cr.or(bare_cr);
             self.advance(breaks);
             if !more {
                 return Ok(self.line);
@@ -63,10 +74,29 @@ impl LineCounter {
     fn advance(&mut self, n: usize) {
         if let Ok(buf) = self.bytes.fill_buf() {
             self.line += count_line_feeds(&buf[..n]);
+            if let Some(&last) = buf[..n].last() {
+                self.last = last;
+            }
         }
         self.bytes.consume(n);
         self.offset += n as u64;
     }
+}
+
+/// The line of a CR not followed by LF among the line breaks between two
+/// records, which start on `line`; `last` is the byte before them (the
+/// previous record's terminator). A CR at the very end of the file splits
+/// nothing.
+fn bare_cr_in(breaks: &[u8], last: u8, mut line: u64, record_follows: bool) -> Option<u64> {
+    let mut after_cr = last == b'\r';
+    for &b in breaks {
+        if after_cr && b != b'\n' {
+            return Some(line);
+        }
+        line += u64::from(b == b'\n');
+        after_cr = b == b'\r';
+    }
+    (after_cr && record_follows).then_some(line)
 }
 
 /// Counted in fixed-size chunks, which the compiler turns into vector
@@ -82,6 +112,10 @@ fn count_line_feeds(bytes: &[u8]) -> u64 {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+const BARE_CR: &str = "a carriage return (CR) without a line feed ends this line outside quotes, \
+so editors and this tool would disagree on where the row ends; save the file with LF or CRLF \
+line endings, or quote the cell that holds the CR";
+
 impl RecordReader {
     pub fn open(path: &Path, delimiter: u8) -> Result<Self, InputError> {
         let io_err = |source| InputError::Io {
@@ -96,6 +130,8 @@ impl RecordReader {
             bytes: BufReader::with_capacity(64 * 1024, File::open(path).map_err(io_err)?),
             offset: 0,
             line: 1,
+            last: 0,
+            bare_cr: None,
         };
         let file = File::open(path).map_err(io_err)?;
         let csv = csv::ReaderBuilder::new()
@@ -148,6 +184,13 @@ impl RecordReader {
                     }))
                 }
             };
+            if let Some(line) = self.lines.bare_cr.take() {
+                return Some(Err(InputError::Csv {
+                    path: self.path.clone(),
+                    line,
+                    what: BARE_CR.to_owned(),
+                }));
+            }
             return Some(self.lend_text(line));
         }
     }
@@ -273,6 +316,36 @@ mod tests {
     fn crlf_blank_lines_and_embedded_newlines_count_like_an_editor() {
         let rows = lines(b"a,b\r\n\r\n\"x\r\ny\",1\r\n\r\n\r\nz,2");
         assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 3, 7]);
+    }
+
+    fn first_error(bytes: &[u8]) -> Option<String> {
+        let (_file, reader) = reader_for(bytes);
+        let mut reader = reader.unwrap();
+        std::iter::from_fn(|| reader.next_row()).find_map(|r| r.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn a_bare_cr_between_records_is_refused_on_its_line() {
+        for (bytes, line) in [
+            (&b"a,b\n1,2\r3,4\n"[..], 2),
+            (&b"a,b\r1,2\n"[..], 1),
+            (&b"a,b\n1,2\r\r\n3,4\n"[..], 2),
+            (&b"a,b\n\"1\",2\r3,4\n"[..], 2),
+        ] {
+            let err = first_error(bytes).unwrap_or_else(|| panic!("{bytes:?} read"));
+            assert!(err.contains(&format!(":{line}: a carriage return")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_cr_in_quotes_in_crlf_or_at_the_end_is_read() {
+        for bytes in [
+            &b"a,b\r\n\"1\r2\",3\r\n"[..],
+            &b"a,b\n1,2\r"[..],
+            &b"a,b\r\n\r\n1,2\r\n"[..],
+        ] {
+            assert_eq!(first_error(bytes), None, "{bytes:?}");
+        }
     }
 
     #[test]
