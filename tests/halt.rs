@@ -105,7 +105,12 @@ fn assert_accounted(input: &Path, not_attempted_because: &str) -> Vec<Row> {
 fn ctrl_c_at_a_slow_rate_with_many_workers_sends_only_what_is_on_the_wire() {
     let dir = tempfile::tempdir().unwrap();
     let (tenant, input) = generated(&[], "40", dir.path());
-    let mut child = spawn_op(&tenant, &input, &tenant.token(), &["-j", "64", "--rate", "1"]);
+    let mut child = spawn_op(
+        &tenant,
+        &input,
+        &tenant.token(),
+        &["-j", "64", "--rate", "1"],
+    );
     let seen = wait_at_tenant(&tenant, &mut child, |t| t.stats().requests >= 2);
     interrupt(&child);
     let (exit, text) = finish(child);
@@ -122,7 +127,12 @@ fn ctrl_c_at_a_slow_rate_with_many_workers_sends_only_what_is_on_the_wire() {
 fn refused_credentials_at_a_slow_rate_stop_workers_waiting_for_their_slot() {
     let dir = tempfile::tempdir().unwrap();
     let (tenant, input) = generated(&[], "16", dir.path());
-    let child = spawn_op(&tenant, &input, "not-the-token", &["-j", "16", "--rate", "2"]);
+    let child = spawn_op(
+        &tenant,
+        &input,
+        "not-the-token",
+        &["-j", "16", "--rate", "2"],
+    );
     let (exit, text) = finish(child);
     assert_eq!(exit, Some(1), "{text}");
     assert!(text.contains("credentials are wrong"), "{text}");
@@ -139,7 +149,12 @@ fn ctrl_c_during_a_long_retry_after_sends_nothing_more() {
     let dir = tempfile::tempdir().unwrap();
     // One request through, then a quota that refills in 50 s.
     let (tenant, input) = generated(&["--rate", "0.02", "--burst", "1"], "16", dir.path());
-    let mut child = spawn_op(&tenant, &input, &tenant.token(), &["-j", "2", "--rate", "0"]);
+    let mut child = spawn_op(
+        &tenant,
+        &input,
+        &tenant.token(),
+        &["-j", "2", "--rate", "0"],
+    );
     let seen = wait_at_tenant(&tenant, &mut child, |t| t.stats().throttled >= 1);
     interrupt(&child);
     let (exit, text) = finish(child);

@@ -207,7 +207,11 @@ fn a_bare_cr_outside_quotes_refuses_the_file_on_its_line() {
     let text = format!(
         "{HEADER}\n{SID_USER},{SID_SERIAL}\n{SID_USER_2},{SID_SERIAL_2}\r{SID_USER},{SID_SERIAL}\n"
     );
-    let err = refused("bare-cr.csv", text.as_bytes(), "bare-cr.csv:3: a carriage return");
+    let err = refused(
+        "bare-cr.csv",
+        text.as_bytes(),
+        "bare-cr.csv:3: a carriage return",
+    );
     assert!(err.contains("LF or CRLF"), "{err}");
     let quoted = format!("{HEADER},note\n{SID_USER},{SID_SERIAL},\"a\rb\"\n");
     let (rows, _) = per_row("quoted-cr.csv", quoted.as_bytes());
@@ -296,6 +300,69 @@ fn formula_cells_are_escaped_in_the_results() {
     for row in &rows {
         assert!(!row["message"].starts_with(['=', '+', '-', '@']), "{row:?}");
     }
+}
+
+#[test]
+fn formula_header_cells_and_formulas_behind_whitespace_are_escaped() {
+    let text = format!(
+        "{HEADER},=cmd|' /C calc'!A0,note\n{SID_USER},{SID_SERIAL},\"  =1+1\",\u{a0}=1\n{SID_USER_2},{SID_SERIAL_2},\"\n=2\",\"\t3\"\n"
+    );
+    let case = run("formula-header.csv", text.as_bytes(), &[]);
+    assert_eq!(code(&case.out), 0, "{}", stderr(&case.out));
+    let results_text = std::fs::read_to_string(results_path(&case.input)).unwrap();
+    let header = results_text.lines().next().unwrap();
+    assert!(header.contains(",'=cmd|' /C calc'!A0,note,"), "{header}");
+    let rows = results(&results_path(&case.input));
+    let formula_column = "'=cmd|' /C calc'!A0";
+    assert_eq!(row_at(&rows, 2)[formula_column], "'  =1+1");
+    assert_eq!(row_at(&rows, 2)["note"], "'\u{a0}=1");
+    assert_eq!(row_at(&rows, 3)[formula_column], "'\n=2");
+    assert_eq!(row_at(&rows, 3)["note"], "'\t3");
+    // The hygiene note is given for exactly the cells that were escaped.
+    for row in &rows {
+        let notes = row["message"].matches("starts like a spreadsheet formula");
+        assert_eq!(notes.count(), 2, "{row:?}");
+    }
+}
+
+#[test]
+fn resume_reads_an_escaped_identity_back_to_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(sample("tenant.json")).unwrap();
+    let seed = seed.replace(
+        "\"carol.smith@acme.example\"",
+        "\"-carol.smith@acme.example\"",
+    );
+    let seed_path = write(dir.path(), "tenant.json", &seed);
+    let tenant = Tenant::start(&["--state", seed_path.to_str().unwrap()]);
+    let input = write(
+        dir.path(),
+        "emails.csv",
+        &format!("email,tokenSerialNumber\n-carol.smith@acme.example,{SID_SERIAL}\n"),
+    );
+    let first = run_op(&tenant, "sid-clear-pin", &input, &[]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let done = results(&results_path(&input));
+    assert_eq!(done[0]["outcome"], "ok", "{done:?}");
+    assert_eq!(done[0]["email"], "'-carol.smith@acme.example");
+    let sent = tenant.stats().requests;
+
+    let again = dir.path().join("again.results.csv");
+    let resumed = run_op(
+        &tenant,
+        "sid-clear-pin",
+        &input,
+        &[
+            "--resume",
+            results_path(&input).to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    let rows = results(&again);
+    assert_eq!(rows[0]["outcome"], "skipped", "{rows:?}");
+    assert_eq!(tenant.stats().requests, sent, "nothing sent again");
 }
 
 #[test]

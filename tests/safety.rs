@@ -431,7 +431,7 @@ fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
             "duplicate rows (skipped): line 3",
             "same serial on different users (invalid): line 4, 5",
             "serials that may have lost leading zeros: line 6",
-            "cells starting with = + - @: line 7",
+            "cells that start like a formula (= + - @, tab, CR): line 7",
         ] {
             assert!(summary.contains(expected), "{expected} in {summary}");
         }

@@ -267,7 +267,11 @@ impl Client {
     }
 
     fn halted(&self) -> Failure {
-        Failure::Halted(self.halt.reason().unwrap_or(crate::safety::HaltReason::Interrupted))
+        Failure::Halted(
+            self.halt
+                .reason()
+                .unwrap_or(crate::safety::HaltReason::Interrupted),
+        )
     }
 
     /// The rate the run settled at, if it had to find one (`--rate auto`, or

@@ -15,6 +15,7 @@ use super::fingerprint::Fingerprinter;
 use super::validate::MAX_SERIAL_LEN;
 use super::{Checked, ColumnMap, Finding, RawRow};
 use crate::ops::{Field, Operation};
+use crate::output::is_formula;
 
 /// Lengths seen in one serial column, counted over every valid row. A valid
 /// serial is at most [`MAX_SERIAL_LEN`] long, so a slot per length does.
@@ -106,7 +107,7 @@ impl Hygiene {
     pub fn look_at_cells(&mut self, raw: &RawRow) {
         for (index, name) in &self.free_columns {
             let cell = raw.record.get(*index).unwrap_or_default();
-            if starts_like_formula(cell) {
+            if is_formula(cell) {
                 let finding = Finding::FormulaCell {
                     column: index + 1,
                     name: name.clone(),
@@ -236,14 +237,6 @@ impl SecondLook {
 
 fn serial_print(prints: &mut Fingerprinter, field: Field, serial: &str) -> u64 {
     prints.of([field.wire_name(), serial])
-}
-
-/// The characters that make a spreadsheet treat a cell as a formula.
-fn starts_like_formula(cell: &str) -> bool {
-    matches!(
-        cell.trim_start().chars().next(),
-        Some('=' | '+' | '-' | '@')
-    )
 }
 
 #[cfg(test)]

@@ -333,7 +333,10 @@ mod tests {
             (&b"a,b\n\"1\",2\r3,4\n"[..], 2),
         ] {
             let err = first_error(bytes).unwrap_or_else(|| panic!("{bytes:?} read"));
-            assert!(err.contains(&format!(":{line}: a carriage return")), "{err}");
+            assert!(
+                err.contains(&format!(":{line}: a carriage return")),
+                "{err}"
+            );
         }
     }
 

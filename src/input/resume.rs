@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
 use crate::ops::Operation;
-use crate::output::Outcome;
+use crate::output::{unescape_formula, Outcome};
 
 /// How a row done in an earlier run is described; a later resume recognises
 /// its own skipped rows by it.
@@ -52,7 +52,13 @@ impl Done {
         let mut reader = RecordReader::open(path, b',')?;
         let header = reader.next_header()?.unwrap_or_default();
         let layout = ResultsLayout::find(path, &header)?;
-        let input_header: csv::StringRecord = header.iter().take(layout.width).collect();
+        // Cells were escaped against spreadsheet formulas when written; the
+        // identity is the value as the input had it.
+        let input_header: csv::StringRecord = header
+            .iter()
+            .take(layout.width)
+            .map(unescape_formula)
+            .collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();
         while let Some(raw) = reader.advance() {
@@ -62,7 +68,12 @@ impl Done {
             }
             let input = RawRow {
                 line: raw.line,
-                record: raw.record.iter().take(layout.width).collect(),
+                record: raw
+                    .record
+                    .iter()
+                    .take(layout.width)
+                    .map(unescape_formula)
+                    .collect(),
             };
             let checked = validate::check(op, &columns, &input);
             if checked.is_ready() {

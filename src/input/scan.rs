@@ -44,7 +44,7 @@ impl Finding {
             Finding::DoneEarlier { .. } => "done in an earlier run (skipped)",
             Finding::SharedSerial { .. } => "same serial on different users (invalid)",
             Finding::ShortSerial { .. } => "serials that may have lost leading zeros",
-            Finding::FormulaCell { .. } => "cells starting with = + - @",
+            Finding::FormulaCell { .. } => "cells that start like a formula (= + - @, tab, CR)",
         }
     }
 

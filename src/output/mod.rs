@@ -114,13 +114,41 @@ pub fn one_line(text: &str, max: usize) -> String {
     out
 }
 
-/// Neutralises a cell a spreadsheet would run as a formula (`=`, `+`, `-`,
-/// `@`, and the tab and carriage return that can hide them) by prefixing a
+/// Whether a spreadsheet could run the cell as a formula: it starts with a
+/// tab or carriage return, or its first character after any leading
+/// whitespace (spaces, line breaks, no-break spaces) is `=`, `+`, `-` or `@`
+/// (the OWASP CSV-injection set). The one test for the hygiene note, the
+/// escaping and the reading back.
+pub fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['\t', '\r'])
+        || matches!(
+            cell.trim_start().chars().next(),
+            Some('=' | '+' | '-' | '@')
+        )
+}
+
+/// Whether the cell is written with a leading `'`: a formula, or a formula
+/// behind quotes of its own, so that reading back strips exactly the quote
+/// that was added (`'=x` is written `''=x`).
+fn needs_quote(cell: &str) -> bool {
+    is_formula(cell.trim_start_matches('\''))
+}
+
+/// Neutralises a cell a spreadsheet would run as a formula by prefixing a
 /// single quote, as OWASP recommends for CSV injection.
 pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    if needs_quote(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// The value [`escape_formula`] was given, from what it wrote.
+pub fn unescape_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_quote(rest) => rest,
+        _ => cell,
     }
 }
 
@@ -143,6 +171,42 @@ mod tests {
         assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(escape_formula("014010008031"), "014010008031");
         assert_eq!(escape_formula(""), "");
+    }
+
+    #[test]
+    fn formulas_behind_whitespace_tab_or_cr_are_escaped() {
+        for cell in [
+            "  =1+1",
+            "\u{a0}=1",
+            "\n=1",
+            "\t1",
+            "\r1",
+            " @x",
+            "\u{3000}+1",
+        ] {
+            assert!(is_formula(cell), "{cell:?}");
+            assert_eq!(escape_formula(cell), format!("'{cell}"));
+        }
+        for cell in ["a=1", "1-2", " x", "'", "'a"] {
+            assert!(!is_formula(cell), "{cell:?}");
+            assert_eq!(escape_formula(cell), cell);
+        }
+    }
+
+    #[test]
+    fn reading_back_restores_every_value() {
+        for cell in [
+            "-alice@acme.example",
+            "'-alice@acme.example",
+            "''=x",
+            "'plain",
+            "plain",
+            "  =1",
+            "'",
+            "",
+        ] {
+            assert_eq!(unescape_formula(&escape_formula(cell)), cell);
+        }
     }
 
     #[test]

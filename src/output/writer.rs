@@ -32,7 +32,7 @@ pub const RESOLVED_FIELDS: [Field; 2] = [Field::UserId, Field::TokenSerialNumber
 
 /// The full results header for an input header.
 pub fn result_columns(input_header: &csv::StringRecord) -> csv::StringRecord {
-    let mut header = input_header.clone();
+    let mut header: csv::StringRecord = input_header.iter().map(escape_formula).collect();
     for column in RESULT_COLUMNS {
         header.push_field(column);
     }
@@ -456,5 +456,13 @@ mod tests {
             row.starts_with("'=cmd|' /C calc'!A0,,2,failed,404,0,'-oops,"),
             "{row}"
         );
+    }
+
+    #[test]
+    fn header_cells_are_escaped() {
+        let (_dir, path, writer) = new_writer(&["=cmd", " @x", "userId"]);
+        writer.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("'=cmd,' @x,userId,line,"), "{text}");
     }
 }
