@@ -235,7 +235,7 @@ pub fn conclude_failure(
 /// was sent, else failed with what its last attempt was told.
 fn halted(reason: &HaltReason, log: &AttemptLog, attempts: u32) -> Attempted {
     let last_status = log.last_status.load(Ordering::Relaxed);
-    let http_status = (last_status != 0).then_some(last_status as u16);
+    let http_status = (last_status != 0).then_some(last_status);
     let (outcome, message) = if attempts == 0 {
         (Outcome::NotAttempted, reason.not_attempted_message())
     } else {

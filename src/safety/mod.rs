@@ -283,6 +283,21 @@ mod tests {
         Watch::new(limits, "ds100-clear-pin")
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_halt_cuts_a_sleep_short_and_later_sleeps_do_not_start() {
+        let halt = std::sync::Arc::new(Halt::default());
+        let sleeper = tokio::spawn({
+            let halt = halt.clone();
+            async move { halt.sleep(Duration::from_secs(600)).await }
+        });
+        tokio::task::yield_now().await;
+        halt.stop(HaltReason::Interrupted);
+        assert!(sleeper.await.unwrap(), "cut short");
+        let start = tokio::time::Instant::now();
+        assert!(halt.sleep(Duration::from_secs(600)).await);
+        assert_eq!(tokio::time::Instant::now(), start);
+    }
+
     #[test]
     fn max_failures_stops_at_the_count() {
         let w = watch(Limits {
