@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::OutputError;
+use super::{files, OutputError};
 use crate::input::{InputError, RecordReader};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,31 +22,51 @@ pub fn write_retry_file(
     delimiter: u8,
     lines: &BTreeSet<u64>,
     retry: &Path,
+    force: bool,
 ) -> Result<(), RetryError> {
-    let csv_err = |source| OutputError::Csv {
-        path: retry.to_owned(),
-        source,
-    };
     let mut reader = RecordReader::open(input, delimiter)?;
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_path(retry)
-        .map_err(csv_err)?;
+    let mut input_error = None;
+    files::replace_whole(retry, force, |file| {
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_writer(file);
+        let copied = copy_lines(&mut reader, lines, &mut writer);
+        match copied {
+            Ok(result) => result.map_err(std::io::Error::from),
+            Err(e) => {
+                input_error = Some(e);
+                Err(std::io::Error::other("the input could not be read again"))
+            }
+        }?;
+        writer.flush()
+    })
+    .map_err(|e| match input_error.take() {
+        Some(input) => RetryError::Input(input),
+        None => RetryError::Output(e),
+    })
+}
+
+/// The header and the rows at `lines`; an input error apart from a write error.
+fn copy_lines(
+    reader: &mut RecordReader,
+    lines: &BTreeSet<u64>,
+    writer: &mut csv::Writer<&mut std::fs::File>,
+) -> Result<csv::Result<()>, InputError> {
     if let Some(header) = reader.next_header()? {
-        writer.write_record(&header).map_err(csv_err)?;
+        if let Err(e) = writer.write_record(&header) {
+            return Ok(Err(e));
+        }
     }
     while let Some(raw) = reader.next_row() {
         let raw = raw?;
         if lines.contains(&raw.line) {
-            writer.write_record(&raw.record).map_err(csv_err)?;
+            if let Err(e) = writer.write_record(&raw.record) {
+                return Ok(Err(e));
+            }
         }
     }
-    writer.flush().map_err(|source| OutputError::Io {
-        path: retry.to_owned(),
-        source,
-    })?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -59,7 +79,7 @@ mod tests {
         let input = dir.path().join("in.csv");
         std::fs::write(&input, "a;b\n1;=x\n2;y\n3;\"z;w\"\n").unwrap();
         let retry = dir.path().join("in.retry.csv");
-        write_retry_file(&input, b';', &BTreeSet::from([2, 4]), &retry).unwrap();
+        write_retry_file(&input, b';', &BTreeSet::from([2, 4]), &retry, false).unwrap();
         assert_eq!(
             std::fs::read_to_string(&retry).unwrap(),
             "a;b\n1;=x\n3;\"z;w\"\n"
