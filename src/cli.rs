@@ -13,7 +13,7 @@ use crate::auth::is_loopback_host;
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
 use crate::ops::{self, Operation};
-use crate::output::files::FileIdentity;
+use crate::output::files::first_shared;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -361,17 +361,13 @@ fn refuse_shared_files(run: &RunArgs, output: &Path) -> Result<(), CliError> {
     if let Some(key) = &run.key_file {
         roles.push(("the key file", key));
     }
-    let identities: Vec<FileIdentity> = roles.iter().map(|(_, p)| FileIdentity::of(p)).collect();
-    for (i, (role, path)) in roles.iter().enumerate() {
-        if let Some(j) = identities[..i].iter().position(|id| *id == identities[i]) {
-            return Err(CliError::Usage(format!(
-                "{} and {role} are the same file ({}); choose another path so neither is overwritten",
-                roles[j].0,
-                path.display()
-            )));
-        }
+    match first_shared(&roles) {
+        Some((first, second, path)) => Err(CliError::Usage(format!(
+            "{first} and {second} are the same file ({}); choose another path so neither is overwritten",
+            path.display()
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A share of rows: `0.2` or `20%`.

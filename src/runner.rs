@@ -113,7 +113,9 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    check_outputs(&config)?;
+    let retry = (!config.dry_run).then(|| next::retry_path(&config.output));
+    let summary = config.summary_json.as_deref();
+    files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let connection = connect(&config).await?;
     if let Err(e) = confirm_plan(&config, &scan, &connection) {
         connection.close().await;
@@ -191,25 +193,6 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         report.summary.save_json(path, config.force)?;
     }
     Ok(report)
-}
-
-/// Finds before anything is sent an output that could not be written: an
-/// existing results file without --force, a symbolic link, a missing or
-/// read-only directory.
-fn check_outputs(config: &Config) -> Result<(), OutputError> {
-    if config.output.exists() && !config.force {
-        let path = config.output.clone();
-        return Err(OutputError::Exists { path });
-    }
-    files::check_creatable("-o/--output", &config.output, config.force)?;
-    if !config.dry_run {
-        let retry = next::retry_path(&config.output);
-        files::check_creatable("the retry file", &retry, config.force)?;
-    }
-    if let Some(path) = &config.summary_json {
-        files::check_creatable("--summary-json", path, config.force)?;
-    }
-    Ok(())
 }
 
 /// Asks before a destructive run, naming the tenant and the rows to send.

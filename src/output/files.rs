@@ -55,6 +55,29 @@ pub fn replace_whole(
     sync_parent(path).map_err(|e| io_error(path, e))
 }
 
+/// Finds before anything is sent an output that could not be written: an
+/// existing results file without `force`, a symbolic link, a missing or
+/// read-only directory.
+pub fn check_outputs(
+    results: &Path,
+    retry: Option<&Path>,
+    summary_json: Option<&Path>,
+    force: bool,
+) -> Result<(), OutputError> {
+    if results.exists() && !force {
+        let path = results.to_owned();
+        return Err(OutputError::Exists { path });
+    }
+    check_creatable("-o/--output", results, force)?;
+    if let Some(retry) = retry {
+        check_creatable("the retry file", retry, force)?;
+    }
+    if let Some(summary) = summary_json {
+        check_creatable("--summary-json", summary, force)?;
+    }
+    Ok(())
+}
+
 /// Checks before anything is sent that `path` can be created, so a typo is
 /// found before the run rather than after it: the path is not a symbolic
 /// link (unless `force`) nor a directory, and a probe file can be created
@@ -123,6 +146,15 @@ pub fn sync_parent(path: &Path) -> std::io::Result<()> {
         let _ = path;
         Ok(())
     }
+}
+
+/// The first two roles whose paths are one file, and that file's path.
+pub fn first_shared<'a>(roles: &[(&'a str, &'a Path)]) -> Option<(&'a str, &'a str, &'a Path)> {
+    let identities: Vec<FileIdentity> = roles.iter().map(|(_, p)| FileIdentity::of(p)).collect();
+    (0..roles.len()).find_map(|i| {
+        let j = identities[..i].iter().position(|id| *id == identities[i])?;
+        Some((roles[j].0, roles[i].0, roles[i].1))
+    })
 }
 
 /// What makes two paths the same file: (device, inode) for a file that
