@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::{files, OutputError};
+
 use crate::input::{InputError, RecordReader};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +32,14 @@ pub fn write_retry_file(
             .delimiter(delimiter)
             .flexible(true)
             .from_writer(file);
-        let copied = copy_lines(&mut reader, lines, &mut writer);
-        match copied {
-            Ok(result) => result.map_err(std::io::Error::from),
-            Err(e) => {
+        match copy_lines(&mut reader, lines, &mut writer) {
+            Ok(()) => writer.flush(),
+            Err(CopyFailure::Write(e)) => Err(e.into()),
+            Err(CopyFailure::Read(e)) => {
                 input_error = Some(e);
                 Err(std::io::Error::other("the input could not be read again"))
             }
-        }?;
-        writer.flush()
+        }
     })
     .map_err(|e| match input_error.take() {
         Some(input) => RetryError::Input(input),
@@ -47,26 +47,40 @@ pub fn write_retry_file(
     })
 }
 
-/// The header and the rows at `lines`; an input error apart from a write error.
+/// Why copying stopped: the input, read a second time, or the retry file.
+enum CopyFailure {
+    Read(InputError),
+    Write(csv::Error),
+}
+
+impl From<InputError> for CopyFailure {
+    fn from(e: InputError) -> Self {
+        CopyFailure::Read(e)
+    }
+}
+
+impl From<csv::Error> for CopyFailure {
+    fn from(e: csv::Error) -> Self {
+        CopyFailure::Write(e)
+    }
+}
+
+/// The header and the rows at `lines`.
 fn copy_lines(
     reader: &mut RecordReader,
     lines: &BTreeSet<u64>,
     writer: &mut csv::Writer<&mut std::fs::File>,
-) -> Result<csv::Result<()>, InputError> {
+) -> Result<(), CopyFailure> {
     if let Some(header) = reader.next_header()? {
-        if let Err(e) = writer.write_record(&header) {
-            return Ok(Err(e));
-        }
+        writer.write_record(&header)?;
     }
     while let Some(raw) = reader.next_row() {
         let raw = raw?;
         if lines.contains(&raw.line) {
-            if let Err(e) = writer.write_record(&raw.record) {
-                return Ok(Err(e));
-            }
+            writer.write_record(&raw.record)?;
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -222,7 +222,11 @@ impl ResultsWriter {
         if in_order {
             return Ok(());
         }
-        reorder(&path, width).map_err(|source| OutputError::Csv { path, source })
+        let (header_end, index) = line_index(&path, width).map_err(|source| OutputError::Csv {
+            path: path.clone(),
+            source,
+        })?;
+        write_sorted(&path, header_end, index)
     }
 }
 
@@ -259,18 +263,20 @@ impl TimeText {
     }
 }
 
-/// Rewrites a results file sorted by its `line` column. Holds 24 bytes per
-/// row (line and byte range), never the rows themselves, copies each row's
-/// bytes as they are, and replaces the file atomically so an interruption
-/// leaves the unsorted original.
-fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
+/// A row's `line`, then where its bytes start and end.
+type RowSpan = (u64, u64, u64);
+
+/// Where each row of a results file starts and ends, by its `line` column,
+/// sorted, and where the header ends. Holds 24 bytes per row, never the rows
+/// themselves.
+fn line_index(path: &Path, input_width: usize) -> csv::Result<(u64, Vec<RowSpan>)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(BufReader::new(File::open(path)?));
     reader.headers()?;
     let header_end = reader.position().byte();
-    let mut index: Vec<(u64, u64, u64)> = Vec::new();
+    let mut index: Vec<RowSpan> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         let start = reader.position().byte();
@@ -284,19 +290,25 @@ fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
         index.push((line, start, reader.position().byte()));
     }
     index.sort_unstable();
+    Ok((header_end, index))
+}
 
-    let mut rows = ByteRanges::new(File::open(path)?);
-    let copied = files::replace_whole(path, true, |file| {
+/// Rewrites a results file in the order of `index`, copying each row's bytes
+/// as they are, and replaces the file atomically so an interruption leaves
+/// the unsorted original.
+fn write_sorted(path: &Path, header_end: u64, index: Vec<RowSpan>) -> Result<(), OutputError> {
+    let mut rows = ByteRanges::new(File::open(path).map_err(|source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    })?);
+    // The results file is this run's own: replacing it needs no --force.
+    files::replace_whole(path, true, |file| {
         let mut sorted = BufWriter::with_capacity(64 * 1024, file);
         sorted.write_all(rows.get(0, header_end)?)?;
         for (_, start, end) in index {
             sorted.write_all(rows.get(start, end)?)?;
         }
         sorted.flush()
-    });
-    copied.map_err(|e| match e {
-        OutputError::Io { source, .. } => source.into(),
-        other => std::io::Error::other(other.to_string()).into(),
     })
 }
 
