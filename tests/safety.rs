@@ -1,8 +1,9 @@
 //! Operator safety end to end: confirmation, canary, halt thresholds, the
-//! breakers, Ctrl-C and SIGKILL with resume, the retry file and input
-//! hygiene, and the run's files (no file in two roles, outputs checked
-//! before the first request, results synced). The real binary runs against the simulated tenant on loopback;
-//! the tenant's ledger says what was really changed.
+//! breakers, Ctrl-C and SIGKILL with resume, the retry file, input hygiene,
+//! and the run's files (no file in two roles, outputs checked before the
+//! first request, results synced). The real binary runs against the
+//! simulated tenant on loopback; the tenant's ledger says what was really
+//! changed.
 
 mod common;
 
