@@ -13,6 +13,7 @@ use crate::auth::is_loopback_host;
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
 use crate::ops::{self, Operation};
+use crate::output::files::first_shared;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -309,16 +310,7 @@ fn config(
             "--max-unreachable must be a number of seconds".into(),
         ));
     }
-    if run
-        .resume
-        .iter()
-        .any(|previous| same_file(previous, &output))
-    {
-        return Err(CliError::Usage(format!(
-            "the results file {} is also a --resume file; write the resumed run elsewhere with -o",
-            output.display()
-        )));
-    }
+    refuse_shared_files(&run, &output)?;
     Ok(Config {
         operation,
         target: target(&run)?,
@@ -352,10 +344,29 @@ fn config(
     })
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+/// Refuses a run where two of its files are one file (the input written
+/// over by its own results, a retry file over the input, ...), whatever
+/// --force says: nothing is sent or written.
+fn refuse_shared_files(run: &RunArgs, output: &Path) -> Result<(), CliError> {
+    let retry = crate::safety::next::retry_path(output);
+    let mut roles: Vec<(&str, &Path)> = vec![
+        ("the input", &run.input),
+        ("the results file (-o)", output),
+        ("the retry file", &retry),
+    ];
+    if let Some(summary) = &run.summary_json {
+        roles.push(("the --summary-json file", summary));
+    }
+    roles.extend(run.resume.iter().map(|r| ("a --resume file", r.as_path())));
+    if let Some(key) = &run.key_file {
+        roles.push(("the key file", key));
+    }
+    match first_shared(&roles) {
+        Some((first, second, path)) => Err(CliError::Usage(format!(
+            "{first} and {second} are the same file ({}); choose another path so neither is overwritten",
+            path.display()
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -18,7 +18,8 @@ use crate::client::{Client, ClientConfig, ClientError};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::{MockError, MockServer};
 use crate::output::{
-    Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult, Summary,
+    files, Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult,
+    Summary,
 };
 use crate::progress::{Progress, Style, Tally};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
@@ -112,10 +113,9 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    if config.output.exists() && !config.force {
-        let path = config.output.clone();
-        return Err(OutputError::Exists { path }.into());
-    }
+    let retry = (!config.dry_run).then(|| next::retry_path(&config.output));
+    let summary = config.summary_json.as_deref();
+    files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let halt = Arc::new(Halt::default());
     let connection = connect(&config, &halt).await?;
     if let Err(e) = confirm_plan(&config, &scan, &connection) {
@@ -190,13 +190,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let report = report(&config, &scan, &written.counts, &halt, run_figures);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
-        report
-            .summary
-            .save_json(path)
-            .map_err(|source| OutputError::Io {
-                path: path.clone(),
-                source,
-            })?;
+        report.summary.save_json(path, config.force)?;
     }
     Ok(report)
 }
@@ -227,7 +221,8 @@ fn write_retry(
         return Ok(None);
     }
     let path = next::retry_path(&config.output);
-    crate::output::write_retry_file(&config.input, scan.delimiter, &written.to_retry, &path)?;
+    let lines = &written.to_retry;
+    crate::output::write_retry_file(&config.input, scan.delimiter, lines, &path, config.force)?;
     Ok(Some(path))
 }
 
@@ -341,7 +336,22 @@ fn spawn_writer(
             counts: Counts::default(),
             to_retry: BTreeSet::new(),
         };
-        while let Some((record, result)) = results.recv().await {
+        let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let (record, result) = tokio::select! {
+                finished = results.recv() => match finished {
+                    Some(finished) => finished,
+                    None => break,
+                },
+                _ = sync_tick.tick() => {
+                    if let Err(e) = writer.sync() {
+                        halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
+                        return Err(e);
+                    }
+                    continue;
+                }
+            };
             // Results already queued are written before one flush: each is
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.

@@ -1,7 +1,9 @@
 //! Operator safety end to end: confirmation, canary, halt thresholds, the
-//! breakers, Ctrl-C and SIGKILL with resume, the retry file and input
-//! hygiene. The real binary runs against the simulated tenant on loopback;
-//! the tenant's ledger says what was really changed.
+//! breakers, Ctrl-C and SIGKILL with resume, the retry file, input hygiene,
+//! and the run's files (no file in two roles, outputs checked before the
+//! first request, results synced). The real binary runs against the
+//! simulated tenant on loopback; the tenant's ledger says what was really
+//! changed.
 
 mod common;
 
@@ -615,4 +617,154 @@ fn on_a_terminal_only_the_typed_operation_and_count_go_ahead() {
     let (exit, screen) = delete_on_a_terminal(&tenant, &input, "ds100-delete 3").unwrap();
     assert_eq!(exit, Some(0), "{screen}");
     assert_eq!(tenant.stats().applied_total("ds100-delete"), 3);
+}
+
+/// Runs `args` against `tenant` and checks it was refused with exit 1 before
+/// any request, naming `roles`, and that `keep` still holds `text`.
+fn assert_refused_untouched(tenant: &Tenant, args: &[&str], roles: &[&str], keep: &Path) {
+    let text = std::fs::read_to_string(keep).unwrap();
+    let before = tenant.stats().requests;
+    let out = bin()
+        .args(args)
+        .args(["--base-url", &tenant.url(), "--rate", "0"])
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    for role in roles {
+        assert!(err.contains(role), "{role} in {err}");
+    }
+    assert_eq!(std::fs::read_to_string(keep).unwrap(), text);
+    assert_eq!(tenant.stats().requests, before, "nothing sent: {err}");
+}
+
+#[test]
+fn one_file_in_two_roles_is_refused_before_anything_is_sent_even_with_force() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::create_dir(dir.path().join("a")).unwrap();
+    let same = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let same = same.to_str().unwrap();
+    let op = "ds100-clear-pin";
+    assert_refused_untouched(
+        &tenant,
+        &[op, same, "-o", same, "--force"],
+        &["the input", "the results file", same],
+        Path::new(same),
+    );
+    // users.retry.csv run into users.csv: its retry file is the input.
+    let retry_named = dir.path().join("users.retry.csv");
+    std::fs::copy(same, &retry_named).unwrap();
+    assert_refused_untouched(
+        &tenant,
+        &[op, &d("users.retry.csv"), "-o", &d("users.csv"), "--force"],
+        &["the input", "the retry file"],
+        &retry_named,
+    );
+    // A summary over an earlier results file given to --resume, through a
+    // hard link; a results path with `..` in it that is the summary.
+    let earlier = write(dir.path(), "earlier.results.csv", "kept\n");
+    std::fs::hard_link(&earlier, dir.path().join("linked.json")).unwrap();
+    assert_refused_untouched(
+        &tenant,
+        &[
+            op,
+            same,
+            "--resume",
+            &d("earlier.results.csv"),
+            "-o",
+            &d("new.csv"),
+        ]
+        .into_iter()
+        .chain(["--summary-json", &d("linked.json"), "--force"])
+        .collect::<Vec<_>>(),
+        &["--summary-json", "--resume"],
+        &earlier,
+    );
+    let dotted = format!("{}/a/.././out.csv", dir.path().display());
+    assert_refused_untouched(
+        &tenant,
+        &[op, same, "-o", &dotted, "--summary-json", &d("out.csv")],
+        &["the results file", "--summary-json"],
+        Path::new(same),
+    );
+    assert!(!dir.path().join("out.csv").exists());
+}
+
+#[test]
+fn unusable_output_paths_are_refused_before_the_first_request() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let input = input.to_str().unwrap();
+    let missing = dir.path().join("no-such-dir/summary.json");
+    assert_refused_untouched(
+        &tenant,
+        &[
+            "ds100-clear-pin",
+            input,
+            "--summary-json",
+            missing.to_str().unwrap(),
+        ],
+        &[
+            "--summary-json",
+            missing.to_str().unwrap(),
+            "nothing was sent",
+        ],
+        Path::new(input),
+    );
+    // The retry file's name is taken by a directory.
+    let results = dir.path().join("out.csv");
+    std::fs::create_dir(dir.path().join("out.retry.csv")).unwrap();
+    assert_refused_untouched(
+        &tenant,
+        &["ds100-clear-pin", input, "-o", results.to_str().unwrap()],
+        &["retry file", "out.retry.csv"],
+        Path::new(input),
+    );
+    assert!(!results.exists(), "no results file either");
+}
+
+#[test]
+fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
+    let has_strace = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_strace {
+        eprintln!("strace is not installed; skipping the fsync test");
+        return;
+    }
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let results = dir.path().join("synced.csv");
+    let trace = dir.path().join("trace.txt");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("securid-bulk"))
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .arg("-o")
+        .arg(&results)
+        .args(["--base-url", &tenant.url(), "--rate", "0", "-q"])
+        .env_remove("SECURID_KEY_FILE")
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let synced = |path: &Path| {
+        let named = format!("<{}>)", path.canonicalize().unwrap().display());
+        calls
+            .lines()
+            .filter(|l| l.contains("sync(") && l.contains(&named))
+            .count()
+    };
+    assert!(synced(&results) >= 1, "results file synced: {calls}");
+    assert!(synced(dir.path()) >= 1, "its directory synced: {calls}");
 }

@@ -1,6 +1,7 @@
 //! Security checks on the real binary: TLS verification cannot be turned
 //! off, plain http goes nowhere but loopback, the bearer token is sent to
-//! the base URL's host and nowhere else and never shows in output.
+//! the base URL's host and nowhere else and never shows in output; output
+//! files are owner-only and never written through a planted symbolic link.
 //! (Formula escaping in results is covered by `hostile_input`; redirects off
 //! the tenant's host by `hostile_server`.)
 
@@ -139,4 +140,101 @@ fn a_token_given_on_the_command_line_is_never_echoed() {
 fn results_from_text(text: &str) -> Vec<std::collections::HashMap<String, String>> {
     let dir = tempfile::tempdir().unwrap();
     results(&write(dir.path(), "r.csv", text))
+}
+
+/// An input with one row that succeeds and one that fails, so a run leaves
+/// results, a retry file and a summary.
+fn mixed_run_input(dir: &std::path::Path) -> std::path::PathBuf {
+    write(
+        dir,
+        "mixed.csv",
+        &format!("userId,tokenSerialNumber\n{USER},014010008038\n{USER},999000\n"),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = mixed_run_input(dir.path());
+    let results = dir.path().join("mixed.results.csv");
+    // An old results file replaced with --force loses its wider bits too.
+    std::fs::write(&results, "old").unwrap();
+    std::fs::set_permissions(&results, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let summary = dir.path().join("summary.json");
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        &input,
+        &["-j", "2", "--summary-json", summary.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    for path in [results, dir.path().join("mixed.retry.csv"), summary] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_symlinks_are_refused_without_force_and_never_written_through() {
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = mixed_run_input(dir.path());
+    let victim = write(dir.path(), "victim.txt", "precious\n");
+    let summary = dir.path().join("summary.json");
+    let retry = dir.path().join("mixed.retry.csv");
+    for (link, flag) in [(&retry, vec![]), (&summary, vec!["--summary-json"])] {
+        std::os::unix::fs::symlink(&victim, link).unwrap();
+        let mut args = vec!["ds100-clear-pin", input.to_str().unwrap(), "--yes"];
+        args.extend(flag.iter().copied());
+        if !flag.is_empty() {
+            args.push(summary.to_str().unwrap());
+        }
+        let out = bin()
+            .args(&args)
+            .args(["--base-url", &tenant.url(), "--rate", "0"])
+            .env("SECURID_TOKEN", tenant.token())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(err.contains(link.to_str().unwrap()), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(tenant.stats().requests, 0, "{err}");
+        std::fs::remove_file(link).unwrap();
+    }
+    // With --force the link itself is replaced; its target is left alone.
+    std::os::unix::fs::symlink(&victim, &summary).unwrap();
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        &input,
+        &["--summary-json", summary.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(!std::fs::symlink_metadata(&summary).unwrap().is_symlink());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_mock_never_writes_its_key_file_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = write(dir.path(), "victim.txt", "precious\n");
+    let link = dir.path().join("admin-key.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = bin()
+        .args(["mock", "--write-key-file"])
+        .arg(&link)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
 }

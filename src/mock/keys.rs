@@ -170,25 +170,19 @@ fn parse_private_key(access_key: &str) -> Result<KeyPair, String> {
     parsed.map_err(|_| "accessKey does not hold a usable RSA private key".to_string())
 }
 
+/// Owner-only, replaced whole, never written through a symbolic link.
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let mut file = options.open(path)?;
-        // `mode` only applies to a new file; an old one keeps its bits.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        file.write_all(contents)?;
-        file.sync_all()
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::other(
+            "it is a symbolic link; remove it or choose another path",
+        ));
     }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path)?;
-        file.write_all(contents)?;
-        file.sync_all()
-    }
+    crate::output::files::replace_whole(path, false, |file| file.write_all(contents)).map_err(|e| {
+        match e {
+            crate::output::OutputError::Io { source, .. } => source,
+            other => std::io::Error::other(other.to_string()),
+        }
+    })
 }
 
 fn random_access_id() -> String {

@@ -3,6 +3,7 @@
 //! do, the end-of-run summary, and the
 //! small text helpers that keep every cell and message on one safe line.
 
+pub mod files;
 mod retry;
 mod summary;
 mod writer;

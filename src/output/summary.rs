@@ -171,9 +171,15 @@ impl Summary {
         out
     }
 
-    pub fn save_json(&self, path: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(path, json + "\n")
+    /// Saves the summary as JSON, owner-only, never through a symbolic link
+    /// unless `force`.
+    pub fn save_json(&self, path: &Path, force: bool) -> Result<(), super::OutputError> {
+        super::files::replace_whole(path, force, |file| {
+            use std::io::Write as _;
+            let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+            file.write_all(json.as_bytes())?;
+            file.write_all(b"\n")
+        })
     }
 }
 

@@ -3,12 +3,12 @@
 //! every finished row. At the end of a run the file is rewritten in input
 //! order, using an index of byte offsets rather than holding rows in memory.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{escape_formula, one_line, RowResult};
+use super::{escape_formula, files, one_line, RowResult};
 use crate::ops::Field;
 
 /// The columns appended after the input's own columns. The `resolved_*`
@@ -49,6 +49,16 @@ pub enum OutputError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path} is a symbolic link; refusing to write through it (pass --force if it is meant)"
+    )]
+    Symlink { path: PathBuf },
+    #[error("{flag} {path} cannot be created: {reason}; nothing was sent")]
+    Unusable {
+        flag: String,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("cannot write {path}: {source}")]
     Csv {
         path: PathBuf,
@@ -63,6 +73,8 @@ pub struct ResultsWriter {
     width: usize,
     last_line: u64,
     in_order: bool,
+    /// Rows flushed to the operating system but not yet synced to the disk.
+    unsynced: bool,
     /// Numbers and times are formatted here, one buffer for every row.
     cell: String,
     times: TimeText,
@@ -76,21 +88,7 @@ impl ResultsWriter {
         input_header: &csv::StringRecord,
         force: bool,
     ) -> Result<Self, OutputError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .create_new(!force)
-            .truncate(true)
-            .open(path)
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::AlreadyExists => OutputError::Exists {
-                    path: path.to_owned(),
-                },
-                _ => OutputError::Io {
-                    path: path.to_owned(),
-                    source,
-                },
-            })?;
+        let file = files::create_in_place(path, force)?;
         let mut writer = ResultsWriter {
             path: path.to_owned(),
             csv: csv::WriterBuilder::new()
@@ -99,6 +97,7 @@ impl ResultsWriter {
             width: input_header.len(),
             last_line: 0,
             in_order: true,
+            unsynced: false,
             cell: String::new(),
             times: TimeText::default(),
         };
@@ -178,10 +177,28 @@ impl ResultsWriter {
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.unsynced = true;
         self.csv.flush().map_err(|source| OutputError::Io {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// Syncs what was flushed to the disk, when anything was. The runner
+    /// calls this once a second while rows finish, so a power loss costs at
+    /// most the last second of results.
+    pub fn sync(&mut self) -> Result<(), OutputError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        self.unsynced = false;
+        self.csv
+            .get_ref()
+            .sync_data()
+            .map_err(|source| OutputError::Io {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     fn write_record_flushed(&mut self, record: &csv::StringRecord) -> Result<(), OutputError> {
@@ -198,13 +215,18 @@ impl ResultsWriter {
     /// of order.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.flush()?;
+        self.sync()?;
         let in_order = self.in_order;
         let (path, width) = (self.path.clone(), self.width);
         drop(self);
         if in_order {
             return Ok(());
         }
-        reorder(&path, width).map_err(|source| OutputError::Csv { path, source })
+        let (header_end, index) = line_index(&path, width).map_err(|source| OutputError::Csv {
+            path: path.clone(),
+            source,
+        })?;
+        write_sorted(&path, header_end, index)
     }
 }
 
@@ -241,18 +263,20 @@ impl TimeText {
     }
 }
 
-/// Rewrites a results file sorted by its `line` column. Holds 24 bytes per
-/// row (line and byte range), never the rows themselves, copies each row's
-/// bytes as they are, and replaces the file atomically so an interruption
-/// leaves the unsorted original.
-fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
+/// A row's `line`, then where its bytes start and end.
+type RowSpan = (u64, u64, u64);
+
+/// Where each row of a results file starts and ends, by its `line` column,
+/// sorted, and where the header ends. Holds 24 bytes per row, never the rows
+/// themselves.
+fn line_index(path: &Path, input_width: usize) -> csv::Result<(u64, Vec<RowSpan>)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(BufReader::new(File::open(path)?));
     reader.headers()?;
     let header_end = reader.position().byte();
-    let mut index: Vec<(u64, u64, u64)> = Vec::new();
+    let mut index: Vec<RowSpan> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         let start = reader.position().byte();
@@ -266,17 +290,26 @@ fn reorder(path: &Path, input_width: usize) -> Result<(), csv::Error> {
         index.push((line, start, reader.position().byte()));
     }
     index.sort_unstable();
+    Ok((header_end, index))
+}
 
-    let sorted_path = path.with_extension("csv.sorting");
-    let mut sorted = BufWriter::with_capacity(64 * 1024, File::create(&sorted_path)?);
-    let mut rows = ByteRanges::new(File::open(path)?);
-    sorted.write_all(rows.get(0, header_end)?)?;
-    for (_, start, end) in index {
-        sorted.write_all(rows.get(start, end)?)?;
-    }
-    sorted.into_inner().map_err(|e| e.into_error())?.flush()?;
-    std::fs::rename(&sorted_path, path)?;
-    Ok(())
+/// Rewrites a results file in the order of `index`, copying each row's bytes
+/// as they are, and replaces the file atomically so an interruption leaves
+/// the unsorted original.
+fn write_sorted(path: &Path, header_end: u64, index: Vec<RowSpan>) -> Result<(), OutputError> {
+    let mut rows = ByteRanges::new(File::open(path).map_err(|source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    })?);
+    // The results file is this run's own: replacing it needs no --force.
+    files::replace_whole(path, true, |file| {
+        let mut sorted = BufWriter::with_capacity(64 * 1024, file);
+        sorted.write_all(rows.get(0, header_end)?)?;
+        for (_, start, end) in index {
+            sorted.write_all(rows.get(start, end)?)?;
+        }
+        sorted.flush()
+    })
 }
 
 /// Byte ranges of a file, read through a window. Results arrive out of order
@@ -383,7 +416,25 @@ mod tests {
         assert_eq!(rows[0].get(0), Some("u2"));
         assert_eq!(rows[0].get(1), Some("a,\"b\"\nc"));
         assert_eq!(rows[0].get(6), Some("multi line"));
-        assert!(!path.with_extension("csv.sorting").exists());
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the results remain: {left:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sorting_never_writes_through_a_planted_link() {
+        let (dir, path, mut writer) = new_writer(&["userId"]);
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        // The name the sort used before it took an unpredictable one.
+        std::os::unix::fs::symlink(&victim, path.with_extension("csv.sorting")).unwrap();
+        for line in [3, 2] {
+            let input = csv::StringRecord::from(vec![format!("u{line}")]);
+            writer.write(&input, &result(line, "x")).unwrap();
+        }
+        writer.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::read_to_string(&path).unwrap().contains("u2"));
     }
 
     #[test]
