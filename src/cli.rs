@@ -9,9 +9,9 @@ use clap::error::ErrorKind;
 use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
-use crate::auth::is_loopback_host;
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
+use crate::net::{is_loopback_host, parse_proxy, redact_url, ProxyChoice};
 use crate::ops::{self, Operation};
 use crate::safety::Limits;
 use crate::secret::Secret;
@@ -55,13 +55,19 @@ pub struct Config {
     pub limits: Limits,
     /// Earlier results files whose done rows are skipped.
     pub resume: Vec<PathBuf>,
+    /// Which proxy carries requests to an https tenant.
+    pub proxy: ProxyChoice,
+    /// `--token` was typed on the command line, where the process list
+    /// shows it.
+    pub token_on_command_line: bool,
 }
 
 /// Where requests go.
 #[derive(Debug)]
 pub enum Target {
-    /// Dry run: nowhere.
-    Nowhere,
+    /// Dry run: nowhere. The tenant the real run would use, when given,
+    /// to report the route it would take.
+    Nowhere(Option<Url>),
     /// The in-process simulated tenant.
     Mock(Box<MockOptions>),
     Tenant {
@@ -121,6 +127,16 @@ struct RunArgs {
     )]
     token: Option<String>,
 
+    /// Proxy for requests to an https:// tenant [default: HTTPS_PROXY,
+    /// ALL_PROXY and NO_PROXY from the environment]. Plain http:// to
+    /// loopback never goes through a proxy.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    proxy: Option<Url>,
+
+    /// Send straight to the tenant, ignoring the proxy environment variables.
+    #[arg(long)]
+    no_proxy: bool,
+
     /// Admin API key file from the Cloud Administration Console.
     #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
@@ -132,7 +148,7 @@ struct RunArgs {
     token_lifetime: u64,
 
     /// Run against a built-in simulated tenant seeded with samples/tenant.json.
-    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file"])]
+    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy"])]
     mock: bool,
 
     /// Rows in flight at once.
@@ -260,11 +276,7 @@ where
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
         }
-        Err(e) => {
-            return Err(CliError::Usage(
-                e.render().to_string().trim_end().to_owned(),
-            ))
-        }
+        Err(e) => return Err(CliError::Usage(usage_error_without_secrets(&e))),
     };
     let (name, sub) = matches
         .subcommand()
@@ -280,11 +292,15 @@ where
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             prefer_flags_over_environment(&mut run, sub);
+            let typed = sub.value_source("token") == Some(clap::parser::ValueSource::CommandLine);
+            let token_on_command_line = typed && run.token.is_some();
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            Ok(Command::Run(Box::new(config(op, run, argv)?)))
+            let mut config = config(op, run, argv)?;
+            config.token_on_command_line = token_on_command_line;
+            Ok(Command::Run(Box::new(config)))
         }
     }
 }
@@ -348,8 +364,38 @@ fn config(
             failure_sample: run.failure_sample,
             max_unreachable: Duration::from_secs_f64(run.max_unreachable),
         },
+        proxy: match (run.proxy, run.no_proxy) {
+            (_, true) => ProxyChoice::Direct,
+            (Some(proxy), false) => ProxyChoice::Given(proxy),
+            (None, false) => ProxyChoice::Environment,
+        },
         resume: run.resume,
+        token_on_command_line: false,
     })
+}
+
+/// clap's message for a bad command line, minus any value that may be a
+/// secret: a stray positional argument is often a token pasted in the
+/// wrong place, and an unknown `--flag=value` may carry one too.
+fn usage_error_without_secrets(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = e.render().to_string();
+    // main adds its own "error: ".
+    let mut text = rendered.trim_end().trim_start_matches("error: ").to_owned();
+    if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+        let secret = match arg.split_once('=') {
+            Some((_, value)) if arg.starts_with('-') => value,
+            _ if arg.starts_with('-') => "",
+            _ => arg.as_str(),
+        };
+        if !secret.is_empty() {
+            text = text.replace(secret, "[redacted]");
+        }
+    }
+    if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
+        text = text.replace(value, &redact_url(value));
+    }
+    text
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -394,10 +440,12 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.dry_run == Some(DryRun::Offline) {
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
-        if let Some(url) = &run.base_url {
-            normalise_base_url(url)?;
-        }
-        return Ok(Target::Nowhere);
+        let base_url = run
+            .base_url
+            .as_deref()
+            .map(normalise_base_url)
+            .transpose()?;
+        return Ok(Target::Nowhere(base_url));
     }
     let credentials = match (&run.token, &run.key_file) {
         (Some(_), Some(_)) => {
@@ -431,7 +479,8 @@ fn no_credentials_message() -> String {
 /// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
 /// the root. Plain http is refused unless the host is a loopback address.
 pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
-    let bad = |why: &str| CliError::Usage(format!("--base-url {text:?}: {why}"));
+    let shown = redact_url(text);
+    let bad = |why: &str| CliError::Usage(format!("--base-url {shown:?}: {why}"));
     let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
     match url.scheme() {
@@ -439,7 +488,7 @@ pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
         "http" if is_loopback_host(&host) => {}
         "http" => {
             return Err(bad(
-                "plain http is allowed only to loopback addresses; use https://",
+                "plain http is allowed only to loopback (127.0.0.0/8, ::1, or exactly localhost, which is never looked up); use https://",
             ))
         }
         other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),

@@ -82,6 +82,8 @@ struct Connection {
     mock: Option<MockServer>,
     /// Who the requests go to, for the confirmation.
     tenant: String,
+    /// The proxy requests go (or would go) through.
+    proxy: Option<Url>,
 }
 
 impl Connection {
@@ -110,6 +112,9 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Runs one job from its config to its report.
 pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    if config.token_on_command_line {
+        eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
+    }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
     if config.output.exists() && !config.force {
@@ -129,6 +134,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         }
     };
     let tokens_signed = connection.client.clone();
+    let proxy = connection.proxy.clone();
     let halt = Arc::new(Halt::default());
     let signals = tokio::spawn(signals::watch(halt.clone()));
 
@@ -187,7 +193,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         retry,
         started,
     };
-    let report = report(&config, &scan, &written.counts, &halt, run_figures);
+    let mut report = report(&config, &scan, &written.counts, &halt, run_figures);
+    report.summary.proxy = proxy.as_ref().map(crate::net::show_proxy);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -250,16 +257,30 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 /// Builds the client for the run's target, starting the simulated tenant
 /// when asked. A dry run connects to nothing.
 async fn connect(config: &Config) -> Result<Connection, RunError> {
-    let nowhere = || Connection {
-        client: None,
-        mock: None,
-        tenant: "nowhere (dry run)".into(),
+    let nowhere = |base: Option<&Url>| {
+        let proxy = base.and_then(|base| config.proxy.route(base));
+        if let (Some(base), false) = (base, config.quiet) {
+            eprintln!(
+                "dry run: a real run would send {}",
+                route(base, proxy.as_ref())
+            );
+        }
+        Connection {
+            client: None,
+            mock: None,
+            tenant: "nowhere (dry run)".into(),
+            proxy,
+        }
     };
     if config.sends_nothing() {
-        return Ok(nowhere());
+        let base = match &config.target {
+            Target::Nowhere(base) => base.as_ref(),
+            _ => None,
+        };
+        return Ok(nowhere(base));
     }
     let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere => return Ok(nowhere()),
+        Target::Nowhere(base) => return Ok(nowhere(base.as_ref())),
         Target::Mock(options) => {
             let mock = MockServer::start((**options).clone()).await?;
             let base = parse_url(&mock.base_url())?;
@@ -275,7 +296,16 @@ async fn connect(config: &Config) -> Result<Connection, RunError> {
             (base, tokens, None)
         }
     };
+    let proxy = config.proxy.route(&base_url);
+    if !config.quiet {
+        eprintln!(
+            "{}: sending {}",
+            config.operation.name,
+            route(&base_url, proxy.as_ref())
+        );
+    }
     let client_config = ClientConfig {
+        proxy: proxy.clone(),
         base_url,
         timeout: config.timeout,
         rate: config.rate,
@@ -291,6 +321,7 @@ async fn connect(config: &Config) -> Result<Connection, RunError> {
         client: Some(Arc::new(client)),
         mock,
         tenant,
+        proxy,
     })
 }
 
@@ -312,7 +343,10 @@ fn credentials_for(
                 eprintln!("{warning}");
             }
             let base = match base_url {
-                Some(url) => url.clone(),
+                Some(url) => {
+                    key.check_destination(url)?;
+                    url.clone()
+                }
                 None => normalise_base_url(&key.tenant_root()).map_err(|e| {
                     RunError::Setup(format!("adminRestApiUrl in {}: {e}", path.display()))
                 })?,
@@ -323,7 +357,19 @@ fn credentials_for(
 }
 
 fn parse_url(text: &str) -> Result<Url, RunError> {
-    Url::parse(text).map_err(|e| RunError::Setup(format!("bad tenant URL {text:?}: {e}")))
+    Url::parse(text).map_err(|e| {
+        let shown = crate::net::redact_url(text);
+        RunError::Setup(format!("bad tenant URL {shown:?}: {e}"))
+    })
+}
+
+/// "to HOST via proxy URL" or "to HOST directly (no proxy)".
+fn route(base: &Url, proxy: Option<&Url>) -> String {
+    let host = base.host_str().unwrap_or("?");
+    match proxy {
+        Some(proxy) => format!("to {host} via proxy {}", crate::net::show_proxy(proxy)),
+        None => format!("to {host} directly (no proxy)"),
+    }
 }
 
 /// The writer is a task on the runtime, not a thread of its own: a result
