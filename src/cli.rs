@@ -11,7 +11,7 @@ use reqwest::Url;
 
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
-use crate::net::{is_loopback_host, parse_proxy, redact_url, ProxyChoice};
+use crate::net::{parse_proxy, redact_url, ProxyChoice};
 use crate::ops::{self, Operation};
 use crate::safety::Limits;
 use crate::secret::Secret;
@@ -476,37 +476,9 @@ fn no_credentials_message() -> String {
     "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant".into()
 }
 
-/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
-/// the root. Plain http is refused unless the host is a loopback address.
+/// The tenant root `text` names, by the URL policy of [`crate::net::tenant_url`].
 pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
-    let shown = redact_url(text);
-    let bad = |why: &str| CliError::Usage(format!("--base-url {shown:?}: {why}"));
-    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback_host(&host) => {}
-        "http" => {
-            return Err(bad(
-                "plain http is allowed only to loopback (127.0.0.0/8, ::1, or exactly localhost, which is never looked up); use https://",
-            ))
-        }
-        other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "credentials in the URL are not accepted; use --key-file or --token",
-        ));
-    }
-    let path = url.path().to_owned();
-    let root = match path.find("/AdminInterface") {
-        Some(at) => &path[..at],
-        None => path.trim_end_matches('/'),
-    };
-    url.set_path(root);
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    crate::net::tenant_url(text).map_err(CliError::Usage)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, CliError> {
@@ -545,44 +517,6 @@ pub fn default_output(input: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls_normalise_to_the_tenant_root() {
-        for (given, root) in [
-            (
-                "https://acme.access.securid.com",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "https://acme.access.securid.com/AdminInterface/restapi/v1",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "https://acme.access.securid.com/AdminInterface/restapi/",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "http://127.0.0.1:8080/AdminInterface/restapi",
-                "http://127.0.0.1:8080/",
-            ),
-            ("http://localhost:9", "http://localhost:9/"),
-            ("http://[::1]:9", "http://[::1]:9/"),
-        ] {
-            assert_eq!(normalise_base_url(given).unwrap().as_str(), root, "{given}");
-        }
-    }
-
-    #[test]
-    fn plain_http_off_loopback_is_refused() {
-        for bad in [
-            "http://acme.access.securid.com",
-            "http://10.0.0.1",
-            "ftp://x",
-            "https://u:p@x",
-        ] {
-            assert!(normalise_base_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn rates() {

@@ -61,6 +61,49 @@ pub fn redact_url(text: &str) -> String {
     }
 }
 
+/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
+/// the root. Plain http is refused unless the host is a loopback address;
+/// so is a user name or password, and the message shows neither.
+pub fn tenant_url(text: &str) -> Result<Url, String> {
+    let shown = redact_url(text);
+    let bad = |why: &str| format!("--base-url {shown:?}: {why}");
+    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&host) => {}
+        "http" => {
+            return Err(bad(
+                "plain http is allowed only to loopback (127.0.0.0/8, ::1, or exactly localhost, which is never looked up); use https://",
+            ))
+        }
+        other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "credentials in the URL are not accepted; use --key-file or --token",
+        ));
+    }
+    let path = url.path().to_owned();
+    let root = match path.find("/AdminInterface") {
+        Some(at) => &path[..at],
+        None => path.trim_end_matches('/'),
+    };
+    url.set_path(root);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// "to HOST via proxy URL" or "to HOST directly (no proxy)", for the banner.
+pub fn describe_route(base: &Url, proxy: Option<&Url>) -> String {
+    let host = base.host_str().unwrap_or("?");
+    match proxy {
+        Some(proxy) => format!("to {host} via proxy {}", show_proxy(proxy)),
+        None => format!("to {host} directly (no proxy)"),
+    }
+}
+
 /// Which proxy the user asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ProxyChoice {
@@ -199,6 +242,44 @@ mod tests {
             for host in hosts.split(' ') {
                 assert_eq!(is_loopback_host(host), loopback, "{host}");
             }
+        }
+    }
+
+    #[test]
+    fn base_urls_normalise_to_the_tenant_root() {
+        for (given, root) in [
+            (
+                "https://acme.access.securid.com",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/v1",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "http://127.0.0.1:8080/AdminInterface/restapi",
+                "http://127.0.0.1:8080/",
+            ),
+            ("http://localhost:9", "http://localhost:9/"),
+            ("http://[::1]:9", "http://[::1]:9/"),
+        ] {
+            assert_eq!(tenant_url(given).unwrap().as_str(), root, "{given}");
+        }
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused() {
+        for bad in [
+            "http://acme.access.securid.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "https://u:p@x",
+        ] {
+            assert!(tenant_url(bad).is_err(), "{bad}");
         }
     }
 

@@ -9,14 +9,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::Url;
 use tokio::sync::mpsc;
 
-use crate::auth::{AuthError, KeyFile, TokenProvider};
-use crate::cli::{normalise_base_url, Config, Credentials, Target};
-use crate::client::{Client, ClientConfig, ClientError};
+use crate::auth::AuthError;
+use crate::cli::Config;
+use crate::client::{Client, ClientError};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
-use crate::mock::{MockError, MockServer};
+use crate::mock::MockError;
+use crate::net::show_proxy;
 use crate::output::{
     Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult, Summary,
 };
@@ -24,7 +24,9 @@ use crate::progress::{Progress, Style, Tally};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
+mod connect;
 mod handoff;
+use connect::{connect, Connection};
 use handoff::Handoff;
 
 #[derive(Debug, thiserror::Error)]
@@ -74,24 +76,6 @@ impl RunReport {
 struct Written {
     counts: Counts,
     to_retry: BTreeSet<u64>,
-}
-
-/// The network side of a run, when there is one.
-struct Connection {
-    client: Option<Arc<Client>>,
-    mock: Option<MockServer>,
-    /// Who the requests go to, for the confirmation.
-    tenant: String,
-    /// The proxy requests go (or would go) through.
-    proxy: Option<Url>,
-}
-
-impl Connection {
-    async fn close(self) {
-        if let Some(mock) = self.mock {
-            mock.shutdown().await;
-        }
-    }
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -194,7 +178,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         started,
     };
     let mut report = report(&config, &scan, &written.counts, &halt, run_figures);
-    report.summary.proxy = proxy.as_ref().map(crate::net::show_proxy);
+    report.summary.proxy = proxy.as_ref().map(show_proxy);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report
@@ -252,124 +236,6 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
             source: std::io::Error::other(e.to_string()),
         })
     })
-}
-
-/// Builds the client for the run's target, starting the simulated tenant
-/// when asked. A dry run connects to nothing.
-async fn connect(config: &Config) -> Result<Connection, RunError> {
-    let nowhere = |base: Option<&Url>| {
-        let proxy = base.and_then(|base| config.proxy.route(base));
-        if let (Some(base), false) = (base, config.quiet) {
-            eprintln!(
-                "dry run: a real run would send {}",
-                route(base, proxy.as_ref())
-            );
-        }
-        Connection {
-            client: None,
-            mock: None,
-            tenant: "nowhere (dry run)".into(),
-            proxy,
-        }
-    };
-    if config.sends_nothing() {
-        let base = match &config.target {
-            Target::Nowhere(base) => base.as_ref(),
-            _ => None,
-        };
-        return Ok(nowhere(base));
-    }
-    let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere(base) => return Ok(nowhere(base.as_ref())),
-        Target::Mock(options) => {
-            let mock = MockServer::start((**options).clone()).await?;
-            let base = parse_url(&mock.base_url())?;
-            let tokens = TokenProvider::fixed(mock.static_token().clone());
-            (base, tokens, Some(mock))
-        }
-        Target::Tenant {
-            base_url,
-            credentials,
-        } => {
-            let (base, tokens) =
-                credentials_for(base_url.as_ref(), credentials, config.token_lifetime)?;
-            (base, tokens, None)
-        }
-    };
-    let proxy = config.proxy.route(&base_url);
-    if !config.quiet {
-        eprintln!(
-            "{}: sending {}",
-            config.operation.name,
-            route(&base_url, proxy.as_ref())
-        );
-    }
-    let client_config = ClientConfig {
-        proxy: proxy.clone(),
-        base_url,
-        timeout: config.timeout,
-        rate: config.rate,
-        retry: config.retry,
-        concurrency: config.concurrency,
-    };
-    let tenant = match &mock {
-        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
-        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
-    };
-    let client = Client::new(&client_config, Arc::new(tokens))?;
-    Ok(Connection {
-        client: Some(Arc::new(client)),
-        mock,
-        tenant,
-        proxy,
-    })
-}
-
-fn credentials_for(
-    base_url: Option<&Url>,
-    credentials: &Credentials,
-    token_lifetime: std::time::Duration,
-) -> Result<(Url, TokenProvider), RunError> {
-    match credentials {
-        Credentials::Token(token) => {
-            let base = base_url
-                .cloned()
-                .ok_or_else(|| RunError::Setup("no tenant given: pass --base-url".into()))?;
-            Ok((base, TokenProvider::fixed(token.clone())))
-        }
-        Credentials::KeyFile(path) => {
-            let key = KeyFile::load(path)?;
-            if let Some(warning) = KeyFile::permission_warning(path) {
-                eprintln!("{warning}");
-            }
-            let base = match base_url {
-                Some(url) => {
-                    key.check_destination(url)?;
-                    url.clone()
-                }
-                None => normalise_base_url(&key.tenant_root()).map_err(|e| {
-                    RunError::Setup(format!("adminRestApiUrl in {}: {e}", path.display()))
-                })?,
-            };
-            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
-        }
-    }
-}
-
-fn parse_url(text: &str) -> Result<Url, RunError> {
-    Url::parse(text).map_err(|e| {
-        let shown = crate::net::redact_url(text);
-        RunError::Setup(format!("bad tenant URL {shown:?}: {e}"))
-    })
-}
-
-/// "to HOST via proxy URL" or "to HOST directly (no proxy)".
-fn route(base: &Url, proxy: Option<&Url>) -> String {
-    let host = base.host_str().unwrap_or("?");
-    match proxy {
-        Some(proxy) => format!("to {host} via proxy {}", crate::net::show_proxy(proxy)),
-        None => format!("to {host} directly (no proxy)"),
-    }
 }
 
 /// The writer is a task on the runtime, not a thread of its own: a result
