@@ -307,7 +307,7 @@ where
 
 fn config(
     operation: &'static Operation,
-    run: RunArgs,
+    mut run: RunArgs,
     argv: Vec<String>,
 ) -> Result<Config, CliError> {
     let output = match (&run.output, run.resume.last()) {
@@ -337,7 +337,7 @@ fn config(
     }
     Ok(Config {
         operation,
-        target: target(&run)?,
+        target: take_target(&mut run)?,
         rate: parse_rate(&run.rate)?,
         delimiter: parse_delimiter(&run.delimiter)?,
         output,
@@ -431,6 +431,16 @@ fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) 
         (false, true) if run.token.is_some() => run.key_file = None,
         _ => {}
     }
+}
+
+/// The target, after which the flag's copy of the token is wiped: the
+/// [`Secret`] in the target is the one kept.
+fn take_target(run: &mut RunArgs) -> Result<Target, CliError> {
+    let target = target(run);
+    if let Some(token) = run.token.as_mut() {
+        zeroize::Zeroize::zeroize(token);
+    }
+    target
 }
 
 fn target(run: &RunArgs) -> Result<Target, CliError> {
