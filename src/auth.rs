@@ -9,7 +9,6 @@
 //! file's contents or a token: the key and every token live in a [`Secret`].
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::Value;
 use tokio::sync::RwLock;
+use zeroize::Zeroizing;
 
 use crate::secret::Secret;
 
@@ -57,27 +57,19 @@ pub enum AuthError {
     BadUrl { path: PathBuf },
     #[error("adminRestApiUrl in key file {} is not https://; plain http:// is allowed only to a loopback host (localhost, 127.0.0.0/8, ::1)", .path.display())]
     InsecureUrl { path: PathBuf },
+    #[error("key file {} belongs to the tenant at {key_host} (its adminRestApiUrl), but requests would go to {base_host} (--base-url or SECURID_BASE_URL); tokens from a key file go only to its own tenant: drop --base-url, unset SECURID_BASE_URL, or use the key file of {base_host}", .path.display())]
+    ForeignHost {
+        path: PathBuf,
+        key_host: String,
+        base_host: String,
+    },
     #[error("could not sign a bearer token with the accessKey in key file {}; download a new key file from the Cloud Administration Console", .path.display())]
     Sign { path: PathBuf },
     #[error("the system clock reads before 1970, so no token can be signed; set the clock")]
     Clock,
 }
 
-/// Whether `host` (as found in a URL: a name, an IPv4 address, or an IPv6
-/// address with or without brackets) is this machine's loopback: `localhost`,
-/// 127.0.0.0/8, `::1` or `::ffff:127.x.y.z`. Plain `http://` is allowed to
-/// such hosts only (mock tenants, tests); everything else must be `https://`.
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost.") {
-        return true;
-    }
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => a.is_loopback(),
-        Ok(IpAddr::V6(a)) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|m| m.is_loopback()),
-        Err(_) => false,
-    }
-}
+pub use crate::net::is_loopback_host;
 
 /// An admin API key file as issued by the Cloud Administration Console.
 /// `Debug` shows the key as `[redacted]`.
@@ -103,23 +95,19 @@ impl KeyFile {
             std::io::ErrorKind::NotFound => AuthError::NotFound { path: p() },
             _ => AuthError::Unreadable { path: p(), source },
         })?;
+        // The file's bytes hold the private key: wiped once parsed.
+        let bytes = Zeroizing::new(bytes);
         // Parse untyped first: syntax errors carry only a line and column,
         // never a quote of the content.
-        let json: Value = serde_json::from_slice(&bytes).map_err(|e| AuthError::NotJson {
+        let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| AuthError::NotJson {
             path: p(),
             line: e.line(),
             column: e.column(),
         })?;
-        // A JSON value that is not an object has no fields.
-        let field = |field: &'static str| match json.get(field) {
-            None | Some(Value::Null) => Err(AuthError::MissingField { path: p(), field }),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            Some(_) => Err(AuthError::FieldNotString { path: p(), field }),
-        };
-        let customer_name = field("customerName")?;
-        let access_id = field("accessID")?;
-        let access_key = Secret::new(normalise_pem(&field("accessKey")?));
-        let admin_rest_api_url = field("adminRestApiUrl")?;
+        let customer_name = string_field(&json, "customerName", path)?;
+        let access_id = string_field(&json, "accessID", path)?;
+        let access_key = Secret::new(normalise_pem(take_key(&mut json, path)?));
+        let admin_rest_api_url = string_field(&json, "adminRestApiUrl", path)?;
 
         let url = reqwest::Url::parse(&admin_rest_api_url)
             .map_err(|_| AuthError::BadUrl { path: p() })?;
@@ -157,6 +145,28 @@ impl KeyFile {
         None
     }
 
+    /// Refuses a tenant other than the key's own: the tenant `adminRestApiUrl`
+    /// names would accept tokens signed with this key, so they go to its
+    /// host and port only.
+    pub fn check_destination(&self, base: &reqwest::Url) -> Result<(), AuthError> {
+        let authority = |url: &reqwest::Url| {
+            let host = url.host_str().unwrap_or("?").to_ascii_lowercase();
+            format!("{host}:{}", url.port_or_known_default().unwrap_or(0))
+        };
+        let own = reqwest::Url::parse(&self.admin_rest_api_url).map_err(|_| AuthError::BadUrl {
+            path: self.path.clone(),
+        })?;
+        let (key_host, base_host) = (authority(&own), authority(base));
+        if key_host == base_host {
+            return Ok(());
+        }
+        Err(AuthError::ForeignHost {
+            path: self.path.clone(),
+            key_host,
+            base_host,
+        })
+    }
+
     /// The tenant's admin root: `adminRestApiUrl` with everything from
     /// `/AdminInterface` on (matched case-insensitively) removed, and no
     /// trailing `/`. A URL without `/AdminInterface` is kept whole.
@@ -168,9 +178,34 @@ impl KeyFile {
     }
 }
 
+/// A non-empty string field of the key file. A JSON value that is not an
+/// object has no fields.
+fn string_field(json: &Value, field: &'static str, path: &Path) -> Result<String, AuthError> {
+    let path = path.to_path_buf();
+    match json.get(field) {
+        None | Some(Value::Null) => Err(AuthError::MissingField { path, field }),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(_) => Err(AuthError::FieldNotString { path, field }),
+    }
+}
+
+/// Moves `accessKey` out of the parsed file, so that the only copy of the
+/// key is one that is wiped when dropped.
+fn take_key(json: &mut Value, path: &Path) -> Result<Zeroizing<String>, AuthError> {
+    string_field(json, "accessKey", path)?;
+    match json.get_mut("accessKey") {
+        Some(Value::String(key)) => Ok(Zeroizing::new(std::mem::take(key))),
+        _ => Err(AuthError::FieldNotString {
+            path: path.to_path_buf(),
+            field: "accessKey",
+        }),
+    }
+}
+
 /// Turns literal two-character `\n` (and `\r\n`) sequences into newlines.
-fn normalise_pem(text: &str) -> String {
-    text.replace("\\r\\n", "\n").replace("\\n", "\n")
+fn normalise_pem(text: Zeroizing<String>) -> String {
+    let crlf = Zeroizing::new(text.replace("\\r\\n", "\n"));
+    crlf.replace("\\n", "\n")
 }
 
 /// Why `pem_text` is not an RSA private key we can sign with. The reasons are
@@ -517,14 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn loopback_hosts_tenant_root_and_refresh_margin() {
-        let yes = "localhost LocalHost 127.0.0.1 127.255.0.9 ::1 [::1] ::ffff:127.0.0.1";
-        let no = " 10.0.0.1 128.0.0.1 ::2 localhost.evil.com 127.0.0.1.nip.io ::ffff:a00:1";
-        for (hosts, loopback) in [(yes, true), (no, false)] {
-            for host in hosts.split(' ') {
-                assert_eq!(is_loopback_host(host), loopback, "{host}");
-            }
-        }
+    fn tenant_root_and_refresh_margin() {
         let root = |url: &str| load(&key_json(&keys().0, url)).unwrap().tenant_root();
         assert_eq!(root(URL), "https://acme.access.securid.com");
         assert_eq!(

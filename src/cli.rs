@@ -9,9 +9,9 @@ use clap::error::ErrorKind;
 use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
-use crate::auth::is_loopback_host;
 use crate::client::RetryPolicy;
 use crate::mock::MockOptions;
+use crate::net::{parse_proxy, redact_url, ProxyChoice};
 use crate::ops::{self, Operation};
 use crate::output::files::first_shared;
 use crate::safety::Limits;
@@ -56,13 +56,19 @@ pub struct Config {
     pub limits: Limits,
     /// Earlier results files whose done rows are skipped.
     pub resume: Vec<PathBuf>,
+    /// Which proxy carries requests to an https tenant.
+    pub proxy: ProxyChoice,
+    /// `--token` was typed on the command line, where the process list
+    /// shows it.
+    pub token_on_command_line: bool,
 }
 
 /// Where requests go.
 #[derive(Debug)]
 pub enum Target {
-    /// Dry run: nowhere.
-    Nowhere,
+    /// Dry run: nowhere. The tenant the real run would use, when given,
+    /// to report the route it would take.
+    Nowhere(Option<Url>),
     /// The in-process simulated tenant.
     Mock(Box<MockOptions>),
     Tenant {
@@ -122,6 +128,16 @@ struct RunArgs {
     )]
     token: Option<String>,
 
+    /// Proxy for requests to an https:// tenant [default: HTTPS_PROXY,
+    /// ALL_PROXY and NO_PROXY from the environment]. Plain http:// to
+    /// loopback never goes through a proxy.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    proxy: Option<Url>,
+
+    /// Send straight to the tenant, ignoring the proxy environment variables.
+    #[arg(long)]
+    no_proxy: bool,
+
     /// Admin API key file from the Cloud Administration Console.
     #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
@@ -133,7 +149,7 @@ struct RunArgs {
     token_lifetime: u64,
 
     /// Run against a built-in simulated tenant seeded with samples/tenant.json.
-    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file"])]
+    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy"])]
     mock: bool,
 
     /// Rows in flight at once.
@@ -261,11 +277,7 @@ where
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
         }
-        Err(e) => {
-            return Err(CliError::Usage(
-                e.render().to_string().trim_end().to_owned(),
-            ))
-        }
+        Err(e) => return Err(CliError::Usage(usage_error_without_secrets(&e))),
     };
     let (name, sub) = matches
         .subcommand()
@@ -281,18 +293,22 @@ where
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             prefer_flags_over_environment(&mut run, sub);
+            let typed = sub.value_source("token") == Some(clap::parser::ValueSource::CommandLine);
+            let token_on_command_line = typed && run.token.is_some();
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            Ok(Command::Run(Box::new(config(op, run, argv)?)))
+            let mut config = config(op, run, argv)?;
+            config.token_on_command_line = token_on_command_line;
+            Ok(Command::Run(Box::new(config)))
         }
     }
 }
 
 fn config(
     operation: &'static Operation,
-    run: RunArgs,
+    mut run: RunArgs,
     argv: Vec<String>,
 ) -> Result<Config, CliError> {
     let output = match (&run.output, run.resume.last()) {
@@ -313,7 +329,7 @@ fn config(
     refuse_shared_files(&run, &output)?;
     Ok(Config {
         operation,
-        target: target(&run)?,
+        target: take_target(&mut run)?,
         rate: parse_rate(&run.rate)?,
         delimiter: parse_delimiter(&run.delimiter)?,
         output,
@@ -340,7 +356,13 @@ fn config(
             failure_sample: run.failure_sample,
             max_unreachable: Duration::from_secs_f64(run.max_unreachable),
         },
+        proxy: match (run.proxy, run.no_proxy) {
+            (_, true) => ProxyChoice::Direct,
+            (Some(proxy), false) => ProxyChoice::Given(proxy),
+            (None, false) => ProxyChoice::Environment,
+        },
         resume: run.resume,
+        token_on_command_line: false,
     })
 }
 
@@ -368,6 +390,30 @@ fn refuse_shared_files(run: &RunArgs, output: &Path) -> Result<(), CliError> {
         ))),
         None => Ok(()),
     }
+}
+
+/// clap's message for a bad command line, minus any value that may be a
+/// secret: a stray positional argument is often a token pasted in the
+/// wrong place, and an unknown `--flag=value` may carry one too.
+fn usage_error_without_secrets(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = e.render().to_string();
+    // main adds its own "error: ".
+    let mut text = rendered.trim_end().trim_start_matches("error: ").to_owned();
+    if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+        let secret = match arg.split_once('=') {
+            Some((_, value)) if arg.starts_with('-') => value,
+            _ if arg.starts_with('-') => "",
+            _ => arg.as_str(),
+        };
+        if !secret.is_empty() {
+            text = text.replace(secret, "[redacted]");
+        }
+    }
+    if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
+        text = text.replace(value, &redact_url(value));
+    }
+    text
 }
 
 /// A share of rows: `0.2` or `20%`.
@@ -398,6 +444,16 @@ fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) 
     }
 }
 
+/// The target, after which the flag's copy of the token is wiped: the
+/// [`Secret`] in the target is the one kept.
+fn take_target(run: &mut RunArgs) -> Result<Target, CliError> {
+    let target = target(run);
+    if let Some(token) = run.token.as_mut() {
+        zeroize::Zeroize::zeroize(token);
+    }
+    target
+}
+
 fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
@@ -405,10 +461,12 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.dry_run == Some(DryRun::Offline) {
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
-        if let Some(url) = &run.base_url {
-            normalise_base_url(url)?;
-        }
-        return Ok(Target::Nowhere);
+        let base_url = run
+            .base_url
+            .as_deref()
+            .map(normalise_base_url)
+            .transpose()?;
+        return Ok(Target::Nowhere(base_url));
     }
     let credentials = match (&run.token, &run.key_file) {
         (Some(_), Some(_)) => {
@@ -439,36 +497,9 @@ fn no_credentials_message() -> String {
     "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant".into()
 }
 
-/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
-/// the root. Plain http is refused unless the host is a loopback address.
+/// The tenant root `text` names, by the URL policy of [`crate::net::tenant_url`].
 pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
-    let bad = |why: &str| CliError::Usage(format!("--base-url {text:?}: {why}"));
-    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback_host(&host) => {}
-        "http" => {
-            return Err(bad(
-                "plain http is allowed only to loopback addresses; use https://",
-            ))
-        }
-        other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "credentials in the URL are not accepted; use --key-file or --token",
-        ));
-    }
-    let path = url.path().to_owned();
-    let root = match path.find("/AdminInterface") {
-        Some(at) => &path[..at],
-        None => path.trim_end_matches('/'),
-    };
-    url.set_path(root);
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    crate::net::tenant_url(text).map_err(CliError::Usage)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, CliError> {
@@ -507,44 +538,6 @@ pub fn default_output(input: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls_normalise_to_the_tenant_root() {
-        for (given, root) in [
-            (
-                "https://acme.access.securid.com",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "https://acme.access.securid.com/AdminInterface/restapi/v1",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "https://acme.access.securid.com/AdminInterface/restapi/",
-                "https://acme.access.securid.com/",
-            ),
-            (
-                "http://127.0.0.1:8080/AdminInterface/restapi",
-                "http://127.0.0.1:8080/",
-            ),
-            ("http://localhost:9", "http://localhost:9/"),
-            ("http://[::1]:9", "http://[::1]:9/"),
-        ] {
-            assert_eq!(normalise_base_url(given).unwrap().as_str(), root, "{given}");
-        }
-    }
-
-    #[test]
-    fn plain_http_off_loopback_is_refused() {
-        for bad in [
-            "http://acme.access.securid.com",
-            "http://10.0.0.1",
-            "ftp://x",
-            "https://u:p@x",
-        ] {
-            assert!(normalise_base_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn rates() {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod input;
 pub mod mock;
+pub mod net;
 pub mod ops;
 pub mod output;
 pub mod progress;

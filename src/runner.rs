@@ -9,14 +9,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::Url;
 use tokio::sync::mpsc;
 
-use crate::auth::{AuthError, KeyFile, TokenProvider};
-use crate::cli::{normalise_base_url, Config, Credentials, Target};
-use crate::client::{Client, ClientConfig, ClientError};
+use crate::auth::AuthError;
+use crate::cli::Config;
+use crate::client::{Client, ClientError};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
-use crate::mock::{MockError, MockServer};
+use crate::mock::MockError;
+use crate::net::show_proxy;
 use crate::output::{
     files, Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult,
     Summary,
@@ -25,7 +25,9 @@ use crate::progress::{Progress, Style, Tally};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
+mod connect;
 mod handoff;
+use connect::{connect, Connection};
 use handoff::Handoff;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,22 +79,6 @@ struct Written {
     to_retry: BTreeSet<u64>,
 }
 
-/// The network side of a run, when there is one.
-struct Connection {
-    client: Option<Arc<Client>>,
-    mock: Option<MockServer>,
-    /// Who the requests go to, for the confirmation.
-    tenant: String,
-}
-
-impl Connection {
-    async fn close(self) {
-        if let Some(mock) = self.mock {
-            mock.shutdown().await;
-        }
-    }
-}
-
 type Finished = (csv::StringRecord, RowResult);
 
 /// The runtime a job runs on: one worker thread for the requests, the
@@ -111,6 +97,9 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Runs one job from its config to its report.
 pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    if config.token_on_command_line {
+        eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
+    }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
     let retry = (!config.dry_run).then(|| next::retry_path(&config.output));
@@ -130,6 +119,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         }
     };
     let tokens_signed = connection.client.clone();
+    let proxy = connection.proxy.clone();
     let signals = tokio::spawn(signals::watch(halt.clone()));
 
     let tally = Arc::new(Tally::default());
@@ -187,7 +177,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         retry,
         started,
     };
-    let report = report(&config, &scan, &written.counts, &halt, run_figures);
+    let mut report = report(&config, &scan, &written.counts, &halt, run_figures);
+    report.summary.proxy = proxy.as_ref().map(show_proxy);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
@@ -240,85 +231,6 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
             source: std::io::Error::other(e.to_string()),
         })
     })
-}
-
-/// Builds the client for the run's target, starting the simulated tenant
-/// when asked. A dry run connects to nothing.
-async fn connect(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
-    let nowhere = || Connection {
-        client: None,
-        mock: None,
-        tenant: "nowhere (dry run)".into(),
-    };
-    if config.sends_nothing() {
-        return Ok(nowhere());
-    }
-    let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere => return Ok(nowhere()),
-        Target::Mock(options) => {
-            let mock = MockServer::start((**options).clone()).await?;
-            let base = parse_url(&mock.base_url())?;
-            let tokens = TokenProvider::fixed(mock.static_token().clone());
-            (base, tokens, Some(mock))
-        }
-        Target::Tenant {
-            base_url,
-            credentials,
-        } => {
-            let (base, tokens) =
-                credentials_for(base_url.as_ref(), credentials, config.token_lifetime)?;
-            (base, tokens, None)
-        }
-    };
-    let client_config = ClientConfig {
-        base_url,
-        timeout: config.timeout,
-        rate: config.rate,
-        retry: config.retry,
-        concurrency: config.concurrency,
-    };
-    let tenant = match &mock {
-        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
-        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
-    };
-    let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
-    Ok(Connection {
-        client: Some(Arc::new(client)),
-        mock,
-        tenant,
-    })
-}
-
-fn credentials_for(
-    base_url: Option<&Url>,
-    credentials: &Credentials,
-    token_lifetime: std::time::Duration,
-) -> Result<(Url, TokenProvider), RunError> {
-    match credentials {
-        Credentials::Token(token) => {
-            let base = base_url
-                .cloned()
-                .ok_or_else(|| RunError::Setup("no tenant given: pass --base-url".into()))?;
-            Ok((base, TokenProvider::fixed(token.clone())))
-        }
-        Credentials::KeyFile(path) => {
-            let key = KeyFile::load(path)?;
-            if let Some(warning) = KeyFile::permission_warning(path) {
-                eprintln!("{warning}");
-            }
-            let base = match base_url {
-                Some(url) => url.clone(),
-                None => normalise_base_url(&key.tenant_root()).map_err(|e| {
-                    RunError::Setup(format!("adminRestApiUrl in {}: {e}", path.display()))
-                })?,
-            };
-            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
-        }
-    }
-}
-
-fn parse_url(text: &str) -> Result<Url, RunError> {
-    Url::parse(text).map_err(|e| RunError::Setup(format!("bad tenant URL {text:?}: {e}")))
 }
 
 /// The writer is a task on the runtime, not a thread of its own: a result

@@ -1,17 +1,20 @@
 //! A wrapper for values that must never be printed: bearer tokens, private
 //! keys, key file contents. Its `Debug` and `Display` say `[redacted]`, so a
 //! secret that reaches a log line, an error or a panic message stays hidden.
+//! Its memory is wiped when it is dropped.
 
 use std::fmt;
+
+use zeroize::Zeroizing;
 
 /// A string that is never shown. Read it with [`Secret::expose`] only where
 /// it must cross the wire (an `Authorization` header, a signing call).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret(Zeroizing::new(value.into()))
     }
 
     pub fn expose(&self) -> &str {
@@ -37,7 +40,7 @@ impl fmt::Display for Secret {
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Secret(value)
+        Secret(Zeroizing::new(value))
     }
 }
 

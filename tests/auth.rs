@@ -129,6 +129,12 @@ fn a_key_the_tenant_does_not_know_is_refused_and_reported() {
     let (tenant, _) = tenant_with_key(dir.path(), &[]);
     let other_dir = tempfile::tempdir().unwrap();
     let (_other, other_key) = tenant_with_key(other_dir.path(), &[]);
+    // Another tenant's key, but naming this tenant: only this tenant is
+    // ever sent its tokens, and it does not know the key.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&other_key).unwrap()).unwrap();
+    json["adminRestApiUrl"] = format!("{}/AdminInterface/restapi/v1", tenant.url()).into();
+    std::fs::write(&other_key, json.to_string()).unwrap();
     let row = one_row_with(
         &tenant,
         dir.path(),
@@ -148,7 +154,8 @@ fn a_wrong_audience_is_refused() {
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&key).unwrap()).unwrap();
-    json["adminRestApiUrl"] = "https://other.access.securid.com/AdminInterface/restapi/v1".into();
+    // Same host and port (key-file tokens go nowhere else), another path.
+    json["adminRestApiUrl"] = format!("{}/other/AdminInterface/restapi/v1", tenant.url()).into();
     let edited = dir.path().join("edited.key");
     std::fs::write(&edited, json.to_string()).unwrap();
     let row = one_row_with(
@@ -325,4 +332,26 @@ fn a_flag_beats_the_environment_and_two_flags_conflict() {
     for way in ["--key-file", "SECURID_KEY_FILE", "--token", "SECURID_TOKEN"] {
         assert!(err.contains(way), "{err}");
     }
+}
+
+#[test]
+fn key_file_tokens_go_only_to_the_keys_own_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tenant, key) = tenant_with_key(dir.path(), &[]);
+    let sink = Sink::start();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let elsewhere = format!("127.0.0.1:{}", sink.port);
+    let out = run_with_key(
+        &input,
+        &key,
+        &["--base-url", &format!("http://{elsewhere}")],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let own = tenant.url().trim_start_matches("http://").to_owned();
+    let text = stderr(&out);
+    assert!(text.contains(&own), "names the key's tenant: {text}");
+    assert!(text.contains(&elsewhere), "names the other host: {text}");
+    assert_eq!(sink.connections(), 0, "nothing went to the other host");
+    assert_eq!(tenant.stats().requests, 0);
+    assert!(!results_path(&input).exists());
 }

@@ -60,6 +60,10 @@ fn a_server_that_does_not_speak_tls_never_sees_the_token() {
     );
     assert!(!contains_bytes(&seen, b"Authorization"));
     assert!(!stderr(&out).contains(TOKEN));
+    assert!(
+        !stderr(&out).contains("process list"),
+        "SECURID_TOKEN is not warned about"
+    );
     assert!(!written.contains(TOKEN));
 }
 
@@ -131,6 +135,8 @@ fn a_token_given_on_the_command_line_is_never_echoed() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stderr(&out).contains(&tenant.token()));
+    let warnings = stderr(&out).matches("set SECURID_TOKEN instead").count();
+    assert_eq!(warnings, 1, "{}", stderr(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&tenant.token()));
     let written = std::fs::read_to_string(results_path(&input)).unwrap();
     assert!(!written.contains(&tenant.token()));
@@ -237,4 +243,180 @@ fn the_mock_never_writes_its_key_file_through_a_symlink() {
     assert_eq!(code(&out), 1, "{err}");
     assert!(err.contains("symbolic link"), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+/// Every variable a proxy could come from, pointed at `sink`.
+fn proxy_environment(cmd: &mut assert_cmd::Command, proxy: &str) {
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(var, proxy);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+}
+
+#[test]
+fn plain_http_to_loopback_never_goes_through_a_proxy() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let mut cmd = bin();
+    cmd.arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--mock", "--rate", "0"]);
+    proxy_environment(&mut cmd, &format!("http://127.0.0.1:{}", sink.port));
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(results(&results_path(&input))
+        .iter()
+        .all(|r| r["outcome"] == "ok"));
+    assert!(
+        stderr(&out).contains("directly (no proxy)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sink.connections(), 0, "the proxy saw the run");
+}
+
+#[test]
+fn the_proxy_for_an_https_tenant_is_reported_without_its_password() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let summary = dir.path().join("summary.json");
+    let run = |extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.arg("ds100-clear-pin")
+            .arg(&input)
+            .args(["--dry-run", "--force", "--base-url", "https://acme.example"])
+            .arg("--summary-json")
+            .arg(&summary)
+            .args(extra);
+        let proxy = format!("http://admin:pr0xy-pw@127.0.0.1:{}", sink.port);
+        proxy_environment(&mut cmd, &proxy);
+        let out = cmd.output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(!stderr(&out).contains("pr0xy-pw"), "{}", stderr(&out));
+        let json = std::fs::read_to_string(&summary).unwrap();
+        assert!(!json.contains("pr0xy-pw"), "{json}");
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        (stderr(&out), json["proxy"].clone())
+    };
+    let shown = format!("http://***@127.0.0.1:{}/", sink.port);
+    let (text, proxy) = run(&[]);
+    assert!(text.contains(&format!("via proxy {shown}")), "{text}");
+    assert!(text.contains(&format!("proxy: {shown}")), "{text}");
+    assert_eq!(proxy, shown.as_str());
+
+    let (text, proxy) = run(&["--no-proxy"]);
+    assert!(text.contains("directly (no proxy)"), "{text}");
+    assert!(proxy.is_null());
+
+    let (text, proxy) = run(&["--proxy", "proxy.corp.example:3128"]);
+    assert!(
+        text.contains("via proxy http://proxy.corp.example:3128/"),
+        "{text}"
+    );
+    assert_eq!(proxy, "http://proxy.corp.example:3128/");
+    assert_eq!(sink.connections(), 0, "a dry run sends nothing");
+}
+
+#[test]
+fn credentials_in_a_base_url_are_refused_without_repeating_them() {
+    let (out, written) = run_against("https://admin:hunter2-pw@acme.example", &["--dry-run"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("credentials in the URL"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("***@acme.example"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("hunter2-pw"));
+    assert!(!stderr(&out).contains("admin:"));
+    assert!(written.is_empty());
+}
+
+#[test]
+fn a_token_typed_where_no_argument_belongs_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    for stray in [vec![TOKEN.to_owned()], vec![format!("--tokn={TOKEN}")]] {
+        let out = bin()
+            .arg("ds100-clear-pin")
+            .arg(&input)
+            .args(&stray)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unexpected argument"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains(TOKEN), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_mock_on_a_public_address_is_refused_unless_asked_for() {
+    // --state names a missing file, so a build without the refusal would
+    // stop on that before binding anything.
+    let out = bin()
+        .args([
+            "mock",
+            "--listen",
+            "0.0.0.0:0",
+            "--state",
+            "no-such-tenant.json",
+        ])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("--listen 0.0.0.0:0"), "{text}");
+    assert!(text.contains("--listen-public"), "{text}");
+    assert!(out.stdout.is_empty(), "nothing was served");
+}
+
+#[test]
+fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback() {
+    let sink = Sink::start();
+    let (out, written) = run_against(&format!("http://localhost.:{}", sink.port), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exactly localhost"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(written.is_empty());
+    assert_eq!(sink.connections(), 0);
+
+    let tenant = Tenant::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "sid-clear-pin.csv");
+    let port = tenant.url().rsplit(':').next().unwrap().to_owned();
+    let out = bin()
+        .arg("sid-clear-pin")
+        .arg(&input)
+        .args([
+            "--base-url",
+            &format!("http://localhost:{port}"),
+            "--rate",
+            "0",
+        ])
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(tenant.stats().requests > 0);
 }

@@ -22,6 +22,7 @@ use reqwest::Url;
 
 use crate::auth::TokenProvider;
 use crate::input::Checked;
+use crate::net;
 use crate::ops::{self, Field, HttpMethod, Operation};
 use crate::output::Outcome;
 use crate::safety::Halt;
@@ -37,6 +38,8 @@ pub struct ClientConfig {
     pub rate: Rate,
     pub retry: RetryPolicy,
     pub concurrency: usize,
+    /// The proxy requests go through, if any (see [`crate::net`]).
+    pub proxy: Option<Url>,
 }
 
 /// Request counts, shared with the progress display and the summary.
@@ -129,13 +132,15 @@ impl Client {
         tokens: Arc<TokenProvider>,
         halt: Arc<Halt>,
     ) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(config.concurrency.max(1))
-            .user_agent(concat!("securid-bulk/", env!("CARGO_PKG_VERSION")))
-            .build()
+            .user_agent(concat!("securid-bulk/", env!("CARGO_PKG_VERSION")));
+        let builder = net::pin_localhost(builder, &config.base_url);
+        let http = net::apply_route(builder, config.proxy.as_ref())
+            .and_then(|builder| builder.build())
             .map_err(ClientError)?;
         Ok(Client {
             http,
@@ -397,6 +402,7 @@ mod tests {
             rate: Rate::Unlimited,
             retry: RetryPolicy::default(),
             concurrency: 1,
+            proxy: None,
         };
         Client::new(
             &config,

@@ -122,6 +122,12 @@ impl MockServer {
     /// the key file if asked, and starts serving.
     pub async fn start(opts: MockOptions) -> Result<MockServer, MockError> {
         opts.validate().map_err(MockError::Options)?;
+        if !opts.listen.ip().is_loopback() {
+            eprintln!(
+                "warning: the mock tenant listens on {} (--listen-public): plain HTTP, tokens and its stats endpoint readable by anyone on the network",
+                opts.listen
+            );
+        }
         let tenant = load_tenant(&opts)?;
         let listener = TcpListener::bind(opts.listen)
             .await

@@ -21,9 +21,16 @@ pub const DEFAULT_REDIRECT_TO: &str = "https://elsewhere.invalid";
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct MockOptions {
     /// Address to listen on. The default port 0 picks a free port (the URL is
-    /// printed); pass e.g. 127.0.0.1:8080 for a fixed one.
+    /// printed); pass e.g. 127.0.0.1:8080 for a fixed one. Only loopback
+    /// addresses unless --listen-public is given.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+
+    /// Allow --listen on an address other machines can reach. The mock
+    /// speaks plain HTTP, stats endpoint included; a warning is printed on
+    /// every start.
+    #[arg(long)]
+    pub listen_public: bool,
 
     /// Tenant seed file (JSON: users, ds100 credentials, sidTokens; see
     /// samples/tenant.json). Default: the built-in sample tenant.
@@ -134,6 +141,7 @@ impl MockOptions {
     pub fn sample() -> Self {
         MockOptions {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            listen_public: false,
             state: None,
             users: None,
             seed: 1,
@@ -166,6 +174,12 @@ impl MockOptions {
             check_probability(p).map_err(|why| format!("{name} {p}: {why}"))?;
         }
         check_rate(self.rate).map_err(|why| format!("--rate {}: {why}", self.rate))?;
+        if !self.listen.ip().is_loopback() && !self.listen_public {
+            return Err(format!(
+                "--listen {}: not a loopback address; the mock serves plain HTTP, its stats included, to anyone who can reach it; listen on 127.0.0.1, or add --listen-public to serve the network on purpose",
+                self.listen
+            ));
+        }
         if self.state.is_some() && self.users.is_some() {
             return Err("--state and --users cannot be used together".into());
         }

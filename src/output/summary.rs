@@ -57,6 +57,9 @@ pub struct Summary {
     pub settled_rate: Option<f64>,
     /// Bearer tokens signed from the key file during the run.
     pub tokens_signed: Option<u64>,
+    /// The proxy requests went (or, in a dry run, would go) through;
+    /// credentials in it are shown as `***`.
+    pub proxy: Option<String>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     /// How to carry on, when rows were left undone.
@@ -112,6 +115,7 @@ impl Summary {
             },
             settled_rate: traffic.settled_rate,
             tokens_signed: traffic.tokens_signed,
+            proxy: None,
             stopped: None,
             next_step: None,
             input_findings: Vec::new(),
@@ -157,6 +161,9 @@ impl Summary {
                 out,
                 "  settled rate: {rate:.1} requests/s (pass --rate {rate:.0} next time)"
             );
+        }
+        if let Some(proxy) = &self.proxy {
+            let _ = writeln!(out, "  proxy: {proxy}");
         }
         for finding in &self.input_findings {
             let _ = writeln!(out, "  input: {finding}");

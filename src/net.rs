@@ -1,0 +1,328 @@
+//! Where requests may go and how they get there: what counts as this
+//! machine's loopback (the only place plain `http://` may go), which proxy
+//! carries requests to an `https://` tenant, and how a URL is shown without
+//! the credentials it may carry.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use reqwest::Url;
+
+/// Whether `host` (as found in a URL: a name, an IPv4 address, or an IPv6
+/// address with or without brackets) is this machine's loopback: an address
+/// in 127.0.0.0/8, `::1`, or the name `localhost` exactly. `localhost.` and
+/// `*.localhost` are not: a resolver may send them anywhere. A `localhost`
+/// tenant is reached at 127.0.0.1 without asking a resolver (see
+/// [`pin_localhost`]).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => a.is_loopback(),
+        Ok(IpAddr::V6(a)) => a.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+/// Makes `builder` connect to 127.0.0.1 for a `localhost` URL, so the name
+/// never reaches a resolver (whose answer could point off this machine).
+pub fn pin_localhost(builder: reqwest::ClientBuilder, base: &Url) -> reqwest::ClientBuilder {
+    match base.host_str() {
+        // Port 0: the port in the URL is used.
+        Some(host) if host.eq_ignore_ascii_case("localhost") => {
+            builder.resolve(host, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        }
+        _ => builder,
+    }
+}
+
+/// `text` with any user name and password in it replaced by `***`, for every
+/// message that shows a URL. Text that is not a URL is searched for a
+/// `scheme://userinfo@` part all the same.
+pub fn redact_url(text: &str) -> String {
+    if let Ok(mut url) = Url::parse(text.trim()) {
+        if url.username().is_empty() && url.password().is_none() {
+            return text.to_owned();
+        }
+        if url.set_username("***").is_ok() && url.set_password(None).is_ok() {
+            return url.to_string();
+        }
+    }
+    let Some(start) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
+    };
+    let authority_end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |at| start + at);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_owned(),
+    }
+}
+
+/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
+/// the root. Plain http is refused unless the host is a loopback address;
+/// so is a user name or password, and the message shows neither.
+pub fn tenant_url(text: &str) -> Result<Url, String> {
+    let shown = redact_url(text);
+    let bad = |why: &str| format!("--base-url {shown:?}: {why}");
+    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&host) => {}
+        "http" => {
+            return Err(bad(
+                "plain http is allowed only to loopback (127.0.0.0/8, ::1, or exactly localhost, which is never looked up); use https://",
+            ))
+        }
+        other => return Err(bad(&format!("unsupported scheme {other}; use https://"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "credentials in the URL are not accepted; use --key-file or --token",
+        ));
+    }
+    let path = url.path().to_owned();
+    let root = match path.find("/AdminInterface") {
+        Some(at) => &path[..at],
+        None => path.trim_end_matches('/'),
+    };
+    url.set_path(root);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// "to HOST via proxy URL" or "to HOST directly (no proxy)", for the banner.
+pub fn describe_route(base: &Url, proxy: Option<&Url>) -> String {
+    let host = base.host_str().unwrap_or("?");
+    match proxy {
+        Some(proxy) => format!("to {host} via proxy {}", show_proxy(proxy)),
+        None => format!("to {host} directly (no proxy)"),
+    }
+}
+
+/// Which proxy the user asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxyChoice {
+    /// The standard environment variables (`HTTPS_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, in either case).
+    #[default]
+    Environment,
+    /// `--proxy URL`.
+    Given(Url),
+    /// `--no-proxy`.
+    Direct,
+}
+
+impl ProxyChoice {
+    /// The proxy requests to `base` go through, if any. Plain `http://`
+    /// (always loopback) never goes through one: the bearer token would
+    /// leave the machine in clear text.
+    pub fn route(&self, base: &Url) -> Option<Url> {
+        if base.scheme() != "https" {
+            return None;
+        }
+        match self {
+            ProxyChoice::Direct => None,
+            ProxyChoice::Given(proxy) => Some(proxy.clone()),
+            ProxyChoice::Environment => {
+                let host = base.host_str()?;
+                if excluded_by(&env_var(&["NO_PROXY", "no_proxy"]), host) {
+                    return None;
+                }
+                let proxy = env_var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]);
+                parse_proxy(&proxy).ok()
+            }
+        }
+    }
+}
+
+/// Applies the route to `builder`: no proxy at all, or exactly `route`.
+/// The environment is never read behind our back, so what the banner shows
+/// is what is used.
+pub fn apply_route(
+    builder: reqwest::ClientBuilder,
+    route: Option<&Url>,
+) -> reqwest::Result<reqwest::ClientBuilder> {
+    let builder = builder.no_proxy();
+    Ok(match route {
+        Some(proxy) => builder.proxy(reqwest::Proxy::https(proxy.clone())?),
+        None => builder,
+    })
+}
+
+/// A proxy URL as given to `--proxy` or in the environment; `host:port`
+/// alone means `http://host:port`.
+pub fn parse_proxy(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty proxy URL".into());
+    }
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| e.to_string())?;
+    match url.scheme() {
+        "http" | "https" | "socks5" | "socks5h" if url.host_str().is_some() => Ok(url),
+        _ => Err("expected http://host:port or https://host:port".into()),
+    }
+}
+
+/// A proxy URL for messages: credentials hidden.
+pub fn show_proxy(proxy: &Url) -> String {
+    redact_url(proxy.as_str())
+}
+
+fn env_var(names: &[&str]) -> String {
+    names
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_default()
+}
+
+/// Whether a `NO_PROXY` list exempts `host`: `*`, the host itself, a parent
+/// domain (`example.com` or `.example.com`), or an address range
+/// (`10.0.0.0/8`).
+fn excluded_by(no_proxy: &str, host: &str) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(|entry| entry.trim().to_ascii_lowercase())
+        .filter(|entry| !entry.is_empty())
+        .any(|entry| {
+            let domain = entry.trim_start_matches("*.").trim_start_matches('.');
+            entry == "*"
+                || host == domain
+                || host.ends_with(&format!(".{domain}"))
+                || in_range(&entry, &host)
+        })
+}
+
+fn in_range(range: &str, host: &str) -> bool {
+    let Some((net, bits)) = range.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(addr), Ok(bits)) = (
+        net.parse::<IpAddr>(),
+        host.parse::<IpAddr>(),
+        bits.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    let (net, addr, width) = match (net, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) as u128, u32::from(a) as u128, 32),
+        (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n), u128::from(a), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    shift >= 128 || net >> shift == addr >> shift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_addresses_and_the_exact_name_localhost() {
+        let yes = "localhost LocalHost 127.0.0.1 127.255.0.9 ::1 [::1]";
+        let no = "localhost. a.localhost 10.0.0.1 128.0.0.1 ::2 localhost.evil.com 127.0.0.1.nip.io ::ffff:a00:1";
+        for (hosts, loopback) in [(yes, true), (no, false)] {
+            for host in hosts.split(' ') {
+                assert_eq!(is_loopback_host(host), loopback, "{host}");
+            }
+        }
+    }
+
+    #[test]
+    fn base_urls_normalise_to_the_tenant_root() {
+        for (given, root) in [
+            (
+                "https://acme.access.securid.com",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/v1",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "https://acme.access.securid.com/AdminInterface/restapi/",
+                "https://acme.access.securid.com/",
+            ),
+            (
+                "http://127.0.0.1:8080/AdminInterface/restapi",
+                "http://127.0.0.1:8080/",
+            ),
+            ("http://localhost:9", "http://localhost:9/"),
+            ("http://[::1]:9", "http://[::1]:9/"),
+        ] {
+            assert_eq!(tenant_url(given).unwrap().as_str(), root, "{given}");
+        }
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused() {
+        for bad in [
+            "http://acme.access.securid.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "https://u:p@x",
+        ] {
+            assert!(tenant_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        for (given, shown) in [
+            ("https://u:hunter2@x.com/a", "https://***@x.com/a"),
+            ("https://x.com/a", "https://x.com/a"),
+            ("https://u:hunter2@", "https://***@"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(given), shown, "{given}");
+        }
+    }
+
+    #[test]
+    fn no_proxy_lists_match_hosts_domains_and_ranges() {
+        let list = "foo.com, .corp.example,10.0.0.0/8,::1/128";
+        for (host, excluded) in [
+            ("foo.com", true),
+            ("a.foo.com", true),
+            ("xfoo.com", false),
+            ("acme.corp.example", true),
+            ("10.2.3.4", true),
+            ("11.2.3.4", false),
+            ("[::1]", true),
+            ("acme.access.securid.com", false),
+        ] {
+            assert_eq!(excluded_by(list, host), excluded, "{host}");
+        }
+        assert!(excluded_by("*", "anything"));
+        assert!(in_range("0.0.0.0/0", "1.2.3.4"));
+    }
+
+    #[test]
+    fn plain_http_never_takes_a_proxy() {
+        let proxy = parse_proxy("127.0.0.1:3128").unwrap();
+        let given = ProxyChoice::Given(proxy.clone());
+        let http = Url::parse("http://127.0.0.1:9").unwrap();
+        let https = Url::parse("https://acme.access.securid.com").unwrap();
+        assert_eq!(given.route(&http), None);
+        assert_eq!(given.route(&https), Some(proxy));
+        assert_eq!(ProxyChoice::Direct.route(&https), None);
+        assert!(parse_proxy("ftp://x").is_err());
+    }
+}
