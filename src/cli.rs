@@ -1,5 +1,5 @@
 //! The command line: clap definitions, and their translation into one typed
-//! [`Config`]. Each operation in the catalog becomes a subcommand of its own,
+//! [`Config`] (see [`crate::config`]). Each operation in the catalog becomes a subcommand of its own,
 //! so adding an operation adds its command with no change here.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice};
 use crate::ops::{self, Operation};
 use crate::output::files::first_shared;
+use crate::output::naming::{default_output, next_output, retry_path};
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -25,71 +26,14 @@ pub enum Command {
     Mock(Box<MockOptions>),
 }
 
-/// Everything a run needs, checked and typed.
-#[derive(Debug)]
-pub struct Config {
-    pub operation: &'static Operation,
-    pub input: PathBuf,
-    pub output: PathBuf,
-    pub force: bool,
-    pub dry_run: bool,
-    /// Dry run that still sends the lookups (`--dry-run=lookup`), which
-    /// change nothing, to prove every email and device resolves.
-    pub dry_run_lookups: bool,
-    pub target: Target,
-    pub concurrency: usize,
-    pub rate: Rate,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    pub delimiter: u8,
-    pub quiet: bool,
-    pub summary_json: Option<PathBuf>,
-    /// How long each token minted from a key file lives.
-    pub token_lifetime: Duration,
-    /// The command line as typed, for the resume hint.
-    pub argv: Vec<String>,
-    /// Destructive operations go ahead without asking.
-    pub yes: bool,
-    /// Send only the first N rows that would be sent (a canary).
-    pub limit: Option<u64>,
-    /// Halt thresholds and the unreachable bound.
-    pub limits: Limits,
-    /// Earlier results files whose done rows are skipped.
-    pub resume: Vec<PathBuf>,
-    /// Which proxy carries requests to an https tenant.
-    pub proxy: ProxyChoice,
-    /// `--token` was typed on the command line, where the process list
-    /// shows it.
-    pub token_on_command_line: bool,
-}
-
-/// Where requests go.
-#[derive(Debug)]
-pub enum Target {
-    /// Dry run: nowhere. The tenant the real run would use, when given,
-    /// to report the route it would take.
-    Nowhere(Option<Url>),
-    /// The in-process simulated tenant.
-    Mock(Box<MockOptions>),
-    Tenant {
-        /// `None` with a key file: the key file's `adminRestApiUrl` decides.
-        base_url: Option<Url>,
-        credentials: Credentials,
-    },
-}
-
-#[derive(Debug)]
-pub enum Credentials {
-    Token(Secret),
-    KeyFile(PathBuf),
-}
-
-pub use crate::client::Rate;
+use crate::config::{tenant_url, Config, Credentials, Rate, Target, UrlError, UrlSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Url(#[from] UrlError),
 }
 
 /// Flags shared by every operation.
@@ -117,6 +61,10 @@ struct RunArgs {
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
     #[arg(long, env = "SECURID_BASE_URL", value_name = "URL")]
     base_url: Option<String>,
+
+    /// Where `base_url` came from, for its error.
+    #[arg(skip)]
+    base_url_source: UrlSource,
 
     /// Bearer token. Prefer the environment variable, which stays out of
     /// shell history.
@@ -232,13 +180,6 @@ enum DryRun {
     Lookup,
 }
 
-impl Config {
-    /// Whether the run sends no request at all.
-    pub fn sends_nothing(&self) -> bool {
-        self.dry_run && !self.dry_run_lookups
-    }
-}
-
 fn command() -> clap::Command {
     let mut cmd = clap::Command::new("securid-bulk")
         .version(env!("CARGO_PKG_VERSION"))
@@ -293,6 +234,9 @@ where
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             prefer_flags_over_environment(&mut run, sub);
+            if sub.value_source("base_url") == Some(clap::parser::ValueSource::EnvVariable) {
+                run.base_url_source = UrlSource::BaseUrlEnvironment;
+            }
             let typed = sub.value_source("token") == Some(clap::parser::ValueSource::CommandLine);
             let token_on_command_line = typed && run.token.is_some();
             let argv = args
@@ -313,7 +257,7 @@ fn config(
 ) -> Result<Config, CliError> {
     let output = match (&run.output, run.resume.last()) {
         (Some(output), _) => output.clone(),
-        (None, Some(previous)) => crate::safety::next::next_output(previous),
+        (None, Some(previous)) => next_output(previous),
         (None, None) => default_output(&run.input),
     };
     if !(run.timeout > 0.0 && run.timeout.is_finite()) {
@@ -370,7 +314,7 @@ fn config(
 /// over by its own results, a retry file over the input, ...), whatever
 /// --force says: nothing is sent or written.
 fn refuse_shared_files(run: &RunArgs, output: &Path) -> Result<(), CliError> {
-    let retry = crate::safety::next::retry_path(output);
+    let retry = retry_path(output);
     let mut roles: Vec<(&str, &Path)> = vec![
         ("the input", &run.input),
         ("the results file (-o)", output),
@@ -458,28 +402,28 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
     if run.mock {
         return Ok(Target::Mock(Box::new(MockOptions::sample())));
     }
+    if run.token.is_some() && run.key_file.is_some() {
+        return Err(CliError::Usage(
+            "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
+        ));
+    }
     if run.dry_run == Some(DryRun::Offline) {
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
         let base_url = run
             .base_url
             .as_deref()
-            .map(normalise_base_url)
+            .map(|url| tenant_url(url, run.base_url_source))
             .transpose()?;
         return Ok(Target::Nowhere(base_url));
     }
     let credentials = match (&run.token, &run.key_file) {
-        (Some(_), Some(_)) => {
-            return Err(CliError::Usage(
-                "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
-            ))
-        }
-        (Some(token), None) => Credentials::Token(Secret::new(token.trim())),
+        (Some(token), _) => Credentials::Token(Secret::new(token.trim())),
         (None, Some(path)) => Credentials::KeyFile(path.clone()),
         (None, None) => return Err(CliError::Usage(no_credentials_message())),
     };
     let base_url = match &run.base_url {
-        Some(url) => Some(normalise_base_url(url)?),
+        Some(url) => Some(tenant_url(url, run.base_url_source)?),
         None if matches!(credentials, Credentials::KeyFile(_)) => None,
         None => {
             return Err(CliError::Usage(
@@ -495,11 +439,6 @@ fn target(run: &RunArgs) -> Result<Target, CliError> {
 
 fn no_credentials_message() -> String {
     "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant".into()
-}
-
-/// The tenant root `text` names, by the URL policy of [`crate::net::tenant_url`].
-pub fn normalise_base_url(text: &str) -> Result<Url, CliError> {
-    crate::net::tenant_url(text).map_err(CliError::Usage)
 }
 
 fn parse_rate(text: &str) -> Result<Rate, CliError> {
@@ -526,15 +465,6 @@ fn parse_delimiter(text: &str) -> Result<u8, CliError> {
     }
 }
 
-/// `dir/users.csv` → `dir/users.results.csv`.
-pub fn default_output(input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "input".into());
-    input.with_file_name(format!("{stem}.results.csv"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,14 +485,6 @@ mod tests {
         for bad in ["0", "1.5", "150%", "x", "-0.1"] {
             assert!(parse_share(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn output_defaults_beside_the_input() {
-        assert_eq!(
-            default_output(Path::new("dir/users.csv")),
-            PathBuf::from("dir/users.results.csv")
-        );
     }
 
     #[test]

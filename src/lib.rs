@@ -6,10 +6,12 @@
 pub mod auth;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod input;
 pub mod mock;
 pub mod net;
 pub mod ops;
+pub mod outcome;
 pub mod output;
 pub mod progress;
 pub mod runner;

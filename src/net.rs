@@ -63,10 +63,11 @@ pub fn redact_url(text: &str) -> String {
 
 /// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
 /// the root. Plain http is refused unless the host is a loopback address;
-/// so is a user name or password, and the message shows neither.
+/// so is a user name or password, and the message shows neither. The error
+/// names the URL and why, for the caller to say where it came from.
 pub fn tenant_url(text: &str) -> Result<Url, String> {
     let shown = redact_url(text);
-    let bad = |why: &str| format!("--base-url {shown:?}: {why}");
+    let bad = |why: &str| format!("{shown:?}: {why}");
     let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
     match url.scheme() {

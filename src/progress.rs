@@ -3,50 +3,14 @@
 //! (a log file, a CI job), nothing with `--quiet`.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::client::Traffic;
-use crate::output::{Counts, Outcome};
-
-/// Live counts per outcome, written by the results writer and read by the
-/// display.
-#[derive(Debug, Default)]
-pub struct Tally([AtomicU64; Outcome::ALL.len()]);
-
-impl Tally {
-    pub fn add(&self, outcome: Outcome) {
-        self.0[outcome as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn snapshot(&self) -> Counts {
-        let mut counts = Counts::default();
-        for outcome in Outcome::ALL {
-            counts.add_many(outcome, self.get(outcome));
-        }
-        counts
-    }
-
-    fn get(&self, outcome: Outcome) -> u64 {
-        self.0[outcome as usize].load(Ordering::Relaxed)
-    }
-
-    fn done(&self) -> u64 {
-        Outcome::ALL.into_iter().map(|o| self.get(o)).sum()
-    }
-
-    fn describe(&self) -> String {
-        Outcome::ALL
-            .into_iter()
-            .filter(|o| self.get(*o) > 0)
-            .map(|o| format!("{} {}", o.as_str(), self.get(o)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
+use crate::outcome::Tally;
+use std::sync::atomic::Ordering;
 
 /// Where the display goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +138,7 @@ fn progress_line(total: u64, tally: &Tally, traffic: &Traffic, elapsed: Duration
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Outcome;
 
     #[test]
     fn plain_line_shows_counts_and_pushback() {

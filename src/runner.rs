@@ -12,16 +12,17 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::auth::AuthError;
-use crate::cli::Config;
 use crate::client::{Client, ClientError};
+use crate::config::Config;
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::mock::MockError;
 use crate::net::show_proxy;
+use crate::outcome::{Counts, Outcome, RowResult, Tally};
+use crate::output::naming::retry_path;
 use crate::output::{
-    files, Counts, Outcome, OutputError, RequestFigures, ResultsWriter, RetryError, RowResult,
-    Summary,
+    files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, Summary,
 };
-use crate::progress::{Progress, Style, Tally};
+use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
@@ -45,7 +46,7 @@ pub enum RunError {
     #[error(transparent)]
     Confirm(#[from] ConfirmError),
     #[error("cannot write the retry file: {0}")]
-    Retry(#[from] RetryError),
+    Retry(#[from] RetryError<InputError>),
     #[error("{0}")]
     Setup(String),
 }
@@ -73,9 +74,9 @@ impl RunReport {
     }
 }
 
-/// What the results writer hands back: counts, and the lines still to do.
+/// What the results writer hands back: the lines still to do (the counts
+/// are in the run's [`Tally`]).
 struct Written {
-    counts: Counts,
     to_retry: BTreeSet<u64>,
 }
 
@@ -102,7 +103,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let retry = (!config.dry_run).then(|| next::retry_path(&config.output));
+    let retry = (!config.dry_run).then(|| retry_path(&config.output));
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let halt = Arc::new(Halt::default());
@@ -135,7 +136,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         traffic.clone(),
     );
     let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
-    let writing = spawn_writer(writer, results_rx, tally, halt.clone());
+    let writing = spawn_writer(writer, results_rx, tally.clone(), halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, config.operation.name));
     let workers = spawn_workers(
@@ -177,7 +178,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         retry,
         started,
     };
-    let mut report = report(&config, &scan, &written.counts, &halt, run_figures);
+    let mut report = report(&config, &scan, &tally.snapshot(), &halt, run_figures);
     report.summary.proxy = proxy.as_ref().map(show_proxy);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
@@ -211,9 +212,14 @@ fn write_retry(
     if config.dry_run || written.to_retry.is_empty() {
         return Ok(None);
     }
-    let path = next::retry_path(&config.output);
+    let path = retry_path(&config.output);
+    let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
+    let header = reader.next_header();
+    let rows = std::iter::from_fn(move || reader.next_row())
+        .map(|row| row.map(|raw| (raw.line, raw.record)));
+    let input = InputRows { header, rows };
     let lines = &written.to_retry;
-    crate::output::write_retry_file(&config.input, scan.delimiter, lines, &path, config.force)?;
+    crate::output::write_retry_file(input, scan.delimiter, lines, &path, config.force)?;
     Ok(Some(path))
 }
 
@@ -245,7 +251,6 @@ fn spawn_writer(
 ) -> tokio::task::JoinHandle<Result<Written, OutputError>> {
     tokio::spawn(async move {
         let mut written = Written {
-            counts: Counts::default(),
             to_retry: BTreeSet::new(),
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -275,7 +280,6 @@ fn spawn_writer(
                 halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                 return Err(e);
             }
-            written.counts.add(result.outcome);
             if result.outcome.needs_attention() {
                 written.to_retry.insert(result.line);
             }
@@ -505,7 +509,10 @@ fn report(
     let halted = halt.reason();
     summary.stopped = halted.as_ref().map(HaltReason::describe);
     summary.input_findings = scan.report();
-    summary.next_step = next::next_step(config, counts, retry);
+    summary.next_step = match config.dry_run {
+        true => None,
+        false => next::next_step(&config.argv, &config.output, counts, retry),
+    };
     RunReport {
         summary,
         counts: counts.clone(),

@@ -335,6 +335,24 @@ fn a_flag_beats_the_environment_and_two_flags_conflict() {
 }
 
 #[test]
+fn a_dry_run_refuses_a_token_and_a_key_file_like_a_real_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let key = dir.path().join("admin.key");
+    std::fs::write(&key, "{}").unwrap();
+    let out = bin()
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--dry-run", "--token", "t", "--key-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("keep one"), "{}", stderr(&out));
+    assert!(!dir.path().join("ds100-clear-pin.results.csv").exists());
+}
+
+#[test]
 fn key_file_tokens_go_only_to_the_keys_own_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);

@@ -23,8 +23,8 @@ use reqwest::Url;
 use crate::auth::TokenProvider;
 use crate::input::Checked;
 use crate::net;
-use crate::ops::{self, Field, HttpMethod, Operation};
-use crate::output::Outcome;
+use crate::ops::{self, HttpMethod, Operation};
+use crate::outcome::Attempted;
 use crate::safety::Halt;
 use reply::Failure;
 
@@ -51,39 +51,6 @@ pub struct Traffic {
     pub lookups: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
-}
-
-/// What happened when one row was sent.
-#[derive(Debug, Clone)]
-pub struct Attempted {
-    pub outcome: Outcome,
-    pub http_status: Option<u16>,
-    pub attempts: u32,
-    pub message: String,
-    pub detail: String,
-    /// The tenant refused the credentials (401/403) even after a fresh token.
-    pub auth_refused: bool,
-    /// No attempt reached the tenant at all (connection errors, timeouts).
-    pub unreachable: bool,
-    /// Values lookups found for the row, in the order they were found.
-    pub resolved: Vec<(Field, String)>,
-}
-
-impl Attempted {
-    /// A row that failed on our side of an exchange, e.g. an answer the tool
-    /// cannot use.
-    fn failed_here(http_status: Option<u16>, attempts: u32, message: String) -> Self {
-        Attempted {
-            outcome: Outcome::Failed,
-            http_status,
-            attempts,
-            message,
-            detail: String::new(),
-            auth_refused: false,
-            unreachable: false,
-            resolved: Vec::new(),
-        }
-    }
 }
 
 pub struct Client {

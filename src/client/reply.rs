@@ -6,9 +6,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use super::{parse_retry_after, AttemptLog, Attempted, RetryPolicy};
+use super::{parse_retry_after, AttemptLog, RetryPolicy};
 use crate::ops::{describe_success, HttpMethod, Operation};
-use crate::output::{one_line, Outcome};
+use crate::outcome::{one_line, Attempted, Outcome};
 use crate::safety::HaltReason;
 use crate::secret::Secret;
 

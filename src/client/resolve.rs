@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::{reply, AttemptLog, Attempted, Client, Prepared};
+use super::{reply, AttemptLog, Client, Prepared};
 use crate::input::{check_value, Checked};
 use crate::ops::{Lookup, Operation, Resolver};
-use crate::output::{one_line, Outcome};
+use crate::outcome::{one_line, Attempted, Outcome};
 
 /// A lookup's answer as the run remembers it: the parsed 200 body, or the
 /// account of the failed request.

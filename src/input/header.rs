@@ -89,7 +89,7 @@ fn describe_header(header: &csv::StringRecord) -> String {
     let names: Vec<String> = header
         .iter()
         .take(12)
-        .map(|name| format!("{:?}", crate::output::one_line(name, 40)))
+        .map(|name| format!("{:?}", crate::outcome::one_line(name, 40)))
         .collect();
     let more = header.len().saturating_sub(12);
     if more > 0 {

@@ -15,7 +15,7 @@ use super::fingerprint::Fingerprinter;
 use super::validate::MAX_SERIAL_LEN;
 use super::{Checked, ColumnMap, Finding, RawRow};
 use crate::ops::{Field, Operation};
-use crate::output::is_formula;
+use crate::outcome::is_formula;
 
 /// Lengths seen in one serial column, counted over every valid row. A valid
 /// serial is at most [`MAX_SERIAL_LEN`] long, so a slot per length does.
@@ -88,7 +88,7 @@ impl Hygiene {
             .iter()
             .enumerate()
             .filter(|(i, _)| !used.contains(i))
-            .map(|(i, name)| (i, crate::output::one_line(name, 40)))
+            .map(|(i, name)| (i, crate::outcome::one_line(name, 40)))
             .collect();
         Hygiene {
             lengths: serial_fields

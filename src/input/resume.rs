@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
 use crate::ops::Operation;
-use crate::output::{unescape_formula, Outcome};
+use crate::outcome::{unescape_formula, Outcome};
 
 /// How a row done in an earlier run is described; a later resume recognises
 /// its own skipped rows by it.

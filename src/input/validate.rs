@@ -4,7 +4,7 @@
 
 use super::{ColumnMap, Finding, RawRow};
 use crate::ops::{Field, Operation};
-use crate::output::one_line;
+use crate::outcome::one_line;
 
 /// The SID700 page caps the serial at 36 characters; no serial is longer.
 pub const MAX_SERIAL_LEN: usize = 36;

@@ -6,34 +6,46 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::{escape_formula, files, OutputError};
+use super::{files, OutputError};
+use crate::outcome::escape_formula;
 
-use crate::input::{InputError, RecordReader};
-
+/// Why the retry file could not be written: the input, read a second time
+/// (`E`, the reader's own error), or the retry file itself.
 #[derive(Debug, thiserror::Error)]
-pub enum RetryError {
+pub enum RetryError<E: std::error::Error + 'static> {
     #[error(transparent)]
-    Input(#[from] InputError),
+    Input(E),
     #[error(transparent)]
     Output(#[from] OutputError),
 }
 
+/// The input read again: its header, then each row with its line number.
+pub struct InputRows<H, R> {
+    pub header: H,
+    pub rows: R,
+}
+
 /// Copies the header and the rows at `lines` from `input` into `retry`.
-pub fn write_retry_file(
-    input: &Path,
+pub fn write_retry_file<E, R>(
+    input: InputRows<Result<Option<csv::StringRecord>, E>, R>,
     delimiter: u8,
     lines: &BTreeSet<u64>,
     retry: &Path,
     force: bool,
-) -> Result<(), RetryError> {
-    let mut reader = RecordReader::open(input, delimiter)?;
+) -> Result<(), RetryError<E>>
+where
+    E: std::error::Error + 'static,
+    R: Iterator<Item = Result<(u64, csv::StringRecord), E>>,
+{
+    let header = input.header.map_err(RetryError::Input)?;
+    let mut rows = input.rows;
     let mut input_error = None;
     files::replace_whole(retry, force, |file| {
         let mut writer = csv::WriterBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .from_writer(file);
-        match copy_lines(&mut reader, lines, &mut writer) {
+        match copy_lines(header.as_ref(), &mut rows, lines, &mut writer) {
             Ok(()) => writer.flush(),
             Err(CopyFailure::Write(e)) => Err(e.into()),
             Err(CopyFailure::Read(e)) => {
@@ -49,39 +61,34 @@ pub fn write_retry_file(
 }
 
 /// Why copying stopped: the input, read a second time, or the retry file.
-enum CopyFailure {
-    Read(InputError),
+enum CopyFailure<E> {
+    Read(E),
     Write(csv::Error),
 }
 
-impl From<InputError> for CopyFailure {
-    fn from(e: InputError) -> Self {
-        CopyFailure::Read(e)
-    }
-}
-
-impl From<csv::Error> for CopyFailure {
+impl<E> From<csv::Error> for CopyFailure<E> {
     fn from(e: csv::Error) -> Self {
         CopyFailure::Write(e)
     }
 }
 
 /// The header and the rows at `lines`.
-fn copy_lines(
-    reader: &mut RecordReader,
+fn copy_lines<E>(
+    header: Option<&csv::StringRecord>,
+    rows: &mut impl Iterator<Item = Result<(u64, csv::StringRecord), E>>,
     lines: &BTreeSet<u64>,
     writer: &mut csv::Writer<&mut std::fs::File>,
-) -> Result<(), CopyFailure> {
+) -> Result<(), CopyFailure<E>> {
     // Header cells are escaped like the results' header (no column the tool
     // reads starts like a formula); rows stay as read, to resubmit as they are.
-    if let Some(header) = reader.next_header()? {
+    if let Some(header) = header {
         let header: csv::StringRecord = header.iter().map(escape_formula).collect();
         writer.write_record(&header)?;
     }
-    while let Some(raw) = reader.next_row() {
-        let raw = raw?;
-        if lines.contains(&raw.line) {
-            writer.write_record(&raw.record)?;
+    for row in rows {
+        let (line, record) = row.map_err(CopyFailure::Read)?;
+        if lines.contains(&line) {
+            writer.write_record(&record)?;
         }
     }
     Ok(())
@@ -97,7 +104,16 @@ mod tests {
         let input = dir.path().join("in.csv");
         std::fs::write(&input, "a;=b\n1;=x\n2;y\n3;\"z;w\"\n").unwrap();
         let retry = dir.path().join("in.retry.csv");
-        write_retry_file(&input, b';', &BTreeSet::from([2, 4]), &retry, false).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_path(&input)
+            .unwrap();
+        let header = reader.headers().cloned().map(Some);
+        let rows = reader
+            .records()
+            .map(|r| r.map(|record| (record.position().unwrap().line(), record)));
+        let input = InputRows { header, rows };
+        write_retry_file(input, b';', &BTreeSet::from([2, 4]), &retry, false).unwrap();
         assert_eq!(
             std::fs::read_to_string(&retry).unwrap(),
             "a;'=b\n1;=x\n3;\"z;w\"\n"

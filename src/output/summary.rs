@@ -5,37 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::Outcome;
-
-/// Rows per outcome.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counts([u64; Outcome::ALL.len()]);
-
-impl Counts {
-    pub fn add(&mut self, outcome: Outcome) {
-        self.add_many(outcome, 1);
-    }
-
-    pub fn add_many(&mut self, outcome: Outcome, n: u64) {
-        self.0[outcome as usize] += n;
-    }
-
-    pub fn get(&self, outcome: Outcome) -> u64 {
-        self.0[outcome as usize]
-    }
-
-    pub fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-
-    pub fn needing_attention(&self) -> u64 {
-        Outcome::ALL
-            .into_iter()
-            .filter(|o| o.needs_attention())
-            .map(|o| self.get(o))
-            .sum()
-    }
-}
+use crate::outcome::{Counts, Outcome};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {

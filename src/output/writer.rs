@@ -8,8 +8,9 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{escape_formula, files, one_line, RowResult};
+use super::files;
 use crate::ops::Field;
+use crate::outcome::{escape_formula, one_line, RowResult};
 
 /// The columns appended after the input's own columns. The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
@@ -382,7 +383,7 @@ mod tests {
             assert_eq!(out, humantime::format_rfc3339_millis(at).to_string());
         }
     }
-    use crate::output::Outcome;
+    use crate::outcome::Outcome;
 
     /// A results writer for `columns` in a fresh directory, which lives as
     /// long as the returned guard.

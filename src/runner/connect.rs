@@ -8,8 +8,8 @@ use reqwest::Url;
 
 use super::RunError;
 use crate::auth::{KeyFile, TokenProvider};
-use crate::cli::{normalise_base_url, Config, Credentials, Target};
 use crate::client::{Client, ClientConfig};
+use crate::config::{tenant_url, Config, Credentials, Target, UrlSource};
 use crate::mock::MockServer;
 use crate::net::{describe_route, redact_url};
 use crate::safety::Halt;
@@ -125,9 +125,8 @@ fn credentials_for(
                     key.check_destination(url)?;
                     url.clone()
                 }
-                None => normalise_base_url(&key.tenant_root()).map_err(|e| {
-                    RunError::Setup(format!("adminRestApiUrl in {}: {e}", path.display()))
-                })?,
+                None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
+                    .map_err(|e| RunError::Setup(format!("{e} (in {})", path.display())))?,
             };
             Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
         }

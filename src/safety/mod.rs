@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client::Attempted;
-use crate::output::Outcome;
+use crate::outcome::{Attempted, Outcome};
 
 /// Consecutive rows refused with 401/403 (after a fresh token) that stop the
 /// run: enough to rule out one odd row, few enough to stop quickly.

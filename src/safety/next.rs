@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Config;
-use crate::output::{Counts, Outcome};
+use crate::outcome::{Counts, Outcome};
+use crate::output::naming::next_output;
 
 /// Flags that the carry-on command replaces or must not repeat. `--token`
 /// is dropped so a secret never reaches the screen; the environment
@@ -47,37 +47,6 @@ pub fn resume_command(argv: &[String], results: &Path) -> String {
     }
 }
 
-/// A results file that does not exist yet for the resumed run:
-/// `users.results.csv` → `users.resume-1.results.csv`, then `-2`, ...
-pub fn next_output(results: &Path) -> PathBuf {
-    let name = results
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = name.strip_suffix(".results.csv").unwrap_or(&name);
-    let base = match base.rsplit_once(".resume-") {
-        Some((stem, n)) if n.bytes().all(|b| b.is_ascii_digit()) => stem,
-        _ => base,
-    };
-    (1..)
-        .map(|n| results.with_file_name(format!("{base}.resume-{n}.results.csv")))
-        .find(|candidate| !candidate.exists())
-        .unwrap_or_else(|| results.with_file_name(format!("{base}.resume.results.csv")))
-}
-
-/// `users.results.csv` → `users.retry.csv`; `out.csv` → `out.retry.csv`.
-pub fn retry_path(results: &Path) -> PathBuf {
-    let name = results
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = name
-        .strip_suffix(".results.csv")
-        .or_else(|| name.strip_suffix(".csv"))
-        .unwrap_or(&name);
-    results.with_file_name(format!("{base}.retry.csv"))
-}
-
 /// Quotes a word for a POSIX shell when it needs it.
 fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
@@ -92,18 +61,20 @@ fn shell_quote(word: &str) -> String {
 }
 
 /// How to carry on when rows were left undone.
+/// `argv` is the command as typed, `results` this run's results file.
 pub fn next_step(
-    config: &Config,
+    argv: &[String],
+    results: &Path,
     counts: &Counts,
-    retry: Option<std::path::PathBuf>,
+    retry: Option<PathBuf>,
 ) -> Option<String> {
     let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
-    if config.dry_run || undone == 0 {
+    if undone == 0 {
         return None;
     }
     let mut step = format!(
         "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
-        resume_command(&config.argv, &config.output)
+        resume_command(argv, results)
     );
     if let Some(retry) = retry {
         step.push_str(&format!(
@@ -150,27 +121,5 @@ mod tests {
         );
         assert!(command.contains("users.resume-1.results.csv"), "{command}");
         assert!(command.contains("SECURID_TOKEN"), "{command}");
-    }
-
-    #[test]
-    fn next_output_counts_up_past_existing_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = dir.path().join("u.results.csv");
-        let one = dir.path().join("u.resume-1.results.csv");
-        assert_eq!(next_output(&first), one);
-        std::fs::write(&one, "").unwrap();
-        assert_eq!(next_output(&one), dir.path().join("u.resume-2.results.csv"));
-    }
-
-    #[test]
-    fn retry_file_sits_beside_the_results() {
-        assert_eq!(
-            retry_path(Path::new("d/u.results.csv")),
-            PathBuf::from("d/u.retry.csv")
-        );
-        assert_eq!(
-            retry_path(Path::new("out.csv")),
-            PathBuf::from("out.retry.csv")
-        );
     }
 }
