@@ -1,22 +1,23 @@
 //! The command line: clap definitions, and their translation into one typed
-//! [`Config`] (see [`crate::config`]). Each operation in the catalog becomes a subcommand of its own,
-//! so adding an operation adds its command with no change here.
+//! [`Flags`], each parsed by its own clap value parser; the rules that tie
+//! flags together are [`Config::from_flags`]'s. Each operation in the
+//! catalog becomes a subcommand of its own, so adding an operation adds its
+//! command with no change here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
+use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
 use crate::client::RetryPolicy;
+use crate::config::{Config, ConfigError, DryRunFlag, Flags, Rate, UrlSource};
 use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice};
-use crate::ops::{self, Operation};
-use crate::output::files::first_shared;
-use crate::output::naming::{default_output, next_output, retry_path};
+use crate::ops;
 use crate::safety::Limits;
-use crate::secret::Secret;
 
 /// What the user asked for.
 #[derive(Debug)]
@@ -26,14 +27,12 @@ pub enum Command {
     Mock(Box<MockOptions>),
 }
 
-use crate::config::{tenant_url, Config, Credentials, Rate, Target, UrlError, UrlSource};
-
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Url(#[from] UrlError),
+    Config(#[from] ConfigError),
 }
 
 /// Flags shared by every operation.
@@ -55,16 +54,12 @@ struct RunArgs {
     /// change nothing, to prove the file resolves.
     #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
           require_equals = true, default_missing_value = "offline")]
-    dry_run: Option<DryRun>,
+    dry_run: Option<DryRunArg>,
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
     #[arg(long, env = "SECURID_BASE_URL", value_name = "URL")]
     base_url: Option<String>,
-
-    /// Where `base_url` came from, for its error.
-    #[arg(skip)]
-    base_url_source: UrlSource,
 
     /// Bearer token. Prefer the environment variable, which stays out of
     /// shell history.
@@ -107,8 +102,8 @@ struct RunArgs {
 
     /// Requests per second for the whole run: a number, 0 for unlimited, or
     /// "auto" to adapt to the tenant's quota.
-    #[arg(long, default_value = "10", value_name = "R|0|auto")]
-    rate: String,
+    #[arg(long, default_value = "10", value_name = "R|0|auto", value_parser = parse_rate)]
+    rate: Rate,
 
     /// Attempts per row before giving up, the first included.
     #[arg(long, default_value_t = 6, value_name = "N",
@@ -116,16 +111,16 @@ struct RunArgs {
     max_attempts: u32,
 
     /// Seconds to wait for one answer.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
-    timeout: f64,
+    #[arg(long, default_value = "30", value_name = "SECS", value_parser = positive_seconds)]
+    timeout: Duration,
 
     /// Longest Retry-After honoured, in seconds; longer ones are cut to this.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     max_retry_after: u64,
 
     /// Field delimiter of the input.
-    #[arg(long, default_value = ",", value_name = "C")]
-    delimiter: String,
+    #[arg(long, default_value = ",", value_name = "C", value_parser = parse_delimiter)]
+    delimiter: u8,
 
     /// No progress display; errors and the summary only.
     #[arg(short, long)]
@@ -161,8 +156,8 @@ struct RunArgs {
     failure_sample: u64,
 
     /// Stop the run when no request has reached the tenant for this long.
-    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
-    max_unreachable: f64,
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+    max_unreachable: Duration,
 
     /// Skip rows an earlier run did (its results say ok); may be repeated to
     /// name every results file of a chain of runs.
@@ -170,9 +165,9 @@ struct RunArgs {
     resume: Vec<PathBuf>,
 }
 
-/// What a dry run may send.
+/// What a dry run may send, as typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DryRun {
+enum DryRunArg {
     /// Nothing at all (`--dry-run`).
     #[value(hide = true)]
     Offline,
@@ -234,105 +229,66 @@ where
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             prefer_flags_over_environment(&mut run, sub);
-            if sub.value_source("base_url") == Some(clap::parser::ValueSource::EnvVariable) {
-                run.base_url_source = UrlSource::BaseUrlEnvironment;
-            }
-            let typed = sub.value_source("token") == Some(clap::parser::ValueSource::CommandLine);
-            let token_on_command_line = typed && run.token.is_some();
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            let mut config = config(op, run, argv)?;
-            config.token_on_command_line = token_on_command_line;
-            Ok(Command::Run(Box::new(config)))
+            let flags = run.into_flags(sub);
+            Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
         }
     }
 }
 
-fn config(
-    operation: &'static Operation,
-    mut run: RunArgs,
-    argv: Vec<String>,
-) -> Result<Config, CliError> {
-    let output = match (&run.output, run.resume.last()) {
-        (Some(output), _) => output.clone(),
-        (None, Some(previous)) => next_output(previous),
-        (None, None) => default_output(&run.input),
-    };
-    if !(run.timeout > 0.0 && run.timeout.is_finite()) {
-        return Err(CliError::Usage(
-            "--timeout must be a positive number of seconds".into(),
-        ));
-    }
-    if !(run.max_unreachable >= 0.0 && run.max_unreachable.is_finite()) {
-        return Err(CliError::Usage(
-            "--max-unreachable must be a number of seconds".into(),
-        ));
-    }
-    refuse_shared_files(&run, &output)?;
-    Ok(Config {
-        operation,
-        target: take_target(&mut run)?,
-        rate: parse_rate(&run.rate)?,
-        delimiter: parse_delimiter(&run.delimiter)?,
-        output,
-        force: run.force,
-        dry_run: run.dry_run.is_some(),
-        dry_run_lookups: run.dry_run == Some(DryRun::Lookup),
-        concurrency: run.concurrency.into(),
-        timeout: Duration::from_secs_f64(run.timeout),
-        retry: RetryPolicy {
-            max_attempts: run.max_attempts,
-            max_retry_after: Duration::from_secs(run.max_retry_after),
-            ..RetryPolicy::default()
-        },
-        quiet: run.quiet,
-        summary_json: run.summary_json,
-        token_lifetime: Duration::from_secs(run.token_lifetime),
-        input: run.input,
-        argv,
-        yes: run.yes,
-        limit: run.limit,
-        limits: Limits {
-            max_failures: run.max_failures,
-            max_failure_rate: run.max_failure_rate,
-            failure_sample: run.failure_sample,
-            max_unreachable: Duration::from_secs_f64(run.max_unreachable),
-        },
-        proxy: match (run.proxy, run.no_proxy) {
-            (_, true) => ProxyChoice::Direct,
-            (Some(proxy), false) => ProxyChoice::Given(proxy),
-            (None, false) => ProxyChoice::Environment,
-        },
-        resume: run.resume,
-        token_on_command_line: false,
-    })
-}
-
-/// Refuses a run where two of its files are one file (the input written
-/// over by its own results, a retry file over the input, ...), whatever
-/// --force says: nothing is sent or written.
-fn refuse_shared_files(run: &RunArgs, output: &Path) -> Result<(), CliError> {
-    let retry = retry_path(output);
-    let mut roles: Vec<(&str, &Path)> = vec![
-        ("the input", &run.input),
-        ("the results file (-o)", output),
-        ("the retry file", &retry),
-    ];
-    if let Some(summary) = &run.summary_json {
-        roles.push(("the --summary-json file", summary));
-    }
-    roles.extend(run.resume.iter().map(|r| ("a --resume file", r.as_path())));
-    if let Some(key) = &run.key_file {
-        roles.push(("the key file", key));
-    }
-    match first_shared(&roles) {
-        Some((first, second, path)) => Err(CliError::Usage(format!(
-            "{first} and {second} are the same file ({}); choose another path so neither is overwritten",
-            path.display()
-        ))),
-        None => Ok(()),
+impl RunArgs {
+    /// The flags, with where clap found the token and the tenant URL.
+    fn into_flags(self, matches: &clap::ArgMatches) -> Flags {
+        let source = |id: &str| matches.value_source(id);
+        let base_url_source = match source("base_url") {
+            Some(ValueSource::EnvVariable) => UrlSource::BaseUrlEnvironment,
+            _ => UrlSource::BaseUrlFlag,
+        };
+        Flags {
+            token_on_command_line: source("token") == Some(ValueSource::CommandLine)
+                && self.token.is_some(),
+            base_url_source,
+            input: self.input,
+            output: self.output,
+            force: self.force,
+            dry_run: self.dry_run.map(|d| match d {
+                DryRunArg::Offline => DryRunFlag::Offline,
+                DryRunArg::Lookup => DryRunFlag::Lookup,
+            }),
+            base_url: self.base_url,
+            token: self.token,
+            proxy: match (self.proxy, self.no_proxy) {
+                (_, true) => ProxyChoice::Direct,
+                (Some(proxy), false) => ProxyChoice::Given(proxy),
+                (None, false) => ProxyChoice::Environment,
+            },
+            key_file: self.key_file,
+            token_lifetime: Duration::from_secs(self.token_lifetime),
+            mock: self.mock,
+            concurrency: self.concurrency.into(),
+            rate: self.rate,
+            timeout: self.timeout,
+            retry: RetryPolicy {
+                max_attempts: self.max_attempts,
+                max_retry_after: Duration::from_secs(self.max_retry_after),
+                ..RetryPolicy::default()
+            },
+            delimiter: self.delimiter,
+            quiet: self.quiet,
+            summary_json: self.summary_json,
+            yes: self.yes,
+            limit: self.limit,
+            limits: Limits {
+                max_failures: self.max_failures,
+                max_failure_rate: self.max_failure_rate,
+                failure_sample: self.failure_sample,
+                max_unreachable: self.max_unreachable,
+            },
+            resume: self.resume,
+        }
     }
 }
 
@@ -388,60 +344,7 @@ fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) 
     }
 }
 
-/// The target, after which the flag's copy of the token is wiped: the
-/// [`Secret`] in the target is the one kept.
-fn take_target(run: &mut RunArgs) -> Result<Target, CliError> {
-    let target = target(run);
-    if let Some(token) = run.token.as_mut() {
-        zeroize::Zeroize::zeroize(token);
-    }
-    target
-}
-
-fn target(run: &RunArgs) -> Result<Target, CliError> {
-    if run.mock {
-        return Ok(Target::Mock(Box::new(MockOptions::sample())));
-    }
-    if run.token.is_some() && run.key_file.is_some() {
-        return Err(CliError::Usage(
-            "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
-        ));
-    }
-    if run.dry_run == Some(DryRun::Offline) {
-        // Nothing is sent, but a --base-url the real run would refuse is
-        // refused now, so the dry run finds that problem too.
-        let base_url = run
-            .base_url
-            .as_deref()
-            .map(|url| tenant_url(url, run.base_url_source))
-            .transpose()?;
-        return Ok(Target::Nowhere(base_url));
-    }
-    let credentials = match (&run.token, &run.key_file) {
-        (Some(token), _) => Credentials::Token(Secret::new(token.trim())),
-        (None, Some(path)) => Credentials::KeyFile(path.clone()),
-        (None, None) => return Err(CliError::Usage(no_credentials_message())),
-    };
-    let base_url = match &run.base_url {
-        Some(url) => Some(tenant_url(url, run.base_url_source)?),
-        None if matches!(credentials, Credentials::KeyFile(_)) => None,
-        None => {
-            return Err(CliError::Usage(
-                "no tenant given: pass --base-url https://<tenant>.access.securid.com or set SECURID_BASE_URL (or use --mock to try the tool)".into(),
-            ))
-        }
-    };
-    Ok(Target::Tenant {
-        base_url,
-        credentials,
-    })
-}
-
-fn no_credentials_message() -> String {
-    "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant".into()
-}
-
-fn parse_rate(text: &str) -> Result<Rate, CliError> {
+fn parse_rate(text: &str) -> Result<Rate, String> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("auto") {
         return Ok(Rate::Auto);
@@ -449,25 +352,38 @@ fn parse_rate(text: &str) -> Result<Rate, CliError> {
     match text.parse::<f64>() {
         Ok(0.0) => Ok(Rate::Unlimited),
         Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::Fixed(r)),
-        _ => Err(CliError::Usage(format!(
-            "--rate {text:?}: expected requests per second (e.g. 10), 0 for unlimited, or auto"
-        ))),
+        _ => Err("expected requests per second (e.g. 10), 0 for unlimited, or auto".into()),
     }
 }
 
-fn parse_delimiter(text: &str) -> Result<u8, CliError> {
+fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text {
         "\\t" | "tab" => Ok(b'\t'),
         t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
-        _ => Err(CliError::Usage(format!(
-            "--delimiter {text:?}: expected one ASCII character, or \\t for tab"
-        ))),
+        _ => Err("expected one ASCII character, or \\t for tab".into()),
+    }
+}
+
+/// A number of seconds, zero included.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs >= 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
+        _ => Err("expected a number of seconds".into()),
+    }
+}
+
+/// A number of seconds greater than zero.
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match seconds(text) {
+        Ok(secs) if !secs.is_zero() => Ok(secs),
+        _ => Err("expected a positive number of seconds".into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DryRun;
 
     #[test]
     fn rates() {
@@ -507,13 +423,13 @@ mod tests {
         let Ok(Command::Run(plain)) = run(&["--dry-run"]) else {
             panic!("plain dry run parses")
         };
-        assert!(plain.sends_nothing() && !plain.dry_run_lookups);
+        assert!(matches!(plain.dry_run, DryRun::Offline { .. }));
         let err = run(&["--dry-run=lookup"]).unwrap_err().to_string();
         assert!(err.contains("no credentials"), "{err}");
         let Ok(Command::Run(lookups)) = run(&["--dry-run=lookup", "--mock"]) else {
             panic!("dry run with lookups parses")
         };
-        assert!(lookups.dry_run && lookups.dry_run_lookups && !lookups.sends_nothing());
+        assert!(matches!(lookups.dry_run, DryRun::Lookups(_)));
         assert!(run(&["--dry-run=everything"]).is_err());
     }
 

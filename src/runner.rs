@@ -103,7 +103,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let retry = (!config.dry_run).then(|| retry_path(&config.output));
+    let retry = (!config.dry_run.is_on()).then(|| retry_path(&config.output));
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let halt = Arc::new(Halt::default());
@@ -189,7 +189,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
 
 /// Asks before a destructive run, naming the tenant and the rows to send.
 fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
-    if config.dry_run {
+    if config.dry_run.is_on() {
         return Ok(());
     }
     let rows = config
@@ -209,7 +209,7 @@ fn write_retry(
     scan: &Scan,
     written: &Written,
 ) -> Result<Option<std::path::PathBuf>, RunError> {
-    if config.dry_run || written.to_retry.is_empty() {
+    if config.dry_run.is_on() || written.to_retry.is_empty() {
         return Ok(None);
     }
     let path = retry_path(&config.output);
@@ -320,7 +320,7 @@ fn spawn_workers(
                 halt.clone(),
                 watch.clone(),
             );
-            let (op, dry_run) = (config.operation, config.dry_run);
+            let (op, dry_run) = (config.operation, config.dry_run.is_on());
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -452,13 +452,13 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     match &row.checked.verdict {
         Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
         Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-        Verdict::Ready if config.sends_nothing() => {
+        Verdict::Ready if config.dry_run.target().is_none() => {
             Some((Outcome::Valid, row.checked.notes.join("; ")))
         }
         Verdict::Ready if halt.is_set() => {
             Some((Outcome::NotAttempted, halt.not_attempted_message()))
         }
-        Verdict::Ready if !config.dry_run && !canary.admit() => {
+        Verdict::Ready if !config.dry_run.is_on() && !canary.admit() => {
             Some((Outcome::NotAttempted, canary.message()))
         }
         Verdict::Ready => None,
@@ -501,7 +501,7 @@ fn report(
         config.operation.name,
         &config.input,
         &config.output,
-        config.dry_run,
+        config.dry_run.is_on(),
         counts,
         figures,
         started.elapsed(),
@@ -509,7 +509,7 @@ fn report(
     let halted = halt.reason();
     summary.stopped = halted.as_ref().map(HaltReason::describe);
     summary.input_findings = scan.report();
-    summary.next_step = match config.dry_run {
+    summary.next_step = match config.dry_run.is_on() {
         true => None,
         false => next::next_step(&config.argv, &config.output, counts, retry),
     };

@@ -9,7 +9,7 @@ use reqwest::Url;
 use super::RunError;
 use crate::auth::{KeyFile, TokenProvider};
 use crate::client::{Client, ClientConfig};
-use crate::config::{tenant_url, Config, Credentials, Target, UrlSource};
+use crate::config::{tenant_url, Config, Credentials, DryRun, Target, UrlSource};
 use crate::mock::MockServer;
 use crate::net::{describe_route, redact_url};
 use crate::safety::Halt;
@@ -50,15 +50,11 @@ pub(super) async fn connect(config: &Config, halt: &Arc<Halt>) -> Result<Connect
             proxy,
         }
     };
-    if config.sends_nothing() {
-        let base = match &config.target {
-            Target::Nowhere(base) => base.as_ref(),
-            _ => None,
-        };
-        return Ok(nowhere(base));
-    }
-    let (base_url, tokens, mock) = match &config.target {
-        Target::Nowhere(base) => return Ok(nowhere(base.as_ref())),
+    let target = match &config.dry_run {
+        DryRun::Offline { would_send_to } => return Ok(nowhere(would_send_to.as_ref())),
+        DryRun::Off(target) | DryRun::Lookups(target) => target,
+    };
+    let (base_url, tokens, mock) = match target {
         Target::Mock(options) => {
             let mock = MockServer::start((**options).clone()).await?;
             let base = parse_url(&mock.base_url())?;
