@@ -12,10 +12,10 @@ use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
-use crate::client::RetryPolicy;
-use crate::config::{Config, ConfigError, DryRunFlag, Flags, Rate, UrlSource};
+use crate::client::{Rate, RetryPolicy, Settings};
+use crate::config::{Config, ConfigError, DryRunFlag, Flags};
 use crate::mock::MockOptions;
-use crate::net::{parse_proxy, redact_url, ProxyChoice};
+use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
 use crate::ops;
 use crate::safety::Limits;
 
@@ -260,21 +260,23 @@ impl RunArgs {
             }),
             base_url: self.base_url,
             token: self.token,
-            proxy: match (self.proxy, self.no_proxy) {
-                (_, true) => ProxyChoice::Direct,
-                (Some(proxy), false) => ProxyChoice::Given(proxy),
-                (None, false) => ProxyChoice::Environment,
-            },
             key_file: self.key_file,
-            token_lifetime: Duration::from_secs(self.token_lifetime),
             mock: self.mock,
-            concurrency: self.concurrency.into(),
-            rate: self.rate,
-            timeout: self.timeout,
-            retry: RetryPolicy {
-                max_attempts: self.max_attempts,
-                max_retry_after: Duration::from_secs(self.max_retry_after),
-                ..RetryPolicy::default()
+            client: Settings {
+                timeout: self.timeout,
+                rate: self.rate,
+                retry: RetryPolicy {
+                    max_attempts: self.max_attempts,
+                    max_retry_after: Duration::from_secs(self.max_retry_after),
+                    ..RetryPolicy::default()
+                },
+                concurrency: self.concurrency.into(),
+                proxy: match (self.proxy, self.no_proxy) {
+                    (_, true) => ProxyChoice::Direct,
+                    (Some(proxy), false) => ProxyChoice::Given(proxy),
+                    (None, false) => ProxyChoice::Environment,
+                },
+                token_lifetime: Duration::from_secs(self.token_lifetime),
             },
             delimiter: self.delimiter,
             quiet: self.quiet,

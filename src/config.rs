@@ -6,20 +6,17 @@
 //! reads only [`Config`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::client::RetryPolicy;
+use crate::client::{Credentials, Settings, Target};
 use crate::mock::MockOptions;
-use crate::net::ProxyChoice;
+use crate::net::{tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
 use crate::output::naming::{default_output, next_output, retry_path};
 use crate::safety::Limits;
 use crate::secret::Secret;
-
-pub use crate::client::Rate;
 
 /// Everything a run needs, checked and typed.
 #[derive(Debug)]
@@ -30,15 +27,11 @@ pub struct Config {
     pub force: bool,
     /// Whether this is a dry run, and where requests go.
     pub dry_run: DryRun,
-    pub concurrency: usize,
-    pub rate: Rate,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
+    /// How the client is built: timeouts, pace, retries, proxy.
+    pub client: Settings,
     pub delimiter: u8,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
-    /// How long each token minted from a key file lives.
-    pub token_lifetime: Duration,
     /// The command line as typed, for the resume hint.
     pub argv: Vec<String>,
     /// Destructive operations go ahead without asking.
@@ -49,8 +42,6 @@ pub struct Config {
     pub limits: Limits,
     /// Earlier results files whose done rows are skipped.
     pub resume: Vec<PathBuf>,
-    /// Which proxy carries requests to an https tenant.
-    pub proxy: ProxyChoice,
     /// `--token` was typed on the command line, where the process list
     /// shows it.
     pub token_on_command_line: bool,
@@ -85,24 +76,6 @@ impl DryRun {
     }
 }
 
-/// Where requests go.
-#[derive(Debug)]
-pub enum Target {
-    /// The in-process simulated tenant.
-    Mock(Box<MockOptions>),
-    Tenant {
-        /// `None` with a key file: the key file's `adminRestApiUrl` decides.
-        base_url: Option<Url>,
-        credentials: Credentials,
-    },
-}
-
-#[derive(Debug)]
-pub enum Credentials {
-    Token(Secret),
-    KeyFile(PathBuf),
-}
-
 /// What a dry run may send, as asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DryRunFlag {
@@ -123,14 +96,10 @@ pub struct Flags {
     pub base_url_source: UrlSource,
     pub token: Option<String>,
     pub token_on_command_line: bool,
-    pub proxy: ProxyChoice,
     pub key_file: Option<PathBuf>,
-    pub token_lifetime: Duration,
     pub mock: bool,
-    pub concurrency: usize,
-    pub rate: Rate,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
+    /// How the client is built: timeouts, pace, retries, proxy.
+    pub client: Settings,
     pub delimiter: u8,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
@@ -173,20 +142,15 @@ impl Config {
             output,
             input: flags.input,
             force: flags.force,
-            concurrency: flags.concurrency,
-            rate: flags.rate,
-            timeout: flags.timeout,
-            retry: flags.retry,
+            client: flags.client,
             delimiter: flags.delimiter,
             quiet: flags.quiet,
             summary_json: flags.summary_json,
-            token_lifetime: flags.token_lifetime,
             argv,
             yes: flags.yes,
             limit: flags.limit,
             limits: flags.limits,
             resume: flags.resume,
-            proxy: flags.proxy,
             token_on_command_line: flags.token_on_command_line,
         })
     }
@@ -272,57 +236,3 @@ fn target(flags: &Flags) -> Result<Target, ConfigError> {
 const NO_CREDENTIALS: &str = "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant";
 
 const NO_TENANT: &str = "no tenant given: pass --base-url https://<tenant>.access.securid.com or set SECURID_BASE_URL (or use --mock to try the tool)";
-
-/// Where a tenant URL came from, so a refusal names what the admin typed
-/// or set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum UrlSource {
-    #[default]
-    BaseUrlFlag,
-    BaseUrlEnvironment,
-    KeyFile,
-}
-
-/// A tenant URL refused by the URL policy of [`crate::net::tenant_url`].
-#[derive(Debug, thiserror::Error)]
-#[error("{} {reason}", .from.describe())]
-pub struct UrlError {
-    pub from: UrlSource,
-    reason: String,
-}
-
-impl UrlSource {
-    fn describe(self) -> &'static str {
-        match self {
-            UrlSource::BaseUrlFlag => "--base-url",
-            UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL",
-            UrlSource::KeyFile => "the key file's adminRestApiUrl",
-        }
-    }
-}
-
-/// The tenant root `text` names, or why the URL policy refuses it.
-pub fn tenant_url(text: &str, source: UrlSource) -> Result<Url, UrlError> {
-    crate::net::tenant_url(text).map_err(|reason| UrlError {
-        from: source,
-        reason,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_url_error_names_where_the_url_came_from() {
-        for (source, named) in [
-            (UrlSource::BaseUrlFlag, "--base-url "),
-            (UrlSource::BaseUrlEnvironment, "SECURID_BASE_URL "),
-            (UrlSource::KeyFile, "the key file's adminRestApiUrl "),
-        ] {
-            let err = tenant_url("http://tenant.example", source).unwrap_err();
-            assert_eq!(err.from, source);
-            assert!(err.to_string().starts_with(named), "{err}");
-        }
-    }
-}

@@ -64,10 +64,13 @@ pub fn redact_url(text: &str) -> String {
 /// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
 /// the root. Plain http is refused unless the host is a loopback address;
 /// so is a user name or password, and the message shows neither. The error
-/// names the URL and why, for the caller to say where it came from.
-pub fn tenant_url(text: &str) -> Result<Url, String> {
+/// names where the URL came from, the URL and why.
+pub fn tenant_url(text: &str, from: UrlSource) -> Result<Url, UrlError> {
     let shown = redact_url(text);
-    let bad = |why: &str| format!("{shown:?}: {why}");
+    let bad = |why: &str| UrlError {
+        from,
+        reason: format!("{shown:?}: {why}"),
+    };
     let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     let host = url.host_str().ok_or_else(|| bad("no host"))?.to_owned();
     match url.scheme() {
@@ -231,6 +234,34 @@ fn in_range(range: &str, host: &str) -> bool {
     shift >= 128 || net >> shift == addr >> shift
 }
 
+/// Where a tenant URL came from, so a refusal names what the admin typed
+/// or set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UrlSource {
+    #[default]
+    BaseUrlFlag,
+    BaseUrlEnvironment,
+    KeyFile,
+}
+
+/// A tenant URL refused by the URL policy of [`tenant_url`].
+#[derive(Debug, thiserror::Error)]
+#[error("{} {reason}", .from.describe())]
+pub struct UrlError {
+    pub from: UrlSource,
+    reason: String,
+}
+
+impl UrlSource {
+    fn describe(self) -> &'static str {
+        match self {
+            UrlSource::BaseUrlFlag => "--base-url",
+            UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL",
+            UrlSource::KeyFile => "the key file's adminRestApiUrl",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +299,11 @@ mod tests {
             ("http://localhost:9", "http://localhost:9/"),
             ("http://[::1]:9", "http://[::1]:9/"),
         ] {
-            assert_eq!(tenant_url(given).unwrap().as_str(), root, "{given}");
+            assert_eq!(
+                tenant_url(given, UrlSource::BaseUrlFlag).unwrap().as_str(),
+                root,
+                "{given}"
+            );
         }
     }
 
@@ -280,7 +315,7 @@ mod tests {
             "ftp://x",
             "https://u:p@x",
         ] {
-            assert!(tenant_url(bad).is_err(), "{bad}");
+            assert!(tenant_url(bad, UrlSource::BaseUrlFlag).is_err(), "{bad}");
         }
     }
 
@@ -325,5 +360,18 @@ mod tests {
         assert_eq!(given.route(&https), Some(proxy));
         assert_eq!(ProxyChoice::Direct.route(&https), None);
         assert!(parse_proxy("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_url_error_names_where_the_url_came_from() {
+        for (source, named) in [
+            (UrlSource::BaseUrlFlag, "--base-url "),
+            (UrlSource::BaseUrlEnvironment, "SECURID_BASE_URL "),
+            (UrlSource::KeyFile, "the key file's adminRestApiUrl "),
+        ] {
+            let err = tenant_url("http://tenant.example", source).unwrap_err();
+            assert_eq!(err.from, source);
+            assert!(err.to_string().starts_with(named), "{err}");
+        }
     }
 }

@@ -6,29 +6,26 @@
 //! results.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::auth::AuthError;
-use crate::client::{Client, ClientError};
-use crate::config::Config;
+use crate::client::{connect, Client, ClientError, ConnectError, Connection};
+use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
-use crate::mock::MockError;
 use crate::net::show_proxy;
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::naming::retry_path;
 use crate::output::{
-    files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, Summary,
+    files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, RunFacts, Summary,
 };
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
 
-mod connect;
 mod handoff;
-use connect::{connect, Connection};
 use handoff::Handoff;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +37,7 @@ pub enum RunError {
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error("cannot start the simulated tenant: {0}")]
-    Mock(#[from] MockError),
+    Connect(#[from] ConnectError),
     #[error(transparent)]
     Confirm(#[from] ConfirmError),
     #[error("cannot write the retry file: {0}")]
@@ -84,10 +79,9 @@ type Finished = (csv::StringRecord, RowResult);
 
 /// The runtime a job runs on: one worker thread for the requests, the
 /// writer and the timers, beside the reader's own thread. A job waits on the
-/// network; one core drives some 20,000 requests a second, far above any
-/// tenant's quota, while a second worker thread only adds wake-ups between
-/// threads: measured against the simulated tenant on two cores, it cost
-/// half again as much CPU per row (60 against 41 µs) and gained no speed.
+/// network, and one core drives requests far faster than any tenant's
+/// quota allows, so a second worker thread would only add wake-ups between
+/// threads (the README's benchmark section has the figures).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -95,7 +89,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Runs one job from its config to its report.
+/// Runs one job from its config to its report: scan the whole input,
+/// check the outputs, connect, send the rows, then report.
 pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let started = Instant::now();
     if config.token_on_command_line {
@@ -107,46 +102,54 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let halt = Arc::new(Halt::default());
-    let connection = connect(&config, &halt).await?;
-    if let Err(e) = confirm_plan(&config, &scan, &connection) {
-        connection.close().await;
-        return Err(e);
+    let mut connection = open(&config, &halt).await?;
+    let rows = send_rows(&config, &scan, &connection, &halt).await;
+    // The one place the connection closes, however the rows went.
+    connection.close().await;
+    let (written, tally) = rows?;
+    let retry = write_retry(&config, &scan, &written)?;
+    let report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    eprint!("{}", report.summary.render());
+    if let Some(path) = &config.summary_json {
+        report.summary.save_json(path, config.force)?;
     }
-    let writer = match ResultsWriter::create(&config.output, &scan.columns.header, config.force) {
-        Ok(writer) => writer,
-        Err(e) => {
-            connection.close().await;
-            return Err(e.into());
-        }
-    };
-    let tokens_signed = connection.client.clone();
-    let proxy = connection.proxy.clone();
-    let signals = tokio::spawn(signals::watch(halt.clone()));
+    Ok(report)
+}
 
+/// The connection the run's dry run allows: none, or a client to the target.
+async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
+    let announce = (config.operation.name, config.quiet);
+    Ok(match &config.dry_run {
+        DryRun::Offline { would_send_to } => {
+            Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)
+        }
+        DryRun::Off(target) | DryRun::Lookups(target) => {
+            connect(target, &config.client, announce, halt).await?
+        }
+    })
+}
+
+/// After confirmation, every row from the reader through the workers to
+/// the results writer; the tally holds what became of them.
+async fn send_rows(
+    config: &Arc<Config>,
+    scan: &Arc<Scan>,
+    connection: &Connection,
+    halt: &Arc<Halt>,
+) -> Result<(Written, Arc<Tally>), RunError> {
+    confirm_plan(config, scan, connection)?;
+    let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
+    let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
-    let traffic = connection
-        .client
-        .as_ref()
-        .map(|c| c.traffic.clone())
-        .unwrap_or_default();
-    let progress = Progress::start(
-        Style::choose(config.quiet),
-        scan.rows,
-        tally.clone(),
-        traffic.clone(),
-    );
-    let (results_tx, results_rx) = mpsc::channel::<Finished>(config.concurrency * 4 + 64);
+    let style = Style::choose(config.quiet);
+    let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
+    let concurrency = config.client.concurrency;
+    let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(writer, results_rx, tally.clone(), halt.clone());
-    let (work_tx, work_rx) = mpsc::channel::<Row>(config.concurrency * 2);
+    let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, config.operation.name));
-    let workers = spawn_workers(
-        &config,
-        connection.client.clone(),
-        work_rx,
-        &results_tx,
-        &halt,
-        &watch,
-    );
+    let client = connection.client.clone();
+    let workers = spawn_workers(config, client, work_rx, &results_tx, halt, &watch);
     let reading = spawn_reader(
         config.clone(),
         scan.clone(),
@@ -167,24 +170,7 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     read_result?;
     progress.finish();
     signals.abort();
-    connection.close().await;
-    let retry = write_retry(&config, &scan, &written)?;
-    let settled_rate = tokens_signed.as_ref().and_then(|c| c.settled_rate());
-    let tokens_signed = tokens_signed.map(|c| c.tokens_signed()).filter(|n| *n > 0);
-    let run_figures = RunFigures {
-        traffic: &traffic,
-        tokens_signed,
-        settled_rate,
-        retry,
-        started,
-    };
-    let mut report = report(&config, &scan, &tally.snapshot(), &halt, run_figures);
-    report.summary.proxy = proxy.as_ref().map(show_proxy);
-    eprint!("{}", report.summary.render());
-    if let Some(path) = &config.summary_json {
-        report.summary.save_json(path, config.force)?;
-    }
-    Ok(report)
+    Ok((written, tally))
 }
 
 /// Asks before a destructive run, naming the tenant and the rows to send.
@@ -311,7 +297,7 @@ fn spawn_workers(
         return Vec::new();
     };
     let work = Arc::new(tokio::sync::Mutex::new(work));
-    (0..config.concurrency)
+    (0..config.client.concurrency)
         .map(|_| {
             let (client, work, results, halt, watch) = (
                 client.clone(),
@@ -465,57 +451,49 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     }
 }
 
-/// What the run itself measured, for the report.
-struct RunFigures<'a> {
-    traffic: &'a crate::client::Traffic,
-    tokens_signed: Option<u64>,
-    settled_rate: Option<f64>,
-    retry: Option<std::path::PathBuf>,
-    started: Instant,
-}
-
+/// The report of the run: the summary's facts, gathered from the run's
+/// parts, and why it halted, if it did.
 fn report(
     config: &Config,
     scan: &Scan,
-    counts: &Counts,
+    tally: &Tally,
     halt: &Halt,
-    run: RunFigures,
+    connection: &Connection,
+    retry: Option<std::path::PathBuf>,
+    started: Instant,
 ) -> RunReport {
-    use std::sync::atomic::Ordering::Relaxed;
-    let RunFigures {
-        traffic,
-        tokens_signed,
-        settled_rate,
-        retry,
-        started,
-    } = run;
+    let counts = tally.snapshot();
+    let traffic = connection.traffic();
+    let client = connection.client.as_ref();
     let figures = RequestFigures {
         requests: traffic.requests.load(Relaxed),
         lookups: traffic.lookups.load(Relaxed),
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
-        settled_rate,
-        tokens_signed,
+        settled_rate: client.and_then(|c| c.settled_rate()),
+        tokens_signed: client.map(|c| c.tokens_signed()).filter(|n| *n > 0),
     };
-    let mut summary = Summary::new(
-        config.operation.name,
-        &config.input,
-        &config.output,
-        config.dry_run.is_on(),
-        counts,
-        figures,
-        started.elapsed(),
-    );
-    let halted = halt.reason();
-    summary.stopped = halted.as_ref().map(HaltReason::describe);
-    summary.input_findings = scan.report();
-    summary.next_step = match config.dry_run.is_on() {
+    let next_step = match config.dry_run.is_on() {
         true => None,
-        false => next::next_step(&config.argv, &config.output, counts, retry),
+        false => next::next_step(&config.argv, &config.output, &counts, retry),
     };
+    let halted = halt.reason();
+    let summary = Summary::new(RunFacts {
+        operation: config.operation.name,
+        input: &config.input,
+        results: &config.output,
+        dry_run: config.dry_run.is_on(),
+        counts: &counts,
+        figures,
+        elapsed: started.elapsed(),
+        proxy: connection.proxy.as_ref().map(show_proxy),
+        stopped: halted.as_ref().map(HaltReason::describe),
+        next_step,
+        input_findings: scan.report(),
+    });
     RunReport {
         summary,
-        counts: counts.clone(),
+        counts,
         halted,
     }
 }

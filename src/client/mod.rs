@@ -3,12 +3,14 @@
 //! worth retrying, and reduces whatever came back to one row's account.
 
 mod adaptive;
+mod connect;
 mod pacer;
 mod reply;
 mod resolve;
 mod retry;
 
 pub use adaptive::Rate;
+pub use connect::{connect, ConnectError, Connection, Credentials, Settings, Target};
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 

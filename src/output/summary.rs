@@ -49,46 +49,55 @@ pub struct RequestFigures {
     pub tokens_signed: Option<u64>,
 }
 
+/// What a run knows at its end, for its summary.
+pub struct RunFacts<'a> {
+    pub operation: &'static str,
+    pub input: &'a Path,
+    pub results: &'a Path,
+    pub dry_run: bool,
+    pub counts: &'a Counts,
+    pub figures: RequestFigures,
+    pub elapsed: Duration,
+    pub proxy: Option<String>,
+    pub stopped: Option<String>,
+    pub next_step: Option<String>,
+    pub input_findings: Vec<String>,
+}
+
 impl Summary {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        operation: &'static str,
-        input: &Path,
-        results: &Path,
-        dry_run: bool,
-        counts: &Counts,
-        traffic: RequestFigures,
-        elapsed: Duration,
-    ) -> Self {
+    pub fn new(facts: RunFacts) -> Self {
+        let RunFacts {
+            counts, figures, ..
+        } = facts;
         let outcomes = Outcome::ALL
             .into_iter()
             .filter(|o| counts.get(*o) > 0)
             .map(|o| (o.as_str(), counts.get(o)))
             .collect();
-        let seconds = elapsed.as_secs_f64();
+        let seconds = facts.elapsed.as_secs_f64();
         Summary {
-            operation,
-            input: input.to_owned(),
-            results: results.to_owned(),
-            dry_run,
+            operation: facts.operation,
+            input: facts.input.to_owned(),
+            results: facts.results.to_owned(),
+            dry_run: facts.dry_run,
             rows: counts.total(),
             outcomes,
-            requests: traffic.requests,
-            lookups: traffic.lookups,
-            retries: traffic.retries,
-            throttled: traffic.throttled,
+            requests: figures.requests,
+            lookups: figures.lookups,
+            retries: figures.retries,
+            throttled: figures.throttled,
             elapsed_seconds: seconds,
             rows_per_second: if seconds > 0.0 {
                 counts.total() as f64 / seconds
             } else {
                 0.0
             },
-            settled_rate: traffic.settled_rate,
-            tokens_signed: traffic.tokens_signed,
-            proxy: None,
-            stopped: None,
-            next_step: None,
-            input_findings: Vec::new(),
+            settled_rate: figures.settled_rate,
+            tokens_signed: figures.tokens_signed,
+            proxy: facts.proxy,
+            stopped: facts.stopped,
+            next_step: facts.next_step,
+            input_findings: facts.input_findings,
         }
     }
 
@@ -164,6 +173,28 @@ impl Summary {
 mod tests {
     use super::*;
 
+    fn facts<'a>(
+        operation: &'static str,
+        dry_run: bool,
+        counts: &'a Counts,
+        figures: RequestFigures,
+        elapsed: Duration,
+    ) -> RunFacts<'a> {
+        RunFacts {
+            operation,
+            input: Path::new("in.csv"),
+            results: Path::new("in.results.csv"),
+            dry_run,
+            counts,
+            figures,
+            elapsed,
+            proxy: None,
+            stopped: None,
+            next_step: None,
+            input_findings: Vec::new(),
+        }
+    }
+
     #[test]
     fn counts_and_render() {
         let mut counts = Counts::default();
@@ -172,10 +203,8 @@ mod tests {
         counts.add(Outcome::Invalid);
         assert_eq!(counts.total(), 3);
         assert_eq!(counts.needing_attention(), 1);
-        let s = Summary::new(
+        let s = Summary::new(facts(
             "ds100-clear-pin",
-            Path::new("in.csv"),
-            Path::new("in.results.csv"),
             false,
             &counts,
             RequestFigures {
@@ -187,7 +216,7 @@ mod tests {
                 tokens_signed: None,
             },
             Duration::from_secs(2),
-        );
+        ));
         let text = s.render();
         assert!(text.contains("outcomes: ok 2, invalid 1"), "{text}");
         assert!(
@@ -204,15 +233,13 @@ mod tests {
             lookups: 3,
             ..RequestFigures::default()
         };
-        let s = Summary::new(
+        let s = Summary::new(facts(
             "ds100-delete",
-            Path::new("in.csv"),
-            Path::new("out.csv"),
             true,
             &counts,
             figures,
             Duration::from_secs(1),
-        );
+        ));
         assert!(
             s.render().contains("requests: 0, 3 lookups (0 retries"),
             "{}",

@@ -1,0 +1,201 @@
+//! Connecting a run: the tenant requests go to (a real one, the simulated
+//! one, or none in a dry run), the credentials they carry, the proxy they go
+//! through, and the client built from all three. A [`Connection`] is closed
+//! once, by whoever opened it.
+
+use std::sync::Arc;
+
+use reqwest::Url;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Client, ClientConfig, ClientError, Rate, RetryPolicy, Traffic};
+use crate::auth::{AuthError, KeyFile, TokenProvider};
+use crate::mock::{MockError, MockOptions, MockServer};
+use crate::net::{describe_route, redact_url, tenant_url, ProxyChoice, UrlSource};
+use crate::safety::Halt;
+use crate::secret::Secret;
+
+/// Where requests go.
+#[derive(Debug)]
+pub enum Target {
+    /// The in-process simulated tenant.
+    Mock(Box<MockOptions>),
+    Tenant {
+        /// `None` with a key file: the key file's `adminRestApiUrl` decides.
+        base_url: Option<Url>,
+        credentials: Credentials,
+    },
+}
+
+#[derive(Debug)]
+pub enum Credentials {
+    Token(Secret),
+    KeyFile(PathBuf),
+}
+
+/// How the run's client is built, whichever tenant it talks to.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub timeout: Duration,
+    /// Requests per second for the whole run, or how to find it.
+    pub rate: Rate,
+    pub retry: RetryPolicy,
+    /// Rows in flight at once.
+    pub concurrency: usize,
+    /// Which proxy carries requests to an https tenant.
+    pub proxy: ProxyChoice,
+    /// How long each token minted from a key file lives.
+    pub token_lifetime: Duration,
+}
+
+/// Why a run could not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("cannot start the simulated tenant: {0}")]
+    Mock(#[from] MockError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The network side of a run, when there is one.
+pub struct Connection {
+    pub client: Option<Arc<Client>>,
+    mock: Option<MockServer>,
+    /// Who the requests go to, for the confirmation.
+    pub tenant: String,
+    /// The proxy requests go (or would go) through.
+    pub proxy: Option<Url>,
+}
+
+impl Connection {
+    /// Stops the simulated tenant, if the run started one. The connection's
+    /// figures stay readable.
+    pub async fn close(&mut self) {
+        if let Some(mock) = self.mock.take() {
+            mock.shutdown().await;
+        }
+    }
+
+    /// The run's request counts (all zero when nothing is sent).
+    pub fn traffic(&self) -> Arc<Traffic> {
+        self.client
+            .as_ref()
+            .map(|c| c.traffic.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Connection {
+    /// A dry run that sends nothing. When the tenant a real run would use
+    /// is known, says where the real run would send.
+    pub fn nowhere(would_send_to: Option<&Url>, settings: &Settings, quiet: bool) -> Connection {
+        let proxy = would_send_to.and_then(|base| settings.proxy.route(base));
+        if let (Some(base), false) = (would_send_to, quiet) {
+            eprintln!(
+                "dry run: a real run would send {}",
+                describe_route(base, proxy.as_ref())
+            );
+        }
+        Connection {
+            client: None,
+            mock: None,
+            tenant: "nowhere (dry run)".into(),
+            proxy,
+        }
+    }
+}
+
+/// Builds the client for `target`, starting the simulated tenant when
+/// asked, and says where `operation` sends unless `quiet`.
+pub async fn connect(
+    target: &Target,
+    settings: &Settings,
+    (operation, quiet): (&str, bool),
+    halt: &Arc<Halt>,
+) -> Result<Connection, ConnectError> {
+    let (base_url, tokens, mock) = match target {
+        Target::Mock(options) => {
+            let mock = MockServer::start((**options).clone()).await?;
+            let base = parse_url(&mock.base_url())?;
+            let tokens = TokenProvider::fixed(mock.static_token().clone());
+            (base, tokens, Some(mock))
+        }
+        Target::Tenant {
+            base_url,
+            credentials,
+        } => {
+            let (base, tokens) =
+                credentials_for(base_url.as_ref(), credentials, settings.token_lifetime)?;
+            (base, tokens, None)
+        }
+    };
+    let proxy = settings.proxy.route(&base_url);
+    if !quiet {
+        eprintln!(
+            "{operation}: sending {}",
+            describe_route(&base_url, proxy.as_ref())
+        );
+    }
+    let client_config = ClientConfig {
+        proxy: proxy.clone(),
+        base_url,
+        timeout: settings.timeout,
+        rate: settings.rate,
+        retry: settings.retry,
+        concurrency: settings.concurrency,
+    };
+    let tenant = match &mock {
+        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
+        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
+    };
+    let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
+    Ok(Connection {
+        client: Some(Arc::new(client)),
+        mock,
+        tenant,
+        proxy,
+    })
+}
+
+fn credentials_for(
+    base_url: Option<&Url>,
+    credentials: &Credentials,
+    token_lifetime: std::time::Duration,
+) -> Result<(Url, TokenProvider), ConnectError> {
+    match credentials {
+        Credentials::Token(token) => {
+            let base = base_url
+                .cloned()
+                .ok_or_else(|| ConnectError::Setup("no tenant given: pass --base-url".into()))?;
+            Ok((base, TokenProvider::fixed(token.clone())))
+        }
+        Credentials::KeyFile(path) => {
+            let key = KeyFile::load(path)?;
+            if let Some(warning) = KeyFile::permission_warning(path) {
+                eprintln!("{warning}");
+            }
+            let base = match base_url {
+                Some(url) => {
+                    key.check_destination(url)?;
+                    url.clone()
+                }
+                None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
+                    .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
+            };
+            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
+        }
+    }
+}
+
+fn parse_url(text: &str) -> Result<Url, ConnectError> {
+    Url::parse(text).map_err(|e| {
+        let shown = redact_url(text);
+        ConnectError::Setup(format!("bad tenant URL {shown:?}: {e}"))
+    })
+}
