@@ -14,6 +14,7 @@ use reqwest::Url;
 
 use crate::client::{Rate, RetryPolicy, Settings};
 use crate::config::{Config, ConfigError, DryRunFlag, Flags};
+#[cfg(feature = "mock")]
 use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
 use crate::ops;
@@ -24,6 +25,7 @@ use crate::safety::Limits;
 pub enum Command {
     Run(Box<Config>),
     ListOperations,
+    #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
 
@@ -184,10 +186,13 @@ fn command() -> clap::Command {
         .subcommand(
             clap::Command::new("operations")
                 .about("List the operations, their required columns and HTTP calls"),
-        )
-        .subcommand(MockOptions::augment_args(
-            clap::Command::new("mock").about("Serve a simulated tenant for trials and tests"),
-        ));
+        );
+    #[cfg(feature = "mock")]
+    {
+        let mock =
+            clap::Command::new("mock").about("Serve a simulated tenant for trials and tests");
+        cmd = cmd.subcommand(MockOptions::augment_args(mock));
+    }
     for op in ops::CATALOG {
         let sub = clap::Command::new(op.name)
             .about(op.summary)
@@ -221,6 +226,7 @@ where
     let from_matches = |e: clap::Error| CliError::Usage(e.to_string());
     match name {
         "operations" => Ok(Command::ListOperations),
+        #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
         ))),

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 
 use crate::client::{Credentials, Settings, Target};
-use crate::mock::MockOptions;
 use crate::net::{tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
@@ -190,6 +189,9 @@ fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> 
 /// The dry run and its target. Credentials that conflict are refused in
 /// a dry run as in a real run.
 fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
+    if flags.mock && !cfg!(feature = "mock") {
+        return Err(ConfigError::Refused(NO_MOCK.into()));
+    }
     if flags.token.is_some() && flags.key_file.is_some() {
         return Err(ConfigError::Refused(
             "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
@@ -214,8 +216,10 @@ fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
 }
 
 fn target(flags: &Flags) -> Result<Target, ConfigError> {
+    #[cfg(feature = "mock")]
     if flags.mock {
-        return Ok(Target::Mock(Box::new(MockOptions::sample())));
+        let sample = crate::mock::MockOptions::sample();
+        return Ok(Target::Mock(Box::new(sample)));
     }
     let credentials = match (&flags.token, &flags.key_file) {
         (Some(token), _) => Credentials::Token(Secret::new(token.trim())),
@@ -234,5 +238,7 @@ fn target(flags: &Flags) -> Result<Target, ConfigError> {
 }
 
 const NO_CREDENTIALS: &str = "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant";
+
+const NO_MOCK: &str = "--mock: this securid-bulk was built without the simulated tenant (the cargo feature `mock`); build it with default features to use --mock";
 
 const NO_TENANT: &str = "no tenant given: pass --base-url https://<tenant>.access.securid.com or set SECURID_BASE_URL (or use --mock to try the tool)";

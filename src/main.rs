@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use securid_bulk::cli::{self, Command};
-use securid_bulk::{mock, ops, runner};
+use securid_bulk::{ops, runner};
 
 fn main() -> ExitCode {
     let command = match cli::parse() {
@@ -28,7 +28,10 @@ fn main() -> ExitCode {
             .block_on(runner::run(*config))
             .map(|report| report.exit_code())
             .map_err(anyhow::Error::from),
-        Command::Mock(options) => runtime.block_on(mock::run_standalone(*options)).map(|()| 0),
+        #[cfg(feature = "mock")]
+        Command::Mock(options) => runtime
+            .block_on(securid_bulk::mock::run_standalone(*options))
+            .map(|()| 0),
         Command::ListOperations => Ok(0),
     };
     match code {

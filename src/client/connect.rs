@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use super::{Client, ClientConfig, ClientError, Rate, RetryPolicy, Traffic};
 use crate::auth::{AuthError, KeyFile, TokenProvider};
+#[cfg(feature = "mock")]
 use crate::mock::{MockError, MockOptions, MockServer};
-use crate::net::{describe_route, redact_url, tenant_url, ProxyChoice, UrlSource};
+use crate::net::{describe_route, tenant_url, ProxyChoice, UrlSource};
 use crate::safety::Halt;
 use crate::secret::Secret;
 
@@ -21,6 +22,7 @@ use crate::secret::Secret;
 #[derive(Debug)]
 pub enum Target {
     /// The in-process simulated tenant.
+    #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
     Tenant {
         /// `None` with a key file: the key file's `adminRestApiUrl` decides.
@@ -57,6 +59,7 @@ pub enum ConnectError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[cfg(feature = "mock")]
     #[error("cannot start the simulated tenant: {0}")]
     Mock(#[from] MockError),
     #[error("{0}")]
@@ -66,6 +69,7 @@ pub enum ConnectError {
 /// The network side of a run, when there is one.
 pub struct Connection {
     pub client: Option<Arc<Client>>,
+    #[cfg(feature = "mock")]
     mock: Option<MockServer>,
     /// Who the requests go to, for the confirmation.
     pub tenant: String,
@@ -77,6 +81,7 @@ impl Connection {
     /// Stops the simulated tenant, if the run started one. The connection's
     /// figures stay readable.
     pub async fn close(&mut self) {
+        #[cfg(feature = "mock")]
         if let Some(mock) = self.mock.take() {
             mock.shutdown().await;
         }
@@ -104,6 +109,7 @@ impl Connection {
         }
         Connection {
             client: None,
+            #[cfg(feature = "mock")]
             mock: None,
             tenant: "nowhere (dry run)".into(),
             proxy,
@@ -116,25 +122,49 @@ impl Connection {
 pub async fn connect(
     target: &Target,
     settings: &Settings,
-    (operation, quiet): (&str, bool),
+    announce: (&str, bool),
     halt: &Arc<Halt>,
 ) -> Result<Connection, ConnectError> {
-    let (base_url, tokens, mock) = match target {
-        Target::Mock(options) => {
-            let mock = MockServer::start((**options).clone()).await?;
-            let base = parse_url(&mock.base_url())?;
-            let tokens = TokenProvider::fixed(mock.static_token().clone());
-            (base, tokens, Some(mock))
-        }
+    match target {
+        #[cfg(feature = "mock")]
+        Target::Mock(options) => connect_mock(options, settings, announce, halt).await,
         Target::Tenant {
             base_url,
             credentials,
         } => {
             let (base, tokens) =
                 credentials_for(base_url.as_ref(), credentials, settings.token_lifetime)?;
-            (base, tokens, None)
+            build(base, tokens, settings, announce, halt)
         }
-    };
+    }
+}
+
+/// Starts the simulated tenant and connects to it with its static token.
+#[cfg(feature = "mock")]
+async fn connect_mock(
+    options: &MockOptions,
+    settings: &Settings,
+    announce: (&str, bool),
+    halt: &Arc<Halt>,
+) -> Result<Connection, ConnectError> {
+    let mock = MockServer::start(options.clone()).await?;
+    let base = parse_url(&mock.base_url())?;
+    let tokens = TokenProvider::fixed(mock.static_token().clone());
+    let tenant = format!("the simulated tenant at {base}");
+    let mut connection = build(base, tokens, settings, announce, halt)?;
+    connection.tenant = tenant;
+    connection.mock = Some(mock);
+    Ok(connection)
+}
+
+/// The client for `base_url`, through the proxy the settings choose.
+fn build(
+    base_url: Url,
+    tokens: TokenProvider,
+    settings: &Settings,
+    (operation, quiet): (&str, bool),
+    halt: &Arc<Halt>,
+) -> Result<Connection, ConnectError> {
     let proxy = settings.proxy.route(&base_url);
     if !quiet {
         eprintln!(
@@ -150,14 +180,12 @@ pub async fn connect(
         retry: settings.retry,
         concurrency: settings.concurrency,
     };
-    let tenant = match &mock {
-        Some(_) => format!("the simulated tenant at {}", client_config.base_url),
-        None => client_config.base_url.host_str().unwrap_or("?").to_owned(),
-    };
+    let tenant = client_config.base_url.host_str().unwrap_or("?").to_owned();
     let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {
         client: Some(Arc::new(client)),
-        mock,
+        #[cfg(feature = "mock")]
+        mock: None,
         tenant,
         proxy,
     })
@@ -193,9 +221,10 @@ fn credentials_for(
     }
 }
 
+#[cfg(feature = "mock")]
 fn parse_url(text: &str) -> Result<Url, ConnectError> {
     Url::parse(text).map_err(|e| {
-        let shown = redact_url(text);
+        let shown = crate::net::redact_url(text);
         ConnectError::Setup(format!("bad tenant URL {shown:?}: {e}"))
     })
 }

@@ -61,27 +61,64 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// The operation name a request is counted under, from its method and path
-/// alone (it is needed before routing, for requests refused by the gate).
-pub(crate) fn classify(method: &Method, path: &str) -> &'static str {
-    match (method.as_str(), path) {
-        ("PATCH", DS100_CLEAR_PIN_PATH) => names::DS100_CLEAR_PIN,
-        ("DELETE", DS100_DELETE_PATH) => names::DS100_DELETE,
-        ("PATCH", DS100_DISABLE_PATH) => names::DS100_DISABLE,
-        ("POST", DS100_LOOKUP_PATH) => names::DS100_LOOKUP,
-        ("POST", USERS_LOOKUP_PATH) => names::USERS_LOOKUP,
-        ("PATCH", _) if is_sid_clear_pin(path) => names::SID_CLEAR_PIN,
-        _ => names::OTHER,
+/// One endpoint of the tenant: the name its requests are counted under,
+/// how it is reached (a route pattern: `{...}` is any one non-empty
+/// segment), and whether a 200 changes the tenant.
+pub(crate) struct Endpoint {
+    pub name: &'static str,
+    pub method: &'static str,
+    pub route: &'static str,
+    pub mutates: bool,
+}
+
+/// The tenant's endpoints, one row each. The ledger lists the ones that
+/// change the tenant, in this order.
+pub(crate) const ENDPOINTS: &[Endpoint] = &[
+    endpoint(names::DS100_CLEAR_PIN, "PATCH", DS100_CLEAR_PIN_PATH, true),
+    endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true),
+    endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true),
+    endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true),
+    endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false),
+    endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false),
+];
+
+const fn endpoint(
+    name: &'static str,
+    method: &'static str,
+    route: &'static str,
+    mutates: bool,
+) -> Endpoint {
+    Endpoint {
+        name,
+        method,
+        route,
+        mutates,
     }
 }
 
-fn is_sid_clear_pin(path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').collect();
-    matches!(
-        segments.as_slice(),
-        ["", "AdminInterface", "restapi", "v2", "users", user, "sidTokens", "clearPin"]
-            if !user.is_empty()
-    )
+/// The operation name a request is counted under, from its method and path
+/// alone (it is needed before routing, for requests refused by the gate).
+pub(crate) fn classify(method: &Method, path: &str) -> &'static str {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.method == method.as_str() && route_matches(e.route, path))
+        .map_or(names::OTHER, |e| e.name)
+}
+
+fn route_matches(route: &str, path: &str) -> bool {
+    let (mut route, mut path) = (route.split('/'), path.split('/'));
+    loop {
+        match (route.next(), path.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) if want.starts_with('{') => {
+                if got.is_empty() {
+                    return false;
+                }
+            }
+            (Some(want), Some(got)) if want == got => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The tenant's error body: `{"timestamp","status","error","message","path"}`.

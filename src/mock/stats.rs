@@ -21,8 +21,14 @@ pub const USERS_LOOKUP: &str = "users-lookup";
 /// Any path or method the tenant does not serve.
 pub const OTHER: &str = "other";
 
-/// The four mutating operations, in the order the ledger lists them.
-pub const MUTATIONS: [&str; 4] = [DS100_CLEAR_PIN, SID_CLEAR_PIN, DS100_DISABLE, DS100_DELETE];
+/// The operations that change the tenant, in the order the ledger lists
+/// them: those of the tenant's endpoint table that do.
+pub fn mutations() -> impl Iterator<Item = &'static str> {
+    super::handlers::ENDPOINTS
+        .iter()
+        .filter(|e| e.mutates)
+        .map(|e| e.name)
+}
 
 /// A snapshot of the counters. Serialises to the `/__mock/stats` JSON.
 ///
@@ -68,8 +74,7 @@ pub const TIMELINE_CAP: usize = 10_000;
 
 impl Stats {
     fn empty() -> Self {
-        let applied = MUTATIONS
-            .iter()
+        let applied = mutations()
             .map(|op| (op.to_string(), BTreeMap::new()))
             .collect();
         Stats {
@@ -180,7 +185,7 @@ mod tests {
     #[test]
     fn ledger_lists_every_mutation_even_when_empty() {
         let stats = Recorder::new().snapshot();
-        for op in MUTATIONS {
+        for op in [DS100_CLEAR_PIN, SID_CLEAR_PIN, DS100_DISABLE, DS100_DELETE] {
             assert_eq!(stats.applied.get(op).map(BTreeMap::len), Some(0), "{op}");
         }
     }
