@@ -166,8 +166,19 @@ impl Attempted {
     /// A row that failed on our side of an exchange, e.g. an answer the tool
     /// cannot use.
     pub fn failed_here(http_status: Option<u16>, attempts: u32, message: String) -> Self {
+        Attempted::ended(Outcome::Failed, http_status, attempts, message)
+    }
+
+    /// A row that ended with `outcome` and nothing more to say: no detail,
+    /// no lookups, credentials and reachability not in question.
+    pub fn ended(
+        outcome: Outcome,
+        http_status: Option<u16>,
+        attempts: u32,
+        message: String,
+    ) -> Self {
         Attempted {
-            outcome: Outcome::Failed,
+            outcome,
             http_status,
             attempts,
             message,

@@ -66,8 +66,8 @@ pub struct Client {
     policy: RetryPolicy,
     lookups: resolve::LookupCache,
     /// The URL of every catalog path that takes no row value, built once
-    /// rather than per request: the URL is re-parsed for each segment
-    /// added, some 5% of a request's own instructions.
+    /// rather than per request, because adding a segment re-parses the
+    /// whole URL and these paths are the same for every row.
     fixed_urls: HashMap<&'static str, Url>,
     pub traffic: Arc<Traffic>,
 }

@@ -246,16 +246,7 @@ fn halted(reason: &HaltReason, log: &AttemptLog, attempts: u32) -> Attempted {
         );
         (Outcome::Failed, message)
     };
-    Attempted {
-        outcome,
-        http_status,
-        attempts,
-        message,
-        detail: String::new(),
-        auth_refused: false,
-        unreachable: false,
-        resolved: Vec::new(),
-    }
+    Attempted::ended(outcome, http_status, attempts, message)
 }
 
 fn failure_message(

@@ -246,22 +246,30 @@ fn require_json_content_type(headers: &HeaderMap) -> Result<(), BadRequest> {
     }
 }
 
+/// The body's fields `names`, or the 400 that answers the request.
+async fn fields<const N: usize>(
+    headers: &HeaderMap,
+    body: Body,
+    names: [&str; N],
+    max: usize,
+    path: &str,
+) -> Result<[String; N], Response> {
+    let fields = read_fields(headers, body, names, max).await;
+    fields.map_err(|bad| bad.into_response(path))
+}
+
 async fn ds100_clear_pin(
     State(shared): State<Arc<Shared>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let [token, user] = match read_fields(&headers, body, [TOKEN, USER], FIELD_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
-    if let Err(refusal) = lock(&shared.tenant).clear_ds100_pin(&user, &token) {
-        return refusal_response(refusal, path);
-    }
+    let [token, user] = fields(&headers, body, [TOKEN, USER], FIELD_MAX, path).await?;
+    let cleared = lock(&shared.tenant).clear_ds100_pin(&user, &token);
+    cleared.map_err(|refusal| refusal_response(refusal, path))?;
     shared.stats.applied(names::DS100_CLEAR_PIN, &token);
-    Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response()
+    Ok(Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response())
 }
 
 async fn sid_clear_pin(
@@ -270,23 +278,18 @@ async fn sid_clear_pin(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let [token] = match read_fields(&headers, body, [TOKEN], SID_SERIAL_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
+    let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
     // The router has already percent-decoded the id; it is opaque text here.
-    let Path(user) = match user {
-        Ok(user) => user,
-        Err(e) => return BadRequest::new(format!("bad userId in path: {e}")).into_response(path),
-    };
-    if let Err(refusal) = lock(&shared.tenant).clear_sid_pin(&user, &token) {
-        return refusal_response(refusal, path);
-    }
+    let Path(user) =
+        user.map_err(|e| BadRequest::new(format!("bad userId in path: {e}")).into_response(path))?;
+    let cleared = lock(&shared.tenant).clear_sid_pin(&user, &token);
+    cleared.map_err(|refusal| refusal_response(refusal, path))?;
     shared.stats.applied(names::SID_CLEAR_PIN, &token);
     // "false" as a string, exactly like the vendor's example.
-    Json(json!({ "userId": user, "tokenSerialNumber": token, "pinSet": "false" })).into_response()
+    let answer = json!({ "userId": user, "tokenSerialNumber": token, "pinSet": "false" });
+    Ok(Json(answer).into_response())
 }
 
 async fn ds100_delete(
@@ -294,18 +297,14 @@ async fn ds100_delete(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let fields = read_fields(&headers, body, [TOKEN, DEVICE, USER], FIELD_MAX).await;
-    let [token, device, user] = match fields {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
-    if let Err(refusal) = lock(&shared.tenant).delete_ds100(&user, &token, &device) {
-        return refusal_response(refusal, path);
-    }
+    let names_in_body = [TOKEN, DEVICE, USER];
+    let [token, device, user] = fields(&headers, body, names_in_body, FIELD_MAX, path).await?;
+    let deleted = lock(&shared.tenant).delete_ds100(&user, &token, &device);
+    deleted.map_err(|refusal| refusal_response(refusal, path))?;
     shared.stats.applied(names::DS100_DELETE, &token);
-    StatusCode::OK.into_response()
+    Ok(StatusCode::OK.into_response())
 }
 
 async fn ds100_disable(
@@ -314,23 +313,18 @@ async fn ds100_disable(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let [device, user] = match read_fields(&headers, body, [DEVICE, USER], FIELD_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
+    let [device, user] = fields(&headers, body, [DEVICE, USER], FIELD_MAX, path).await?;
     let at = clock::status_changed_at(SystemTime::now());
     let by = admin
         .map(|Extension(AdminSubject(s))| s)
         .unwrap_or_default();
     let change = Change { at: &at, by: &by };
-    let disabled = match lock(&shared.tenant).disable_ds100(&user, &device, &change) {
-        Ok(disabled) => disabled,
-        Err(refusal) => return refusal_response(refusal, path),
-    };
+    let disabled = lock(&shared.tenant).disable_ds100(&user, &device, &change);
+    let disabled = disabled.map_err(|refusal| refusal_response(refusal, path))?;
     shared.stats.applied(names::DS100_DISABLE, &device);
-    credentials_response(disabled)
+    Ok(credentials_response(disabled))
 }
 
 /// DS100 credentials as the tenant lists them; a credential whose status
@@ -362,19 +356,16 @@ async fn ds100_lookup(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let [device] = match read_fields(&headers, body, [DEVICE], FIELD_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
+    let [device] = fields(&headers, body, [DEVICE], FIELD_MAX, path).await?;
     shared.stats.lookup("device");
     let found = lock(&shared.tenant).lookup_device(&device);
     if found.is_empty() {
         let message = format!("no DS100 credential on device {device}");
-        return error_response(StatusCode::NOT_FOUND, message, path);
+        return Err(error_response(StatusCode::NOT_FOUND, message, path));
     }
-    credentials_response(found)
+    Ok(credentials_response(found))
 }
 
 async fn users_lookup(
@@ -382,20 +373,17 @@ async fn users_lookup(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let path = uri.path();
-    let [email] = match read_fields(&headers, body, ["email"], FIELD_MAX).await {
-        Ok(fields) => fields,
-        Err(bad) => return bad.into_response(path),
-    };
+    let [email] = fields(&headers, body, ["email"], FIELD_MAX, path).await?;
     shared.stats.lookup("email");
-    match lock(&shared.tenant).lookup_email(&email) {
-        Some(user) => Json(user).into_response(),
-        None => error_response(
-            StatusCode::NOT_FOUND,
-            format!("no user with email {email}"),
-            path,
-        ),
+    let user = lock(&shared.tenant).lookup_email(&email);
+    match user {
+        Some(user) => Ok(Json(user).into_response()),
+        None => {
+            let message = format!("no user with email {email}");
+            Err(error_response(StatusCode::NOT_FOUND, message, path))
+        }
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) struct Tenant {
     ds100: BTreeMap<String, Ds100Credential>,
     /// Device serial to the token serials on it: disable and lookup go by
     /// device, and a scan of every credential per request would make a
-    /// 20 000-user benchmark quadratic.
+    /// run against a large generated tenant quadratic.
     by_device: HashMap<String, BTreeSet<String>>,
     sid: BTreeMap<String, SidToken>,
 }

@@ -1,8 +1,8 @@
 //! The simulated tenant's delays, kept to a fraction of a millisecond. The
-//! runtime's timer counts whole milliseconds and wakes late: a 50 ms sleep
-//! took 52 ms on average here, which would make a "50 ms tenant" a 52 ms one
-//! and cost a latency-bound job 4% of its limit. One thread keeps the
-//! deadlines in order and sleeps until the next one.
+//! runtime's timer counts whole milliseconds and wakes late, so a tenant
+//! asked for a latency would answer later than asked and a latency-bound
+//! measurement would blame the client for the difference. One thread keeps
+//! the deadlines in order and sleeps until the next one.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
