@@ -1,7 +1,7 @@
 //! securid-bulk: bulk operations against the RSA SecurID Cloud Administration API.
 //!
-//! The binary is a thin shell over this library; see the README's
-//! "Architecture" section for how a row travels through these modules.
+//! The binary is a thin shell over this library; ARCHITECTURE.md describes
+//! how a row travels through these modules and what each one owns.
 
 pub mod auth;
 pub mod cli;

@@ -1,4 +1,5 @@
-//! The simulated tenant (`securid-bulk mock`, `--mock`, and the tests): an
+//! The simulated tenant (`securid-bulk mock`, `--mock`, and the tests),
+//! built with the cargo feature `mock` (on by default): an
 //! HTTP server on loopback that models the RSA SecurID Cloud Administration
 //! API from the vendor's pages, independently of the client's catalog in
 //! `ops.rs`, so a mistake in the catalog shows up as a failing test.

@@ -1,6 +1,7 @@
 //! What to do after a run that left rows undone: the exact command that
 //! carries on (the same command, resuming from this run's results into a
-//! fresh results file) and where the retry file goes.
+//! fresh results file named by `output::naming`) and the step the summary
+//! prints.
 
 use std::path::{Path, PathBuf};
 
