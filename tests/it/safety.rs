@@ -1,137 +1,24 @@
 //! Operator safety end to end: confirmation, canary, halt thresholds, the
-//! breakers, Ctrl-C and SIGKILL with resume, the retry file, input hygiene,
-//! and the run's files (no file in two roles, outputs checked before the
+//! breakers, input hygiene, and the run's files (no file in two roles, outputs checked before the
 //! first request, results synced). The real binary runs against the
 //! simulated tenant on loopback; the tenant's ledger says what was really
 //! changed.
 
-mod common;
-
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::fixture::*;
 
 const U1: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
-
-type Row = HashMap<String, String>;
-
-/// A generated tenant of `users` users and its exported ds100-clear-pin
-/// file (about 1.25 rows per user), every row of which succeeds.
-fn generated(flags: &[&str], users: &str, dir: &Path) -> (Tenant, PathBuf) {
-    let exported = dir.join("export");
-    let out = bin()
-        .args(["mock", "--users", users, "--export-csv"])
-        .arg(&exported)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let input = dir.join("users.csv");
-    std::fs::copy(exported.join("ds100-clear-pin.csv"), &input).unwrap();
-    let mut all = vec!["--users", users];
-    all.extend_from_slice(flags);
-    (Tenant::start(&all), input)
-}
-
-fn outcomes(rows: &[Row]) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for row in rows {
-        *counts.entry(row["outcome"].clone()).or_default() += 1;
-    }
-    counts
-}
-
-fn count(rows: &[Row], outcome: &str) -> usize {
-    outcomes(rows).get(outcome).copied().unwrap_or(0)
-}
-
-fn input_rows(input: &Path) -> usize {
-    csv::Reader::from_path(input).unwrap().records().count()
-}
-
-/// The binary as a child process, so a test can signal it mid-run.
-fn spawn_op(tenant: &Tenant, input: &Path, extra: &[&str]) -> Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
-        .arg("ds100-clear-pin")
-        .arg(input)
-        .args(["--base-url", &tenant.url(), "--rate", "0", "--force", "-q"])
-        .args(extra)
-        .env_remove("SECURID_BASE_URL")
-        .env_remove("SECURID_KEY_FILE")
-        .env("SECURID_TOKEN", tenant.token())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts")
-}
-
-/// Data lines in a results file being written, 0 while it does not exist.
-fn lines_written(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count().saturating_sub(1))
-        .unwrap_or(0)
-}
-
-/// Waits (at most 30 s) until `path` holds `rows` results or the child ends.
-fn wait_for_rows(child: &mut Child, path: &Path, rows: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while lines_written(path) < rows && Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Waits (at most 60 s) for the child to end; kills it if it does not.
-fn finish(mut child: Child) -> (Option<i32>, String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not end within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
-    (output.status.code(), stderr(&output))
-}
-
-/// The carry-on command printed after `next:`, run as is (with the token in
-/// the environment).
-fn run_printed_resume(tenant: &Tenant, stderr_text: &str) -> std::process::Output {
-    let line = stderr_text
-        .lines()
-        .find(|l| l.contains("--resume"))
-        .unwrap_or_else(|| panic!("no resume command in: {stderr_text}"));
-    let command = line.split(" (with the token").next().unwrap().trim();
-    let mut words = command.split_whitespace();
-    words.next();
-    let mut cmd = bin();
-    cmd.args(words).env("SECURID_TOKEN", tenant.token());
-    cmd.output().unwrap()
-}
-
-/// The ledger: how many times each serial was really changed.
-fn applied(tenant: &Tenant) -> HashMap<String, u64> {
-    tenant
-        .stats()
-        .applied
-        .get("ds100-clear-pin")
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
-        .unwrap_or_default()
-}
 
 #[test]
 fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-delete.csv");
     let out = run_op(&tenant, "ds100-delete", &input, &[]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     let text = stderr(&out);
     assert!(
         text.contains("ds100-delete changes 3 credentials"),
@@ -143,17 +30,17 @@ fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
     assert!(!results_path(&input).exists(), "no results file on refusal");
 
     let out = run_op(&tenant, "ds100-delete", &input, &["--yes"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(tenant.stats().applied_total("ds100-delete"), 3);
 }
 
 #[test]
 fn limit_sends_a_canary_and_the_printed_command_carries_on() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, input) = generated(&[], "8", dir.path());
     let total = input_rows(&input);
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["--limit", "3"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let rows = results(&results_path(&input));
     assert_eq!(rows.len(), total);
     assert_eq!(count(&rows, "ok"), 3);
@@ -162,7 +49,7 @@ fn limit_sends_a_canary_and_the_printed_command_carries_on() {
     assert_eq!(tenant.stats().requests, 3);
 
     let resumed = run_printed_resume(&tenant, &stderr(&out));
-    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    assert_exit(&resumed, 0);
     assert_eq!(
         tenant.stats().applied_total("ds100-clear-pin"),
         total as u64
@@ -183,7 +70,7 @@ fn half_failing(dir: &Path, rows: usize) -> PathBuf {
 #[test]
 fn max_failures_stops_new_work_and_exits_2() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let mut text = String::from("userId,tokenSerialNumber\n");
     for i in 0..20 {
         text.push_str(&format!("{U1},9990{i:02}\n"));
@@ -195,7 +82,7 @@ fn max_failures_stops_new_work_and_exits_2() {
         &input,
         &["-j", "1", "--max-failures", "3"],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     assert!(stderr(&out).contains("reaching --max-failures 3"));
     let rows = results(&results_path(&input));
     assert_eq!(rows.len(), 20);
@@ -207,7 +94,7 @@ fn max_failures_stops_new_work_and_exits_2() {
 #[test]
 fn max_failure_rate_waits_for_the_sample_then_stops() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = half_failing(dir.path(), 20);
     let out = run_op(
         &tenant,
@@ -222,7 +109,7 @@ fn max_failure_rate_waits_for_the_sample_then_stops() {
             "4",
         ],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     assert!(stderr(&out).contains("--max-failure-rate 50%"));
     let rows = results(&results_path(&input));
     assert_eq!(rows.len(), 20);
@@ -232,7 +119,7 @@ fn max_failure_rate_waits_for_the_sample_then_stops() {
 
 #[test]
 fn refused_credentials_trip_the_breaker_after_a_bounded_number_of_requests() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, input) = generated(&[], "16", dir.path());
     let total = input_rows(&input);
     let out = bin()
@@ -242,7 +129,7 @@ fn refused_credentials_trip_the_breaker_after_a_bounded_number_of_requests() {
         .env("SECURID_TOKEN", "not-the-token")
         .output()
         .unwrap();
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         stderr(&out).contains("credentials are wrong"),
         "{}",
@@ -263,7 +150,7 @@ fn an_unreachable_tenant_stops_the_run() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = bin()
         .arg("ds100-clear-pin")
@@ -273,7 +160,7 @@ fn an_unreachable_tenant_stops_the_run() {
         .env("SECURID_TOKEN", "t")
         .output()
         .unwrap();
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
     let rows = results(&results_path(&input));
     assert_eq!(rows.len(), input_rows(&input));
@@ -281,138 +168,9 @@ fn an_unreachable_tenant_stops_the_run() {
 }
 
 #[test]
-fn sigint_finishes_in_flight_rows_writes_every_row_and_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (tenant, input) = generated(&["--latency-ms", "40"], "40", dir.path());
-    let total = input_rows(&input);
-    let output = results_path(&input);
-    let mut child = spawn_op(&tenant, &input, &["-j", "2"]);
-    wait_for_rows(&mut child, &output, 4);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let (exit, text) = finish(child);
-    assert_eq!(exit, Some(130), "{text}");
-    let rows = results(&output);
-    assert_eq!(rows.len(), total, "every row accounted for");
-    let done = count(&rows, "ok");
-    assert!(done >= 4 && done < total, "{done} of {total} ok");
-    assert_eq!(count(&rows, "not_attempted"), total - done);
-    assert!(
-        applied(&tenant).values().all(|n| *n == 1),
-        "in-flight rows finished and were recorded"
-    );
-
-    let resumed = run_printed_resume(&tenant, &text);
-    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
-    let next = dir.path().join("users.resume-1.results.csv");
-    let rows = results(&next);
-    assert_eq!(count(&rows, "skipped"), done);
-    assert_eq!(count(&rows, "ok"), total - done);
-    assert_eq!(
-        tenant.stats().applied_total("ds100-clear-pin"),
-        total as u64
-    );
-}
-
-#[test]
-fn resume_matches_rows_by_content_not_position() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
-    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
-    let out = run_op(&tenant, "ds100-clear-pin", &input, &["--limit", "3"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let first = results(&results_path(&input));
-    let done: Vec<String> = first
-        .iter()
-        .filter(|r| r["outcome"] == "ok")
-        .map(|r| r["tokenSerialNumber"].clone())
-        .collect();
-    assert_eq!(done.len(), 3);
-
-    // Re-sorted, columns swapped and renamed, cells padded, and the done
-    // rows' user IDs upper-cased: the same rows all the same.
-    let mut lines: Vec<String> = first
-        .iter()
-        .map(|r| {
-            let user = match r["outcome"].as_str() {
-                "ok" => r["userId"].to_uppercase(),
-                _ => r["userId"].clone(),
-            };
-            format!(" {} ,{user},{}", r["tokenSerialNumber"], r["ticket"])
-        })
-        .collect();
-    lines.reverse();
-    let reordered = write(
-        dir.path(),
-        "fixed.csv",
-        &format!("Token Serial Number,user_id,ticket\n{}\n", lines.join("\n")),
-    );
-    let previous = results_path(&input);
-    let out = run_op(
-        &tenant,
-        "ds100-clear-pin",
-        &reordered,
-        &["--resume", previous.to_str().unwrap()],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let rows = results(&dir.path().join("ds100-clear-pin.resume-1.results.csv"));
-    let skipped: Vec<String> = rows
-        .iter()
-        .filter(|r| r["outcome"] == "skipped")
-        .map(|r| r["Token Serial Number"].trim().to_owned())
-        .collect();
-    let mut expected = done.clone();
-    expected.sort();
-    let mut got = skipped.clone();
-    got.sort();
-    assert_eq!(got, expected);
-    assert!(rows
-        .iter()
-        .filter(|r| r["outcome"] == "skipped")
-        .all(|r| r["message"].contains("already ok in")
-            && r["message"].contains("ds100-clear-pin.results.csv")));
-    assert!(applied(&tenant).values().all(|n| *n == 1));
-}
-
-#[test]
-fn retry_file_holds_rows_still_to_do_in_the_input_columns() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "ticket;userId;tokenSerialNumber\n\
-         A-1;{U1};014010008038\n\
-         =B2;{U1};999000\n\
-         C-3;not-a-user;014010008039\n\
-         D-4;{U1};014010008039\n"
-    );
-    let input = write(dir.path(), "mixed.csv", &text);
-    let out = run_op(
-        &tenant,
-        "ds100-clear-pin",
-        &input,
-        &["--delimiter", ";", "-j", "1", "--limit", "2"],
-    );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let retry = dir.path().join("mixed.retry.csv");
-    assert!(stderr(&out).contains("mixed.retry.csv"), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read_to_string(&retry).unwrap(),
-        format!(
-            "ticket;userId;tokenSerialNumber\n\
-             =B2;{U1};999000\n\
-             C-3;not-a-user;014010008039\n\
-             D-4;{U1};014010008039\n"
-        )
-    );
-}
-
-#[test]
 fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let u2 = "a833bdcd-b6d1-beb1-88dc-97e5aab5fe3d";
     let text = format!(
         "userId,tokenSerialNumber,note\n\
@@ -427,7 +185,7 @@ fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
     for dry in [true, false] {
         let extra: &[&str] = if dry { &["--dry-run"] } else { &[] };
         let out = run_op(&tenant, "ds100-clear-pin", &input, extra);
-        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert_exit(&out, 2);
         let summary = stderr(&out);
         for expected in [
             "duplicate rows (skipped): line 3",
@@ -448,116 +206,6 @@ fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
     }
     let stats = tenant.stats();
     assert_eq!(stats.applied_count("ds100-clear-pin", "777777777777"), 0);
-}
-
-/// Runs to completion with SIGKILLs at the given numbers of written results,
-/// resuming from every earlier results file each time. Returns the files
-/// written, the kills that hit a running process, and the final rows.
-fn kill_and_resume(
-    tenant: &Tenant,
-    input: &Path,
-    kill_after: &[usize],
-    concurrency: &str,
-) -> (usize, Vec<Row>) {
-    let dir = input.parent().unwrap();
-    let mut earlier: Vec<PathBuf> = Vec::new();
-    let mut kills = 0;
-    for (run, at) in kill_after.iter().map(Some).chain([None]).enumerate() {
-        let output = dir.join(format!("run-{run}.csv"));
-        let mut args: Vec<String> = vec!["-j".into(), concurrency.into(), "-o".into()];
-        args.push(output.display().to_string());
-        for file in &earlier {
-            args.push("--resume".into());
-            args.push(file.display().to_string());
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = spawn_op(tenant, input, &args);
-        if let Some(&at) = at {
-            wait_for_rows(&mut child, &output, at);
-            if child.try_wait().unwrap().is_none() {
-                child.kill().unwrap();
-                kills += 1;
-            }
-        }
-        let (exit, text) = finish(child);
-        if at.is_none() {
-            assert_eq!(exit, Some(0), "{text}");
-        }
-        earlier.push(output);
-    }
-    let last = earlier.last().unwrap();
-    (kills, results(last))
-}
-
-fn assert_complete_and_bounded(tenant: &Tenant, input: &Path, rows: &[Row], kills: usize, j: u64) {
-    let total = input_rows(input);
-    assert_eq!(rows.len(), total, "every input row is in the final results");
-    assert_eq!(count(rows, "ok") + count(rows, "skipped"), total);
-    let ledger = applied(tenant);
-    let serials: Vec<&str> = rows
-        .iter()
-        .map(|r| r["tokenSerialNumber"].as_str())
-        .collect();
-    for serial in &serials {
-        let n = ledger.get(*serial).copied().unwrap_or(0);
-        assert!(n >= 1, "{serial} never applied");
-        assert!(n <= 1 + kills as u64, "{serial} applied {n} times");
-    }
-    let extra: u64 = ledger.values().map(|n| n - 1).sum();
-    assert!(
-        extra <= kills as u64 * j,
-        "{extra} repeated applications after {kills} kills with {j} in flight"
-    );
-}
-
-#[test]
-fn sigkill_mid_run_then_resume_accounts_for_every_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let (tenant, input) = generated(&["--latency-ms", "20"], "24", dir.path());
-    let (kills, rows) = kill_and_resume(&tenant, &input, &[6], "2");
-    assert_eq!(kills, 1, "the kill hit a running process");
-    assert_complete_and_bounded(&tenant, &input, &rows, kills, 2);
-}
-
-#[test]
-fn sigkill_at_random_points_and_resume_until_done() {
-    let dir = tempfile::tempdir().unwrap();
-    let (tenant, input) = generated(&["--latency-ms", "10"], "32", dir.path());
-    let total = input_rows(&input);
-    let seed = fastrand::u64(..);
-    eprintln!("kill points seed {seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let kill_after: Vec<usize> = (0..4).map(|_| rng.usize(1..total)).collect();
-    let (kills, rows) = kill_and_resume(&tenant, &input, &kill_after, "3");
-    assert!(kills >= 1, "at least one kill hit a running process");
-    assert_complete_and_bounded(&tenant, &input, &rows, kills, 3);
-}
-
-#[test]
-fn a_second_sigint_quits_at_once_with_finished_rows_on_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let (tenant, input) = generated(&["--latency-ms", "300"], "24", dir.path());
-    let output = results_path(&input);
-    let mut child = spawn_op(&tenant, &input, &["-j", "2"]);
-    wait_for_rows(&mut child, &output, 2);
-    let interrupt = || {
-        std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-    };
-    assert!(interrupt().success());
-    std::thread::sleep(Duration::from_millis(50));
-    let _ = interrupt();
-    let (exit, text) = finish(child);
-    assert_eq!(exit, Some(130), "{text}");
-    assert!(text.contains("interrupted again"), "{text}");
-    let rows = results(&output);
-    let ledger = applied(&tenant);
-    assert!(count(&rows, "ok") >= 2, "{rows:?}");
-    for row in rows.iter().filter(|r| r["outcome"] == "ok") {
-        assert_eq!(ledger.get(&row["tokenSerialNumber"]), Some(&1), "{row:?}");
-    }
 }
 
 /// Runs `ds100-delete` on a pseudo-terminal (util-linux `script`), typing
@@ -603,11 +251,13 @@ fn delete_on_a_terminal(
 #[test]
 fn on_a_terminal_only_the_typed_operation_and_count_go_ahead() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-delete.csv");
     let Some((exit, screen)) = delete_on_a_terminal(&tenant, &input, "yes") else {
-        eprintln!("util-linux script is not installed; skipping the terminal test");
-        return;
+        panic!(
+            "this test needs `script` to give the binary a terminal: \
+             install util-linux (bsdutils on Debian and Ubuntu)"
+        );
     };
     assert_eq!(exit, Some(1), "{screen}");
     assert!(screen.contains("type \"ds100-delete 3\""), "{screen}");
@@ -643,7 +293,7 @@ fn assert_refused_untouched(tenant: &Tenant, args: &[&str], roles: &[&str], keep
 #[test]
 fn one_file_in_two_roles_is_refused_before_anything_is_sent_even_with_force() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let d = |name: &str| dir.path().join(name).display().to_string();
     std::fs::create_dir(dir.path().join("a")).unwrap();
     let same = copy_sample(dir.path(), "ds100-clear-pin.csv");
@@ -697,7 +347,7 @@ fn one_file_in_two_roles_is_refused_before_anything_is_sent_even_with_force() {
 #[test]
 fn unusable_output_paths_are_refused_before_the_first_request() {
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let input = input.to_str().unwrap();
     let missing = dir.path().join("no-such-dir/summary.json");
@@ -739,7 +389,7 @@ fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
         return;
     }
     let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let results = dir.path().join("synced.csv");
     let trace = dir.path().join("trace.txt");
@@ -756,7 +406,7 @@ fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
         .env("SECURID_TOKEN", tenant.token())
         .output()
         .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let calls = std::fs::read_to_string(&trace).unwrap();
     let synced = |path: &Path| {
         let named = format!("<{}>)", path.canonicalize().unwrap().display());

@@ -3,9 +3,7 @@
 //! `--hostile` modes. Each run must end, report every row truthfully against
 //! the ledger, and never follow the server off the tenant's host.
 
-mod common;
-
-use common::*;
+use crate::fixture::*;
 
 /// Runs `ds100-clear-pin` on the sample file against a tenant started with
 /// `flags`, returning the tenant, the process output and the result rows.
@@ -18,7 +16,7 @@ fn run_sample(
     Vec<std::collections::HashMap<String, String>>,
 ) {
     let tenant = Tenant::start(flags);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, extra);
     let rows = results(&results_path(&input));
@@ -33,14 +31,14 @@ fn run_one_row(
     extra: &[&str],
 ) -> (Tenant, std::collections::HashMap<String, String>) {
     let tenant = Tenant::start(flags);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = write(
         dir.path(),
         "one.csv",
         &format!("userId,tokenSerialNumber\n{USER},014010008038\n"),
     );
     let out = run_op(&tenant, "ds100-clear-pin", &input, extra);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let mut rows = results(&results_path(&input));
     assert_eq!(rows.len(), 1);
     (tenant, rows.remove(0))
@@ -49,7 +47,7 @@ fn run_one_row(
 #[test]
 fn an_html_page_with_200_is_a_failure_not_a_success() {
     let (tenant, out, rows) = run_sample(&["--hostile", "html-200"], &[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     for row in &rows {
         assert_eq!(row["outcome"], "failed", "{row:?}");
         assert_eq!(row["http_status"], "200");
@@ -62,7 +60,7 @@ fn an_html_page_with_200_is_a_failure_not_a_success() {
 #[test]
 fn a_body_cut_short_after_200_is_still_applied_and_reported_ok() {
     let (tenant, out, rows) = run_sample(&["--hostile", "truncated"], &[]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let stats = tenant.stats();
     for row in &rows {
         assert_eq!(row["outcome"], "ok", "{row:?}");
@@ -77,7 +75,7 @@ fn a_body_cut_short_after_200_is_still_applied_and_reported_ok() {
 #[test]
 fn a_two_gigabyte_body_is_read_only_up_to_the_cap() {
     let (tenant, out, rows) = run_sample(&["--hostile", "huge-length"], &["-j", "2"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let stats = tenant.stats();
     for row in &rows {
         assert_eq!(row["outcome"], "ok", "{row:?}");
@@ -92,15 +90,26 @@ fn a_two_gigabyte_body_is_read_only_up_to_the_cap() {
 #[test]
 fn negative_and_garbage_retry_after_fall_back_to_backoff() {
     for mode in ["retry-after-negative", "retry-after-garbage"] {
-        let (tenant, row) = run_one_row(&["--hostile", mode], &["--max-attempts", "2"]);
+        let (tenant, row) = run_one_row(&["--hostile", mode], &["--max-attempts", "4"]);
         assert_eq!(row["outcome"], "failed", "{mode}: {row:?}");
         assert_eq!(row["http_status"], "429", "{mode}");
-        assert_eq!(row["attempts"], "2", "{mode}");
+        assert_eq!(row["attempts"], "4", "{mode}");
         assert!(
-            row["message"].contains("gave up after 2 attempts"),
+            row["message"].contains("gave up after 4 attempts"),
             "{row:?}"
         );
-        assert_eq!(tenant.stats().requests, 2, "{mode}");
+        let stats = tenant.stats();
+        assert_eq!(stats.requests, 4, "{mode}");
+        // Backoff draws the three waits from up to 1, 2 and 4 seconds: all
+        // three retries landing within 50 ms of the first 429 (about one
+        // chance in 400,000) means the header was taken as "now".
+        let first = stats.throttled_ms[0];
+        let hurried = stats
+            .arrivals_ms
+            .iter()
+            .filter(|a| **a > first && **a < first + 50)
+            .count();
+        assert!(hurried < 3, "{mode}: {:?}", stats.arrivals_ms);
     }
 }
 
@@ -127,7 +136,7 @@ fn a_redirect_to_another_host_is_never_followed() {
         &["--hostile", "redirect-offhost", "--redirect-to", &target],
         &[],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     for row in &rows {
         assert_eq!(row["outcome"], "failed", "{row:?}");
         assert_eq!(row["http_status"], "307");
