@@ -1,7 +1,7 @@
 //! The simulated tenant over real loopback HTTP: each endpoint's success
 //! shape and documented error codes, mutation semantics, malformed requests
 //! and the stats ledger. Authentication, faults and files live in the
-//! submodules under `tests/mock_api/`.
+//! submodules under `tests/it/mock_api/`.
 
 mod auth;
 mod faults;
