@@ -102,8 +102,7 @@ fn a_fixed_rate_above_the_quota_is_backed_off_below_it() {
 
 #[test]
 fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let json = dir.path().join("summary.json");
     let out = run_with_rate(&tenant, &input, "50", &json);

@@ -52,7 +52,7 @@ fn input_for(op: &str, users_seed: u64, dir: &Path) -> PathBuf {
 
 fn run_under_faults(op: &str, seed: u64) -> securid_bulk::mock::Stats {
     let seed_text = seed.to_string();
-    let tenant = Tenant::start(&[
+    let Scene { tenant, dir } = Scene::start(&[
         "--users",
         USERS,
         "--seed",
@@ -70,7 +70,6 @@ fn run_under_faults(op: &str, seed: u64) -> securid_bulk::mock::Stats {
         "--jitter-ms",
         "5",
     ]);
-    let dir = temp_dir();
     let input = input_for(op, seed, dir.path());
     let out = run_op(
         &tenant,

@@ -42,11 +42,6 @@ impl Tenant {
         }
     }
 
-    /// The sample tenant from `samples/tenant.json`, with no quota or faults.
-    pub fn sample() -> Tenant {
-        Tenant::start(&[])
-    }
-
     fn server(&self) -> &MockServer {
         self.server.as_ref().expect("running")
     }
@@ -68,6 +63,29 @@ impl Drop for Tenant {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// What most tests start from: a tenant and a temporary directory for the
+/// run's files, both gone when dropped.
+pub struct Scene {
+    pub tenant: Tenant,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scene {
+    /// The sample tenant from `samples/tenant.json`, with no quota or
+    /// faults, and a fresh directory.
+    pub fn sample() -> Scene {
+        Scene::start(&[])
+    }
+
+    /// A tenant started with `securid-bulk mock` flags and a fresh directory.
+    pub fn start(flags: &[&str]) -> Scene {
+        Scene {
+            tenant: Tenant::start(flags),
+            dir: temp_dir(),
         }
     }
 }

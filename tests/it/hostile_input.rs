@@ -29,8 +29,7 @@ struct Case {
 /// Runs `sid-clear-pin` (the operation that puts the user ID in the URL
 /// path) on `bytes` against the sample tenant.
 fn run(name: &str, bytes: &[u8], extra: &[&str]) -> Case {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = dir.path().join(name);
     std::fs::write(&input, bytes).unwrap();
     let out = run_op(&tenant, "sid-clear-pin", &input, extra);

@@ -15,8 +15,7 @@ fn run_sample(
     std::process::Output,
     Vec<std::collections::HashMap<String, String>>,
 ) {
-    let tenant = Tenant::start(flags);
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::start(flags);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, extra);
     let rows = results(&results_path(&input));
@@ -30,8 +29,7 @@ fn run_one_row(
     flags: &[&str],
     extra: &[&str],
 ) -> (Tenant, std::collections::HashMap<String, String>) {
-    let tenant = Tenant::start(flags);
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::start(flags);
     let input = write(
         dir.path(),
         "one.csv",

@@ -73,8 +73,7 @@ fn sigint_finishes_in_flight_rows_writes_every_row_and_resumes() {
 
 #[test]
 fn resume_matches_rows_by_content_not_position() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["--limit", "3"]);
     assert_exit(&out, 2);
@@ -132,8 +131,7 @@ fn resume_matches_rows_by_content_not_position() {
 
 #[test]
 fn retry_file_holds_rows_still_to_do_in_the_input_columns() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let text = format!(
         "ticket;userId;tokenSerialNumber\n\
          A-1;{U1};014010008038\n\

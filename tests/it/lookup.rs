@@ -51,8 +51,7 @@ fn run_text(
     Vec<HashMap<String, String>>,
     securid_bulk::mock::Stats,
 ) {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = write(dir.path(), "in.csv", text);
     let out = run_confirmed(&tenant, op, &input, extra);
     let rows = results(&results_path(&input));
@@ -84,8 +83,7 @@ fn email_only_files_run_for_every_operation() {
             "resolved_tokenSerialNumber",
         ),
     ] {
-        let tenant = Tenant::sample();
-        let dir = temp_dir();
+        let Scene { tenant, dir } = Scene::sample();
         let input = copy_sample(dir.path(), file);
         let out = run_confirmed(&tenant, op, &input, &["-j", "4"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
@@ -205,8 +203,7 @@ fn a_repeated_email_is_looked_up_once() {
 
 #[test]
 fn a_lookup_that_gives_up_fails_every_row_needing_it_without_asking_again() {
-    let tenant = Tenant::start(&["--fail-rate", "1"]);
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::start(&["--fail-rate", "1"]);
     let input = write(
         dir.path(),
         "in.csv",
@@ -285,8 +282,7 @@ fn a_plain_dry_run_sends_nothing_even_for_emails() {
 
 #[test]
 fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-delete-by-device.csv");
     let disabled = dir.path().join("disabled.csv");
     let deleted = dir.path().join("deleted.csv");
@@ -310,8 +306,7 @@ fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
 
 #[test]
 fn lookups_answered_429_wait_and_retry_like_any_request() {
-    let tenant = Tenant::start(&["--rate", "20", "--burst", "1"]);
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::start(&["--rate", "20", "--burst", "1"]);
     let input = copy_sample(dir.path(), "sid-clear-pin-by-email.csv");
     let out = run_confirmed(
         &tenant,

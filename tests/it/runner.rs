@@ -6,8 +6,7 @@ use crate::fixture::*;
 #[test]
 fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
     for op in operations() {
-        let tenant = Tenant::sample();
-        let dir = temp_dir();
+        let Scene { tenant, dir } = Scene::sample();
         let input = copy_sample(dir.path(), &format!("{op}.csv"));
         let out = run_op(&tenant, op, &input, &["--yes"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
@@ -30,8 +29,7 @@ fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
 
 #[test]
 fn results_keep_input_order_columns_and_leading_zeros() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["-j", "4"]);
     assert_exit(&out, 0);
@@ -52,8 +50,7 @@ fn results_keep_input_order_columns_and_leading_zeros() {
 
 #[test]
 fn sid_clear_pin_reads_pin_set_as_a_string() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "sid-clear-pin.csv");
     let out = run_op(&tenant, "sid-clear-pin", &input, &[]);
     assert_exit(&out, 0);
@@ -64,8 +61,7 @@ fn sid_clear_pin_reads_pin_set_as_a_string() {
 
 #[test]
 fn bad_rows_are_reported_and_never_sent() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin-bad.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &[]);
     assert_exit(&out, 2);
@@ -96,8 +92,7 @@ fn bad_rows_are_reported_and_never_sent() {
 
 #[test]
 fn no_retry_on_final_refusals() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = write(
         dir.path(),
         "in.csv",
@@ -123,7 +118,7 @@ fn no_retry_on_final_refusals() {
 
 #[test]
 fn server_errors_and_resets_are_retried_until_they_succeed() {
-    let tenant = Tenant::start(&[
+    let Scene { tenant, dir } = Scene::start(&[
         "--fail-rate",
         "0.3",
         "--reset-rate",
@@ -131,7 +126,6 @@ fn server_errors_and_resets_are_retried_until_they_succeed() {
         "--fault-seed",
         "7",
     ]);
-    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(
         &tenant,
@@ -164,8 +158,7 @@ fn server_errors_and_resets_are_retried_until_they_succeed() {
 
 #[test]
 fn retries_stop_at_the_bound() {
-    let tenant = Tenant::start(&["--fail-rate", "1"]);
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::start(&["--fail-rate", "1"]);
     let input = write(
         dir.path(),
         "in.csv",
@@ -189,8 +182,7 @@ fn retries_stop_at_the_bound() {
 
 #[test]
 fn dry_run_sends_nothing_and_marks_rows_valid() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin-bad.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["--dry-run"]);
     assert_eq!(code(&out), 2, "invalid rows make a dry run exit 2");
@@ -280,7 +272,7 @@ fn run_throttled_at(
     workers: &str,
     burst: &str,
 ) -> (Tenant, Vec<std::collections::HashMap<String, String>>) {
-    let tenant = Tenant::start(&[
+    let Scene { tenant, dir } = Scene::start(&[
         "--rate",
         rate,
         "--burst",
@@ -288,7 +280,6 @@ fn run_throttled_at(
         "--retry-after",
         retry_after,
     ]);
-    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(
         &tenant,

@@ -14,8 +14,7 @@ const U1: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
 
 #[test]
 fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-delete.csv");
     let out = run_op(&tenant, "ds100-delete", &input, &[]);
     assert_exit(&out, 1);
@@ -69,8 +68,7 @@ fn half_failing(dir: &Path, rows: usize) -> PathBuf {
 
 #[test]
 fn max_failures_stops_new_work_and_exits_2() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let mut text = String::from("userId,tokenSerialNumber\n");
     for i in 0..20 {
         text.push_str(&format!("{U1},9990{i:02}\n"));
@@ -93,8 +91,7 @@ fn max_failures_stops_new_work_and_exits_2() {
 
 #[test]
 fn max_failure_rate_waits_for_the_sample_then_stops() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = half_failing(dir.path(), 20);
     let out = run_op(
         &tenant,
@@ -169,8 +166,7 @@ fn an_unreachable_tenant_stops_the_run() {
 
 #[test]
 fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let u2 = "a833bdcd-b6d1-beb1-88dc-97e5aab5fe3d";
     let text = format!(
         "userId,tokenSerialNumber,note\n\
@@ -250,8 +246,7 @@ fn delete_on_a_terminal(
 
 #[test]
 fn on_a_terminal_only_the_typed_operation_and_count_go_ahead() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-delete.csv");
     let Some((exit, screen)) = delete_on_a_terminal(&tenant, &input, "yes") else {
         panic!(
@@ -292,8 +287,7 @@ fn assert_refused_untouched(tenant: &Tenant, args: &[&str], roles: &[&str], keep
 
 #[test]
 fn one_file_in_two_roles_is_refused_before_anything_is_sent_even_with_force() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let d = |name: &str| dir.path().join(name).display().to_string();
     std::fs::create_dir(dir.path().join("a")).unwrap();
     let same = copy_sample(dir.path(), "ds100-clear-pin.csv");
@@ -346,8 +340,7 @@ fn one_file_in_two_roles_is_refused_before_anything_is_sent_even_with_force() {
 
 #[test]
 fn unusable_output_paths_are_refused_before_the_first_request() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let input = input.to_str().unwrap();
     let missing = dir.path().join("no-such-dir/summary.json");
@@ -388,8 +381,7 @@ fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
         eprintln!("strace is not installed; skipping the fsync test");
         return;
     }
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let results = dir.path().join("synced.csv");
     let trace = dir.path().join("trace.txt");

@@ -114,8 +114,7 @@ fn plain_http_is_refused_off_loopback_before_anything_is_sent() {
 
 #[test]
 fn a_token_given_on_the_command_line_is_never_echoed() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     // One row fails, so the run prints the command that carries on: the
     // place a typed token is most likely to be repeated.
     let input = mixed_run_input(dir.path());
@@ -158,8 +157,7 @@ fn mixed_run_input(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = mixed_run_input(dir.path());
     let results = dir.path().join("mixed.results.csv");
     // An old results file replaced with --force loses its wider bits too.
@@ -182,8 +180,7 @@ fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
 #[cfg(unix)]
 #[test]
 fn planted_symlinks_are_refused_without_force_and_never_written_through() {
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = mixed_run_input(dir.path());
     let victim = write(dir.path(), "victim.txt", "precious\n");
     let summary = dir.path().join("summary.json");
@@ -397,8 +394,7 @@ fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback
     assert!(written.is_empty());
     assert_eq!(sink.connections(), 0);
 
-    let tenant = Tenant::sample();
-    let dir = temp_dir();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "sid-clear-pin.csv");
     let port = tenant.url().rsplit(':').next().unwrap().to_owned();
     let out = bin()
