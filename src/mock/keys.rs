@@ -293,10 +293,17 @@ mod tests {
         let again = KeyPair::from_der(pkcs1).unwrap();
         assert_eq!(again.public_key().as_ref(), pair.public_key().as_ref());
         let pem_text = pem::encode(&pem::Pem::new("RSA PRIVATE KEY", pkcs1.to_vec()));
-        assert!(pem_text.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
         let escaped = pem_text.replace('\n', "\\n");
         let parsed = parse_private_key(&escaped).unwrap();
         assert_eq!(parsed.public_key().as_ref(), pair.public_key().as_ref());
+        let pkcs8_text = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
+        let parsed = parse_private_key(&pkcs8_text).unwrap();
+        assert_eq!(parsed.public_key().as_ref(), pair.public_key().as_ref());
+        let other = pem::encode(&pem::Pem::new("CERTIFICATE", pkcs1.to_vec()));
+        let Err(refused) = parse_private_key(&other) else {
+            panic!("a certificate was taken for a private key");
+        };
+        assert!(refused.contains("\"CERTIFICATE\" PEM"), "{refused}");
     }
 
     #[test]

@@ -3,58 +3,11 @@
 //! the 429 gate or in a retry's backoff. The tenant's request count says
 //! what was sent after the halt.
 
-mod common;
-
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::*;
-
-type Row = HashMap<String, String>;
-
-/// A generated tenant of `users` users (with `flags`) and its exported
-/// ds100-clear-pin file, every row of which succeeds.
-fn generated(flags: &[&str], users: &str, dir: &Path) -> (Tenant, PathBuf) {
-    let exported = dir.join("export");
-    let out = bin()
-        .args(["mock", "--users", users, "--export-csv"])
-        .arg(&exported)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let input = dir.join("users.csv");
-    std::fs::copy(exported.join("ds100-clear-pin.csv"), &input).unwrap();
-    let mut all = vec!["--users", users];
-    all.extend_from_slice(flags);
-    (Tenant::start(&all), input)
-}
-
-fn input_rows(input: &Path) -> usize {
-    csv::Reader::from_path(input).unwrap().records().count()
-}
-
-fn count(rows: &[Row], outcome: &str) -> usize {
-    rows.iter().filter(|r| r["outcome"] == outcome).count()
-}
-
-/// The binary as a child process, so the test can signal it mid-run.
-fn spawn_op(tenant: &Tenant, input: &Path, token: &str, extra: &[&str]) -> Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
-        .arg("ds100-clear-pin")
-        .arg(input)
-        .args(["--base-url", &tenant.url(), "--force", "-q"])
-        .args(extra)
-        .env_remove("SECURID_BASE_URL")
-        .env_remove("SECURID_KEY_FILE")
-        .env("SECURID_TOKEN", token)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts")
-}
+use crate::fixture::*;
 
 /// Polls the tenant (at most 30 s) until `ready` holds; the request count
 /// then.
@@ -76,20 +29,6 @@ fn interrupt(child: &Child) {
     assert!(status.success());
 }
 
-/// Waits (at most 60 s) for the child to end; kills it if it does not.
-fn finish(mut child: Child) -> (Option<i32>, String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not end within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
-    (output.status.code(), stderr(&output))
-}
-
 /// Every row has its line; rows kept off the wire say so, with no attempt.
 fn assert_accounted(input: &Path, not_attempted_because: &str) -> Vec<Row> {
     let rows = results(&results_path(input));
@@ -103,7 +42,7 @@ fn assert_accounted(input: &Path, not_attempted_because: &str) -> Vec<Row> {
 
 #[test]
 fn ctrl_c_at_a_slow_rate_with_many_workers_sends_only_what_is_on_the_wire() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, input) = generated(&[], "40", dir.path());
     let mut child = spawn_op(
         &tenant,
@@ -125,7 +64,7 @@ fn ctrl_c_at_a_slow_rate_with_many_workers_sends_only_what_is_on_the_wire() {
 
 #[test]
 fn refused_credentials_at_a_slow_rate_stop_workers_waiting_for_their_slot() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, input) = generated(&[], "16", dir.path());
     let child = spawn_op(
         &tenant,
@@ -146,7 +85,7 @@ fn refused_credentials_at_a_slow_rate_stop_workers_waiting_for_their_slot() {
 
 #[test]
 fn ctrl_c_during_a_long_retry_after_sends_nothing_more() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     // One request through, then a quota that refills in 50 s.
     let (tenant, input) = generated(&["--rate", "0.02", "--burst", "1"], "16", dir.path());
     let mut child = spawn_op(

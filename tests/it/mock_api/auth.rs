@@ -9,7 +9,7 @@ use securid_bulk::mock::{MockError, MockOptions, MockServer};
 use securid_bulk::secret::Secret;
 use serde_json::{json, Value};
 
-use crate::support::*;
+use super::support::*;
 
 fn now() -> i64 {
     jsonwebtoken::get_current_timestamp() as i64
@@ -117,7 +117,7 @@ async fn fixed_static_token_is_accepted() {
 
 #[tokio::test]
 async fn written_key_file_has_the_console_shape() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (api, path) = start_with_key(dir.path(), "admin.key.json").await;
     let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     for field in [
@@ -145,7 +145,7 @@ async fn written_key_file_has_the_console_shape() {
 
 #[tokio::test]
 async fn valid_jwt_is_accepted_and_names_the_admin() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (api, path) = start_with_key(dir.path(), "admin.json").await;
     let key = read_key_file(&path);
     let token = sign(&key, &good_claims(&key));
@@ -168,7 +168,7 @@ async fn valid_jwt_is_accepted_and_names_the_admin() {
 
 #[tokio::test]
 async fn bad_jwts_get_403() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (api, path) = start_with_key(dir.path(), "admin.json").await;
     let (other, other_path) = start_with_key(dir.path(), "other.json").await;
     other.shutdown().await;
@@ -279,7 +279,7 @@ mod base64_url {
 
 #[tokio::test]
 async fn existing_key_file_is_verified_against() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (writer, path) = start_with_key(dir.path(), "issued.json").await;
     writer.shutdown().await;
     let key = read_key_file(&path);
@@ -304,7 +304,7 @@ async fn existing_key_file_is_verified_against() {
 
 #[tokio::test]
 async fn unreadable_or_invalid_key_files_name_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let missing = dir.path().join("missing.json");
     let err = start_err(MockOptions {
         key_file: Some(missing.clone()),

@@ -1,10 +1,12 @@
 //! Shared test scaffolding: a simulated tenant on 127.0.0.1 in the test
 //! process, the real binary driven against it, and readers for what the
-//! binary wrote.
-#![allow(dead_code)]
+//! binary wrote. Each test module takes its tenant, temp dir, samples and
+//! runs from here.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use securid_bulk::mock::{MockOptions, MockServer, Stats};
@@ -40,11 +42,6 @@ impl Tenant {
         }
     }
 
-    /// The sample tenant from `samples/tenant.json`, with no quota or faults.
-    pub fn sample() -> Tenant {
-        Tenant::start(&[])
-    }
-
     fn server(&self) -> &MockServer {
         self.server.as_ref().expect("running")
     }
@@ -66,6 +63,29 @@ impl Drop for Tenant {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// What most tests start from: a tenant and a temporary directory for the
+/// run's files, both gone when dropped.
+pub struct Scene {
+    pub tenant: Tenant,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scene {
+    /// The sample tenant from `samples/tenant.json`, with no quota or
+    /// faults, and a fresh directory.
+    pub fn sample() -> Scene {
+        Scene::start(&[])
+    }
+
+    /// A tenant started with `securid-bulk mock` flags and a fresh directory.
+    pub fn start(flags: &[&str]) -> Scene {
+        Scene {
+            tenant: Tenant::start(flags),
+            dir: temp_dir(),
         }
     }
 }
@@ -201,3 +221,146 @@ pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// A user ID of the right shape (the vendor's example), for hand-made inputs.
 pub const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
+
+/// The environment variable that replays a test's random draws.
+pub const SEED_VAR: &str = "SECURID_TEST_SEED";
+
+/// The seed for a test's random draws: `SECURID_TEST_SEED` when set, a fresh
+/// one otherwise. Printed either way, so a failure shows how to replay it.
+pub fn test_seed() -> u64 {
+    let seed = match std::env::var(SEED_VAR) {
+        Ok(text) => text.parse().expect("SECURID_TEST_SEED is a number"),
+        Err(_) => fastrand::u64(..),
+    };
+    eprintln!("random draws from seed {seed}; replay with {SEED_VAR}={seed}");
+    seed
+}
+
+/// Requests that reached the tenant while a 429's `Retry-After` still held:
+/// `(429 at, arrival at)` pairs in the tenant's own milliseconds, for a
+/// header that advertised `advertised_ms`. Requests already on the wire when
+/// the 429 went out may land in its first 150 ms.
+pub fn arrivals_before_retry_after(stats: &Stats, advertised_ms: u64) -> Vec<(u64, u64)> {
+    stats
+        .throttled_ms
+        .iter()
+        .flat_map(|t| {
+            stats
+                .arrivals_ms
+                .iter()
+                .filter(move |a| **a > t + 150 && **a < t + advertised_ms)
+                .map(move |a| (*t, *a))
+        })
+        .collect()
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// Checks the process ended with `expected`, showing its stderr if not.
+#[track_caller]
+pub fn assert_exit(output: &std::process::Output, expected: i32) {
+    assert_eq!(code(output), expected, "{}", stderr(output));
+}
+
+/// Every operation's name, from the catalog.
+pub fn operations() -> impl Iterator<Item = &'static str> {
+    securid_bulk::ops::CATALOG.iter().map(|op| op.name)
+}
+
+/// The results column the tenant's ledger is keyed by for `op`: the
+/// device serial for `ds100-disable`, the token serial otherwise.
+pub fn ledger_column(op: &str) -> &'static str {
+    if op == "ds100-disable" {
+        "deviceSerialNumber"
+    } else {
+        "tokenSerialNumber"
+    }
+}
+
+/// One results row, keyed by column name.
+pub type Row = HashMap<String, String>;
+
+/// A generated tenant of `users` users and its exported ds100-clear-pin
+/// file (about 1.25 rows per user), every row of which succeeds.
+pub fn generated(flags: &[&str], users: &str, dir: &Path) -> (Tenant, PathBuf) {
+    let exported = dir.join("export");
+    let out = bin()
+        .args(["mock", "--users", users, "--export-csv"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let input = dir.join("users.csv");
+    std::fs::copy(exported.join("ds100-clear-pin.csv"), &input).unwrap();
+    let mut all = vec!["--users", users];
+    all.extend_from_slice(flags);
+    (Tenant::start(&all), input)
+}
+
+pub fn input_rows(input: &Path) -> usize {
+    csv::Reader::from_path(input).unwrap().records().count()
+}
+
+/// Waits (at most 60 s) for the child to end; kills it if it does not.
+pub fn finish(mut child: Child) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    (output.status.code(), stderr(&output))
+}
+
+/// The ledger: how many times each serial was really changed.
+pub fn applied(tenant: &Tenant) -> HashMap<String, u64> {
+    tenant
+        .stats()
+        .applied
+        .get("ds100-clear-pin")
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
+}
+
+/// How many rows ended with `outcome`.
+pub fn count(rows: &[Row], outcome: &str) -> usize {
+    rows.iter().filter(|r| r["outcome"] == outcome).count()
+}
+
+/// The binary as a child process, so the test can signal it mid-run.
+pub fn spawn_op(tenant: &Tenant, input: &Path, token: &str, extra: &[&str]) -> Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
+        .arg("ds100-clear-pin")
+        .arg(input)
+        .args(["--base-url", &tenant.url(), "--force", "-q"])
+        .args(extra)
+        .env_remove("SECURID_BASE_URL")
+        .env_remove("SECURID_KEY_FILE")
+        .env("SECURID_TOKEN", token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts")
+}
+
+/// The carry-on command printed after `next:`, run as is (with the token in
+/// the environment).
+pub fn run_printed_resume(tenant: &Tenant, stderr_text: &str) -> std::process::Output {
+    let line = stderr_text
+        .lines()
+        .find(|l| l.contains("--resume"))
+        .unwrap_or_else(|| panic!("no resume command in: {stderr_text}"));
+    let command = line.split(" (with the token").next().unwrap().trim();
+    let mut words = command.split_whitespace();
+    words.next();
+    let mut cmd = bin();
+    cmd.args(words).env("SECURID_TOKEN", tenant.token());
+    cmd.output().unwrap()
+}

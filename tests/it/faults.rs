@@ -5,12 +5,10 @@
 //! missing or doubled, every `ok` row applied, no row applied more often
 //! than it was sent, every `failed` row with its last status and a message.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::fixture::*;
 use securid_bulk::mock::{export_csv, MockOptions};
 
 type Row = HashMap<String, String>;
@@ -21,15 +19,6 @@ const SEEDS: [u64; 3] = [11, 22, 33];
 const ROWS: usize = 20;
 /// A serial no tenant has: its rows must fail with a final refusal.
 const UNKNOWN_SERIAL: &str = "999999999999";
-
-/// The ledger key the mock uses for each operation.
-fn key_column(op: &str) -> &'static str {
-    if op == "ds100-disable" {
-        "deviceSerialNumber"
-    } else {
-        "tokenSerialNumber"
-    }
-}
 
 /// The exported CSV for `op`, cut to [`ROWS`] rows, plus one row naming a
 /// serial the tenant does not have.
@@ -63,7 +52,7 @@ fn input_for(op: &str, users_seed: u64, dir: &Path) -> PathBuf {
 
 fn run_under_faults(op: &str, seed: u64) -> securid_bulk::mock::Stats {
     let seed_text = seed.to_string();
-    let tenant = Tenant::start(&[
+    let Scene { tenant, dir } = Scene::start(&[
         "--users",
         USERS,
         "--seed",
@@ -81,7 +70,6 @@ fn run_under_faults(op: &str, seed: u64) -> securid_bulk::mock::Stats {
         "--jitter-ms",
         "5",
     ]);
-    let dir = tempfile::tempdir().unwrap();
     let input = input_for(op, seed, dir.path());
     let out = run_op(
         &tenant,
@@ -146,7 +134,7 @@ fn every_row_once(rows: &[Row], input_rows: usize, context: &str) {
 
 fn agrees_with_ledger(tenant: &Tenant, op: &str, rows: &[Row], context: &str) {
     let stats = tenant.stats();
-    let column = key_column(op);
+    let column = ledger_column(op);
     // Several rows may share a ledger key (one device, several users).
     let mut attempts_by_key: HashMap<&str, u64> = HashMap::new();
     for row in rows {

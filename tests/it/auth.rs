@@ -2,11 +2,9 @@
 //! simulated tenant verifies, refresh across expiries, refusals reported
 //! clearly, and no secret in anything the tool writes.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::fixture::*;
 use securid_bulk::auth::{mint_jwt, KeyFile};
 
 /// A tenant that verifies tokens against a key file it generated.
@@ -44,12 +42,12 @@ fn private_key_lines(key: &Path) -> Vec<String> {
 
 #[test]
 fn a_key_file_run_succeeds_and_derives_the_tenant_from_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let summary = dir.path().join("summary.json");
     let out = run_with_key(&input, &key, &["--summary-json", summary.to_str().unwrap()]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["outcome"] == "ok"));
     let stats = tenant.stats();
@@ -62,7 +60,7 @@ fn a_key_file_run_succeeds_and_derives_the_tenant_from_the_file() {
 
 #[test]
 fn short_lived_tokens_are_renewed_across_several_expiries() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let summary = dir.path().join("summary.json");
@@ -79,7 +77,7 @@ fn short_lived_tokens_are_renewed_across_several_expiries() {
             summary.to_str().unwrap(),
         ],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(results(&results_path(&input))
         .iter()
         .all(|r| r["outcome"] == "ok"));
@@ -125,9 +123,9 @@ fn assert_refused(row: &std::collections::HashMap<String, String>) {
 
 #[test]
 fn a_key_the_tenant_does_not_know_is_refused_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, _) = tenant_with_key(dir.path(), &[]);
-    let other_dir = tempfile::tempdir().unwrap();
+    let other_dir = temp_dir();
     let (_other, other_key) = tenant_with_key(other_dir.path(), &[]);
     // Another tenant's key, but naming this tenant: only this tenant is
     // ever sent its tokens, and it does not know the key.
@@ -150,7 +148,7 @@ fn a_key_the_tenant_does_not_know_is_refused_and_reported() {
 
 #[test]
 fn a_wrong_audience_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&key).unwrap()).unwrap();
@@ -168,7 +166,7 @@ fn a_wrong_audience_is_refused() {
 
 #[test]
 fn an_expired_token_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let key = KeyFile::load(&key).unwrap();
     let now = std::time::SystemTime::now()
@@ -183,7 +181,7 @@ fn an_expired_token_is_refused() {
 
 #[test]
 fn a_token_signed_with_another_algorithm_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let key = KeyFile::load(&key).unwrap();
     let now = std::time::SystemTime::now()
@@ -219,7 +217,7 @@ fn everything_written(out: &std::process::Output, dir: &Path, key: &Path) -> Str
 
 #[test]
 fn no_token_or_key_line_appears_in_anything_the_tool_writes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &["--fail-rate", "0.3", "--fault-seed", "3"]);
     let input = copy_sample(dir.path(), "ds100-clear-pin-bad.csv");
     let summary = dir.path().join("summary.json");
@@ -257,7 +255,7 @@ fn no_token_or_key_line_appears_in_anything_the_tool_writes() {
 
 #[test]
 fn key_file_errors_name_the_file_and_never_show_the_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (_tenant, key) = tenant_with_key(dir.path(), &[]);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let lines = private_key_lines(&key);
@@ -296,7 +294,7 @@ fn key_file_errors_name_the_file_and_never_show_the_key() {
 
 #[test]
 fn a_flag_beats_the_environment_and_two_flags_conflict() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = bin()
@@ -354,7 +352,7 @@ fn a_dry_run_refuses_a_token_and_a_key_file_like_a_real_run() {
 
 #[test]
 fn key_file_tokens_go_only_to_the_keys_own_tenant() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let (tenant, key) = tenant_with_key(dir.path(), &[]);
     let sink = Sink::start();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
@@ -364,7 +362,7 @@ fn key_file_tokens_go_only_to_the_keys_own_tenant() {
         &key,
         &["--base-url", &format!("http://{elsewhere}")],
     );
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     let own = tenant.url().trim_start_matches("http://").to_owned();
     let text = stderr(&out);
     assert!(text.contains(&own), "names the key's tenant: {text}");

@@ -1,15 +1,11 @@
 //! The simulated tenant over real loopback HTTP: each endpoint's success
 //! shape and documented error codes, mutation semantics, malformed requests
 //! and the stats ledger. Authentication, faults and files live in the
-//! submodules under `tests/mock_api/`.
+//! submodules under `tests/it/mock_api/`.
 
-#[path = "mock_api/auth.rs"]
 mod auth;
-#[path = "mock_api/faults.rs"]
 mod faults;
-#[path = "mock_api/files.rs"]
 mod files;
-#[path = "mock_api/support.rs"]
 mod support;
 
 use reqwest::Method;
@@ -414,12 +410,7 @@ async fn stats_over_http_match_the_library_and_the_ledger() {
         .json()
         .await
         .unwrap();
-    for op in [
-        "ds100-clear-pin",
-        "sid-clear-pin",
-        "ds100-disable",
-        "ds100-delete",
-    ] {
+    for op in crate::fixture::operations() {
         assert!(raw["applied"][op].is_object(), "{raw}");
     }
     assert_eq!(raw["by_status"]["200"], json!(3));

@@ -4,11 +4,9 @@
 //! done, the rate backed off below a ceiling that is too high, and the
 //! settled rate reported.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::fixture::*;
 
 const USERS: &str = "60";
 const SEED: &str = "7";
@@ -36,7 +34,7 @@ fn clear_pin_rows(dir: &Path) -> PathBuf {
         .arg(&export)
         .output()
         .expect("binary runs");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     export.join("ds100-clear-pin.csv")
 }
 
@@ -68,7 +66,7 @@ fn run_with_rate(tenant: &Tenant, input: &Path, rate: &str, json: &Path) -> std:
 
 fn run_at(rate: &str) -> (std::process::Output, serde_json::Value, usize) {
     let tenant = quota_tenant();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = clear_pin_rows(dir.path());
     let json = dir.path().join("summary.json");
     let out = run_with_rate(&tenant, &input, rate, &json);
@@ -82,7 +80,7 @@ fn run_at(rate: &str) -> (std::process::Output, serde_json::Value, usize) {
 #[test]
 fn auto_finds_a_rate_the_tenant_accepts_and_reports_it() {
     let (out, summary, rows) = run_at("auto");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(summary["outcomes"]["ok"], rows as u64);
     let settled = summary["settled_rate"]
         .as_f64()
@@ -94,7 +92,7 @@ fn auto_finds_a_rate_the_tenant_accepts_and_reports_it() {
 #[test]
 fn a_fixed_rate_above_the_quota_is_backed_off_below_it() {
     let (out, summary, _) = run_at("400");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(summary["throttled"].as_u64().unwrap() > 0, "{summary}");
     let settled = summary["settled_rate"]
         .as_f64()
@@ -104,12 +102,11 @@ fn a_fixed_rate_above_the_quota_is_backed_off_below_it() {
 
 #[test]
 fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let json = dir.path().join("summary.json");
     let out = run_with_rate(&tenant, &input, "50", &json);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let summary = summary(&json);
     assert_eq!(summary["throttled"], 0);
     assert!(summary["settled_rate"].is_null(), "{summary}");

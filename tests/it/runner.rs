@@ -1,30 +1,12 @@
 //! The runner end to end: the real binary against the simulated tenant over
 //! loopback HTTP, with the results CSV checked against the tenant's ledger.
 
-mod common;
-
-use common::*;
-
-/// The ledger key the mock uses for each operation.
-fn ledger_key<'a>(op: &str, row: &'a std::collections::HashMap<String, String>) -> &'a str {
-    let column = if op == "ds100-disable" {
-        "deviceSerialNumber"
-    } else {
-        "tokenSerialNumber"
-    };
-    row[column].as_str()
-}
+use crate::fixture::*;
 
 #[test]
 fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
-    for op in [
-        "ds100-clear-pin",
-        "sid-clear-pin",
-        "ds100-disable",
-        "ds100-delete",
-    ] {
-        let tenant = Tenant::sample();
-        let dir = tempfile::tempdir().unwrap();
+    for op in operations() {
+        let Scene { tenant, dir } = Scene::sample();
         let input = copy_sample(dir.path(), &format!("{op}.csv"));
         let out = run_op(&tenant, op, &input, &["--yes"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
@@ -36,7 +18,7 @@ fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
             assert_eq!(row["outcome"], "ok", "{op}: {row:?}");
             assert_eq!(row["http_status"], "200");
             assert_eq!(
-                stats.applied_count(op, ledger_key(op, row)),
+                stats.applied_count(op, &row[ledger_column(op)]),
                 1,
                 "{op}: {row:?}"
             );
@@ -47,11 +29,10 @@ fn every_operation_runs_end_to_end_and_agrees_with_the_ledger() {
 
 #[test]
 fn results_keep_input_order_columns_and_leading_zeros() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["-j", "4"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let rows = results(&results_path(&input));
     let lines: Vec<u64> = rows.iter().map(|r| r["line"].parse().unwrap()).collect();
     let mut sorted = lines.clone();
@@ -69,11 +50,10 @@ fn results_keep_input_order_columns_and_leading_zeros() {
 
 #[test]
 fn sid_clear_pin_reads_pin_set_as_a_string() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "sid-clear-pin.csv");
     let out = run_op(&tenant, "sid-clear-pin", &input, &[]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(results(&results_path(&input))
         .iter()
         .all(|r| r["detail"] == "pinSet=false"));
@@ -81,11 +61,10 @@ fn sid_clear_pin_reads_pin_set_as_a_string() {
 
 #[test]
 fn bad_rows_are_reported_and_never_sent() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin-bad.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let rows = results(&results_path(&input));
     assert_eq!(rows.len(), 9);
     let outcome = |line: &str| {
@@ -113,8 +92,7 @@ fn bad_rows_are_reported_and_never_sent() {
 
 #[test]
 fn no_retry_on_final_refusals() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = write(
         dir.path(),
         "in.csv",
@@ -140,7 +118,7 @@ fn no_retry_on_final_refusals() {
 
 #[test]
 fn server_errors_and_resets_are_retried_until_they_succeed() {
-    let tenant = Tenant::start(&[
+    let Scene { tenant, dir } = Scene::start(&[
         "--fail-rate",
         "0.3",
         "--reset-rate",
@@ -148,7 +126,6 @@ fn server_errors_and_resets_are_retried_until_they_succeed() {
         "--fault-seed",
         "7",
     ]);
-    let dir = tempfile::tempdir().unwrap();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(
         &tenant,
@@ -156,7 +133,7 @@ fn server_errors_and_resets_are_retried_until_they_succeed() {
         &input,
         &["--max-attempts", "20"],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let stats = tenant.stats();
     assert!(
         stats.injected_failures + stats.resets > 0,
@@ -181,8 +158,7 @@ fn server_errors_and_resets_are_retried_until_they_succeed() {
 
 #[test]
 fn retries_stop_at_the_bound() {
-    let tenant = Tenant::start(&["--fail-rate", "1"]);
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::start(&["--fail-rate", "1"]);
     let input = write(
         dir.path(),
         "in.csv",
@@ -206,8 +182,7 @@ fn retries_stop_at_the_bound() {
 
 #[test]
 fn dry_run_sends_nothing_and_marks_rows_valid() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin-bad.csv");
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["--dry-run"]);
     assert_eq!(code(&out), 2, "invalid rows make a dry run exit 2");
@@ -219,7 +194,7 @@ fn dry_run_sends_nothing_and_marks_rows_valid() {
 
 #[test]
 fn fatal_errors_exit_1_and_name_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = write(dir.path(), "in.csv", "user,serial\n1,2\n");
     let out = bin()
         .args(["ds100-clear-pin"])
@@ -252,7 +227,7 @@ fn fatal_errors_exit_1_and_name_the_file() {
 
 #[test]
 fn an_existing_results_file_is_kept_without_force() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     std::fs::write(results_path(&input), "precious").unwrap();
     let out = bin()
@@ -274,12 +249,7 @@ fn operations_lists_the_catalog() {
     let out = bin().arg("operations").output().unwrap();
     assert_eq!(code(&out), 0);
     let text = String::from_utf8(out.stdout).unwrap();
-    for op in [
-        "ds100-clear-pin",
-        "sid-clear-pin",
-        "ds100-disable",
-        "ds100-delete",
-    ] {
+    for op in operations() {
         assert!(text.contains(op), "{text}");
     }
     assert!(text.contains("DELETE /AdminInterface/restapi/v1/ds100/delete/otp"));
@@ -292,15 +262,24 @@ fn run_throttled(
     workers: &str,
     burst: &str,
 ) -> (Tenant, Vec<std::collections::HashMap<String, String>>) {
-    let tenant = Tenant::start(&[
+    run_throttled_at("4", retry_after, workers, burst)
+}
+
+/// As [`run_throttled`], with the tenant's quota at `rate` per second.
+fn run_throttled_at(
+    rate: &str,
+    retry_after: &str,
+    workers: &str,
+    burst: &str,
+) -> (Tenant, Vec<std::collections::HashMap<String, String>>) {
+    let Scene { tenant, dir } = Scene::start(&[
         "--rate",
-        "4",
+        rate,
         "--burst",
         burst,
         "--retry-after",
         retry_after,
     ]);
-    let dir = tempfile::tempdir().unwrap();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_op(
         &tenant,
@@ -308,7 +287,7 @@ fn run_throttled(
         &input,
         &["-j", workers, "--max-attempts", "30"],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let rows = results(&results_path(&input));
     (tenant, rows)
 }
@@ -321,23 +300,25 @@ fn a_429_with_retry_after_seconds_pauses_every_worker() {
     assert!(stats.throttled > 0, "the quota pushed back");
     assert_eq!(stats.requests, rows.len() as u64 + stats.throttled);
     // The mock's Retry-After is at least one second. Once a 429 has been
-    // answered, no worker may send until that second has passed; requests
-    // already on the wire may still land just after it.
-    for t in &stats.throttled_ms {
-        let during_pause: Vec<&u64> = stats
-            .arrivals_ms
-            .iter()
-            .filter(|a| **a > t + 150 && **a < t + 1000)
-            .collect();
-        assert!(
-            during_pause.is_empty(),
-            "429 at {t} ms, then arrivals at {during_pause:?}"
-        );
-    }
+    // answered, no worker may send until that second has passed.
+    let early = arrivals_before_retry_after(&stats, 1000);
+    assert!(early.is_empty(), "(429 at, arrival at) ms: {early:?}");
 }
 
 #[test]
-fn a_429_with_an_http_date_or_no_header_is_still_waited_out() {
+fn a_429_with_an_http_date_is_waited_out() {
+    // One worker against one request a second: each 429 comes just after
+    // the last token went, so its date is at least 900 ms away.
+    let (tenant, rows) = run_throttled_at("1", "http-date", "1", "1");
+    assert!(rows.iter().all(|r| r["outcome"] == "ok"));
+    let stats = tenant.stats();
+    assert!(stats.throttled > 0, "the quota pushed back");
+    let early = arrivals_before_retry_after(&stats, 900);
+    assert!(early.is_empty(), "(429 at, arrival at) ms: {early:?}");
+}
+
+#[test]
+fn a_429_with_an_http_date_or_no_header_still_applies_each_row_once() {
     for form in ["http-date", "absent"] {
         let (tenant, rows) = run_throttled(form, "2", "2");
         assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{form}");

@@ -6,15 +6,13 @@ use std::path::{Path, PathBuf};
 
 use securid_bulk::mock::{export_csv, run_standalone, MockError, MockOptions, MockServer};
 
-use crate::support::*;
+use super::support::*;
 
-/// The order an offboarding runs in: PINs first, then disable, then delete.
-const OPERATIONS: [&str; 4] = [
-    "ds100-clear-pin",
-    "sid-clear-pin",
-    "ds100-disable",
-    "ds100-delete",
-];
+/// Every operation, in the catalog's order, which is the order an
+/// offboarding runs in: PINs first, then disable, then delete.
+fn operations() -> impl Iterator<Item = &'static str> {
+    securid_bulk::ops::CATALOG.iter().map(|op| op.name)
+}
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -24,7 +22,7 @@ fn samples() -> PathBuf {
 /// how many rows each operation had.
 async fn run_all(api: &Api, dir: &Path) -> Vec<(String, u64)> {
     let mut counts = Vec::new();
-    for op in OPERATIONS {
+    for op in operations() {
         let rows = csv_rows(&dir.join(format!("{op}.csv")));
         for row in &rows {
             let (status, body) = status_and_json(send_row(api, op, row).await).await;
@@ -83,7 +81,7 @@ async fn the_bad_sample_rows_the_tenant_sees_fail_as_documented() {
 
 #[tokio::test]
 async fn exported_csvs_succeed_against_the_generated_tenant() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let generated = MockOptions {
         users: Some(40),
         seed: 9,
@@ -110,7 +108,7 @@ async fn exported_csvs_succeed_against_the_generated_tenant() {
 
 #[tokio::test]
 async fn state_file_is_loaded_or_named_in_the_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let path = dir.path().join("tiny.json");
     let tenant = serde_json::json!({
         "users": [{"id": "u-1", "email": "one@example.com"}],

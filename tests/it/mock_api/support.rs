@@ -1,14 +1,14 @@
 //! Helpers for the mock tenant tests: start a mock, send authenticated JSON
 //! requests over real loopback HTTP, read the stats endpoint, read CSV rows.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::time::Duration;
 
 use reqwest::{Client, Method, Response};
 use securid_bulk::mock::{MockOptions, MockServer, Stats};
 use serde_json::{json, Value};
+
+pub use crate::fixture::temp_dir;
 
 pub const ALICE: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
 pub const BOB: &str = "ece30fe9-414c-7536-5403-0656220b3046";

@@ -2,11 +2,9 @@
 //! serials) run through the real binary against the simulated tenant, with
 //! the results checked against the tenant's ledger and request counts.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::*;
+use crate::fixture::*;
 
 const ALICE: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
 const BOB: &str = "ece30fe9-414c-7536-5403-0656220b3046";
@@ -53,8 +51,7 @@ fn run_text(
     Vec<HashMap<String, String>>,
     securid_bulk::mock::Stats,
 ) {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = write(dir.path(), "in.csv", text);
     let out = run_confirmed(&tenant, op, &input, extra);
     let rows = results(&results_path(&input));
@@ -86,8 +83,7 @@ fn email_only_files_run_for_every_operation() {
             "resolved_tokenSerialNumber",
         ),
     ] {
-        let tenant = Tenant::sample();
-        let dir = tempfile::tempdir().unwrap();
+        let Scene { tenant, dir } = Scene::sample();
         let input = copy_sample(dir.path(), file);
         let out = run_confirmed(&tenant, op, &input, &["-j", "4"]);
         assert_eq!(code(&out), 0, "{op}: {}", stderr(&out));
@@ -126,7 +122,7 @@ fn a_device_only_delete_finds_the_users_credential_on_a_shared_device() {
         &format!("userId,deviceSerialNumber\n{BOB},140100080\n{DAN},140100081\n"),
         &[],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let tokens: Vec<&str> = rows
         .iter()
         .map(|r| r["resolved_tokenSerialNumber"].as_str())
@@ -146,7 +142,7 @@ fn an_unknown_email_fails_its_row_and_sends_no_operation() {
         "email,tokenSerialNumber\nnobody@acme.example,014010008038\nbob.nguyen@acme.example,014010008031\n",
         &[],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let unknown = &rows[0];
     assert_eq!(unknown["outcome"], "failed");
     assert_eq!(unknown["http_status"], "404");
@@ -168,7 +164,7 @@ fn a_device_of_someone_else_fails_naming_the_real_owners() {
         "email,deviceSerialNumber\ndan.okafor@acme.example,140100080\n",
         &[],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let row = &rows[0];
     assert_eq!(row["outcome"], "failed");
     assert_eq!(row["resolved_userId"], DAN);
@@ -207,8 +203,7 @@ fn a_repeated_email_is_looked_up_once() {
 
 #[test]
 fn a_lookup_that_gives_up_fails_every_row_needing_it_without_asking_again() {
-    let tenant = Tenant::start(&["--fail-rate", "1"]);
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::start(&["--fail-rate", "1"]);
     let input = write(
         dir.path(),
         "in.csv",
@@ -220,7 +215,7 @@ fn a_lookup_that_gives_up_fails_every_row_needing_it_without_asking_again() {
         &input,
         &["--max-attempts", "2", "-j", "1"],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let rows = results(&results_path(&input));
     for row in &rows {
         assert_eq!(row["outcome"], "failed", "{row:?}");
@@ -247,7 +242,7 @@ fn a_dry_run_with_lookups_sends_only_lookups() {
         "userId,email,deviceSerialNumber\n,grace.hopper@acme.example,140100083\n,nobody@acme.example,140100085\n{BOB},ignored@acme.example,140100080\n,not-an-email,140100086\n"
     );
     let (out, rows, stats) = run_text("ds100-delete", &text, &["--dry-run=lookup"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str()).collect();
     assert_eq!(outcomes, ["valid", "failed", "valid", "invalid"]);
     assert_eq!(rows[0]["resolved_tokenSerialNumber"], "014010008331");
@@ -279,7 +274,7 @@ fn a_plain_dry_run_sends_nothing_even_for_emails() {
         "email,deviceSerialNumber\ngrace.hopper@acme.example,140100083\n",
         &["--dry-run"],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(rows[0]["outcome"], "valid");
     assert_eq!(rows[0]["resolved_tokenSerialNumber"], "");
     assert_eq!(stats.requests, 0);
@@ -287,8 +282,7 @@ fn a_plain_dry_run_sends_nothing_even_for_emails() {
 
 #[test]
 fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-delete-by-device.csv");
     let disabled = dir.path().join("disabled.csv");
     let deleted = dir.path().join("deleted.csv");
@@ -312,8 +306,7 @@ fn offboarding_disables_then_deletes_from_one_file_of_emails_and_devices() {
 
 #[test]
 fn lookups_answered_429_wait_and_retry_like_any_request() {
-    let tenant = Tenant::start(&["--rate", "20", "--burst", "1"]);
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::start(&["--rate", "20", "--burst", "1"]);
     let input = copy_sample(dir.path(), "sid-clear-pin-by-email.csv");
     let out = run_confirmed(
         &tenant,
@@ -321,11 +314,14 @@ fn lookups_answered_429_wait_and_retry_like_any_request() {
         &input,
         &["-j", "4", "--max-attempts", "30"],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
     let stats = tenant.stats();
     assert!(stats.throttled > 0, "the quota pushed back: {stats:?}");
+    // Each 429 said one second (the mock never says less).
+    let early = arrivals_before_retry_after(&stats, 1000);
+    assert!(early.is_empty(), "(429 at, arrival at) ms: {early:?}");
     assert_eq!(count(&stats.lookups, "email"), rows.len() as u64);
     assert_eq!(stats.applied_total("sid-clear-pin"), rows.len() as u64);
 }

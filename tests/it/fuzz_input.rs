@@ -10,7 +10,7 @@
 //!   `--max-retry-after`.
 //!
 //! CI runs a few dozen cases per property; run more with
-//! `PROPTEST_CASES=100000 cargo test --release --test fuzz_input`.
+//! `PROPTEST_CASES=100000 cargo test --release --test it fuzz_input::`.
 
 use std::path::Path;
 

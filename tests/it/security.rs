@@ -5,15 +5,13 @@
 //! (Formula escaping in results is covered by `hostile_input`; redirects off
 //! the tenant's host by `hostile_server`.)
 
-mod common;
-
-use common::*;
+use crate::fixture::*;
 
 const TOKEN: &str = "tok-9f8e7d6c5b4a-never-print-me";
 
 /// Runs `sid-clear-pin` on one good row against `base_url` with [`TOKEN`].
 fn run_against(base_url: &str, extra: &[&str]) -> (std::process::Output, String) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = write(
         dir.path(),
         "one.csv",
@@ -42,7 +40,7 @@ fn run_against(base_url: &str, extra: &[&str]) -> (std::process::Output, String)
 fn a_server_that_does_not_speak_tls_never_sees_the_token() {
     let sink = Sink::start();
     let (out, written) = run_against(&format!("https://127.0.0.1:{}", sink.port), &[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     let rows = results_from_text(&written);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["outcome"], "failed");
@@ -69,12 +67,7 @@ fn a_server_that_does_not_speak_tls_never_sees_the_token() {
 
 #[test]
 fn no_option_turns_tls_verification_off() {
-    for op in [
-        "ds100-clear-pin",
-        "sid-clear-pin",
-        "ds100-disable",
-        "ds100-delete",
-    ] {
+    for op in operations() {
         let help = bin().args([op, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
         assert!(text.contains("--base-url"), "{op}: help was printed");
@@ -121,19 +114,21 @@ fn plain_http_is_refused_off_loopback_before_anything_is_sent() {
 
 #[test]
 fn a_token_given_on_the_command_line_is_never_echoed() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
-    let input = copy_sample(dir.path(), "sid-clear-pin.csv");
+    let Scene { tenant, dir } = Scene::sample();
+    // One row fails, so the run prints the command that carries on: the
+    // place a typed token is most likely to be repeated.
+    let input = mixed_run_input(dir.path());
     // --token rather than the environment: the form most likely to be
     // echoed by mistake.
     let out = bin()
-        .arg("sid-clear-pin")
+        .arg("ds100-clear-pin")
         .arg(&input)
         .args(["--base-url", &tenant.url(), "--rate", "0", "--force"])
         .args(["--token", &tenant.token()])
         .output()
         .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("carry on"), "{}", stderr(&out));
     assert!(!stderr(&out).contains(&tenant.token()));
     let warnings = stderr(&out).matches("set SECURID_TOKEN instead").count();
     assert_eq!(warnings, 1, "{}", stderr(&out));
@@ -144,7 +139,7 @@ fn a_token_given_on_the_command_line_is_never_echoed() {
 }
 
 fn results_from_text(text: &str) -> Vec<std::collections::HashMap<String, String>> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     results(&write(dir.path(), "r.csv", text))
 }
 
@@ -162,8 +157,7 @@ fn mixed_run_input(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = mixed_run_input(dir.path());
     let results = dir.path().join("mixed.results.csv");
     // An old results file replaced with --force loses its wider bits too.
@@ -176,7 +170,7 @@ fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
         &input,
         &["-j", "2", "--summary-json", summary.to_str().unwrap()],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     for path in [results, dir.path().join("mixed.retry.csv"), summary] {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", path.display());
@@ -186,8 +180,7 @@ fn results_retry_and_summary_files_are_readable_by_their_owner_only() {
 #[cfg(unix)]
 #[test]
 fn planted_symlinks_are_refused_without_force_and_never_written_through() {
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = mixed_run_input(dir.path());
     let victim = write(dir.path(), "victim.txt", "precious\n");
     let summary = dir.path().join("summary.json");
@@ -221,7 +214,7 @@ fn planted_symlinks_are_refused_without_force_and_never_written_through() {
         &input,
         &["--summary-json", summary.to_str().unwrap()],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_exit(&out, 2);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(!std::fs::symlink_metadata(&summary).unwrap().is_symlink());
 }
@@ -229,7 +222,7 @@ fn planted_symlinks_are_refused_without_force_and_never_written_through() {
 #[cfg(unix)]
 #[test]
 fn the_mock_never_writes_its_key_file_through_a_symlink() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let victim = write(dir.path(), "victim.txt", "precious\n");
     let link = dir.path().join("admin-key.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
@@ -263,7 +256,7 @@ fn proxy_environment(cmd: &mut assert_cmd::Command, proxy: &str) {
 #[test]
 fn plain_http_to_loopback_never_goes_through_a_proxy() {
     let sink = Sink::start();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let mut cmd = bin();
     cmd.arg("ds100-clear-pin")
@@ -271,7 +264,7 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
         .args(["--mock", "--rate", "0"]);
     proxy_environment(&mut cmd, &format!("http://127.0.0.1:{}", sink.port));
     let out = cmd.output().unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(results(&results_path(&input))
         .iter()
         .all(|r| r["outcome"] == "ok"));
@@ -286,7 +279,7 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
 #[test]
 fn the_proxy_for_an_https_tenant_is_reported_without_its_password() {
     let sink = Sink::start();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let summary = dir.path().join("summary.json");
     let run = |extra: &[&str]| {
@@ -300,7 +293,7 @@ fn the_proxy_for_an_https_tenant_is_reported_without_its_password() {
         let proxy = format!("http://admin:pr0xy-pw@127.0.0.1:{}", sink.port);
         proxy_environment(&mut cmd, &proxy);
         let out = cmd.output().unwrap();
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_exit(&out, 0);
         assert!(!stderr(&out).contains("pr0xy-pw"), "{}", stderr(&out));
         let json = std::fs::read_to_string(&summary).unwrap();
         assert!(!json.contains("pr0xy-pw"), "{json}");
@@ -329,7 +322,7 @@ fn the_proxy_for_an_https_tenant_is_reported_without_its_password() {
 #[test]
 fn credentials_in_a_base_url_are_refused_without_repeating_them() {
     let (out, written) = run_against("https://admin:hunter2-pw@acme.example", &["--dry-run"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         stderr(&out).contains("credentials in the URL"),
         "{}",
@@ -347,7 +340,7 @@ fn credentials_in_a_base_url_are_refused_without_repeating_them() {
 
 #[test]
 fn a_token_typed_where_no_argument_belongs_is_not_echoed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     for stray in [vec![TOKEN.to_owned()], vec![format!("--tokn={TOKEN}")]] {
         let out = bin()
@@ -356,7 +349,7 @@ fn a_token_typed_where_no_argument_belongs_is_not_echoed() {
             .args(&stray)
             .output()
             .unwrap();
-        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_exit(&out, 1);
         assert!(
             stderr(&out).contains("unexpected argument"),
             "{}",
@@ -381,7 +374,7 @@ fn a_mock_on_a_public_address_is_refused_unless_asked_for() {
         .timeout(std::time::Duration::from_secs(20))
         .output()
         .unwrap();
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     let text = stderr(&out);
     assert!(text.contains("--listen 0.0.0.0:0"), "{text}");
     assert!(text.contains("--listen-public"), "{text}");
@@ -392,7 +385,7 @@ fn a_mock_on_a_public_address_is_refused_unless_asked_for() {
 fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback() {
     let sink = Sink::start();
     let (out, written) = run_against(&format!("http://localhost.:{}", sink.port), &[]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         stderr(&out).contains("exactly localhost"),
         "{}",
@@ -401,8 +394,7 @@ fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback
     assert!(written.is_empty());
     assert_eq!(sink.connections(), 0);
 
-    let tenant = Tenant::sample();
-    let dir = tempfile::tempdir().unwrap();
+    let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "sid-clear-pin.csv");
     let port = tenant.url().rsplit(':').next().unwrap().to_owned();
     let out = bin()
@@ -417,6 +409,6 @@ fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback
         .env("SECURID_TOKEN", tenant.token())
         .output()
         .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(tenant.stats().requests > 0);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use securid_bulk::mock::{MockOptions, RetryAfterForm};
 use serde_json::json;
 
-use crate::support::*;
+use super::support::*;
 
 /// One request per thousand seconds after the first: the second request is
 /// throttled however slow the machine is.
@@ -227,7 +227,7 @@ async fn under_concurrent_faults_the_ledger_matches_the_200s() {
         burst: 20,
         ..sample()
     };
-    let dir = tempfile::tempdir().unwrap();
+    let dir = temp_dir();
     let export = MockOptions {
         export_csv: Some(dir.path().to_path_buf()),
         ..opts.clone()
