@@ -137,6 +137,12 @@ struct RunArgs {
     #[arg(long)]
     yes: bool,
 
+    /// After each row succeeds, read its state back through the matching
+    /// lookup; a change that did not take fails the row (see the `verified`
+    /// column). The reads count against --rate.
+    #[arg(long)]
+    verify: bool,
+
     /// Canary: send only the first N rows; the rest are not attempted.
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -288,6 +294,7 @@ impl RunArgs {
             quiet: self.quiet,
             summary_json: self.summary_json,
             yes: self.yes,
+            verify: self.verify,
             limit: self.limit,
             limits: Limits {
                 max_failures: self.max_failures,

@@ -35,6 +35,8 @@ pub struct Config {
     pub argv: Vec<String>,
     /// Destructive operations go ahead without asking.
     pub yes: bool,
+    /// Read each change back after it succeeds (`--verify`).
+    pub verify: bool,
     /// Send only the first N rows that would be sent (a canary).
     pub limit: Option<u64>,
     /// Halt thresholds and the unreachable bound.
@@ -103,6 +105,7 @@ pub struct Flags {
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
     pub yes: bool,
+    pub verify: bool,
     pub limit: Option<u64>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
@@ -147,6 +150,7 @@ impl Config {
             summary_json: flags.summary_json,
             argv,
             yes: flags.yes,
+            verify: flags.verify,
             limit: flags.limit,
             limits: flags.limits,
             resume: flags.resume,

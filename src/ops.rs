@@ -5,11 +5,16 @@
 //! `operations` listing all read this table, so adding an operation is adding
 //! one entry to [`CATALOG`].
 
+mod entries;
 mod lookups;
+mod verify;
 
+pub use entries::*;
 pub use lookups::{
-    Answer, Lookup, Resolver, DS100_LOOKUP, TOKEN_BY_DEVICE, USERS_LOOKUP, USER_BY_EMAIL,
+    Answer, Lookup, Resolver, DEVICES_V2, DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE,
+    USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME,
 };
+pub use verify::{Expect, Found, Verify};
 
 use std::fmt;
 
@@ -23,14 +28,17 @@ pub enum Field {
     /// Never sent to an operation; it stands in for `userId` through the
     /// user lookup.
     Email,
+    /// Like `email`, a stand-in for `userId` through the user lookup.
+    Username,
 }
 
 impl Field {
-    pub const ALL: [Field; 4] = [
+    pub const ALL: [Field; 5] = [
         Field::UserId,
         Field::TokenSerialNumber,
         Field::DeviceSerialNumber,
         Field::Email,
+        Field::Username,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -41,6 +49,7 @@ impl Field {
             Field::TokenSerialNumber => "tokenSerialNumber",
             Field::DeviceSerialNumber => "deviceSerialNumber",
             Field::Email => "email",
+            Field::Username => "username",
         }
     }
 
@@ -49,6 +58,7 @@ impl Field {
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Field::Email => &["mail", "emailAddress"],
+            Field::Username => &["userName", "login"],
             _ => &[],
         }
     }
@@ -66,7 +76,9 @@ impl fmt::Display for Field {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HttpMethod {
+    Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -74,7 +86,9 @@ pub enum HttpMethod {
 impl HttpMethod {
     pub fn as_str(self) -> &'static str {
         match self {
+            HttpMethod::Get => "GET",
             HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
             HttpMethod::Patch => "PATCH",
             HttpMethod::Delete => "DELETE",
         }
@@ -82,7 +96,9 @@ impl HttpMethod {
 
     pub fn to_reqwest(self) -> reqwest::Method {
         match self {
+            HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
             HttpMethod::Patch => reqwest::Method::PATCH,
             HttpMethod::Delete => reqwest::Method::DELETE,
         }
@@ -104,6 +120,10 @@ pub struct Operation {
     pub path: &'static str,
     /// Fields sent in the JSON body, as strings, in this order.
     pub body: &'static [Field],
+    /// Members with a fixed value sent after the fields, e.g.
+    /// `("userStatus", "Disabled")`. With no fields and no fixed members
+    /// the request has no body at all.
+    pub fixed: &'static [(&'static str, &'static str)],
     /// Fields of a 200 body worth echoing in the results' `detail` column. The
     /// body may be one object or an array of objects.
     pub detail_fields: &'static [&'static str],
@@ -116,6 +136,10 @@ pub struct Operation {
     /// in the order they are resolved (a later lookup may need an earlier
     /// one's answer).
     pub resolvers: &'static [Resolver],
+    /// How `--verify` reads the change back; `None` when no lookup shows it.
+    pub verify: Option<Verify>,
+    /// The OAuth permission the call needs.
+    pub permission: &'static str,
 }
 
 impl Operation {
@@ -155,6 +179,11 @@ impl Operation {
         }
     }
 
+    /// Whether the request carries a JSON body at all.
+    pub fn has_body(&self) -> bool {
+        !self.body.is_empty() || !self.fixed.is_empty()
+    }
+
     /// Whether the path carries a row value (and so needs path-safe values).
     pub fn path_fields(&self) -> impl Iterator<Item = Field> + '_ {
         Field::ALL
@@ -162,91 +191,6 @@ impl Operation {
             .filter(|f| self.path.contains(&format!("{{{}}}", f.wire_name())))
     }
 }
-
-const DS100_CODES: &[(u16, &str)] = &[
-    (400, "bad request: the tenant rejected the request syntax"),
-    (
-        403,
-        "not authorised: the key needs the Help Desk or Super Administrator role",
-    ),
-    (404, "the user or the DS100 authenticator does not exist"),
-    (429, "too many requests"),
-    (500, "internal server error at the tenant"),
-];
-
-pub static DS100_CLEAR_PIN: Operation = Operation {
-    name: "ds100-clear-pin",
-    summary: "clear the PIN of a user's DS100 OTP credential",
-    required: &[Field::UserId, Field::TokenSerialNumber],
-    method: HttpMethod::Patch,
-    path: "/AdminInterface/restapi/v1/ds100/clearPin/otp",
-    body: &[Field::TokenSerialNumber, Field::UserId],
-    detail_fields: &["pinSet"],
-    destructive: false,
-    codes: DS100_CODES,
-    resolvers: &[USER_BY_EMAIL],
-};
-
-pub static SID_CLEAR_PIN: Operation = Operation {
-    name: "sid-clear-pin",
-    summary: "clear the PIN of a user's SID700 hardware token",
-    required: &[Field::UserId, Field::TokenSerialNumber],
-    method: HttpMethod::Patch,
-    path: "/AdminInterface/restapi/v2/users/{userId}/sidTokens/clearPin",
-    body: &[Field::TokenSerialNumber],
-    detail_fields: &["pinSet"],
-    destructive: false,
-    codes: &[
-        (404, "the user or the hardware token does not exist"),
-        (409, "the hardware token is not assigned to this user"),
-        (429, "too many requests"),
-        (500, "internal server error at the tenant"),
-    ],
-    resolvers: &[USER_BY_EMAIL],
-};
-
-pub static DS100_DISABLE: Operation = Operation {
-    name: "ds100-disable",
-    summary: "disable a user's DS100 OTP credential (it can no longer authenticate)",
-    required: &[Field::UserId, Field::DeviceSerialNumber],
-    method: HttpMethod::Patch,
-    path: "/AdminInterface/restapi/v1/ds100/disable/otp",
-    body: &[Field::DeviceSerialNumber, Field::UserId],
-    detail_fields: &["tokenSerialNumber", "tokenStatus", "tokenStatusChangedAt"],
-    destructive: true,
-    codes: DS100_CODES,
-    resolvers: &[USER_BY_EMAIL],
-};
-
-pub static DS100_DELETE: Operation = Operation {
-    name: "ds100-delete",
-    summary: "delete a user's DS100 OTP credential (cannot be undone)",
-    required: &[
-        Field::UserId,
-        Field::TokenSerialNumber,
-        Field::DeviceSerialNumber,
-    ],
-    method: HttpMethod::Delete,
-    path: "/AdminInterface/restapi/v1/ds100/delete/otp",
-    body: &[
-        Field::TokenSerialNumber,
-        Field::DeviceSerialNumber,
-        Field::UserId,
-    ],
-    detail_fields: &[],
-    destructive: true,
-    codes: DS100_CODES,
-    // The user first: picking the token on a shared device needs its owner.
-    resolvers: &[USER_BY_EMAIL, TOKEN_BY_DEVICE],
-};
-
-/// Every operation, in the order `securid-bulk operations` lists them.
-pub static CATALOG: &[&Operation] = &[
-    &DS100_CLEAR_PIN,
-    &SID_CLEAR_PIN,
-    &DS100_DISABLE,
-    &DS100_DELETE,
-];
 
 pub fn find(name: &str) -> Option<&'static Operation> {
     CATALOG.iter().copied().find(|op| op.name == name)
@@ -261,9 +205,19 @@ pub fn listing() -> String {
     let mut out = String::new();
     for op in CATALOG {
         let columns: Vec<String> = op.required.iter().map(|f| op.describe_column(*f)).collect();
-        let body: Vec<&str> = op.body.iter().map(|f| f.wire_name()).collect();
+        let body: Vec<String> = op
+            .body
+            .iter()
+            .map(|f| f.wire_name().to_owned())
+            .chain(op.fixed.iter().map(|(k, v)| format!("{k}: {v:?}")))
+            .collect();
+        let body = if op.has_body() {
+            format!(" {{{}}}", body.join(", "))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{}\n    {}{}\n    columns: {}\n    request: {} {} {{{}}}\n",
+            "{}\n    {}{}\n    columns: {}\n    request: {} {}{}\n    permission: {}\n",
             op.name,
             op.summary,
             if op.destructive {
@@ -274,18 +228,31 @@ pub fn listing() -> String {
             columns.join(", "),
             op.method.as_str(),
             op.path,
-            body.join(", "),
+            body,
+            op.permission,
         ));
         for resolver in op.resolvers {
             let lookup = resolver.lookup;
             out.push_str(&format!(
-                "    lookup: {} from {}: {} {} {{{}}}\n",
+                "    lookup: {} from {}: {} {} {{{}}} ({})\n",
                 resolver.field,
                 lookup.key,
                 lookup.method.as_str(),
                 lookup.path,
                 lookup.key,
+                lookup.permission,
             ));
+        }
+        match &op.verify {
+            Some(verify) => {
+                let reads: Vec<String> = verify
+                    .lookups
+                    .iter()
+                    .map(|l| format!("{} {} {{{}}}", l.method.as_str(), l.path, l.key))
+                    .collect();
+                out.push_str(&format!("    verify: {}\n", reads.join(" or ")));
+            }
+            None => out.push_str("    verify: no lookup shows this change\n"),
         }
     }
     out

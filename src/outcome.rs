@@ -74,6 +74,8 @@ pub struct RowResult {
     pub duration: Duration,
     /// Values lookups found for the row (see `output::RESOLVED_FIELDS`).
     pub resolved: Vec<(Field, String)>,
+    /// What `--verify` found: `yes`, `no: ...`, `unknown: ...`, or empty.
+    pub verified: String,
 }
 
 impl RowResult {
@@ -89,6 +91,7 @@ impl RowResult {
             finished_at: SystemTime::now(),
             duration: Duration::ZERO,
             resolved: Vec::new(),
+            verified: String::new(),
         }
     }
 }
@@ -160,6 +163,8 @@ pub struct Attempted {
     pub unreachable: bool,
     /// Values lookups found for the row, in the order they were found.
     pub resolved: Vec<(Field, String)>,
+    /// What `--verify` found, empty when not asked.
+    pub verified: String,
 }
 
 impl Attempted {
@@ -186,6 +191,7 @@ impl Attempted {
             auth_refused: false,
             unreachable: false,
             resolved: Vec::new(),
+            verified: String::new(),
         }
     }
 }

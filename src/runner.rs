@@ -307,6 +307,7 @@ fn spawn_workers(
                 watch.clone(),
             );
             let (op, dry_run) = (config.operation, config.dry_run.is_on());
+            let verify = config.verify;
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -315,7 +316,7 @@ fn spawn_workers(
                     let finished = if halt.is_set() {
                         not_attempted(row, &halt)
                     } else {
-                        let result = send_row(&client, op, &row, dry_run, &watch, &halt).await;
+                        let result = send_row(&client, op, &row, (dry_run, verify), &watch, &halt).await;
                         (row.record, result)
                     };
                     if results.send(finished).await.is_err() {
@@ -331,7 +332,7 @@ async fn send_row(
     client: &Client,
     op: &'static crate::ops::Operation,
     row: &Row,
-    dry_run: bool,
+    (dry_run, verify): (bool, bool),
     watch: &Watch,
     halt: &Halt,
 ) -> RowResult {
@@ -339,7 +340,7 @@ async fn send_row(
     let attempted = if dry_run {
         client.check_lookups(op, &row.checked).await
     } else {
-        client.execute(op, &row.checked).await
+        client.execute(op, &row.checked, verify).await
     };
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
@@ -357,6 +358,7 @@ async fn send_row(
         finished_at: std::time::SystemTime::now(),
         duration: started.elapsed(),
         resolved: attempted.resolved,
+        verified: attempted.verified,
     }
 }
 

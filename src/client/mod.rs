@@ -8,6 +8,7 @@ mod pacer;
 mod reply;
 mod resolve;
 mod retry;
+mod verify;
 
 pub use adaptive::Rate;
 pub use connect::{connect, ConnectError, Connection, Credentials, Settings, Target};
@@ -80,7 +81,8 @@ pub struct ClientError(#[source] reqwest::Error);
 struct Prepared {
     method: HttpMethod,
     url: Url,
-    body: String,
+    /// The JSON body; `None` sends no body and no content type.
+    body: Option<String>,
     /// Counted under [`Traffic::lookups`] rather than `requests`.
     is_lookup: bool,
 }
@@ -132,7 +134,8 @@ impl Client {
     /// Runs one row's operation to its conclusion: success, a final refusal,
     /// or retries exhausted. Values the row left empty are looked up first;
     /// a failed lookup fails the row and the operation is not sent.
-    pub async fn execute(&self, op: &'static Operation, row: &Checked) -> Attempted {
+    /// With `verify`, a success is read back (see [`Client::verify_change`]).
+    pub async fn execute(&self, op: &'static Operation, row: &Checked, verify: bool) -> Attempted {
         let resolution = match self.resolve(op, row).await {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
@@ -149,6 +152,9 @@ impl Client {
         let mut attempted = reply::conclude(op, result, &log);
         attempted.attempts += resolution.attempts;
         attempted.resolved = resolution.resolved;
+        if verify && attempted.outcome == crate::outcome::Outcome::Ok {
+            self.verify_change(op, row, &mut attempted).await;
+        }
         attempted
     }
 
@@ -218,15 +224,17 @@ impl Client {
             &self.traffic.requests
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let response = self
+        let mut request = self
             .http
             .request(prepared.method.to_reqwest(), prepared.url.clone())
             .bearer_auth(token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone())
-            .send()
-            .await;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = &prepared.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = request.send().await;
         let failure_or_reply = reply::read(response, token, &self.policy).await;
         match &failure_or_reply {
             Err(Failure::Throttled { .. }) => {
@@ -316,10 +324,12 @@ impl AttemptLog {
     }
 }
 
-/// The JSON body: the operation's body fields, as strings, in catalog order.
-fn request_body(op: &Operation, row: &Checked) -> String {
+/// The JSON body: the operation's body fields, as strings, in catalog
+/// order, then its fixed members; `None` for an operation without a body.
+fn request_body(op: &Operation, row: &Checked) -> Option<String> {
     // Writing a map of strings into a string cannot fail.
-    serde_json::to_string(&Body { op, row }).unwrap_or_default()
+    op.has_body()
+        .then(|| serde_json::to_string(&Body { op, row }).unwrap_or_default())
 }
 
 /// Serialized straight from the row: no map of owned keys and values per
@@ -332,12 +342,16 @@ struct Body<'a> {
 impl serde::Serialize for Body<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.op.body.len()))?;
+        let len = self.op.body.len() + self.op.fixed.len();
+        let mut map = serializer.serialize_map(Some(len))?;
         for field in self.op.body {
             map.serialize_entry(
                 field.wire_name(),
                 self.row.value(*field).unwrap_or_default(),
             )?;
+        }
+        for (name, value) in self.op.fixed {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
@@ -411,6 +425,12 @@ mod tests {
             url.as_str(),
             "https://gw.example/securid/AdminInterface/restapi/v1/ds100/delete/otp"
         );
+        let user = checked(&crate::ops::USER_DISABLE, &["userId"], &[USER]);
+        assert_eq!(
+            request_body(&crate::ops::USER_DISABLE, &user).as_deref(),
+            Some(r#"{"userStatus":"Disabled"}"#)
+        );
+        assert_eq!(request_body(&crate::ops::USER_DELETE, &user), None);
         let fixed = fixed_urls(&Url::parse("https://gw.example/securid/").unwrap());
         assert!(fixed.contains_key(DS100_DELETE.path));
         assert!(
@@ -438,12 +458,12 @@ mod tests {
             &[USER, "014010008038", "140100080"],
         );
         let body: serde_json::Value =
-            serde_json::from_str(&request_body(&DS100_DELETE, &row)).unwrap();
+            serde_json::from_str(&request_body(&DS100_DELETE, &row).unwrap()).unwrap();
         assert_eq!(body["tokenSerialNumber"], "014010008038");
         assert_eq!(body["deviceSerialNumber"], "140100080");
         assert_eq!(body["userId"], USER);
         assert_eq!(
-            request_body(&DS100_DELETE, &row),
+            request_body(&DS100_DELETE, &row).unwrap(),
             format!(
                 r#"{{"tokenSerialNumber":"014010008038","deviceSerialNumber":"140100080","userId":"{USER}"}}"#
             )

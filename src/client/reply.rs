@@ -201,6 +201,7 @@ pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptL
                 auth_refused: false,
                 unreachable: false,
                 resolved: Vec::new(),
+                verified: String::new(),
             }
         }
         Err(failure) => conclude_failure(&|s| op.explain(s), op.method, &failure, log),
@@ -228,6 +229,7 @@ pub fn conclude_failure(
         auth_refused: matches!(failure, Failure::AuthRefused { .. }),
         unreachable: !log.reached_tenant.load(Ordering::Relaxed),
         resolved: Vec::new(),
+        verified: String::new(),
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 
 use super::{reply, AttemptLog, Client, Prepared};
 use crate::input::{check_value, Checked};
-use crate::ops::{Lookup, Operation, Resolver};
+use crate::ops::{Field, Lookup, Operation, Resolver};
 use crate::outcome::{one_line, Attempted, Outcome};
 
 /// A lookup's answer as the run remembers it: the parsed 200 body, or the
@@ -29,14 +29,14 @@ type Slot = Arc<OnceCell<Arc<Answer>>>;
 /// Every lookup of the run, by lookup and lower-cased key.
 #[derive(Default)]
 pub(super) struct LookupCache {
-    entries: Mutex<HashMap<(&'static str, String), Slot>>,
+    entries: Mutex<HashMap<(&'static str, Field, String), Slot>>,
 }
 
 impl LookupCache {
     fn slot(&self, lookup: &Lookup, key: &str) -> Slot {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
-            .entry((lookup.name, key.to_lowercase()))
+            .entry((lookup.name, lookup.key, key.to_lowercase()))
             .or_default()
             .clone()
     }
@@ -68,8 +68,16 @@ impl Client {
             attempts: 0,
             last_status: None,
         };
-        for resolver in op.resolvers {
+        for (index, resolver) in op.resolvers.iter().enumerate() {
             if resolution.row.value(resolver.field).is_some() {
+                continue;
+            }
+            // A stand-in the row left empty gives way to a later one for the
+            // same field (`email`, else `username`, else the token's user).
+            let later = op.resolvers[index + 1..]
+                .iter()
+                .any(|r| r.field == resolver.field);
+            if later && resolution.row.value(resolver.lookup.key).is_none() {
                 continue;
             }
             let found = self.resolve_one(resolver, &mut resolution).await;
@@ -96,6 +104,7 @@ impl Client {
                 auth_refused: false,
                 unreachable: false,
                 resolved: resolution.resolved,
+                verified: String::new(),
             },
         }
     }
@@ -153,13 +162,22 @@ impl Client {
         (answer, sent)
     }
 
-    async fn send_lookup(&self, lookup: &'static Lookup, key: &str) -> (Answer, u32) {
-        let mut body = serde_json::Map::new();
-        body.insert(lookup.key.wire_name().to_owned(), key.into());
+    /// One lookup request, never from the cache: `--verify` needs the
+    /// tenant's state after the change. The key goes in the path when the
+    /// path names it, else in the JSON body.
+    pub(super) async fn send_lookup(&self, lookup: &'static Lookup, key: &str) -> (Answer, u32) {
+        let in_path = format!("{{{}}}", lookup.key.wire_name());
+        let body = (!lookup.path.contains(&in_path)).then(|| {
+            let mut body = serde_json::Map::new();
+            body.insert(lookup.key.wire_name().to_owned(), key.into());
+            Value::Object(body).to_string()
+        });
         let prepared = Prepared {
             method: lookup.method,
-            url: self.url_with(lookup.path, |_| None),
-            body: Value::Object(body).to_string(),
+            url: self.url_with(lookup.path, |name| {
+                (name == lookup.key.wire_name()).then_some(key)
+            }),
+            body,
             is_lookup: true,
         };
         let log = AttemptLog::default();

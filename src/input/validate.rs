@@ -180,8 +180,31 @@ pub fn check_value(field: Field, cell: &str) -> Result<&str, String> {
         )),
         Field::TokenSerialNumber | Field::DeviceSerialNumber => check_serial(value),
         Field::Email => check_email(value),
+        Field::Username => check_username(value),
         Field::UserId => Ok(value),
     }
+}
+
+/// No documented cap; longer than any directory allows.
+const MAX_USERNAME_LEN: usize = 256;
+
+/// A user name is sent as JSON, never in a path: only spaces, control
+/// characters and absurd lengths are refused.
+fn check_username(value: &str) -> Result<&str, String> {
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{:?} has {}; a user name has no spaces",
+            one_line(value, 60),
+            describe_char(c)
+        ));
+    }
+    if value.chars().count() > MAX_USERNAME_LEN {
+        return Err(format!(
+            "is {} characters long; a user name has at most {MAX_USERNAME_LEN}",
+            value.chars().count()
+        ));
+    }
+    Ok(value)
 }
 
 /// The longest address SMTP can carry.

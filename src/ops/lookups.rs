@@ -22,6 +22,8 @@ pub struct Lookup {
     pub answer: Answer,
     /// The meaning of each status code, for messages.
     pub codes: &'static [(u16, &'static str)],
+    /// The OAuth permission the call needs.
+    pub permission: &'static str,
 }
 
 /// Where the wanted value sits in a lookup's 200 answer.
@@ -135,6 +137,57 @@ pub static USERS_LOOKUP: Lookup = Lookup {
         (429, "too many requests"),
         (500, "internal server error at the tenant"),
     ],
+    permission: "rsa.user.read",
+};
+
+/// The same user lookup, by `{username}`.
+pub static USERS_BY_USERNAME: Lookup = Lookup {
+    name: "users-lookup",
+    method: HttpMethod::Post,
+    path: "/AdminInterface/restapi/v1/users/lookup",
+    key: Field::Username,
+    answer: Answer::Member("id"),
+    codes: &[
+        (400, "bad request: the tenant rejected the lookup"),
+        (404, "no user with this username"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    permission: "rsa.user.read",
+};
+
+/// A SID700 token and its user (`userId` is absent when unassigned).
+pub static SID_LOOKUP: Lookup = Lookup {
+    name: "sid-lookup",
+    method: HttpMethod::Post,
+    path: "/AdminInterface/restapi/v1/sidTokens/lookup",
+    key: Field::TokenSerialNumber,
+    answer: Answer::Member("userId"),
+    codes: &[
+        (400, "bad request: the tenant rejected the lookup"),
+        (404, "no SID700 token with this serial"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    permission: "rsa.authenticator.sidtoken.read",
+};
+
+/// A user's authenticators (version 2 of the page; its answer's shape is
+/// not confirmed). The key goes in the path; a GET sends no body.
+pub static DEVICES_V2: Lookup = Lookup {
+    name: "devices",
+    method: HttpMethod::Get,
+    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
+    key: Field::UserId,
+    answer: Answer::Member("devices"),
+    codes: &[
+        (400, "bad request: the tenant rejected the request"),
+        (403, "not authorised to read this user's authenticators"),
+        (404, "the user does not exist"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    permission: "rsa.authenticator.mobile.read",
 };
 
 pub static DS100_LOOKUP: Lookup = Lookup {
@@ -153,12 +206,25 @@ pub static DS100_LOOKUP: Lookup = Lookup {
         (429, "too many requests"),
         (500, "internal server error at the tenant"),
     ],
+    permission: "rsa.authenticator.ds100.read",
 };
 
 /// `userId` from `email`.
 pub const USER_BY_EMAIL: Resolver = Resolver {
     field: Field::UserId,
     lookup: &USERS_LOOKUP,
+};
+
+/// `userId` from `username`.
+pub const USER_BY_USERNAME: Resolver = Resolver {
+    field: Field::UserId,
+    lookup: &USERS_BY_USERNAME,
+};
+
+/// `userId` from a SID700 `tokenSerialNumber`: the token's user.
+pub const USER_BY_SID_TOKEN: Resolver = Resolver {
+    field: Field::UserId,
+    lookup: &SID_LOOKUP,
 };
 
 /// `tokenSerialNumber` from `deviceSerialNumber`, choosing the row's user's

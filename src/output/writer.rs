@@ -15,7 +15,7 @@ use crate::outcome::{escape_formula, one_line, RowResult};
 /// The columns appended after the input's own columns. The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 10] = [
+pub const RESULT_COLUMNS: [&str; 11] = [
     "line",
     "outcome",
     "http_status",
@@ -26,6 +26,7 @@ pub const RESULT_COLUMNS: [&str; 10] = [
     "duration_ms",
     "resolved_userId",
     "resolved_tokenSerialNumber",
+    "verified",
 ];
 
 /// The fields behind the `resolved_*` columns, in column order.
@@ -167,6 +168,8 @@ impl ResultsWriter {
                 .unwrap_or_default();
             self.csv.write_field(escape_formula(value).as_bytes())?;
         }
+        self.csv
+            .write_field(escape_formula(&one_line(&result.verified, 200)).as_bytes())?;
         self.csv.write_record(None::<&[u8]>)
     }
 

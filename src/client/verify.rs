@@ -1,0 +1,53 @@
+//! `--verify`: after a row's change succeeded, its state is read back
+//! through the lookup its catalog entry names, through the same pacer,
+//! retries and token as every request. A change that did not take fails the
+//! row with the state found.
+
+use serde_json::Value;
+
+use super::Client;
+use crate::input::Checked;
+use crate::ops::{Found, Operation};
+use crate::outcome::{Attempted, Outcome};
+
+impl Client {
+    /// Reads the row's change back and notes what was found in
+    /// `attempted.verified`; the read's requests count as the row's
+    /// attempts.
+    pub(super) async fn verify_change(
+        &self,
+        op: &Operation,
+        row: &Checked,
+        attempted: &mut Attempted,
+    ) {
+        let found = self.read_back(op, row, &mut attempted.attempts).await;
+        if let Found::No(state) = &found {
+            attempted.outcome = Outcome::Failed;
+            attempted.message = format!(
+                "the tenant answered {} but the change did not take: it shows {state}",
+                attempted.http_status.unwrap_or(200)
+            );
+        }
+        attempted.verified = found.cell();
+    }
+
+    async fn read_back(&self, op: &Operation, row: &Checked, attempts: &mut u32) -> Found {
+        let Some(verify) = op.verify else {
+            return Found::Unknown(format!("no lookup shows what {} changes", op.name));
+        };
+        let Some((lookup, key)) = verify.lookup_for(|f| row.value(f)) else {
+            let keys: Vec<&str> = verify.lookups.iter().map(|l| l.key.wire_name()).collect();
+            return Found::Unknown(format!(
+                "the row has no {} to read the change back by",
+                keys.join(" or ")
+            ));
+        };
+        let (answer, sent) = self.send_lookup(lookup, key).await;
+        *attempts += sent;
+        let answer: Result<&Value, Option<u16>> = match &answer {
+            Ok(value) => Ok(value),
+            Err(failed) => Err(failed.http_status),
+        };
+        verify.judge(answer, |f| row.value(f))
+    }
+}

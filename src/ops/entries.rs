@@ -1,0 +1,322 @@
+//! The catalog's entries: one `Operation` per bulk operation, with the
+//! meaning of each status code from the vendor's pages, the lookups that may
+//! fill a row's empty cells, how `--verify` reads the change back and the
+//! OAuth permission the call needs.
+
+use super::lookups::{
+    DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL,
+    USER_BY_SID_TOKEN, USER_BY_USERNAME,
+};
+use super::verify::{Expect, Verify};
+use super::{Field, HttpMethod, Operation};
+
+const DS100_CODES: &[(u16, &str)] = &[
+    (400, "bad request: the tenant rejected the request syntax"),
+    (
+        403,
+        "not authorised: the key needs the Help Desk or Super Administrator role",
+    ),
+    (404, "the user or the DS100 authenticator does not exist"),
+    (429, "too many requests"),
+    (500, "internal server error at the tenant"),
+];
+
+const SID_CODES: &[(u16, &str)] = &[
+    (400, "bad request: the tenant rejected the request syntax"),
+    (
+        403,
+        "not authorised: the key needs the Help Desk or Super Administrator role",
+    ),
+    (404, "the user or the hardware token does not exist"),
+    (409, "the hardware token is not assigned to this user"),
+    (429, "too many requests"),
+    (500, "internal server error at the tenant"),
+];
+
+const USER_STATUS_CODES: &[(u16, &str)] = &[
+    (400, "bad request: the tenant rejected the request syntax"),
+    (
+        403,
+        "not authorised: the key needs the Help Desk or Super Administrator role",
+    ),
+    (404, "the user does not exist"),
+    (409, "the tenant refused the status change for this user"),
+    (429, "too many requests"),
+    (500, "internal server error at the tenant"),
+];
+
+const USER_DELETE_CODES: &[(u16, &str)] = &[
+    (
+        403,
+        "not authorised: the key needs the Super Administrator role",
+    ),
+    (404, "the user does not exist"),
+    (
+        405,
+        "the user comes from a SCIM identity source: delete the user at the source",
+    ),
+    (
+        409,
+        "the user is still enabled or already pending deletion: run user-disable first",
+    ),
+    (429, "too many requests"),
+    (500, "internal server error at the tenant"),
+];
+
+/// A user given by `userId`, `email` or `username`.
+const BY_USER: &[super::Resolver] = &[USER_BY_EMAIL, USER_BY_USERNAME];
+/// A SID700 token's user may also be found from the token itself.
+const BY_USER_OR_SID_TOKEN: &[super::Resolver] =
+    &[USER_BY_EMAIL, USER_BY_USERNAME, USER_BY_SID_TOKEN];
+/// The user lookups a user's status is read back through.
+const USER_READS: &[&super::Lookup] = &[&USERS_LOOKUP, &USERS_BY_USERNAME];
+const DS100_READS: &[&super::Lookup] = &[&DS100_LOOKUP];
+const SID_READS: &[&super::Lookup] = &[&SID_LOOKUP];
+
+const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
+const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
+const USER_MANAGE: &str = "rsa.user.manage";
+
+/// The DS100 credentials of the row's user on the row's device all carry
+/// `status`.
+const fn ds100_status(status: &'static str) -> Option<Verify> {
+    Some(Verify {
+        lookups: DS100_READS,
+        owner: ("userId", Field::UserId),
+        expect: Expect::Member("tokenStatus", status),
+    })
+}
+
+const fn sid_status(status: &'static str) -> Option<Verify> {
+    Some(Verify {
+        lookups: SID_READS,
+        owner: ("userId", Field::UserId),
+        expect: Expect::Member("tokenStatus", status),
+    })
+}
+
+const fn user_status(status: &'static str) -> Option<Verify> {
+    Some(Verify {
+        lookups: USER_READS,
+        owner: ("id", Field::UserId),
+        expect: Expect::Member("userStatus", status),
+    })
+}
+
+pub static DS100_CLEAR_PIN: Operation = Operation {
+    name: "ds100-clear-pin",
+    summary: "clear the PIN of a user's DS100 OTP credential",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/ds100/clearPin/otp",
+    body: &[Field::TokenSerialNumber, Field::UserId],
+    fixed: &[],
+    detail_fields: &["pinSet"],
+    destructive: false,
+    codes: DS100_CODES,
+    resolvers: &[USER_BY_EMAIL, USER_BY_USERNAME, TOKEN_BY_DEVICE],
+    // No lookup shows whether a PIN is set.
+    verify: None,
+    permission: DS100_MANAGE,
+};
+
+pub static SID_CLEAR_PIN: Operation = Operation {
+    name: "sid-clear-pin",
+    summary: "clear the PIN of a user's SID700 hardware token",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v2/users/{userId}/sidTokens/clearPin",
+    body: &[Field::TokenSerialNumber],
+    fixed: &[],
+    detail_fields: &["pinSet"],
+    destructive: false,
+    codes: &[
+        (404, "the user or the hardware token does not exist"),
+        (409, "the hardware token is not assigned to this user"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    resolvers: BY_USER_OR_SID_TOKEN,
+    verify: None,
+    permission: SID_MANAGE,
+};
+
+pub static DS100_DISABLE: Operation = Operation {
+    name: "ds100-disable",
+    summary: "disable a user's DS100 OTP credential (it can no longer authenticate)",
+    required: &[Field::UserId, Field::DeviceSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/ds100/disable/otp",
+    body: &[Field::DeviceSerialNumber, Field::UserId],
+    fixed: &[],
+    detail_fields: &["tokenSerialNumber", "tokenStatus", "tokenStatusChangedAt"],
+    destructive: true,
+    codes: DS100_CODES,
+    resolvers: BY_USER,
+    verify: ds100_status("Disabled"),
+    permission: DS100_MANAGE,
+};
+
+pub static DS100_ENABLE: Operation = Operation {
+    name: "ds100-enable",
+    summary: "enable a user's DS100 OTP credential again (undoes ds100-disable)",
+    required: &[Field::UserId, Field::DeviceSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/ds100/enable/otp",
+    body: &[Field::DeviceSerialNumber, Field::UserId],
+    fixed: &[],
+    detail_fields: &["tokenSerialNumber", "tokenStatus", "tokenStatusChangedAt"],
+    destructive: false,
+    codes: DS100_CODES,
+    resolvers: BY_USER,
+    verify: ds100_status("Enabled"),
+    permission: DS100_MANAGE,
+};
+
+pub static DS100_DELETE: Operation = Operation {
+    name: "ds100-delete",
+    summary: "delete a user's DS100 OTP credential (cannot be undone)",
+    required: &[
+        Field::UserId,
+        Field::TokenSerialNumber,
+        Field::DeviceSerialNumber,
+    ],
+    method: HttpMethod::Delete,
+    path: "/AdminInterface/restapi/v1/ds100/delete/otp",
+    body: &[
+        Field::TokenSerialNumber,
+        Field::DeviceSerialNumber,
+        Field::UserId,
+    ],
+    fixed: &[],
+    detail_fields: &[],
+    destructive: true,
+    codes: DS100_CODES,
+    // The user first: picking the token on a shared device needs its owner.
+    resolvers: &[USER_BY_EMAIL, USER_BY_USERNAME, TOKEN_BY_DEVICE],
+    verify: Some(Verify {
+        lookups: DS100_READS,
+        owner: ("tokenSerialNumber", Field::TokenSerialNumber),
+        expect: Expect::Gone,
+    }),
+    permission: "rsa.authenticator.ds100.delete",
+};
+
+pub static SID_ENABLE: Operation = Operation {
+    name: "sid-enable",
+    summary: "enable a SID700 hardware token assigned to a user",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/users/{userId}/sidTokens/enable",
+    body: &[Field::TokenSerialNumber],
+    fixed: &[],
+    detail_fields: &["tokenStatus", "tokenStatusChangedBy"],
+    destructive: false,
+    codes: SID_CODES,
+    resolvers: BY_USER_OR_SID_TOKEN,
+    verify: sid_status("Enabled"),
+    permission: SID_MANAGE,
+};
+
+pub static SID_DISABLE: Operation = Operation {
+    name: "sid-disable",
+    summary: "disable a user's SID700 hardware token (it can no longer authenticate)",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/users/{userId}/sidTokens/disable",
+    body: &[Field::TokenSerialNumber],
+    fixed: &[],
+    detail_fields: &["tokenStatus", "tokenStatusChangedBy"],
+    destructive: true,
+    codes: SID_CODES,
+    resolvers: BY_USER_OR_SID_TOKEN,
+    verify: sid_status("Disabled"),
+    permission: SID_MANAGE,
+};
+
+pub static SID_UNASSIGN: Operation = Operation {
+    name: "sid-unassign",
+    summary: "take a SID700 hardware token away from its user",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/users/{userId}/sidTokens/unassign",
+    body: &[Field::TokenSerialNumber],
+    fixed: &[],
+    detail_fields: &["tokenState"],
+    destructive: true,
+    codes: SID_CODES,
+    resolvers: BY_USER_OR_SID_TOKEN,
+    verify: Some(Verify {
+        lookups: SID_READS,
+        owner: ("userId", Field::UserId),
+        expect: Expect::Gone,
+    }),
+    permission: SID_MANAGE,
+};
+
+pub static USER_DISABLE: Operation = Operation {
+    name: "user-disable",
+    summary: "disable a user (the user can no longer sign in)",
+    required: &[Field::UserId],
+    method: HttpMethod::Put,
+    path: "/AdminInterface/restapi/v1/users/{userId}/userStatus",
+    body: &[],
+    fixed: &[("userStatus", "Disabled")],
+    detail_fields: &["userStatus"],
+    destructive: true,
+    codes: USER_STATUS_CODES,
+    resolvers: BY_USER,
+    verify: user_status("Disabled"),
+    permission: USER_MANAGE,
+};
+
+pub static USER_ENABLE: Operation = Operation {
+    name: "user-enable",
+    summary: "enable a user again (undoes user-disable)",
+    required: &[Field::UserId],
+    method: HttpMethod::Put,
+    path: "/AdminInterface/restapi/v1/users/{userId}/userStatus",
+    body: &[],
+    fixed: &[("userStatus", "Enabled")],
+    detail_fields: &["userStatus"],
+    destructive: false,
+    codes: USER_STATUS_CODES,
+    resolvers: BY_USER,
+    verify: user_status("Enabled"),
+    permission: USER_MANAGE,
+};
+
+pub static USER_DELETE: Operation = Operation {
+    name: "user-delete",
+    summary: "delete a disabled user now (cannot be undone)",
+    required: &[Field::UserId],
+    method: HttpMethod::Delete,
+    path: "/AdminInterface/restapi/v1/users/{userId}",
+    body: &[],
+    fixed: &[],
+    detail_fields: &[],
+    destructive: true,
+    codes: USER_DELETE_CODES,
+    resolvers: BY_USER,
+    verify: Some(Verify {
+        lookups: USER_READS,
+        owner: ("id", Field::UserId),
+        expect: Expect::Gone,
+    }),
+    permission: "rsa.user.delete",
+};
+
+/// Every operation, in the order `securid-bulk operations` lists them.
+pub static CATALOG: &[&Operation] = &[
+    &DS100_CLEAR_PIN,
+    &SID_CLEAR_PIN,
+    &DS100_DISABLE,
+    &DS100_ENABLE,
+    &DS100_DELETE,
+    &SID_ENABLE,
+    &SID_DISABLE,
+    &SID_UNASSIGN,
+    &USER_DISABLE,
+    &USER_ENABLE,
+    &USER_DELETE,
+];
