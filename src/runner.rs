@@ -20,6 +20,7 @@ use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::naming::retry_path;
 use crate::output::{
     files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, RunFacts, Summary,
+    Verified,
 };
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
@@ -474,6 +475,14 @@ fn report(
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: client.and_then(|c| c.settled_rate()),
         tokens_signed: client.map(|c| c.tokens_signed()).filter(|n| *n > 0),
+        verified: (config.verify && !config.dry_run.is_on()).then(|| {
+            let [yes, no, unknown] = &traffic.verified;
+            Verified {
+                yes: yes.load(Relaxed),
+                no: no.load(Relaxed),
+                unknown: unknown.load(Relaxed),
+            }
+        }),
     };
     let next_step = match config.dry_run.is_on() {
         true => None,

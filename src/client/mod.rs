@@ -54,6 +54,8 @@ pub struct Traffic {
     pub lookups: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
+    /// Rows `--verify` read back, by what it found: yes, no, unknown.
+    pub verified: [AtomicU64; 3],
 }
 
 pub struct Client {

@@ -28,6 +28,12 @@ impl Client {
                 attempted.http_status.unwrap_or(200)
             );
         }
+        let slot = match found {
+            Found::Yes => 0,
+            Found::No(_) => 1,
+            Found::Unknown(_) => 2,
+        };
+        self.traffic.verified[slot].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         attempted.verified = found.cell();
     }
 

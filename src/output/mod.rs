@@ -10,5 +10,5 @@ mod summary;
 mod writer;
 
 pub use retry::{write_retry_file, InputRows, RetryError};
-pub use summary::{RequestFigures, RunFacts, Summary};
+pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS, RESULT_COLUMNS};

@@ -30,12 +30,23 @@ pub struct Summary {
     /// The proxy requests went (or, in a dry run, would go) through;
     /// credentials in it are shown as `***`.
     pub proxy: Option<String>,
+    /// With `--verify`: rows read back as changed, not changed, and
+    /// unreadable.
+    pub verified: Option<Verified>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     /// How to carry on, when rows were left undone.
     pub next_step: Option<String>,
     /// What the pre-run scan found across rows, one line per kind.
     pub input_findings: Vec<String>,
+}
+
+/// What `--verify` found, in rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Verified {
+    pub yes: u64,
+    pub no: u64,
+    pub unknown: u64,
 }
 
 /// Figures about the requests themselves, gathered by the client.
@@ -47,6 +58,7 @@ pub struct RequestFigures {
     pub throttled: u64,
     pub settled_rate: Option<f64>,
     pub tokens_signed: Option<u64>,
+    pub verified: Option<Verified>,
 }
 
 /// What a run knows at its end, for its summary.
@@ -95,6 +107,7 @@ impl Summary {
             settled_rate: figures.settled_rate,
             tokens_signed: figures.tokens_signed,
             proxy: facts.proxy,
+            verified: figures.verified,
             stopped: facts.stopped,
             next_step: facts.next_step,
             input_findings: facts.input_findings,
@@ -143,6 +156,13 @@ impl Summary {
         }
         if let Some(proxy) = &self.proxy {
             let _ = writeln!(out, "  proxy: {proxy}");
+        }
+        if let Some(v) = &self.verified {
+            let _ = writeln!(
+                out,
+                "  verified: {} rows read back as changed, {} not changed, {} could not be read",
+                v.yes, v.no, v.unknown
+            );
         }
         for finding in &self.input_findings {
             let _ = writeln!(out, "  input: {finding}");
@@ -214,6 +234,11 @@ mod tests {
                 throttled: 1,
                 settled_rate: None,
                 tokens_signed: None,
+                verified: Some(Verified {
+                    yes: 2,
+                    no: 0,
+                    unknown: 0,
+                }),
             },
             Duration::from_secs(2),
         ));
@@ -224,6 +249,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1.5 rows/s"), "{text}");
+        assert!(
+            text.contains("verified: 2 rows read back as changed, 0 not changed"),
+            "{text}"
+        );
     }
 
     #[test]
