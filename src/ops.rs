@@ -348,12 +348,96 @@ mod tests {
         }
         assert_eq!(
             DS100_DELETE.describe_column(Field::UserId),
-            "userId (or email)"
+            "userId (or email or username)"
+        );
+        assert_eq!(
+            SID_UNASSIGN.describe_column(Field::UserId),
+            "userId (or email or username or tokenSerialNumber)"
         );
         assert_eq!(
             DS100_DISABLE.describe_column(Field::DeviceSerialNumber),
             "deviceSerialNumber"
         );
+    }
+
+    #[test]
+    fn eleven_operations_each_with_a_permission_and_a_listing() {
+        assert_eq!(CATALOG.len(), 11);
+        let listing = listing();
+        for op in CATALOG {
+            assert!(op.permission.starts_with("rsa."), "{}", op.name);
+            assert!(listing.contains(&format!("permission: {}", op.permission)));
+            for resolver in op.resolvers {
+                assert!(resolver.lookup.permission.starts_with("rsa."));
+            }
+        }
+        assert!(listing.contains(
+            "request: PUT /AdminInterface/restapi/v1/users/{userId}/userStatus {userStatus: \"Disabled\"}"
+        ));
+        assert!(listing.contains("request: DELETE /AdminInterface/restapi/v1/users/{userId}\n"));
+    }
+
+    #[test]
+    fn fixed_members_and_fields_never_share_a_name() {
+        for op in CATALOG {
+            for (name, _) in op.fixed {
+                assert!(
+                    op.body.iter().all(|f| f.wire_name() != *name),
+                    "{}",
+                    op.name
+                );
+            }
+            // Only a DELETE goes without a body: the pages show one for
+            // every other call.
+            if !op.has_body() {
+                assert_eq!(op.method, HttpMethod::Delete, "{}", op.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_read_back_is_keyed_and_owned_by_fields_the_operation_has() {
+        for op in CATALOG {
+            let Some(verify) = op.verify else {
+                assert!(
+                    op.name.ends_with("clear-pin"),
+                    "{} has no read-back",
+                    op.name
+                );
+                continue;
+            };
+            let has = |f: Field| op.required.contains(&f) || op.fields().any(|g| g == f);
+            assert!(has(verify.owner.1), "{}", op.name);
+            assert!(verify.lookups.iter().any(|l| has(l.key)), "{}", op.name);
+        }
+    }
+
+    #[test]
+    fn destructive_operations_are_the_ones_that_take_something_away() {
+        let destructive: Vec<&str> = CATALOG
+            .iter()
+            .filter(|op| op.destructive)
+            .map(|op| op.name)
+            .collect();
+        assert_eq!(
+            destructive,
+            [
+                "ds100-disable",
+                "ds100-delete",
+                "sid-disable",
+                "sid-unassign",
+                "user-disable",
+                "user-delete"
+            ]
+        );
+        assert!(USER_DELETE
+            .explain(409)
+            .unwrap()
+            .contains("run user-disable first"));
+        assert!(USER_DELETE
+            .explain(405)
+            .unwrap()
+            .contains("delete the user at the source"));
     }
 
     #[test]

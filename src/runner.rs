@@ -317,7 +317,8 @@ fn spawn_workers(
                     let finished = if halt.is_set() {
                         not_attempted(row, &halt)
                     } else {
-                        let result = send_row(&client, op, &row, (dry_run, verify), &watch, &halt).await;
+                        let result =
+                            send_row(&client, op, &row, (dry_run, verify), &watch, &halt).await;
                         (row.record, result)
                     };
                     if results.send(finished).await.is_err() {

@@ -173,7 +173,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("missing column userId (or email)"), "{err}");
+        assert!(
+            err.contains("missing column userId (or email or username)"),
+            "{err}"
+        );
     }
 
     #[test]

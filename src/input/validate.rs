@@ -386,7 +386,6 @@ mod tests {
             "87927fb7-e185-4c33-c7e3-8e077675973?",
             "87927fb7-e185-4c33-c7e3-8e077675973#",
             "87927fb7-e185-4c33-c7e3-8e07767597\0c",
-            "",
         ] {
             let c = run(
                 &SID_CLEAR_PIN,
@@ -444,7 +443,9 @@ mod tests {
         assert_eq!(c.value(Field::Email), Some("a.b@acme.example"));
         let neither = problem(&run(&DS100_CLEAR_PIN, &header, &["", "", "1"]));
         assert!(
-            neither.contains("column 1 (userId): is empty and there is no email to look it up by"),
+            neither.contains(
+                "column 1 (userId): is empty and there is no email or username to look it up by"
+            ),
             "{neither}"
         );
     }
@@ -488,7 +489,29 @@ mod tests {
             &["email", "tokenSerialNumber", "deviceSerialNumber"],
             &["a@acme.example", "", "140100083"],
         );
+        assert!(
+            c.is_ready(),
+            "clear-PIN takes the device too: {:?}",
+            c.verdict
+        );
+        let c = run(
+            &DS100_CLEAR_PIN,
+            &["email", "tokenSerialNumber", "deviceSerialNumber"],
+            &["a@acme.example", "", ""],
+        );
         assert!(problem(&c).contains("column 2 (tokenSerialNumber): is empty"));
+    }
+
+    #[test]
+    fn a_sid_token_or_a_username_stands_in_for_the_user() {
+        let c = run(&SID_CLEAR_PIN, &["tokenSerialNumber"], &["1231314525"]);
+        assert!(c.is_ready(), "{:?}", c.verdict);
+        let c = run(&crate::ops::USER_DELETE, &["username"], &["amartin"]);
+        assert!(c.is_ready(), "{:?}", c.verdict);
+        let c = run(&crate::ops::USER_DELETE, &["username"], &["a martin"]);
+        assert!(problem(&c).contains("a user name has no spaces"));
+        let c = run(&crate::ops::USER_DISABLE, &["userId", "email"], &["", ""]);
+        assert!(problem(&c).contains("no email or username to look it up by"));
     }
 
     #[test]

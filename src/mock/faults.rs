@@ -71,6 +71,7 @@ pub(crate) struct Faults {
     bucket: Option<Mutex<TokenBucket>>,
     retry_after: RetryAfterForm,
     fail_rate: f64,
+    drop_changes: f64,
     reset_rate: f64,
     slow_rate: f64,
     latency: Duration,
@@ -88,6 +89,7 @@ impl Faults {
             bucket,
             retry_after: opts.retry_after,
             fail_rate: opts.fail_rate,
+            drop_changes: opts.drop_changes,
             reset_rate: opts.reset_rate,
             slow_rate: opts.slow_rate,
             latency: Duration::from_millis(opts.latency_ms),
@@ -99,6 +101,11 @@ impl Faults {
     /// Whether to drop this connection without an answer.
     pub fn should_reset(&self) -> bool {
         self.chance(self.reset_rate)
+    }
+
+    /// Whether to answer this change with 200 without applying it.
+    pub fn should_drop_change(&self) -> bool {
+        self.chance(self.drop_changes)
     }
 
     /// Whether to answer this request with an injected 500.

@@ -29,6 +29,8 @@ pub(crate) fn generate(users: usize, seed: u64) -> TenantSeed {
                 token_serial_number: format!("{:012}", 10_000_000 + index),
                 user_id: Some(user.id.clone()),
                 pin_set: rng.bool(),
+                token_status: ENABLED.to_string(),
+                assigned_at: None,
             });
         }
         tenant.users.push(user);
@@ -38,6 +40,8 @@ pub(crate) fn generate(users: usize, seed: u64) -> TenantSeed {
             token_serial_number: format!("{:012}", 90_000_000 + index),
             user_id: None,
             pin_set: false,
+            token_status: ENABLED.to_string(),
+            assigned_at: None,
         });
     }
     tenant
@@ -53,10 +57,9 @@ fn new_user(rng: &mut fastrand::Rng, ids: &mut HashSet<String>, index: usize) ->
         }
     };
     User {
-        id,
-        email: format!("user{index:06}@generated.example"),
         first_name: "User".into(),
         last_name: format!("{index:06}"),
+        ..User::new(id, format!("user{index:06}@generated.example"))
     }
 }
 
@@ -77,6 +80,7 @@ fn add_device(rng: &mut fastrand::Rng, tenant: &mut TenantSeed, user_id: &str, i
             pin_set: rng.bool(),
             token_status_changed_at: None,
             token_status_changed_by: None,
+            assigned_at: None,
         });
     }
 }

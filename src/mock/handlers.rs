@@ -15,10 +15,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use super::lifecycle::{
+    self, DEVICES_ROUTE, SID_DISABLE_ROUTE, SID_ENABLE_ROUTE, SID_LOOKUP_PATH, SID_UNASSIGN_ROUTE,
+    USER_ROUTE, USER_STATUS_ROUTE,
+};
 use super::state::{Change, Ds100Credential, Refusal};
 use super::stats as names;
 use super::{clock, lock, AdminSubject, Shared};
@@ -28,6 +32,7 @@ pub(crate) const SID_CLEAR_PIN_ROUTE: &str =
     "/AdminInterface/restapi/v2/users/{user_id}/sidTokens/clearPin";
 pub(crate) const DS100_DELETE_PATH: &str = "/AdminInterface/restapi/v1/ds100/delete/otp";
 pub(crate) const DS100_DISABLE_PATH: &str = "/AdminInterface/restapi/v1/ds100/disable/otp";
+pub(crate) const DS100_ENABLE_PATH: &str = "/AdminInterface/restapi/v1/ds100/enable/otp";
 pub(crate) const DS100_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/ds100/lookup";
 pub(crate) const USERS_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/users/lookup";
 pub(crate) const STATS_PATH: &str = "/__mock/stats";
@@ -39,11 +44,11 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 /// connection is closed after the 400.
 pub(crate) const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 /// The SID700 page caps tokenSerialNumber at 36 characters.
-const SID_SERIAL_MAX: usize = 36;
+pub(crate) const SID_SERIAL_MAX: usize = 36;
 /// No documented cap for the other fields; refuse absurd ones as syntax.
-const FIELD_MAX: usize = 256;
+pub(crate) const FIELD_MAX: usize = 256;
 
-const TOKEN: &str = "tokenSerialNumber";
+pub(crate) const TOKEN: &str = "tokenSerialNumber";
 const DEVICE: &str = "deviceSerialNumber";
 const USER: &str = "userId";
 
@@ -53,6 +58,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(SID_CLEAR_PIN_ROUTE, patch(sid_clear_pin))
         .route(DS100_DELETE_PATH, delete(ds100_delete))
         .route(DS100_DISABLE_PATH, patch(ds100_disable))
+        .route(DS100_ENABLE_PATH, patch(ds100_enable))
+        .route(SID_ENABLE_ROUTE, patch(lifecycle::sid_enable))
+        .route(SID_DISABLE_ROUTE, patch(lifecycle::sid_disable))
+        .route(SID_UNASSIGN_ROUTE, patch(lifecycle::sid_unassign))
+        .route(USER_STATUS_ROUTE, put(lifecycle::user_status))
+        .route(USER_ROUTE, delete(lifecycle::user_delete))
+        .route(SID_LOOKUP_PATH, post(lifecycle::sid_lookup))
+        .route(DEVICES_ROUTE, get(lifecycle::user_devices))
         .route(DS100_LOOKUP_PATH, post(ds100_lookup))
         .route(USERS_LOOKUP_PATH, post(users_lookup))
         .route(STATS_PATH, get(stats))
@@ -78,8 +91,19 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true),
     endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true),
     endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true),
+    endpoint(names::DS100_ENABLE, "PATCH", DS100_ENABLE_PATH, true),
+    endpoint(names::SID_ENABLE, "PATCH", SID_ENABLE_ROUTE, true),
+    endpoint(names::SID_DISABLE, "PATCH", SID_DISABLE_ROUTE, true),
+    endpoint(names::SID_UNASSIGN, "PATCH", SID_UNASSIGN_ROUTE, true),
+    // One route, two operations: the body says which; counted together.
+    endpoint(names::USER_STATUS, "PUT", USER_STATUS_ROUTE, false),
+    endpoint(names::USER_DISABLE, "PUT", "", true),
+    endpoint(names::USER_ENABLE, "PUT", "", true),
+    endpoint(names::USER_DELETE, "DELETE", USER_ROUTE, true),
     endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false),
     endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false),
+    endpoint(names::SID_LOOKUP, "POST", SID_LOOKUP_PATH, false),
+    endpoint(names::DEVICES, "GET", DEVICES_ROUTE, false),
 ];
 
 const fn endpoint(
@@ -137,29 +161,33 @@ pub(crate) fn error_response(
     (status, Json(body)).into_response()
 }
 
-fn refusal_response(refusal: Refusal, path: &str) -> Response {
+pub(crate) fn refusal_response(refusal: Refusal, path: &str) -> Response {
     match refusal {
         Refusal::NotFound(message) => error_response(StatusCode::NOT_FOUND, message, path),
         Refusal::Conflict(message) => error_response(StatusCode::CONFLICT, message, path),
+        Refusal::NotAllowed(message) => {
+            error_response(StatusCode::METHOD_NOT_ALLOWED, message, path)
+        }
+        Refusal::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, message, path),
     }
 }
 
 /// A malformed request, with whether the connection must close because the
 /// body was not read to its end.
-struct BadRequest {
+pub(crate) struct BadRequest {
     message: String,
     close: bool,
 }
 
 impl BadRequest {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         BadRequest {
             message: message.into(),
             close: false,
         }
     }
 
-    fn into_response(self, path: &str) -> Response {
+    pub(crate) fn into_response(self, path: &str) -> Response {
         let mut response = error_response(StatusCode::BAD_REQUEST, self.message, path);
         if self.close {
             response
@@ -178,6 +206,19 @@ async fn read_fields<const N: usize>(
     names: [&str; N],
     max: usize,
 ) -> Result<[String; N], BadRequest> {
+    let object = read_object(headers, body).await?;
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        *slot = string_field(&object, name, max)?;
+    }
+    Ok(out)
+}
+
+/// Reads a JSON object body.
+pub(crate) async fn read_object(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<serde_json::Map<String, Value>, BadRequest> {
     // The body is read first, even when the content type already condemns
     // the request, so the connection stays usable (see `gate::drain`).
     let bytes = axum::body::to_bytes(body, DRAIN_LIMIT)
@@ -194,17 +235,13 @@ async fn read_fields<const N: usize>(
     }
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| BadRequest::new(format!("request body is not valid JSON: {e}")))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| BadRequest::new("request body must be a JSON object"))?;
-    let mut out: [String; N] = std::array::from_fn(|_| String::new());
-    for (slot, name) in out.iter_mut().zip(names) {
-        *slot = string_field(object, name, max)?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(BadRequest::new("request body must be a JSON object")),
     }
-    Ok(out)
 }
 
-fn string_field(
+pub(crate) fn string_field(
     object: &serde_json::Map<String, Value>,
     name: &str,
     max: usize,
@@ -247,7 +284,7 @@ fn require_json_content_type(headers: &HeaderMap) -> Result<(), BadRequest> {
 }
 
 /// The body's fields `names`, or the 400 that answers the request.
-async fn fields<const N: usize>(
+pub(crate) async fn fields<const N: usize>(
     headers: &HeaderMap,
     body: Body,
     names: [&str; N],
@@ -266,9 +303,10 @@ async fn ds100_clear_pin(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token, user] = fields(&headers, body, [TOKEN, USER], FIELD_MAX, path).await?;
-    let cleared = lock(&shared.tenant).clear_ds100_pin(&user, &token);
+    let cleared = shared.change(names::DS100_CLEAR_PIN, &token, |t| {
+        t.clear_ds100_pin(&user, &token)
+    });
     cleared.map_err(|refusal| refusal_response(refusal, path))?;
-    shared.stats.applied(names::DS100_CLEAR_PIN, &token);
     Ok(Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response())
 }
 
@@ -284,9 +322,10 @@ async fn sid_clear_pin(
     // The router has already percent-decoded the id; it is opaque text here.
     let Path(user) =
         user.map_err(|e| BadRequest::new(format!("bad userId in path: {e}")).into_response(path))?;
-    let cleared = lock(&shared.tenant).clear_sid_pin(&user, &token);
+    let cleared = shared.change(names::SID_CLEAR_PIN, &token, |t| {
+        t.clear_sid_pin(&user, &token)
+    });
     cleared.map_err(|refusal| refusal_response(refusal, path))?;
-    shared.stats.applied(names::SID_CLEAR_PIN, &token);
     // "false" as a string, exactly like the vendor's example.
     let answer = json!({ "userId": user, "tokenSerialNumber": token, "pinSet": "false" });
     Ok(Json(answer).into_response())
@@ -301,9 +340,10 @@ async fn ds100_delete(
     let path = uri.path();
     let names_in_body = [TOKEN, DEVICE, USER];
     let [token, device, user] = fields(&headers, body, names_in_body, FIELD_MAX, path).await?;
-    let deleted = lock(&shared.tenant).delete_ds100(&user, &token, &device);
+    let deleted = shared.change(names::DS100_DELETE, &token, |t| {
+        t.delete_ds100(&user, &token, &device)
+    });
     deleted.map_err(|refusal| refusal_response(refusal, path))?;
-    shared.stats.applied(names::DS100_DELETE, &token);
     Ok(StatusCode::OK.into_response())
 }
 
@@ -314,17 +354,50 @@ async fn ds100_disable(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
+    ds100_set_status(shared, admin, uri, headers, body, false).await
+}
+
+async fn ds100_enable(
+    State(shared): State<Arc<Shared>>,
+    admin: Option<Extension<AdminSubject>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    ds100_set_status(shared, admin, uri, headers, body, true).await
+}
+
+async fn ds100_set_status(
+    shared: Arc<Shared>,
+    admin: Option<Extension<AdminSubject>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    enable: bool,
+) -> Result<Response, Response> {
     let path = uri.path();
     let [device, user] = fields(&headers, body, [DEVICE, USER], FIELD_MAX, path).await?;
     let at = clock::status_changed_at(SystemTime::now());
-    let by = admin
-        .map(|Extension(AdminSubject(s))| s)
-        .unwrap_or_default();
+    let by = admin_name(admin);
     let change = Change { at: &at, by: &by };
-    let disabled = lock(&shared.tenant).disable_ds100(&user, &device, &change);
-    let disabled = disabled.map_err(|refusal| refusal_response(refusal, path))?;
-    shared.stats.applied(names::DS100_DISABLE, &device);
-    Ok(credentials_response(disabled))
+    let changed = if enable {
+        shared.change(names::DS100_ENABLE, &device, |t| {
+            t.enable_ds100(&user, &device, &change)
+        })
+    } else {
+        shared.change(names::DS100_DISABLE, &device, |t| {
+            t.disable_ds100(&user, &device, &change)
+        })
+    };
+    let changed = changed.map_err(|refusal| refusal_response(refusal, path))?;
+    Ok(credentials_response(changed))
+}
+
+/// Who made a change, as the tenant reports it.
+pub(crate) fn admin_name(admin: Option<Extension<AdminSubject>>) -> String {
+    admin
+        .map(|Extension(AdminSubject(s))| s)
+        .unwrap_or_default()
 }
 
 /// DS100 credentials as the tenant lists them; a credential whose status
@@ -368,6 +441,7 @@ async fn ds100_lookup(
     Ok(credentials_response(found))
 }
 
+/// `{email}` or `{username}`: one of them is required.
 async fn users_lookup(
     State(shared): State<Arc<Shared>>,
     uri: Uri,
@@ -375,13 +449,28 @@ async fn users_lookup(
     body: Body,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let [email] = fields(&headers, body, ["email"], FIELD_MAX, path).await?;
-    shared.stats.lookup("email");
-    let user = lock(&shared.tenant).lookup_email(&email);
+    let bad = |bad: BadRequest| bad.into_response(path);
+    let object = read_object(&headers, body).await.map_err(bad)?;
+    let kind = match (
+        object.contains_key("email"),
+        object.contains_key("username"),
+    ) {
+        (true, _) => "email",
+        (false, true) => "username",
+        (false, false) => return Err(bad(BadRequest::new("email or username is required"))),
+    };
+    let key = string_field(&object, kind, FIELD_MAX).map_err(bad)?;
+    shared.stats.lookup(kind);
+    let tenant = lock(&shared.tenant);
+    let user = match kind {
+        "email" => tenant.lookup_email(&key),
+        _ => tenant.lookup_username(&key),
+    };
+    drop(tenant);
     match user {
         Some(user) => Ok(Json(user).into_response()),
         None => {
-            let message = format!("no user with email {email}");
+            let message = format!("no user with {kind} {key}");
             Err(error_response(StatusCode::NOT_FOUND, message, path))
         }
     }

@@ -19,6 +19,7 @@ mod generate;
 mod handlers;
 mod hostile;
 mod keys;
+mod lifecycle;
 mod options;
 mod server;
 mod state;
@@ -97,6 +98,32 @@ pub(crate) struct Shared {
 
 /// The authenticated caller, handed from the gate to the handlers (it is the
 /// disable answer's `tokenStatusChangedBy`).
+impl Shared {
+    /// Applies one change to the tenant and records it in the ledger under
+    /// `operation` and `key`. When `--drop-changes` strikes, the change is
+    /// made on a copy that is thrown away: the caller answers as if it took,
+    /// and the ledger does not list it.
+    pub(crate) fn change<T>(
+        &self,
+        operation: &str,
+        key: &str,
+        apply: impl FnOnce(&mut Tenant) -> Result<T, state::Refusal>,
+    ) -> Result<T, state::Refusal> {
+        let mut tenant = lock(&self.tenant);
+        if self.faults.should_drop_change() {
+            let mut copy = tenant.clone();
+            drop(tenant);
+            let answer = apply(&mut copy)?;
+            self.stats.dropped_change();
+            return Ok(answer);
+        }
+        let answer = apply(&mut tenant)?;
+        drop(tenant);
+        self.stats.applied(operation, key);
+        Ok(answer)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct AdminSubject(pub String);
 

@@ -64,6 +64,11 @@ pub struct MockOptions {
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
     pub fail_rate: f64,
 
+    /// Probability (0 to 1) of answering a change 200 without applying it
+    /// (a tenant that loses writes; what --verify is for).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
+    pub drop_changes: f64,
+
     /// Probability (0 to 1) of dropping the connection without any answer.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
     pub reset_rate: f64,
@@ -149,6 +154,7 @@ impl MockOptions {
             burst: 0,
             retry_after: RetryAfterForm::Seconds,
             fail_rate: 0.0,
+            drop_changes: 0.0,
             reset_rate: 0.0,
             latency_ms: 0,
             jitter_ms: 0,
@@ -168,6 +174,7 @@ impl MockOptions {
     pub(crate) fn validate(&self) -> Result<(), String> {
         for (name, p) in [
             ("--fail-rate", self.fail_rate),
+            ("--drop-changes", self.drop_changes),
             ("--reset-rate", self.reset_rate),
             ("--slow-rate", self.slow_rate),
         ] {

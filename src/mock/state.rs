@@ -3,12 +3,19 @@
 //! handlers. Every rule about what exists and who owns what lives here, so the
 //! handlers only translate between HTTP and these calls.
 //!
+//! User status and deletion live in `state::users`, SID700 status and
+//! assignment in `state::sid`, a user's authenticators in `state::devices`.
+//!
 //! Serials are text everywhere: `014010008031` and `140100080` keep their
 //! leading zeros, and a token serial is never compared as a number.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+
+mod devices;
+mod sid;
+mod users;
 
 /// The seed file's shape. Generated tenants use it too, so there is one way
 /// into [`Tenant`] and one set of checks.
@@ -34,6 +41,30 @@ pub(crate) struct User {
     pub first_name: String,
     #[serde(default)]
     pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `Enabled` or `Disabled`; only a disabled user can be deleted.
+    #[serde(default = "enabled")]
+    pub user_status: String,
+    /// Where the user comes from; a SCIM source (`SCIM Managed`, `Azure AD
+    /// (SCIM)`) refuses deletion here with 405.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_source: Option<String>,
+}
+
+impl User {
+    /// An enabled user from no particular identity source.
+    pub fn new(id: impl Into<String>, email: impl Into<String>) -> User {
+        User {
+            id: id.into(),
+            email: email.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            username: None,
+            user_status: ENABLED.to_string(),
+            identity_source: None,
+        }
+    }
 }
 
 pub(crate) const ENABLED: &str = "Enabled";
@@ -55,6 +86,8 @@ pub(crate) struct Ds100Credential {
     pub token_status_changed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_status_changed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_at: Option<String>,
 }
 
 fn enabled() -> String {
@@ -70,6 +103,10 @@ pub(crate) struct SidToken {
     pub user_id: Option<String>,
     #[serde(default)]
     pub pin_set: bool,
+    #[serde(default = "enabled")]
+    pub token_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_at: Option<String>,
 }
 
 /// Why the tenant refuses a well-formed request.
@@ -77,8 +114,13 @@ pub(crate) struct SidToken {
 pub(crate) enum Refusal {
     /// 404: the user or the authenticator does not exist (for this user).
     NotFound(String),
-    /// 409: the SID700 token exists but is not assigned to this user.
+    /// 409: the SID700 token exists but is not assigned to this user, or
+    /// the user is still enabled.
     Conflict(String),
+    /// 405: the user comes from a SCIM identity source.
+    NotAllowed(String),
+    /// 400: a well-formed body with a value the tenant does not take.
+    BadRequest(String),
 }
 
 /// Who changed a credential and when, as the disable answer reports it.
@@ -87,11 +129,13 @@ pub(crate) struct Change<'a> {
     pub by: &'a str,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Tenant {
     users: HashMap<String, User>,
     /// Lower-cased email to user id: the lookup ignores case.
     emails: HashMap<String, String>,
+    /// Lower-cased username to user id.
+    usernames: HashMap<String, String>,
     /// By token serial; ordered so lookups and exports are stable.
     ds100: BTreeMap<String, Ds100Credential>,
     /// Device serial to the token serials on it: disable and lookup go by
@@ -125,6 +169,21 @@ impl Tenant {
         let email = user.email.to_lowercase();
         if self.emails.insert(email, user.id.clone()).is_some() {
             return Err(format!("email {:?} is used twice", user.email));
+        }
+        if user.user_status != ENABLED && user.user_status != DISABLED {
+            return Err(format!(
+                "user {}: userStatus must be Enabled or Disabled",
+                user.id
+            ));
+        }
+        if let Some(name) = &user.username {
+            if self
+                .usernames
+                .insert(name.to_lowercase(), user.id.clone())
+                .is_some()
+            {
+                return Err(format!("username {name:?} is used twice"));
+            }
         }
         match self.users.insert(user.id.clone(), user) {
             Some(dup) => Err(format!("user id {:?} is used twice", dup.id)),
@@ -229,25 +288,46 @@ impl Tenant {
         device: &str,
         change: &Change<'_>,
     ) -> Result<Vec<Ds100Credential>, Refusal> {
+        self.set_ds100_status(user_id, device, DISABLED, change)
+    }
+
+    /// Enables every credential of the user on the device, like
+    /// [`Tenant::disable_ds100`] the other way.
+    pub fn enable_ds100(
+        &mut self,
+        user_id: &str,
+        device: &str,
+        change: &Change<'_>,
+    ) -> Result<Vec<Ds100Credential>, Refusal> {
+        self.set_ds100_status(user_id, device, ENABLED, change)
+    }
+
+    fn set_ds100_status(
+        &mut self,
+        user_id: &str,
+        device: &str,
+        status: &str,
+        change: &Change<'_>,
+    ) -> Result<Vec<Ds100Credential>, Refusal> {
         self.known_user(user_id)?;
-        let mut disabled = Vec::new();
+        let mut changed = Vec::new();
         for serial in self.by_device.get(device).into_iter().flatten() {
             let Some(cred) = self.ds100.get_mut(serial) else {
                 continue;
             };
             if cred.user_id == user_id {
-                cred.token_status = DISABLED.to_string();
+                cred.token_status = status.to_string();
                 cred.token_status_changed_at = Some(change.at.to_string());
                 cred.token_status_changed_by = Some(change.by.to_string());
-                disabled.push(cred.clone());
+                changed.push(cred.clone());
             }
         }
-        if disabled.is_empty() {
+        if changed.is_empty() {
             return Err(Refusal::NotFound(format!(
                 "user {user_id} has no DS100 credential on device {device}"
             )));
         }
-        Ok(disabled)
+        Ok(changed)
     }
 
     /// Deletes one credential, named by token, device and user together.
@@ -267,6 +347,11 @@ impl Tenant {
                 "user {user_id} has no DS100 credential {token} on device {device}"
             )));
         }
+        self.remove_ds100(token, device);
+        Ok(())
+    }
+
+    fn remove_ds100(&mut self, token: &str, device: &str) {
         self.ds100.remove(token);
         if let Some(serials) = self.by_device.get_mut(device) {
             serials.remove(token);
@@ -274,7 +359,6 @@ impl Tenant {
                 self.by_device.remove(device);
             }
         }
-        Ok(())
     }
 
     /// Every credential on a device, whoever owns it.
@@ -288,6 +372,11 @@ impl Tenant {
 
     pub fn lookup_email(&self, email: &str) -> Option<User> {
         let id = self.emails.get(&email.to_lowercase())?;
+        self.users.get(id).cloned()
+    }
+
+    pub fn lookup_username(&self, username: &str) -> Option<User> {
+        let id = self.usernames.get(&username.to_lowercase())?;
         self.users.get(id).cloned()
     }
 
@@ -315,13 +404,13 @@ impl Tenant {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const ALICE: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
     const BOB: &str = "ece30fe9-414c-7536-5403-0656220b3046";
 
-    fn tenant() -> Tenant {
+    pub(in crate::mock::state) fn tenant() -> Tenant {
         let seed: TenantSeed = serde_json::from_str(super::super::options::SAMPLE_TENANT).unwrap();
         Tenant::from_seed(seed).unwrap()
     }
@@ -375,20 +464,7 @@ mod tests {
     fn seed_errors_are_reported() {
         let dup = TenantSeed {
             customer_name: String::new(),
-            users: vec![
-                User {
-                    id: "a".into(),
-                    email: "x@e".into(),
-                    first_name: String::new(),
-                    last_name: String::new(),
-                },
-                User {
-                    id: "b".into(),
-                    email: "X@E".into(),
-                    first_name: String::new(),
-                    last_name: String::new(),
-                },
-            ],
+            users: vec![User::new("a", "x@e"), User::new("b", "X@E")],
             ds100: vec![],
             sid_tokens: vec![],
         };

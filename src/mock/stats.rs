@@ -16,7 +16,18 @@ pub const DS100_CLEAR_PIN: &str = "ds100-clear-pin";
 pub const SID_CLEAR_PIN: &str = "sid-clear-pin";
 pub const DS100_DISABLE: &str = "ds100-disable";
 pub const DS100_DELETE: &str = "ds100-delete";
+pub const DS100_ENABLE: &str = "ds100-enable";
+pub const SID_ENABLE: &str = "sid-enable";
+pub const SID_DISABLE: &str = "sid-disable";
+pub const SID_UNASSIGN: &str = "sid-unassign";
+/// Requests to the user status route, whichever status they set.
+pub const USER_STATUS: &str = "user-status";
+pub const USER_DISABLE: &str = "user-disable";
+pub const USER_ENABLE: &str = "user-enable";
+pub const USER_DELETE: &str = "user-delete";
 pub const DS100_LOOKUP: &str = "ds100-lookup";
+pub const SID_LOOKUP: &str = "sid-lookup";
+pub const DEVICES: &str = "devices";
 pub const USERS_LOOKUP: &str = "users-lookup";
 /// Any path or method the tenant does not serve.
 pub const OTHER: &str = "other";
@@ -52,11 +63,16 @@ pub struct Stats {
     pub injected_failures: u64,
     /// 400 responses sent (malformed requests).
     pub bad_requests: u64,
-    /// Lookups that reached a handler, by kind: `device` or `email`.
+    /// Changes answered 200 but not applied, by `--drop-changes`.
+    #[serde(default)]
+    pub dropped_changes: u64,
+    /// Lookups that reached a handler, by kind: `device`, `email`,
+    /// `username`, `sidToken` or `devices`.
     pub lookups: BTreeMap<String, u64>,
     /// Mutations really applied (answered 200), by operation, then by key:
-    /// `tokenSerialNumber` for the clear-PIN and delete operations,
-    /// `deviceSerialNumber` for `ds100-disable`.
+    /// `tokenSerialNumber` for the clear-PIN, DS100 delete and SID700
+    /// operations, `deviceSerialNumber` for `ds100-disable` and
+    /// `ds100-enable`, `userId` for the user operations.
     pub applied: BTreeMap<String, BTreeMap<String, u64>>,
     /// When tenant requests arrived, in milliseconds since the tenant
     /// started (the first [`TIMELINE_CAP`] only). With `throttled_ms` this
@@ -156,6 +172,10 @@ impl Recorder {
 
     pub fn slow(&self) {
         lock(&self.stats).slow += 1;
+    }
+
+    pub fn dropped_change(&self) {
+        lock(&self.stats).dropped_changes += 1;
     }
 
     pub fn injected_failure(&self) {

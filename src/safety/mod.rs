@@ -275,6 +275,7 @@ mod tests {
             auth_refused,
             unreachable,
             resolved: Vec::new(),
+            verified: String::new(),
         }
     }
 

@@ -1,0 +1,73 @@
+//! SID700 status and assignment: only a token assigned to the user can be
+//! enabled, disabled or unassigned (409 otherwise); an unassigned token no
+//! longer belongs to anyone, so later calls for its former user get 409.
+
+use super::{Refusal, SidToken, Tenant, DISABLED, ENABLED};
+
+impl Tenant {
+    /// Enables or disables a token assigned to the user. Setting the status
+    /// the token already has succeeds again.
+    pub fn set_sid_status(
+        &mut self,
+        user_id: &str,
+        token: &str,
+        enable: bool,
+    ) -> Result<SidToken, Refusal> {
+        let sid = self.assigned_sid(user_id, token)?;
+        sid.token_status = if enable { ENABLED } else { DISABLED }.to_string();
+        Ok(sid.clone())
+    }
+
+    /// Takes the token away from the user.
+    pub fn unassign_sid(&mut self, user_id: &str, token: &str) -> Result<SidToken, Refusal> {
+        let sid = self.assigned_sid(user_id, token)?;
+        sid.user_id = None;
+        sid.assigned_at = None;
+        Ok(sid.clone())
+    }
+
+    pub fn lookup_sid(&self, token: &str) -> Option<SidToken> {
+        self.sid.get(token).cloned()
+    }
+
+    fn assigned_sid(&mut self, user_id: &str, token: &str) -> Result<&mut SidToken, Refusal> {
+        self.known_user(user_id)?;
+        let Some(sid) = self.sid.get_mut(token) else {
+            return Err(Refusal::NotFound(format!(
+                "hardware token {token} does not exist"
+            )));
+        };
+        if sid.user_id.as_deref() != Some(user_id) {
+            return Err(Refusal::Conflict(format!(
+                "hardware token {token} is not assigned to user {user_id}"
+            )));
+        }
+        Ok(sid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::tenant;
+    use super::*;
+
+    const CAROL: &str = "eb2e12ae-1112-451b-98e1-dfe4e6afd60d";
+
+    #[test]
+    fn unassigned_tokens_no_longer_answer_for_their_user() {
+        let mut t = tenant();
+        let off = t.set_sid_status(CAROL, "1231314525", false).unwrap();
+        assert_eq!(off.token_status, DISABLED);
+        assert!(t.set_sid_status(CAROL, "1231314525", false).is_ok());
+        assert!(t.unassign_sid(CAROL, "1231314525").is_ok());
+        assert!(matches!(
+            t.set_sid_status(CAROL, "1231314525", true),
+            Err(Refusal::Conflict(_))
+        ));
+        assert_eq!(t.lookup_sid("1231314525").unwrap().user_id, None);
+        assert!(matches!(
+            t.unassign_sid(CAROL, "999"),
+            Err(Refusal::NotFound(_))
+        ));
+    }
+}
