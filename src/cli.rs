@@ -199,7 +199,7 @@ fn command() -> clap::Command {
             clap::Command::new("mock").about("Serve a simulated tenant for trials and tests");
         cmd = cmd.subcommand(MockOptions::augment_args(mock));
     }
-    for op in ops::CATALOG {
+    for op in ops::commands() {
         let sub = clap::Command::new(op.name)
             .about(op.summary)
             .args_override_self(true);

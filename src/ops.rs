@@ -11,8 +11,8 @@ mod verify;
 
 pub use entries::*;
 pub use lookups::{
-    Answer, Lookup, Resolver, DEVICES_V2, DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE,
-    USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME,
+    Answer, Lookup, Resolver, DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME,
+    USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME,
 };
 pub use verify::{Expect, Found, Verify};
 
@@ -105,6 +105,39 @@ impl HttpMethod {
     }
 }
 
+/// What a listing read answers and how each item becomes a results line:
+/// the 200 body's array `member`, each item's `columns` (written after the
+/// row's own columns), and the message for a row whose list is empty.
+#[derive(Debug)]
+pub struct Listing {
+    pub member: &'static str,
+    pub columns: &'static [&'static str],
+    pub empty: &'static str,
+}
+
+impl Listing {
+    /// The items of a 200 body, each as its column values (text; absent
+    /// members empty). `None` when the body is not JSON or holds no array
+    /// at `member`.
+    pub fn items(&self, body: &str) -> Option<Vec<Vec<String>>> {
+        let value: serde_json::Value = serde_json::from_str(body).ok()?;
+        let items = value.get(self.member)?.as_array()?;
+        let cell = |item: &serde_json::Value, column: &str| {
+            let mut text = String::new();
+            if let Some(v) = item.get(column).filter(|v| !v.is_null()) {
+                push_scalar(&mut text, v);
+            }
+            text
+        };
+        Some(
+            items
+                .iter()
+                .map(|item| self.columns.iter().map(|c| cell(item, c)).collect())
+                .collect(),
+        )
+    }
+}
+
 /// One bulk operation the tool can run.
 #[derive(Debug)]
 pub struct Operation {
@@ -138,6 +171,9 @@ pub struct Operation {
     pub resolvers: &'static [Resolver],
     /// How `--verify` reads the change back; `None` when no lookup shows it.
     pub verify: Option<Verify>,
+    /// For a read that lists things (the `report`): one results line per
+    /// listed item instead of one per row.
+    pub lists: Option<&'static Listing>,
     /// The OAuth permission the call needs.
     pub permission: &'static str,
 }
@@ -192,8 +228,13 @@ impl Operation {
     }
 }
 
+/// Every command that runs rows: the catalog, then the read-only report.
+pub fn commands() -> impl Iterator<Item = &'static Operation> {
+    CATALOG.iter().copied().chain(std::iter::once(&REPORT))
+}
+
 pub fn find(name: &str) -> Option<&'static Operation> {
-    CATALOG.iter().copied().find(|op| op.name == name)
+    commands().find(|op| op.name == name)
 }
 
 pub fn names() -> Vec<&'static str> {

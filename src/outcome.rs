@@ -76,6 +76,9 @@ pub struct RowResult {
     pub resolved: Vec<(Field, String)>,
     /// What `--verify` found: `yes`, `no: ...`, `unknown: ...`, or empty.
     pub verified: String,
+    /// A listing read's items, one results line each (see
+    /// `ops::Listing`); empty for every other operation.
+    pub listed: Vec<Vec<String>>,
 }
 
 impl RowResult {
@@ -92,6 +95,7 @@ impl RowResult {
             duration: Duration::ZERO,
             resolved: Vec::new(),
             verified: String::new(),
+            listed: Vec::new(),
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Attempted {
     pub resolved: Vec<(Field, String)>,
     /// What `--verify` found, empty when not asked.
     pub verified: String,
+    /// A listing read's items (see `ops::Listing`).
+    pub listed: Vec<Vec<String>>,
 }
 
 impl Attempted {
@@ -192,6 +198,7 @@ impl Attempted {
             unreachable: false,
             resolved: Vec::new(),
             verified: String::new(),
+            listed: Vec::new(),
         }
     }
 }

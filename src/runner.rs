@@ -16,6 +16,7 @@ use crate::client::{connect, Client, ClientError, ConnectError, Connection};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
+use crate::ops::Listing;
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::naming::retry_path;
 use crate::output::{
@@ -139,14 +140,16 @@ async fn send_rows(
     halt: &Arc<Halt>,
 ) -> Result<(Written, Arc<Tally>), RunError> {
     confirm_plan(config, scan, connection)?;
-    let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
+    let listing = config.operation.lists;
+    let header = listed_header(&scan.columns.header, listing);
+    let writer = ResultsWriter::create(&config.output, &header, config.force)?;
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
     let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
-    let writing = spawn_writer(writer, results_rx, tally.clone(), halt.clone());
+    let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, config.operation.name));
     let client = connection.client.clone();
@@ -232,6 +235,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
 /// hold up the workers.
 fn spawn_writer(
     mut writer: ResultsWriter,
+    listing: Option<&'static Listing>,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
     halt: Arc<Halt>,
@@ -259,10 +263,13 @@ fn spawn_writer(
             // Results already queued are written before one flush: each is
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
-            let stored = match results.is_empty() {
-                true => writer.write(&record, &result),
-                false => writer.append(&record, &result),
-            };
+            let lines = result_lines(record, &result, listing);
+            let mut stored = lines
+                .iter()
+                .try_for_each(|line| writer.append(line, &result));
+            if stored.is_ok() && results.is_empty() {
+                stored = writer.flush();
+            }
             if let Err(e) = stored {
                 halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                 return Err(e);
@@ -284,6 +291,39 @@ fn spawn_writer(
         })?;
         Ok(written)
     })
+}
+
+/// The results header: the input's columns, then a listing's item columns.
+fn listed_header(input: &csv::StringRecord, listing: Option<&Listing>) -> csv::StringRecord {
+    let mut header = input.clone();
+    for column in listing.map(|l| l.columns).unwrap_or_default() {
+        header.push_field(column);
+    }
+    header
+}
+
+/// One row's results lines: the row itself, or for a listing read one line
+/// per item after the row's cells (one line with the item columns empty
+/// when there is no item: an empty list, a failure, a row not sent).
+fn result_lines(
+    record: csv::StringRecord,
+    result: &RowResult,
+    listing: Option<&Listing>,
+) -> Vec<csv::StringRecord> {
+    let Some(listing) = listing else {
+        return vec![record];
+    };
+    let with = |cells: &[String]| {
+        let mut line = record.clone();
+        for i in 0..listing.columns.len() {
+            line.push_field(cells.get(i).map_or("", String::as_str));
+        }
+        line
+    };
+    match result.listed.as_slice() {
+        [] => vec![with(&[])],
+        items => items.iter().map(|item| with(item)).collect(),
+    }
 }
 
 fn spawn_workers(
@@ -361,6 +401,7 @@ async fn send_row(
         duration: started.elapsed(),
         resolved: attempted.resolved,
         verified: attempted.verified,
+        listed: attempted.listed,
     }
 }
 

@@ -189,6 +189,7 @@ fn tenant_message(body: &str) -> String {
 pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptLog) -> Attempted {
     let attempts = log.attempts.load(Ordering::Relaxed);
     match result {
+        Ok(success) if op.lists.is_some() => listed(op, &success, attempts),
         Ok(success) => {
             let detail = describe_success(op, &success.body)
                 .unwrap_or_else(|| format!("unparsed body: {}", one_line(&success.body, 120)));
@@ -202,9 +203,39 @@ pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptL
                 unreachable: false,
                 resolved: Vec::new(),
                 verified: String::new(),
+                listed: Vec::new(),
             }
         }
         Err(failure) => conclude_failure(&|s| op.explain(s), op.method, &failure, log),
+    }
+}
+
+/// A listing read's account: its items, or a failure when the answer
+/// holds no list to read.
+fn listed(op: &Operation, success: &Success, attempts: u32) -> Attempted {
+    let Some(listing) = op.lists else {
+        return Attempted::ended(Outcome::Ok, Some(success.status), attempts, String::new());
+    };
+    match listing.items(&success.body) {
+        Some(items) => {
+            let message = match items.is_empty() {
+                true => listing.empty.to_owned(),
+                false => String::new(),
+            };
+            let mut attempted =
+                Attempted::ended(Outcome::Ok, Some(success.status), attempts, message);
+            attempted.listed = items;
+            attempted
+        }
+        None => Attempted::failed_here(
+            Some(success.status),
+            attempts,
+            format!(
+                "the tenant's answer has no {} list: {}",
+                listing.member,
+                one_line(&success.body, 120)
+            ),
+        ),
     }
 }
 
@@ -230,6 +261,7 @@ pub fn conclude_failure(
         unreachable: !log.reached_tenant.load(Ordering::Relaxed),
         resolved: Vec::new(),
         verified: String::new(),
+        listed: Vec::new(),
     }
 }
 

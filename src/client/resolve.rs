@@ -105,6 +105,7 @@ impl Client {
                 unreachable: false,
                 resolved: resolution.resolved,
                 verified: String::new(),
+                listed: Vec::new(),
             },
         }
     }

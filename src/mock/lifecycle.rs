@@ -34,9 +34,9 @@ pub(crate) const SID_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/sidTokens/l
 pub(crate) const DEVICES_ROUTE: &str = "/AdminInterface/restapi/v2/users/{user_id}/devices";
 
 /// The user id from the path (already percent-decoded; opaque text here).
-fn user_in_path(user: Result<Path<String>, PathRejection>, path: &str) -> Result<String, Response> {
+fn user_in_path(user: Result<Path<String>, PathRejection>) -> Result<String, BadRequest> {
     user.map(|Path(user)| user)
-        .map_err(|e| BadRequest::new(format!("bad userId in path: {e}")).into_response(path))
+        .map_err(|e| BadRequest::new(format!("bad userId in path: {e}")))
 }
 
 /// A SID700 token as the enable and disable pages answer.
@@ -83,7 +83,7 @@ async fn sid_set_status(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    let user = user_in_path(user, path)?;
+    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
     let name = if enable {
         names::SID_ENABLE
     } else {
@@ -103,7 +103,7 @@ pub(crate) async fn sid_unassign(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    let user = user_in_path(user, path)?;
+    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
     let unassigned = shared.change(names::SID_UNASSIGN, &token, |t| {
         t.unassign_sid(&user, &token)
     });
@@ -129,7 +129,7 @@ pub(crate) async fn user_status(
         return Err(bad(BadRequest::new(message)));
     }
     let status = string_field(&object, "userStatus", FIELD_MAX).map_err(bad)?;
-    let user = user_in_path(user, path)?;
+    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
     let name = if status == "Disabled" {
         names::USER_DISABLE
     } else {
@@ -150,7 +150,7 @@ pub(crate) async fn user_delete(
     uri: Uri,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let user = user_in_path(user, path)?;
+    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
     let deleted = shared.change(names::USER_DELETE, &user, |t| t.delete_user(&user));
     deleted.map_err(|refusal| refusal_response(refusal, path))?;
     Ok(StatusCode::OK.into_response())
@@ -192,7 +192,7 @@ pub(crate) async fn user_devices(
     uri: Uri,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let user = user_in_path(user, path)?;
+    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
     shared.stats.lookup("devices");
     let devices = lock(&shared.tenant).devices(&user);
     let devices = devices.map_err(|refusal| refusal_response(refusal, path))?;

@@ -8,7 +8,7 @@ use super::lookups::{
     USER_BY_SID_TOKEN, USER_BY_USERNAME,
 };
 use super::verify::{Expect, Verify};
-use super::{Field, HttpMethod, Operation};
+use super::{Field, HttpMethod, Listing, Operation};
 
 const DS100_CODES: &[(u16, &str)] = &[
     (400, "bad request: the tenant rejected the request syntax"),
@@ -117,6 +117,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     resolvers: &[USER_BY_EMAIL, USER_BY_USERNAME, TOKEN_BY_DEVICE],
     // No lookup shows whether a PIN is set.
     verify: None,
+    lists: None,
     permission: DS100_MANAGE,
 };
 
@@ -138,6 +139,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
     ],
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: None,
+    lists: None,
     permission: SID_MANAGE,
 };
 
@@ -154,6 +156,7 @@ pub static DS100_DISABLE: Operation = Operation {
     codes: DS100_CODES,
     resolvers: BY_USER,
     verify: ds100_status("Disabled"),
+    lists: None,
     permission: DS100_MANAGE,
 };
 
@@ -170,6 +173,7 @@ pub static DS100_ENABLE: Operation = Operation {
     codes: DS100_CODES,
     resolvers: BY_USER,
     verify: ds100_status("Enabled"),
+    lists: None,
     permission: DS100_MANAGE,
 };
 
@@ -199,6 +203,7 @@ pub static DS100_DELETE: Operation = Operation {
         owner: ("tokenSerialNumber", Field::TokenSerialNumber),
         expect: Expect::Gone,
     }),
+    lists: None,
     permission: "rsa.authenticator.ds100.delete",
 };
 
@@ -215,6 +220,7 @@ pub static SID_ENABLE: Operation = Operation {
     codes: SID_CODES,
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Enabled"),
+    lists: None,
     permission: SID_MANAGE,
 };
 
@@ -231,6 +237,7 @@ pub static SID_DISABLE: Operation = Operation {
     codes: SID_CODES,
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Disabled"),
+    lists: None,
     permission: SID_MANAGE,
 };
 
@@ -251,6 +258,7 @@ pub static SID_UNASSIGN: Operation = Operation {
         owner: ("userId", Field::UserId),
         expect: Expect::Gone,
     }),
+    lists: None,
     permission: SID_MANAGE,
 };
 
@@ -267,6 +275,7 @@ pub static USER_DISABLE: Operation = Operation {
     codes: USER_STATUS_CODES,
     resolvers: BY_USER,
     verify: user_status("Disabled"),
+    lists: None,
     permission: USER_MANAGE,
 };
 
@@ -283,6 +292,7 @@ pub static USER_ENABLE: Operation = Operation {
     codes: USER_STATUS_CODES,
     resolvers: BY_USER,
     verify: user_status("Enabled"),
+    lists: None,
     permission: USER_MANAGE,
 };
 
@@ -303,20 +313,62 @@ pub static USER_DELETE: Operation = Operation {
         owner: ("id", Field::UserId),
         expect: Expect::Gone,
     }),
+    lists: None,
     permission: "rsa.user.delete",
 };
 
-/// Every operation, in the order `securid-bulk operations` lists them.
+/// Every operation, in the order `securid-bulk operations` lists them:
+/// what restores first, then what takes away, in the order an offboarding
+/// runs (authenticators before the user, disable before delete).
 pub static CATALOG: &[&Operation] = &[
     &DS100_CLEAR_PIN,
     &SID_CLEAR_PIN,
-    &DS100_DISABLE,
     &DS100_ENABLE,
-    &DS100_DELETE,
     &SID_ENABLE,
+    &USER_ENABLE,
+    &DS100_DISABLE,
     &SID_DISABLE,
+    &DS100_DELETE,
     &SID_UNASSIGN,
     &USER_DISABLE,
-    &USER_ENABLE,
     &USER_DELETE,
 ];
+
+/// The columns `report` writes after the row's own, one line per
+/// authenticator.
+pub static AUTHENTICATORS: Listing = Listing {
+    member: "devices",
+    columns: &[
+        "deviceType",
+        "tokenSerialNumber",
+        "deviceSerialNumber",
+        "tokenStatus",
+        "assignedAt",
+    ],
+    empty: "the user holds no authenticator",
+};
+
+/// `securid-bulk report`: read-only, the authenticators each user holds.
+/// Not in [`CATALOG`]: it changes nothing.
+pub static REPORT: Operation = Operation {
+    name: "report",
+    summary: "list the authenticators each user holds, one line each (read-only)",
+    required: &[Field::UserId],
+    method: HttpMethod::Get,
+    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
+    body: &[],
+    fixed: &[],
+    detail_fields: &[],
+    destructive: false,
+    codes: &[
+        (400, "bad request: the tenant rejected the request"),
+        (403, "not authorised to read this user's authenticators"),
+        (404, "the user does not exist"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    resolvers: BY_USER,
+    verify: None,
+    lists: Some(&AUTHENTICATORS),
+    permission: "rsa.authenticator.mobile.read",
+};

@@ -172,24 +172,6 @@ pub static SID_LOOKUP: Lookup = Lookup {
     permission: "rsa.authenticator.sidtoken.read",
 };
 
-/// A user's authenticators (version 2 of the page; its answer's shape is
-/// not confirmed). The key goes in the path; a GET sends no body.
-pub static DEVICES_V2: Lookup = Lookup {
-    name: "devices",
-    method: HttpMethod::Get,
-    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
-    key: Field::UserId,
-    answer: Answer::Member("devices"),
-    codes: &[
-        (400, "bad request: the tenant rejected the request"),
-        (403, "not authorised to read this user's authenticators"),
-        (404, "the user does not exist"),
-        (429, "too many requests"),
-        (500, "internal server error at the tenant"),
-    ],
-    permission: "rsa.authenticator.mobile.read",
-};
-
 pub static DS100_LOOKUP: Lookup = Lookup {
     name: "ds100-lookup",
     method: HttpMethod::Post,

@@ -276,6 +276,7 @@ mod tests {
             unreachable,
             resolved: Vec::new(),
             verified: String::new(),
+            listed: Vec::new(),
         }
     }
 
