@@ -3,8 +3,10 @@
 //! generates `--users 20000`, exports, then runs each file against a fresh
 //! mock started with the same options.
 //!
-//! Run them in the order written (clear PINs, then disable, then delete):
-//! `ds100-delete.csv` removes the credentials the clear-PIN file names.
+//! Run them in the catalog's order (what restores, then what takes away,
+//! `user-disable` before `user-delete`): `ds100-delete.csv` removes the
+//! credentials the clear-PIN file names, and `user-delete.csv` deletes the
+//! users `user-disable.csv` disabled.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +14,7 @@ use super::state::Tenant;
 use super::stats as names;
 use super::{load_tenant, MockError, MockOptions};
 
-/// Writes the four CSVs into `dir` (created if missing) and returns their
+/// Writes one CSV per operation into `dir` (created if missing) and returns their
 /// paths. Does nothing without `opts.export_csv`.
 pub fn export_csv(opts: &MockOptions) -> Result<Vec<PathBuf>, MockError> {
     let Some(dir) = &opts.export_csv else {
@@ -23,8 +25,15 @@ pub fn export_csv(opts: &MockOptions) -> Result<Vec<PathBuf>, MockError> {
     let files = [
         (names::DS100_CLEAR_PIN, ds100_clear_pin_rows(&tenant)),
         (names::SID_CLEAR_PIN, sid_clear_pin_rows(&tenant)),
+        (names::DS100_ENABLE, ds100_disable_rows(&tenant)),
+        (names::SID_ENABLE, sid_clear_pin_rows(&tenant)),
+        (names::USER_ENABLE, user_rows(&tenant)),
         (names::DS100_DISABLE, ds100_disable_rows(&tenant)),
+        (names::SID_DISABLE, sid_clear_pin_rows(&tenant)),
         (names::DS100_DELETE, ds100_delete_rows(&tenant)),
+        (names::SID_UNASSIGN, sid_clear_pin_rows(&tenant)),
+        (names::USER_DISABLE, user_rows(&tenant)),
+        (names::USER_DELETE, user_rows(&tenant)),
     ];
     files
         .into_iter()
@@ -79,6 +88,18 @@ fn ds100_delete_rows(tenant: &Tenant) -> Rows {
             c.device_serial_number.clone(),
         ]
     }));
+    rows
+}
+
+/// Every user that is not from a SCIM source (whose deletion is refused).
+fn user_rows(tenant: &Tenant) -> Rows {
+    let mut rows = vec![header(&["userId"])];
+    rows.extend(
+        tenant
+            .users()
+            .filter(|u| u.identity_source.is_none())
+            .map(|u| vec![u.id.clone()]),
+    );
     rows
 }
 

@@ -384,6 +384,13 @@ impl Tenant {
         self.ds100.values()
     }
 
+    /// Every user, by id.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        let mut users: Vec<&User> = self.users.values().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        users.into_iter()
+    }
+
     pub fn sid_tokens(&self) -> impl Iterator<Item = &SidToken> {
         self.sid.values()
     }

@@ -271,12 +271,14 @@ pub fn operations() -> impl Iterator<Item = &'static str> {
 }
 
 /// The results column the tenant's ledger is keyed by for `op`: the
-/// device serial for `ds100-disable`, the token serial otherwise.
+/// device serial for `ds100-disable` and `ds100-enable`, the user the
+/// lookup found for the user operations (their samples name users by email
+/// or username), the token serial otherwise.
 pub fn ledger_column(op: &str) -> &'static str {
-    if op == "ds100-disable" {
-        "deviceSerialNumber"
-    } else {
-        "tokenSerialNumber"
+    match op {
+        "ds100-disable" | "ds100-enable" => "deviceSerialNumber",
+        _ if op.starts_with("user-") => "resolved_userId",
+        _ => "tokenSerialNumber",
     }
 }
 

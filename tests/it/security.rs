@@ -71,9 +71,12 @@ fn no_option_turns_tls_verification_off() {
         let help = bin().args([op, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
         assert!(text.contains("--base-url"), "{op}: help was printed");
+        // `--verify` reads changes back; no flag turns TLS checks off.
         for word in [
             "insecure",
-            "verify",
+            "no-verify",
+            "tls-verify",
+            "verify-tls",
             "certificate",
             "accept-invalid",
             "no-tls",

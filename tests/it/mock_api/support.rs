@@ -23,6 +23,13 @@ pub const DS100_DELETE: &str = "/AdminInterface/restapi/v1/ds100/delete/otp";
 pub const DS100_DISABLE: &str = "/AdminInterface/restapi/v1/ds100/disable/otp";
 pub const DS100_LOOKUP: &str = "/AdminInterface/restapi/v1/ds100/lookup";
 pub const USERS_LOOKUP: &str = "/AdminInterface/restapi/v1/users/lookup";
+pub const SID_LOOKUP: &str = "/AdminInterface/restapi/v1/sidTokens/lookup";
+pub const DS100_ENABLE: &str = "/AdminInterface/restapi/v1/ds100/enable/otp";
+
+/// `/v1/users/<user>/<rest>`.
+pub fn user_path(user: &str, rest: &str) -> String {
+    format!("/AdminInterface/restapi/v1/users/{user}{rest}")
+}
 
 pub fn sid_clear_pin(user: &str) -> String {
     format!("/AdminInterface/restapi/v2/users/{user}/sidTokens/clearPin")
@@ -183,8 +190,52 @@ pub async fn send_row(
             });
             api.delete(DS100_DELETE, body).await
         }
+        "ds100-enable" => {
+            let user = user_of(api, row).await;
+            let body = json!({"deviceSerialNumber": field("deviceSerialNumber"), "userId": user});
+            api.patch(DS100_ENABLE, body).await
+        }
+        "sid-enable" | "sid-disable" | "sid-unassign" => {
+            let user = user_of(api, row).await;
+            let action = op.trim_start_matches("sid-");
+            let body = json!({"tokenSerialNumber": field("tokenSerialNumber")});
+            let path = user_path(&user, &format!("/sidTokens/{action}"));
+            api.patch(&path, body).await
+        }
+        "user-enable" | "user-disable" => {
+            let user = user_of(api, row).await;
+            let status = if op == "user-enable" { "Enabled" } else { "Disabled" };
+            let path = user_path(&user, "/userStatus");
+            api.send(Method::PUT, &path, json!({ "userStatus": status }))
+                .await
+        }
+        "user-delete" => {
+            let user = user_of(api, row).await;
+            let request = api.request(Method::DELETE, &user_path(&user, ""), None);
+            request.send().await.expect("request")
+        }
         other => panic!("unknown operation {other}"),
     }
+}
+
+/// The row's user: its `userId`, or the user its `email`, `username` or
+/// SID700 `tokenSerialNumber` leads to (empty when none does).
+pub async fn user_of(api: &Api, row: &std::collections::HashMap<String, String>) -> String {
+    let given = |name: &str| row.get(name).filter(|v| !v.is_empty()).cloned();
+    if let Some(user) = given("userId") {
+        return user;
+    }
+    let (path, body, member) = if let Some(email) = given("email") {
+        (USERS_LOOKUP, json!({ "email": email }), "id")
+    } else if let Some(name) = given("username") {
+        (USERS_LOOKUP, json!({ "username": name }), "id")
+    } else if let Some(token) = given("tokenSerialNumber") {
+        (SID_LOOKUP, json!({ "tokenSerialNumber": token }), "userId")
+    } else {
+        return String::new();
+    };
+    let (_, answer) = status_and_json(api.post(path, body).await).await;
+    answer[member].as_str().unwrap_or_default().to_owned()
 }
 
 /// A client whose requests give up after `timeout`.
