@@ -205,9 +205,7 @@ fn fatal_errors_exit_1_and_name_the_file() {
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
     assert!(
-        err.contains(
-            "in.csv:1: missing column userId (or email or username), tokenSerialNumber"
-        ),
+        err.contains("in.csv:1: missing column userId (or email or username), tokenSerialNumber"),
         "{err}"
     );
     assert!(

@@ -204,7 +204,11 @@ pub async fn send_row(
         }
         "user-enable" | "user-disable" => {
             let user = user_of(api, row).await;
-            let status = if op == "user-enable" { "Enabled" } else { "Disabled" };
+            let status = if op == "user-enable" {
+                "Enabled"
+            } else {
+                "Disabled"
+            };
             let path = user_path(&user, "/userStatus");
             api.send(Method::PUT, &path, json!({ "userStatus": status }))
                 .await
