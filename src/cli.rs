@@ -52,8 +52,8 @@ struct RunArgs {
     force: bool,
 
     /// Validate every row and write the plan; send nothing. With =lookup,
-    /// send only the lookups (email → userId, device → token serial), which
-    /// change nothing, to prove the file resolves.
+    /// send only the lookups (email or username → userId, device → token
+    /// serial), which change nothing, to prove the file resolves.
     #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
           require_equals = true, default_missing_value = "offline")]
     dry_run: Option<DryRunArg>,
@@ -132,8 +132,8 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     summary_json: Option<PathBuf>,
 
-    /// Go ahead with a destructive operation (delete, disable) without
-    /// asking.
+    /// Go ahead with a destructive operation (delete, disable, unassign)
+    /// without asking.
     #[arg(long)]
     yes: bool,
 

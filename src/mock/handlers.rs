@@ -76,47 +76,120 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// One endpoint of the tenant: the name its requests are counted under,
 /// how it is reached (a route pattern: `{...}` is any one non-empty
-/// segment), and whether a 200 changes the tenant.
+/// segment), and what a 200 changes.
 pub(crate) struct Endpoint {
     pub name: &'static str,
     pub method: &'static str,
     pub route: &'static str,
-    pub mutates: bool,
+    pub applies: Applies,
 }
 
-/// The tenant's endpoints, one row each. The ledger lists the ones that
-/// change the tenant, in this order.
+/// The ledger entries an endpoint's 200 writes.
+pub(crate) enum Applies {
+    /// Nothing: a read.
+    Nothing,
+    /// The change the endpoint is named after.
+    Itself,
+    /// One of these changes, as the body says.
+    OneOf(&'static [&'static str]),
+}
+
+impl Endpoint {
+    /// The ledger entries this endpoint may write.
+    pub fn ledger_names(&self) -> &[&'static str] {
+        match &self.applies {
+            Applies::Nothing => &[],
+            Applies::Itself => std::slice::from_ref(&self.name),
+            Applies::OneOf(names) => names,
+        }
+    }
+}
+
+/// The tenant's endpoints, one row each. The ledger lists the changes they
+/// apply, in this order.
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
-    endpoint(names::DS100_CLEAR_PIN, "PATCH", DS100_CLEAR_PIN_PATH, true),
-    endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true),
-    endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true),
-    endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true),
-    endpoint(names::DS100_ENABLE, "PATCH", DS100_ENABLE_PATH, true),
-    endpoint(names::SID_ENABLE, "PATCH", SID_ENABLE_ROUTE, true),
-    endpoint(names::SID_DISABLE, "PATCH", SID_DISABLE_ROUTE, true),
-    endpoint(names::SID_UNASSIGN, "PATCH", SID_UNASSIGN_ROUTE, true),
-    // One route, two operations: the body says which; counted together.
-    endpoint(names::USER_STATUS, "PUT", USER_STATUS_ROUTE, false),
-    endpoint(names::USER_DISABLE, "PUT", "", true),
-    endpoint(names::USER_ENABLE, "PUT", "", true),
-    endpoint(names::USER_DELETE, "DELETE", USER_ROUTE, true),
-    endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false),
-    endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false),
-    endpoint(names::SID_LOOKUP, "POST", SID_LOOKUP_PATH, false),
-    endpoint(names::DEVICES, "GET", DEVICES_ROUTE, false),
+    endpoint(
+        names::DS100_CLEAR_PIN,
+        "PATCH",
+        DS100_CLEAR_PIN_PATH,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::SID_CLEAR_PIN,
+        "PATCH",
+        SID_CLEAR_PIN_ROUTE,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::DS100_DISABLE,
+        "PATCH",
+        DS100_DISABLE_PATH,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::DS100_DELETE,
+        "DELETE",
+        DS100_DELETE_PATH,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::DS100_ENABLE,
+        "PATCH",
+        DS100_ENABLE_PATH,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::SID_ENABLE,
+        "PATCH",
+        SID_ENABLE_ROUTE,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::SID_DISABLE,
+        "PATCH",
+        SID_DISABLE_ROUTE,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::SID_UNASSIGN,
+        "PATCH",
+        SID_UNASSIGN_ROUTE,
+        Applies::Itself,
+    ),
+    endpoint(
+        names::USER_STATUS,
+        "PUT",
+        USER_STATUS_ROUTE,
+        Applies::OneOf(&[names::USER_DISABLE, names::USER_ENABLE]),
+    ),
+    endpoint(names::USER_DELETE, "DELETE", USER_ROUTE, Applies::Itself),
+    endpoint(
+        names::DS100_LOOKUP,
+        "POST",
+        DS100_LOOKUP_PATH,
+        Applies::Nothing,
+    ),
+    endpoint(
+        names::USERS_LOOKUP,
+        "POST",
+        USERS_LOOKUP_PATH,
+        Applies::Nothing,
+    ),
+    endpoint(names::SID_LOOKUP, "POST", SID_LOOKUP_PATH, Applies::Nothing),
+    endpoint(names::DEVICES, "GET", DEVICES_ROUTE, Applies::Nothing),
 ];
 
 const fn endpoint(
     name: &'static str,
     method: &'static str,
     route: &'static str,
-    mutates: bool,
+    applies: Applies,
 ) -> Endpoint {
     Endpoint {
         name,
         method,
         route,
-        mutates,
+        applies,
     }
 }
 
@@ -506,6 +579,18 @@ mod tests {
             names::DS100_DELETE
         );
         assert_eq!(classify(&Method::GET, DS100_DELETE_PATH), names::OTHER);
+        let user = "/AdminInterface/restapi/v1/users/87927fb7-e185";
+        assert_eq!(classify(&Method::DELETE, user), names::USER_DELETE);
+        let status = format!("{user}/userStatus");
+        assert_eq!(classify(&Method::PUT, &status), names::USER_STATUS);
+        let unassign = format!("{user}/sidTokens/unassign");
+        assert_eq!(classify(&Method::PATCH, &unassign), names::SID_UNASSIGN);
+        assert_eq!(
+            classify(&Method::POST, USERS_LOOKUP_PATH),
+            names::USERS_LOOKUP
+        );
+        let devices = "/AdminInterface/restapi/v2/users/87927fb7-e185/devices";
+        assert_eq!(classify(&Method::GET, devices), names::DEVICES);
         let empty_user = "/AdminInterface/restapi/v2/users//sidTokens/clearPin";
         assert_eq!(classify(&Method::PATCH, empty_user), names::OTHER);
     }

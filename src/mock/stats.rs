@@ -37,8 +37,7 @@ pub const OTHER: &str = "other";
 pub fn mutations() -> impl Iterator<Item = &'static str> {
     super::handlers::ENDPOINTS
         .iter()
-        .filter(|e| e.mutates)
-        .map(|e| e.name)
+        .flat_map(|e| e.ledger_names().iter().copied())
 }
 
 /// A snapshot of the counters. Serialises to the `/__mock/stats` JSON.
