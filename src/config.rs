@@ -134,6 +134,12 @@ impl Config {
             (None, None) => default_output(&flags.input),
         };
         refuse_shared_files(&flags, &output)?;
+        if flags.verify && operation.lists.is_some() {
+            return Err(ConfigError::Refused(format!(
+                "{} changes nothing, so there is nothing for --verify to read back",
+                operation.name
+            )));
+        }
         let dry_run = dry_run(&flags);
         if let Some(token) = flags.token.as_mut() {
             zeroize::Zeroize::zeroize(token);

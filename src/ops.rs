@@ -464,8 +464,8 @@ mod tests {
             destructive,
             [
                 "ds100-disable",
-                "ds100-delete",
                 "sid-disable",
+                "ds100-delete",
                 "sid-unassign",
                 "user-disable",
                 "user-delete"

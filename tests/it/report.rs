@@ -70,6 +70,9 @@ fn report_lists_each_authenticator_and_accounts_for_every_user() {
 
     let stats = tenant.stats();
     assert_eq!(stats.by_endpoint.get("devices"), Some(&3));
+    let verify = run_op(&tenant, "report", &input, &["--verify"]);
+    assert_exit(&verify, 1);
+    assert!(stderr(&verify).contains("nothing for --verify to read back"));
     assert!(
         stats.applied.values().all(|keys| keys.is_empty()),
         "a report changes nothing: {:?}",
