@@ -116,6 +116,8 @@ pub struct Operation {
     /// in the order they are resolved (a later lookup may need an earlier
     /// one's answer).
     pub resolvers: &'static [Resolver],
+    /// The OAuth permission the call needs.
+    pub permission: &'static str,
 }
 
 impl Operation {
@@ -155,6 +157,18 @@ impl Operation {
         }
     }
 
+    /// The OAuth permissions a run of this operation asks for: its own and
+    /// its lookups', each once, in that order.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes = vec![self.permission];
+        for resolver in self.resolvers {
+            if !scopes.contains(&resolver.lookup.permission) {
+                scopes.push(resolver.lookup.permission);
+            }
+        }
+        scopes
+    }
+
     /// Whether the path carries a row value (and so needs path-safe values).
     pub fn path_fields(&self) -> impl Iterator<Item = Field> + '_ {
         Field::ALL
@@ -185,6 +199,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     destructive: false,
     codes: DS100_CODES,
     resolvers: &[USER_BY_EMAIL],
+    permission: "rsa.authenticator.ds100.manage",
 };
 
 pub static SID_CLEAR_PIN: Operation = Operation {
@@ -203,6 +218,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
         (500, "internal server error at the tenant"),
     ],
     resolvers: &[USER_BY_EMAIL],
+    permission: "rsa.authenticator.sidtoken.manage",
 };
 
 pub static DS100_DISABLE: Operation = Operation {
@@ -216,6 +232,7 @@ pub static DS100_DISABLE: Operation = Operation {
     destructive: true,
     codes: DS100_CODES,
     resolvers: &[USER_BY_EMAIL],
+    permission: "rsa.authenticator.ds100.manage",
 };
 
 pub static DS100_DELETE: Operation = Operation {
@@ -238,6 +255,7 @@ pub static DS100_DELETE: Operation = Operation {
     codes: DS100_CODES,
     // The user first: picking the token on a shared device needs its owner.
     resolvers: &[USER_BY_EMAIL, TOKEN_BY_DEVICE],
+    permission: "rsa.authenticator.ds100.delete",
 };
 
 /// Every operation, in the order `securid-bulk operations` lists them.
@@ -263,7 +281,7 @@ pub fn listing() -> String {
         let columns: Vec<String> = op.required.iter().map(|f| op.describe_column(*f)).collect();
         let body: Vec<&str> = op.body.iter().map(|f| f.wire_name()).collect();
         out.push_str(&format!(
-            "{}\n    {}{}\n    columns: {}\n    request: {} {} {{{}}}\n",
+            "{}\n    {}{}\n    columns: {}\n    request: {} {} {{{}}}\n    permission: {}\n",
             op.name,
             op.summary,
             if op.destructive {
@@ -275,16 +293,18 @@ pub fn listing() -> String {
             op.method.as_str(),
             op.path,
             body.join(", "),
+            op.permission,
         ));
         for resolver in op.resolvers {
             let lookup = resolver.lookup;
             out.push_str(&format!(
-                "    lookup: {} from {}: {} {} {{{}}}\n",
+                "    lookup: {} from {}: {} {} {{{}}} (permission {})\n",
                 resolver.field,
                 lookup.key,
                 lookup.method.as_str(),
                 lookup.path,
                 lookup.key,
+                lookup.permission,
             ));
         }
     }
@@ -426,6 +446,26 @@ mod tests {
         );
         let odd = describe_success(&DS100_CLEAR_PIN, r#"[{"pinSet":null},{"pinSet":0}]"#);
         assert_eq!(odd.as_deref(), Some("pinSet=null; pinSet=0"));
+    }
+
+    #[test]
+    fn a_run_asks_for_its_permission_and_its_lookups() {
+        assert_eq!(
+            DS100_DELETE.scopes(),
+            [
+                "rsa.authenticator.ds100.delete",
+                "rsa.user.read",
+                "rsa.authenticator.ds100.read"
+            ]
+        );
+        assert_eq!(
+            SID_CLEAR_PIN.scopes(),
+            ["rsa.authenticator.sidtoken.manage", "rsa.user.read"]
+        );
+        for op in CATALOG {
+            assert!(op.permission.starts_with("rsa."), "{}", op.name);
+            assert!(listing().contains(&format!("permission: {}", op.permission)));
+        }
     }
 
     #[test]

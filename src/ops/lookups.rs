@@ -22,6 +22,8 @@ pub struct Lookup {
     pub answer: Answer,
     /// The meaning of each status code, for messages.
     pub codes: &'static [(u16, &'static str)],
+    /// The OAuth permission the call needs.
+    pub permission: &'static str,
 }
 
 /// Where the wanted value sits in a lookup's 200 answer.
@@ -135,6 +137,7 @@ pub static USERS_LOOKUP: Lookup = Lookup {
         (429, "too many requests"),
         (500, "internal server error at the tenant"),
     ],
+    permission: "rsa.user.read",
 };
 
 pub static DS100_LOOKUP: Lookup = Lookup {
@@ -153,6 +156,7 @@ pub static DS100_LOOKUP: Lookup = Lookup {
         (429, "too many requests"),
         (500, "internal server error at the tenant"),
     ],
+    permission: "rsa.authenticator.ds100.read",
 };
 
 /// `userId` from `email`.
