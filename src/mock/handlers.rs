@@ -69,31 +69,56 @@ pub(crate) struct Endpoint {
     pub method: &'static str,
     pub route: &'static str,
     pub mutates: bool,
+    /// The OAuth permission an access token needs to call it.
+    pub permission: &'static str,
 }
 
 /// The tenant's endpoints, one row each. The ledger lists the ones that
 /// change the tenant, in this order.
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
-    endpoint(names::DS100_CLEAR_PIN, "PATCH", DS100_CLEAR_PIN_PATH, true),
-    endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true),
-    endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true),
-    endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true),
-    endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false),
-    endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false),
+    endpoint(names::DS100_CLEAR_PIN, "PATCH", DS100_CLEAR_PIN_PATH, true, DS100_MANAGE),
+    endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true, SID_MANAGE),
+    endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true, DS100_MANAGE),
+    endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true, DS100_DELETE),
+    endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false, DS100_READ),
+    endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false, USER_READ),
 ];
+
+// The permission names of the vendor's OAuth permissions page.
+const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
+const DS100_DELETE: &str = "rsa.authenticator.ds100.delete";
+const DS100_READ: &str = "rsa.authenticator.ds100.read";
+const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
+const USER_READ: &str = "rsa.user.read";
 
 const fn endpoint(
     name: &'static str,
     method: &'static str,
     route: &'static str,
     mutates: bool,
+    permission: &'static str,
 ) -> Endpoint {
     Endpoint {
         name,
         method,
         route,
         mutates,
+        permission,
     }
+}
+
+/// Every permission the tenant knows, once each.
+pub(crate) fn permissions() -> impl Iterator<Item = &'static str> {
+    ENDPOINTS
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| !ENDPOINTS[..*i].iter().any(|f| f.permission == e.permission))
+        .map(|(_, e)| e.permission)
+}
+
+/// The permission the endpoint counted as `name` needs.
+pub(crate) fn permission_of(name: &str) -> Option<&'static str> {
+    ENDPOINTS.iter().find(|e| e.name == name).map(|e| e.permission)
 }
 
 /// The operation name a request is counted under, from its method and path
