@@ -382,12 +382,42 @@ fn parse_share(text: &str) -> Result<f64, String> {
 /// Every credential setting: its kind, its argument id, its flag and its
 /// environment variable.
 const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
-    (CredentialKind::BearerToken, "token", "--token", Some("SECURID_TOKEN")),
-    (CredentialKind::KeyFile, "key_file", "--key-file", Some("SECURID_KEY_FILE")),
-    (CredentialKind::OAuthClient, "client_id", "--client-id", Some("SECURID_CLIENT_ID")),
-    (CredentialKind::OAuthClient, "client_key", "--client-key", Some("SECURID_CLIENT_KEY")),
-    (CredentialKind::OAuthClient, "issuer", "--issuer", Some("SECURID_ISSUER")),
-    (CredentialKind::OAuthClient, "token_url", "--token-url", None),
+    (
+        CredentialKind::BearerToken,
+        "token",
+        "--token",
+        Some("SECURID_TOKEN"),
+    ),
+    (
+        CredentialKind::KeyFile,
+        "key_file",
+        "--key-file",
+        Some("SECURID_KEY_FILE"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_id",
+        "--client-id",
+        Some("SECURID_CLIENT_ID"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_key",
+        "--client-key",
+        Some("SECURID_CLIENT_KEY"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "issuer",
+        "--issuer",
+        Some("SECURID_ISSUER"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "token_url",
+        "--token-url",
+        None,
+    ),
     (CredentialKind::OAuthClient, "scope", "--scope", None),
 ];
 
@@ -408,7 +438,11 @@ fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) 
             })
         })
         .collect();
-    let by_flag: Vec<CredentialKind> = given.iter().filter(|g| !g.from_env).map(|g| g.kind).collect();
+    let by_flag: Vec<CredentialKind> = given
+        .iter()
+        .filter(|g| !g.from_env)
+        .map(|g| g.kind)
+        .collect();
     if by_flag.is_empty() {
         return given;
     }

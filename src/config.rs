@@ -348,7 +348,11 @@ fn oauth_settings(
     mock: bool,
 ) -> Result<OAuthSettings, ConfigError> {
     let mut missing = Vec::new();
-    if flags.client_id.as_deref().is_none_or(|id| id.trim().is_empty()) {
+    if flags
+        .client_id
+        .as_deref()
+        .is_none_or(|id| id.trim().is_empty())
+    {
         missing.push("--client-id (or SECURID_CLIENT_ID)");
     }
     if flags.client_key.is_none() {
@@ -381,7 +385,12 @@ fn oauth_settings(
         ));
     }
     Ok(OAuthSettings {
-        client_id: flags.client_id.clone().unwrap_or_default().trim().to_owned(),
+        client_id: flags
+            .client_id
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         key: flags.client_key.clone().unwrap_or_default(),
         issuer,
         token_url,

@@ -43,7 +43,11 @@ pub struct ClientKey {
 
 impl fmt::Debug for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientKey({:?}, kid {:?}, [redacted])", self.key_type, self.kid)
+        write!(
+            f,
+            "ClientKey({:?}, kid {:?}, [redacted])",
+            self.key_type, self.kid
+        )
     }
 }
 
@@ -148,7 +152,9 @@ fn ec_from_jwk(jwk: &Value) -> Result<EncodingKey, Problem> {
     let public = [&[0x04][..], &x, &y].concat();
     let pair = EcdsaKeyPair::from_private_key_and_public_key(&P256, &d, &public)
         .map_err(|_| "its EC members do not form a P-256 key pair")?;
-    let pkcs8 = pair.to_pkcs8v1().map_err(|_| "its EC key cannot be encoded")?;
+    let pkcs8 = pair
+        .to_pkcs8v1()
+        .map_err(|_| "its EC key cannot be encoded")?;
     Ok(EncodingKey::from_ec_der(pkcs8.as_ref()))
 }
 
@@ -208,7 +214,11 @@ fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -227,7 +237,10 @@ pub(crate) mod tests {
         let (n, long) = (der[1] as usize, (der[1] & 0x7f) as usize);
         let (len, start) = match n < 0x80 {
             true => (n, 2),
-            false => (der[2..2 + long].iter().fold(0, |a, b| a << 8 | *b as usize), 2 + long),
+            false => (
+                der[2..2 + long].iter().fold(0, |a, b| a << 8 | *b as usize),
+                2 + long,
+            ),
         };
         (&der[start..start + len], &der[start + len..])
     }
@@ -314,6 +327,9 @@ pub(crate) mod tests {
         rsa.as_object_mut().unwrap().remove("qi");
         check(&rsa.to_string(), "is missing");
         let debug = format!("{:?}", load_text(&ec_jwk().0.to_string()).unwrap());
-        assert!(debug.contains("[redacted]") && debug.contains("ec-1"), "{debug}");
+        assert!(
+            debug.contains("[redacted]") && debug.contains("ec-1"),
+            "{debug}"
+        );
     }
 }

@@ -177,9 +177,9 @@ pub fn mint_jwt(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::time::{SystemTime, UNIX_EPOCH};
     use aws_lc_rs::{encoding::AsDer, signature::KeyPair as _};
     use jsonwebtoken::{dangerous::insecure_decode_claims, decode, DecodingKey, Validation};
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     pub(crate) const URL: &str = "https://acme.access.securid.com/AdminInterface/restapi/v1";
     const HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9."; // {"typ":"JWT","alg":"RS256"}
@@ -257,7 +257,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn now_secs() -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
     }
 
     #[test]
@@ -358,5 +361,4 @@ pub(crate) mod tests {
         std::fs::set_permissions(path, Permissions::from_mode(0o600)).unwrap();
         assert_eq!(KeyFile::permission_warning(path), None);
     }
-
 }

@@ -67,7 +67,6 @@ pub enum AuthError {
     OAuth(#[from] OAuthError),
 }
 
-
 /// A warning to print when a file holding a private key can be read (or
 /// written) by group or others. Always `None` off Unix or when the file
 /// cannot be inspected.

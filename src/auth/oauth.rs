@@ -195,9 +195,10 @@ impl OAuthClient {
             "iat": iat,
             "exp": iat + ASSERTION_LIFETIME.as_secs(),
         });
-        let signed = encode(&header, &claims, &self.key.encoding).map_err(|_| OAuthError::Sign {
-            path: self.key_path.clone(),
-        })?;
+        let signed =
+            encode(&header, &claims, &self.key.encoding).map_err(|_| OAuthError::Sign {
+                path: self.key_path.clone(),
+            })?;
         Ok(Secret::new(signed))
     }
 
@@ -320,8 +321,8 @@ async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError
         return Ok(fallback);
     };
     let route = transport.proxy.route(&document);
-    let http = http_client(&document, transport.timeout, route.as_ref(), 1)
-        .map_err(OAuthError::Http)?;
+    let http =
+        http_client(&document, transport.timeout, route.as_ref(), 1).map_err(OAuthError::Http)?;
     let answer = http
         .get(document)
         .header(reqwest::header::ACCEPT, "application/json")

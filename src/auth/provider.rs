@@ -125,7 +125,11 @@ impl TokenProvider {
         let lifetime = Duration::from_secs(lifetime.clamp(MIN_LIFETIME, MAX_LIFETIME).as_secs());
         let clock: Clock = Arc::new(system_clock);
         let first = signed(&key, lifetime, clock()?)?;
-        Ok(Self::renewing(Minter::KeyFile { key, lifetime }, clock, first))
+        Ok(Self::renewing(
+            Minter::KeyFile { key, lifetime },
+            clock,
+            first,
+        ))
     }
 
     /// Obtains access tokens from the client's token endpoint. The first one

@@ -87,8 +87,13 @@ pub(crate) fn load_client(id: &str, path: &Path) -> Result<Client, MockError> {
         source,
     })?;
     if text.trim_start().starts_with('{') {
-        let jwk: Value = serde_json::from_str(&text)
-            .map_err(|e| invalid(format!("not JSON (line {}, column {})", e.line(), e.column())))?;
+        let jwk: Value = serde_json::from_str(&text).map_err(|e| {
+            invalid(format!(
+                "not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
         let jwk = match jwk.get("keys").and_then(Value::as_array) {
             Some(keys) if keys.len() == 1 => keys[0].clone(),
             _ => jwk,
@@ -105,7 +110,10 @@ fn client_from_jwk(id: &str, jwk: &Value) -> Result<Client, String> {
             .ok_or_else(|| format!("the JWK has no {name}"))
     };
     let (key, algorithm) = match text("kty")? {
-        "RSA" => (DecodingKey::from_rsa_components(text("n")?, text("e")?), Algorithm::RS256),
+        "RSA" => (
+            DecodingKey::from_rsa_components(text("n")?, text("e")?),
+            Algorithm::RS256,
+        ),
         "EC" if text("crv")? == "P-256" => (
             DecodingKey::from_ec_components(text("x")?, text("y")?),
             Algorithm::ES256,
@@ -129,7 +137,10 @@ fn client_from_pem(id: &str, text: &str) -> Result<Client, String> {
     }
     let der = block.contents();
     let (key, algorithm) = if let Ok(pair) = KeyPair::from_pkcs8(der) {
-        (DecodingKey::from_rsa_der(pair.public_key().as_ref()), Algorithm::RS256)
+        (
+            DecodingKey::from_rsa_der(pair.public_key().as_ref()),
+            Algorithm::RS256,
+        )
     } else if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&P256, der) {
         let point = pair.public_key().as_ref();
         let (x, y) = (b64(&point[1..33]), b64(&point[33..]));
@@ -196,7 +207,10 @@ mod tests {
             let written = write_client(&out, key_type, "http://127.0.0.1:1/oauth").unwrap();
             assert_eq!(written.client.algorithm, algorithm);
             let loaded = load_client(&written.client.id, &written.key_file).unwrap();
-            assert_eq!((loaded.algorithm, loaded.kid), (algorithm, written.client.kid));
+            assert_eq!(
+                (loaded.algorithm, loaded.kid),
+                (algorithm, written.client.kid)
+            );
             let about: Value =
                 serde_json::from_slice(&std::fs::read(out.join(CLIENT_FILE_NAME)).unwrap())
                     .unwrap();
@@ -204,7 +218,10 @@ mod tests {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = std::fs::metadata(&written.key_file).unwrap().permissions().mode();
+                let mode = std::fs::metadata(&written.key_file)
+                    .unwrap()
+                    .permissions()
+                    .mode();
                 assert_eq!(mode & 0o777, 0o600);
             }
         }

@@ -76,12 +76,48 @@ pub(crate) struct Endpoint {
 /// The tenant's endpoints, one row each. The ledger lists the ones that
 /// change the tenant, in this order.
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
-    endpoint(names::DS100_CLEAR_PIN, "PATCH", DS100_CLEAR_PIN_PATH, true, DS100_MANAGE),
-    endpoint(names::SID_CLEAR_PIN, "PATCH", SID_CLEAR_PIN_ROUTE, true, SID_MANAGE),
-    endpoint(names::DS100_DISABLE, "PATCH", DS100_DISABLE_PATH, true, DS100_MANAGE),
-    endpoint(names::DS100_DELETE, "DELETE", DS100_DELETE_PATH, true, DS100_DELETE),
-    endpoint(names::DS100_LOOKUP, "POST", DS100_LOOKUP_PATH, false, DS100_READ),
-    endpoint(names::USERS_LOOKUP, "POST", USERS_LOOKUP_PATH, false, USER_READ),
+    endpoint(
+        names::DS100_CLEAR_PIN,
+        "PATCH",
+        DS100_CLEAR_PIN_PATH,
+        true,
+        DS100_MANAGE,
+    ),
+    endpoint(
+        names::SID_CLEAR_PIN,
+        "PATCH",
+        SID_CLEAR_PIN_ROUTE,
+        true,
+        SID_MANAGE,
+    ),
+    endpoint(
+        names::DS100_DISABLE,
+        "PATCH",
+        DS100_DISABLE_PATH,
+        true,
+        DS100_MANAGE,
+    ),
+    endpoint(
+        names::DS100_DELETE,
+        "DELETE",
+        DS100_DELETE_PATH,
+        true,
+        DS100_DELETE,
+    ),
+    endpoint(
+        names::DS100_LOOKUP,
+        "POST",
+        DS100_LOOKUP_PATH,
+        false,
+        DS100_READ,
+    ),
+    endpoint(
+        names::USERS_LOOKUP,
+        "POST",
+        USERS_LOOKUP_PATH,
+        false,
+        USER_READ,
+    ),
 ];
 
 // The permission names of the vendor's OAuth permissions page.
@@ -118,7 +154,10 @@ pub(crate) fn permissions() -> impl Iterator<Item = &'static str> {
 
 /// The permission the endpoint counted as `name` needs.
 pub(crate) fn permission_of(name: &str) -> Option<&'static str> {
-    ENDPOINTS.iter().find(|e| e.name == name).map(|e| e.permission)
+    ENDPOINTS
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.permission)
 }
 
 /// The operation name a request is counted under, from its method and path

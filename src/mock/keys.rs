@@ -216,7 +216,11 @@ pub(crate) fn pkcs1_from_pkcs8(der: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Reads one DER element with the expected tag; returns (contents, rest).
-pub(crate) fn read_tlv<'a>(input: &'a [u8], tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8]), String> {
+pub(crate) fn read_tlv<'a>(
+    input: &'a [u8],
+    tag: u8,
+    what: &str,
+) -> Result<(&'a [u8], &'a [u8]), String> {
     let truncated = || format!("truncated DER in {what}");
     let (&found, input) = input.split_first().ok_or_else(truncated)?;
     if found != tag {

@@ -38,9 +38,9 @@ use tokio::task::JoinHandle;
 
 use crate::secret::Secret;
 
+pub use clients::{CLIENT_FILE_NAME, KEY_FILE_NAME};
 pub use export::export_csv;
 pub use hostile::HostileMode;
-pub use clients::{CLIENT_FILE_NAME, KEY_FILE_NAME};
 pub use options::{MockOptions, OAuthKeyType, RetryAfterForm, DEFAULT_SLOW_MS};
 pub use stats::{OAuthStats, Stats};
 

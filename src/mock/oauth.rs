@@ -164,18 +164,35 @@ impl AuthServer {
     }
 
     fn issue(&self, form: &HashMap<String, String>) -> Result<Response, Refusal> {
-        let unavailable = self
-            .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        let unavailable =
+            self.failures_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if unavailable.is_ok() {
             let why = "the token service is unavailable; try again".to_owned();
-            return Err(Refusal(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", why, "unavailable"));
+            return Err(Refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                why,
+                "unavailable",
+            ));
         }
         let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-        let malformed = |why: &str| Refusal(StatusCode::BAD_REQUEST, "invalid_request", why.to_owned(), "malformed");
+        let malformed = |why: &str| {
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                why.to_owned(),
+                "malformed",
+            )
+        };
         if field("grant_type") != "client_credentials" {
             let why = "grant_type must be client_credentials".to_owned();
-            return Err(Refusal(StatusCode::BAD_REQUEST, "unsupported_grant_type", why, "malformed"));
+            return Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                why,
+                "malformed",
+            ));
         }
         if field("client_assertion_type") != ASSERTION_TYPE {
             return Err(malformed("client_assertion_type must be jwt-bearer"));
@@ -198,22 +215,37 @@ impl AuthServer {
     /// The client whose valid, fresh, first-seen assertion this is.
     fn verify(&self, assertion: &str) -> Result<&Client, Refusal> {
         let invalid_client = |why: &str, reason| {
-            Refusal(StatusCode::UNAUTHORIZED, "invalid_client", why.to_owned(), reason)
+            Refusal(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                why.to_owned(),
+                reason,
+            )
         };
         let header = decode_header(assertion)
             .map_err(|_| invalid_client("client_assertion is not a JWT", "malformed"))?;
         let unverified: Claims = jsonwebtoken::dangerous::insecure_decode_claims(assertion)
-            .map_err(|_| invalid_client("client_assertion lacks iss, sub, iat, exp", "malformed"))?;
+            .map_err(|_| {
+                invalid_client("client_assertion lacks iss, sub, iat, exp", "malformed")
+            })?;
         let client = self
             .clients
             .iter()
             .find(|c| c.id == unverified.iss)
-            .ok_or_else(|| invalid_client("unknown client: no client has this ID", "unknown-client"))?;
+            .ok_or_else(|| {
+                invalid_client("unknown client: no client has this ID", "unknown-client")
+            })?;
         if header.alg != client.algorithm {
-            return Err(invalid_client("the assertion's alg does not match the client's key type", "signature"));
+            return Err(invalid_client(
+                "the assertion's alg does not match the client's key type",
+                "signature",
+            ));
         }
         if client.kid.is_some() && header.kid.is_some() && header.kid != client.kid {
-            return Err(invalid_client("unknown key id for this client", "unknown-key"));
+            return Err(invalid_client(
+                "unknown key id for this client",
+                "unknown-key",
+            ));
         }
         let mut validation = Validation::new(client.algorithm);
         validation.leeway = LEEWAY_SECS;
@@ -230,14 +262,25 @@ impl AuthServer {
 
     fn check_time_and_replay(&self, claims: &Claims) -> Result<(), Refusal> {
         let grant = |why: &str, reason| {
-            Refusal(StatusCode::BAD_REQUEST, "invalid_grant", why.to_owned(), reason)
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                why.to_owned(),
+                reason,
+            )
         };
         let now = jsonwebtoken::get_current_timestamp() as i64;
         if claims.exp - claims.iat > MAX_ASSERTION_SECS || claims.exp <= claims.iat {
-            return Err(grant("the assertion must expire within 5 minutes of iat", "lifetime"));
+            return Err(grant(
+                "the assertion must expire within 5 minutes of iat",
+                "lifetime",
+            ));
         }
         if claims.iat > now + LEEWAY_SECS as i64 {
-            return Err(grant("the assertion's iat is in the future: check the clock", "lifetime"));
+            return Err(grant(
+                "the assertion's iat is in the future: check the clock",
+                "lifetime",
+            ));
         }
         let jti = claims.jti.as_deref().unwrap_or("");
         if jti.is_empty() {
@@ -246,7 +289,10 @@ impl AuthServer {
         let mut seen = lock(&self.seen);
         seen.retain(|_, exp| *exp + LEEWAY_SECS as i64 >= now);
         if seen.insert(jti.to_owned(), claims.exp).is_some() {
-            return Err(grant("the assertion was already used (jti replayed)", "replayed"));
+            return Err(grant(
+                "the assertion was already used (jti replayed)",
+                "replayed",
+            ));
         }
         Ok(())
     }
@@ -266,7 +312,10 @@ impl AuthServer {
             Some(missing) => Err(Refusal(
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
-                format!("permission {missing} is not granted to client {}", client.id),
+                format!(
+                    "permission {missing} is not granted to client {}",
+                    client.id
+                ),
                 "scope",
             )),
             None => Ok(asked),
@@ -277,12 +326,42 @@ impl AuthServer {
 fn refusal_for(kind: &jsonwebtoken::errors::ErrorKind) -> Refusal {
     use jsonwebtoken::errors::ErrorKind as K;
     let (status, error, why, reason) = match kind {
-        K::ExpiredSignature => (StatusCode::BAD_REQUEST, "invalid_grant", "the assertion has expired", "expired"),
-        K::InvalidAudience => (StatusCode::BAD_REQUEST, "invalid_grant", "the assertion's aud is not this token endpoint's URL", "audience"),
-        K::InvalidIssuer | K::InvalidSubject => (StatusCode::UNAUTHORIZED, "invalid_client", "iss and sub must both be the client ID", "unknown-client"),
-        K::ImmatureSignature => (StatusCode::BAD_REQUEST, "invalid_grant", "the assertion is not valid yet", "lifetime"),
-        K::MissingRequiredClaim(_) => (StatusCode::BAD_REQUEST, "invalid_request", "the assertion lacks a required claim", "malformed"),
-        _ => (StatusCode::UNAUTHORIZED, "invalid_client", "the assertion's signature does not verify with the client's key", "signature"),
+        K::ExpiredSignature => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the assertion has expired",
+            "expired",
+        ),
+        K::InvalidAudience => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the assertion's aud is not this token endpoint's URL",
+            "audience",
+        ),
+        K::InvalidIssuer | K::InvalidSubject => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "iss and sub must both be the client ID",
+            "unknown-client",
+        ),
+        K::ImmatureSignature => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the assertion is not valid yet",
+            "lifetime",
+        ),
+        K::MissingRequiredClaim(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the assertion lacks a required claim",
+            "malformed",
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "the assertion's signature does not verify with the client's key",
+            "signature",
+        ),
     };
     Refusal(status, error, why.to_owned(), reason)
 }

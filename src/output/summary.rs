@@ -141,7 +141,10 @@ impl Summary {
             let _ = writeln!(out, "  bearer tokens signed from the key file: {tokens}");
         }
         if let Some(tokens) = self.access_tokens_obtained {
-            let _ = writeln!(out, "  access tokens obtained from the token endpoint: {tokens}");
+            let _ = writeln!(
+                out,
+                "  access tokens obtained from the token endpoint: {tokens}"
+            );
         }
         if let Some(rate) = self.settled_rate {
             let _ = writeln!(

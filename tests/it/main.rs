@@ -14,6 +14,7 @@ mod hostile_server;
 mod interrupt;
 mod lookup;
 mod mock_api;
+mod oauth;
 mod runner;
 mod safety;
 mod security;
