@@ -295,7 +295,7 @@ fn target(flags: &Flags, operation: &Operation) -> Result<Target, ConfigError> {
     let credentials = match (&flags.token, &flags.key_file, oauth) {
         (Some(token), _, _) => Credentials::Token(Secret::new(token.trim())),
         (None, Some(path), _) => Credentials::KeyFile(path.clone()),
-        (None, None, Some(oauth)) => Credentials::OAuth(oauth),
+        (None, None, Some(oauth)) => Credentials::OAuth(Box::new(oauth)),
         (None, None, None) => return Err(ConfigError::Refused(NO_CREDENTIALS.into())),
     };
     let base_url = match &flags.base_url {

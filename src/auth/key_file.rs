@@ -178,7 +178,7 @@ pub fn mint_jwt(
 pub(crate) mod tests {
     use super::*;
     use aws_lc_rs::{encoding::AsDer, signature::KeyPair as _};
-    use jsonwebtoken::{dangerous::insecure_decode_claims, decode, DecodingKey, Validation};
+    use jsonwebtoken::{decode, DecodingKey, Validation};
     use std::time::{SystemTime, UNIX_EPOCH};
 
     pub(crate) const URL: &str = "https://acme.access.securid.com/AdminInterface/restapi/v1";

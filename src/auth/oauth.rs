@@ -83,14 +83,17 @@ pub struct OAuthSettings {
     pub scopes: Vec<String>,
 }
 
+/// A fresh sequence of delays between attempts; its end ends the tries.
+pub type Backoff = Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + Send + Sync>;
+/// A `Retry-After` value read as a delay, if it is one.
+pub type RetryAfter = Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>;
+
 /// How requests to the token endpoint are retried: the run's backoff, and
 /// its reading of `Retry-After`.
 #[derive(Clone)]
 pub struct TokenRetry {
-    /// A fresh sequence of delays between attempts; its end ends the tries.
-    pub backoff: Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + Send + Sync>,
-    /// A `Retry-After` value read as a delay, if it is one.
-    pub retry_after: Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>,
+    pub backoff: Backoff,
+    pub retry_after: RetryAfter,
 }
 
 /// How the token endpoint is reached: the run's timeout and proxy choice.

@@ -42,7 +42,7 @@ pub enum Target {
 pub enum Credentials {
     Token(Secret),
     KeyFile(PathBuf),
-    OAuth(OAuthSettings),
+    OAuth(Box<OAuthSettings>),
 }
 
 /// How the run's client is built, whichever tenant it talks to.

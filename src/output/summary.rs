@@ -225,6 +225,7 @@ mod tests {
                 throttled: 1,
                 settled_rate: None,
                 tokens_signed: None,
+                access_tokens_obtained: None,
             },
             Duration::from_secs(2),
         ));
