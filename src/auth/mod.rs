@@ -65,6 +65,8 @@ pub enum AuthError {
     Clock,
     #[error(transparent)]
     OAuth(#[from] OAuthError),
+    #[error("{0} (refused earlier in this run; not asked again)")]
+    RefusedBefore(String),
 }
 
 /// A warning to print when a file holding a private key can be read (or

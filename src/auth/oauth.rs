@@ -69,6 +69,16 @@ pub enum OAuthError {
     Sign { path: PathBuf },
 }
 
+impl OAuthError {
+    /// Whether asking again cannot help: the endpoint refused the client.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            OAuthError::Refused { .. } | OAuthError::NoToken { .. }
+        )
+    }
+}
+
 /// The OAuth client a run uses, as configured.
 #[derive(Clone, Debug)]
 pub struct OAuthSettings {

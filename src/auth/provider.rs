@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::RwLock;
@@ -61,6 +61,9 @@ struct Renewing {
     minter: Minter,
     clock: Clock,
     cache: RwLock<Cached>,
+    /// The token endpoint's final refusal, once it refused: every later
+    /// caller gets it at once instead of asking again, row after row.
+    refused: Mutex<Option<String>>,
 }
 
 /// How a new token is had.
@@ -149,6 +152,7 @@ impl TokenProvider {
             minter,
             clock,
             cache: RwLock::new(first),
+            refused: Mutex::default(),
         };
         let source = Source::Renewing(Box::new(renewing));
         TokenProvider {
@@ -216,6 +220,14 @@ impl TokenProvider {
     /// after a rejection). An OAuth assertion carries a fresh `jti`, so each
     /// access token is new.
     async fn renew(&self, renewing: &Renewing, cached: &mut Cached) -> Result<(), AuthError> {
+        let refused = renewing
+            .refused
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        if let Some(message) = refused {
+            return Err(AuthError::RefusedBefore(message));
+        }
         let mut now = (renewing.clock)()?;
         if let Minter::KeyFile { .. } = renewing.minter {
             while now.as_secs() == cached.issued.as_secs() {
@@ -224,7 +236,16 @@ impl TokenProvider {
                 now = (renewing.clock)()?;
             }
         }
-        *cached = renewing.minter.mint(now).await?;
+        match renewing.minter.mint(now).await {
+            Ok(fresh) => *cached = fresh,
+            Err(AuthError::OAuth(e)) if e.is_final() => {
+                if let Ok(mut refused) = renewing.refused.lock() {
+                    *refused = Some(e.to_string());
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e),
+        }
         self.mints.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

@@ -311,6 +311,7 @@ fn auth_server(
         lifetime: std::time::Duration::from_secs(opts.access_token_lifetime),
         discovery: !opts.no_discovery,
         failures: opts.token_endpoint_failures,
+        refuse_after: opts.token_endpoint_refuse_after,
     });
     Ok((server, written))
 }

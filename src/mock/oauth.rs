@@ -10,7 +10,7 @@
 //! tenant's own table (`handlers::ENDPOINTS`), not in the tool's catalog.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,9 @@ pub(crate) struct AuthServer {
     discovery: bool,
     /// Token requests still to answer with 503.
     failures_left: AtomicU32,
+    /// Refuse every token request once this many tokens were issued.
+    refuse_after: Option<u64>,
+    issued: AtomicU64,
     /// Assertion IDs already used, with their `exp`, for replay refusal.
     seen: Mutex<HashMap<String, i64>>,
     tokens: Mutex<HashMap<String, Grant>>,
@@ -77,6 +80,7 @@ pub(crate) struct AuthSetup {
     pub lifetime: Duration,
     pub discovery: bool,
     pub failures: u32,
+    pub refuse_after: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +104,8 @@ impl AuthServer {
             lifetime: setup.lifetime,
             discovery: setup.discovery,
             failures_left: AtomicU32::new(setup.failures),
+            refuse_after: setup.refuse_after,
+            issued: AtomicU64::new(0),
             seen: Mutex::default(),
             tokens: Mutex::default(),
         }
@@ -198,6 +204,19 @@ impl AuthServer {
             return Err(malformed("client_assertion_type must be jwt-bearer"));
         }
         let client = self.verify(field("client_assertion"))?;
+        if self
+            .refuse_after
+            .is_some_and(|limit| self.issued.load(Ordering::SeqCst) >= limit)
+        {
+            let why = "this client no longer exists".to_owned();
+            return Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                why,
+                "client-gone",
+            ));
+        }
+        self.issued.fetch_add(1, Ordering::SeqCst);
         let permissions = self.grant(client, field("scope"))?;
         let token = random_token();
         let expires = Instant::now() + self.lifetime;

@@ -143,6 +143,11 @@ pub struct MockOptions {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub token_endpoint_failures: u32,
 
+    /// Refuse every token request (400 invalid_client) once N access tokens
+    /// were issued, as a tenant does when a client is deleted mid-run.
+    #[arg(long, value_name = "N")]
+    pub token_endpoint_refuse_after: Option<u64>,
+
     /// Publish no OpenID discovery document (404), so clients fall back to
     /// <issuer>/token.
     #[arg(long)]
@@ -215,6 +220,7 @@ impl MockOptions {
             access_token_lifetime: 1800,
             oauth_permissions: None,
             token_endpoint_failures: 0,
+            token_endpoint_refuse_after: None,
             no_discovery: false,
             export_csv: None,
             static_token: None,

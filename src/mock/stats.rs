@@ -83,7 +83,7 @@ pub struct OAuthStats {
     pub tokens_issued: u64,
     /// Token requests refused, by reason: `replayed`, `expired`,
     /// `signature`, `unknown-client`, `unknown-key`, `audience`,
-    /// `lifetime`, `scope`, `malformed`, `unavailable`.
+    /// `lifetime`, `scope`, `malformed`, `unavailable`, `client-gone`.
     pub refused: BTreeMap<String, u64>,
     /// Tenant requests refused because the access token lacked the
     /// endpoint's permission.

@@ -421,3 +421,51 @@ fn operations_lists_each_permission() {
     }
     assert!(text.contains("(permission rsa.user.read)"), "{text}");
 }
+
+#[test]
+fn a_client_refused_mid_run_is_not_asked_again_row_after_row() {
+    let dir = temp_dir();
+    let flags = [
+        "--access-token-lifetime",
+        "1",
+        "--token-endpoint-refuse-after",
+        "1",
+    ];
+    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &flags);
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let out = run_oauth(
+        &tenant,
+        &client,
+        "ds100-clear-pin",
+        &input,
+        &["--rate", "2", "-j", "1"],
+    );
+    assert_ne!(code(&out), 0);
+    assert_ne!(code(&out), 101, "no panic: {}", stderr(&out));
+    let rows = results(&results_path(&input));
+    let failed: Vec<&Row> = rows.iter().filter(|r| r["outcome"] == "failed").collect();
+    assert!(!failed.is_empty(), "{rows:?}");
+    for row in &failed {
+        assert!(
+            row["message"].contains("cannot get a bearer token"),
+            "{row:?}"
+        );
+        assert_eq!(
+            row["attempts"], "0",
+            "nothing sent without a token: {row:?}"
+        );
+    }
+    assert!(
+        failed
+            .iter()
+            .any(|r| r["message"].contains("not asked again")),
+        "{failed:?}"
+    );
+    let oauth = tenant.stats().oauth;
+    assert_eq!(
+        oauth.token_requests, 2,
+        "one refusal, then no more asking: {oauth:?}"
+    );
+    assert_eq!(oauth.refused.get("client-gone"), Some(&1));
+    assert_no_secret(&client, &everything(&out, dir.path()));
+}
