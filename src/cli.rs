@@ -13,7 +13,7 @@ use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
 use crate::client::{Rate, RetryPolicy, Settings};
-use crate::config::{Config, ConfigError, DryRunFlag, Flags};
+use crate::config::{Config, ConfigError, CredentialKind, DryRunFlag, Flags, Given, OAuthFlags};
 #[cfg(feature = "mock")]
 use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
@@ -87,14 +87,42 @@ struct RunArgs {
     #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
 
+    /// OAuth API client: its Client ID (Platform > API Access Management in
+    /// the Cloud Administration Console).
+    #[arg(long, env = "SECURID_CLIENT_ID", value_name = "ID")]
+    client_id: Option<String>,
+
+    /// OAuth API client: its private key file (a JWK JSON file, RSA or EC,
+    /// or a PKCS#8 PEM), saved when the client was created.
+    #[arg(long, env = "SECURID_CLIENT_KEY", value_name = "FILE")]
+    client_key: Option<PathBuf>,
+
+    /// OAuth API client: its Issuer URL, e.g.
+    /// https://<tenant>.auth.securid.com/oauth. The token endpoint is found
+    /// by OpenID discovery there, else it is <issuer>/token.
+    #[arg(long, env = "SECURID_ISSUER", value_name = "URL")]
+    issuer: Option<String>,
+
+    /// OAuth API client: the token endpoint, used as is instead of the one
+    /// found from --issuer.
+    #[arg(long, value_name = "URL")]
+    token_url: Option<String>,
+
+    /// OAuth API client: the permissions to ask for, separated by spaces
+    /// [default: the operation's and its lookups', see `operations`].
+    #[arg(long, value_name = "\"PERMISSION ...\"")]
+    scope: Option<String>,
+
     /// Lifetime of each token signed from the key file, in seconds (at most
     /// 3600); a fresh one is signed shortly before it expires.
     #[arg(long, default_value_t = 600, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(2..=3600))]
     token_lifetime: u64,
 
-    /// Run against a built-in simulated tenant seeded with samples/tenant.json.
-    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy"])]
+    /// Run against a built-in simulated tenant seeded with samples/tenant.json
+    /// (with --client-id and --client-key, as that client's authorization
+    /// server).
+    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
     mock: bool,
 
     /// Rows in flight at once.
@@ -240,12 +268,12 @@ where
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
-            prefer_flags_over_environment(&mut run, sub);
+            let given = prefer_flags_over_environment(&mut run, sub);
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            let flags = run.into_flags(sub);
+            let flags = run.into_flags(sub, given);
             Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
         }
     }
@@ -253,7 +281,7 @@ where
 
 impl RunArgs {
     /// The flags, with where clap found the token and the tenant URL.
-    fn into_flags(self, matches: &clap::ArgMatches) -> Flags {
+    fn into_flags(self, matches: &clap::ArgMatches, given: Vec<Given>) -> Flags {
         let source = |id: &str| matches.value_source(id);
         let base_url_source = match source("base_url") {
             Some(ValueSource::EnvVariable) => UrlSource::BaseUrlEnvironment,
@@ -273,6 +301,18 @@ impl RunArgs {
             base_url: self.base_url,
             token: self.token,
             key_file: self.key_file,
+            oauth: OAuthFlags {
+                client_id: self.client_id,
+                client_key: self.client_key,
+                issuer: self.issuer,
+                issuer_source: match source("issuer") {
+                    Some(ValueSource::EnvVariable) => UrlSource::IssuerEnvironment,
+                    _ => UrlSource::IssuerFlag,
+                },
+                token_url: self.token_url,
+                scope: self.scope,
+            },
+            given,
             mock: self.mock,
             client: Settings {
                 timeout: self.timeout,
@@ -346,17 +386,87 @@ fn parse_share(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A credential given as a flag wins over one of the other kind that only
-/// comes from the environment, so `--token` works for a one-off run even
-/// with `SECURID_KEY_FILE` set in the admin's profile.
-fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) {
-    use clap::parser::ValueSource;
-    let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
-    match (from_env("token"), from_env("key_file")) {
-        (true, false) if run.key_file.is_some() => run.token = None,
-        (false, true) if run.token.is_some() => run.key_file = None,
-        _ => {}
+/// Every credential setting: its kind, its argument id, its flag and its
+/// environment variable.
+const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
+    (
+        CredentialKind::BearerToken,
+        "token",
+        "--token",
+        Some("SECURID_TOKEN"),
+    ),
+    (
+        CredentialKind::KeyFile,
+        "key_file",
+        "--key-file",
+        Some("SECURID_KEY_FILE"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_id",
+        "--client-id",
+        Some("SECURID_CLIENT_ID"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_key",
+        "--client-key",
+        Some("SECURID_CLIENT_KEY"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "issuer",
+        "--issuer",
+        Some("SECURID_ISSUER"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "token_url",
+        "--token-url",
+        None,
+    ),
+    (CredentialKind::OAuthClient, "scope", "--scope", None),
+];
+
+/// Credentials of a kind given as a flag win over those of other kinds that
+/// only come from the environment, so `--token` works for a one-off run even
+/// with `SECURID_KEY_FILE` or an OAuth client set in the admin's profile.
+/// Returns the settings left, with where each came from.
+fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) -> Vec<Given> {
+    let given: Vec<Given> = CREDENTIAL_SETTINGS
+        .iter()
+        .filter_map(|(kind, id, flag, env)| {
+            let source = matches.value_source(id)?;
+            (source != ValueSource::DefaultValue).then_some(Given {
+                kind: *kind,
+                flag,
+                env: *env,
+                from_env: source == ValueSource::EnvVariable,
+            })
+        })
+        .collect();
+    let by_flag: Vec<CredentialKind> = given
+        .iter()
+        .filter(|g| !g.from_env)
+        .map(|g| g.kind)
+        .collect();
+    if by_flag.is_empty() {
+        return given;
     }
+    let (kept, dropped): (Vec<Given>, Vec<Given>) =
+        given.into_iter().partition(|g| by_flag.contains(&g.kind));
+    for g in dropped {
+        match g.kind {
+            CredentialKind::BearerToken => run.token = None,
+            CredentialKind::KeyFile => run.key_file = None,
+            CredentialKind::OAuthClient => {
+                run.client_id = None;
+                run.client_key = None;
+                run.issuer = None;
+            }
+        }
+    }
+    kept
 }
 
 fn parse_rate(text: &str) -> Result<Rate, String> {

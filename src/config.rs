@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use reqwest::Url;
 
+use crate::auth::OAuthSettings;
 use crate::client::{Credentials, Settings, Target};
-use crate::net::{tenant_url, UrlError, UrlSource};
+use crate::net::{checked_url, tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
 use crate::output::naming::{default_output, next_output, retry_path};
@@ -98,6 +99,11 @@ pub struct Flags {
     pub token: Option<String>,
     pub token_on_command_line: bool,
     pub key_file: Option<PathBuf>,
+    /// The OAuth client's flags, any of which may be missing.
+    pub oauth: OAuthFlags,
+    /// Every credential flag that was given, and where it came from, to
+    /// name them when kinds are mixed.
+    pub given: Vec<Given>,
     pub mock: bool,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
@@ -109,6 +115,64 @@ pub struct Flags {
     pub limit: Option<u64>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
+}
+
+/// The OAuth client's flags as given.
+#[derive(Debug, Default)]
+pub struct OAuthFlags {
+    pub client_id: Option<String>,
+    pub client_key: Option<PathBuf>,
+    pub issuer: Option<String>,
+    pub issuer_source: UrlSource,
+    pub token_url: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl OAuthFlags {
+    fn any(&self) -> bool {
+        self.client_id.is_some()
+            || self.client_key.is_some()
+            || self.issuer.is_some()
+            || self.token_url.is_some()
+            || self.scope.is_some()
+    }
+}
+
+/// The three kinds of credentials; a run uses exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    BearerToken,
+    KeyFile,
+    OAuthClient,
+}
+
+impl CredentialKind {
+    fn describe(self) -> &'static str {
+        match self {
+            CredentialKind::BearerToken => "a bearer token",
+            CredentialKind::KeyFile => "an admin API key file",
+            CredentialKind::OAuthClient => "an OAuth client",
+        }
+    }
+}
+
+/// One credential setting that was given: which kind it belongs to, its
+/// flag and environment variable, and whether it came from the environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Given {
+    pub kind: CredentialKind,
+    pub flag: &'static str,
+    pub env: Option<&'static str>,
+    pub from_env: bool,
+}
+
+impl Given {
+    fn shown(&self) -> String {
+        match (self.env, self.from_env) {
+            (Some(env), true) => format!("{env} from the environment"),
+            _ => self.flag.to_owned(),
+        }
+    }
 }
 
 /// A run the flags cannot describe.
@@ -140,7 +204,7 @@ impl Config {
                 operation.name
             )));
         }
-        let dry_run = dry_run(&flags);
+        let dry_run = dry_run(&flags, operation);
         if let Some(token) = flags.token.as_mut() {
             zeroize::Zeroize::zeroize(token);
         }
@@ -187,6 +251,9 @@ fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> 
     if let Some(key) = &flags.key_file {
         roles.push(("the key file", key));
     }
+    if let Some(key) = &flags.oauth.client_key {
+        roles.push(("the OAuth client key file", key));
+    }
     match first_shared(&roles) {
         Some((first, second, path)) => Err(ConfigError::Refused(format!(
             "{first} and {second} are the same file ({}); choose another path so neither is overwritten",
@@ -198,18 +265,18 @@ fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> 
 
 /// The dry run and its target. Credentials that conflict are refused in
 /// a dry run as in a real run.
-fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
+fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> {
     if flags.mock && !cfg!(feature = "mock") {
         return Err(ConfigError::Refused(NO_MOCK.into()));
     }
-    if flags.token.is_some() && flags.key_file.is_some() {
-        return Err(ConfigError::Refused(
-            "a token and a key file were both given (as flags, or as SECURID_TOKEN and SECURID_KEY_FILE); keep one".into(),
-        ));
+    refuse_mixed_credentials(&flags.given)?;
+    // A dry run that sends nothing checks the client's flags all the same.
+    if flags.oauth.any() {
+        oauth_settings(operation, &flags.oauth, flags.mock, flags.verify)?;
     }
     match flags.dry_run {
-        None => Ok(DryRun::Off(target(flags)?)),
-        Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags)?)),
+        None => Ok(DryRun::Off(target(flags, operation)?)),
+        Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags, operation)?)),
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
         Some(DryRunFlag::Offline) if flags.mock => Ok(DryRun::Offline {
@@ -225,16 +292,26 @@ fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
     }
 }
 
-fn target(flags: &Flags) -> Result<Target, ConfigError> {
+fn target(flags: &Flags, operation: &Operation) -> Result<Target, ConfigError> {
+    let oauth = match flags.oauth.any() {
+        true => Some(oauth_settings(
+            operation,
+            &flags.oauth,
+            flags.mock,
+            flags.verify,
+        )?),
+        false => None,
+    };
     #[cfg(feature = "mock")]
     if flags.mock {
-        let sample = crate::mock::MockOptions::sample();
-        return Ok(Target::Mock(Box::new(sample)));
+        let options = Box::new(crate::mock::MockOptions::sample());
+        return Ok(Target::Mock { options, oauth });
     }
-    let credentials = match (&flags.token, &flags.key_file) {
-        (Some(token), _) => Credentials::Token(Secret::new(token.trim())),
-        (None, Some(path)) => Credentials::KeyFile(path.clone()),
-        (None, None) => return Err(ConfigError::Refused(NO_CREDENTIALS.into())),
+    let credentials = match (&flags.token, &flags.key_file, oauth) {
+        (Some(token), _, _) => Credentials::Token(Secret::new(token.trim())),
+        (None, Some(path), _) => Credentials::KeyFile(path.clone()),
+        (None, None, Some(oauth)) => Credentials::OAuth(Box::new(oauth)),
+        (None, None, None) => return Err(ConfigError::Refused(NO_CREDENTIALS.into())),
     };
     let base_url = match &flags.base_url {
         Some(url) => Some(tenant_url(url, flags.base_url_source)?),
@@ -247,7 +324,101 @@ fn target(flags: &Flags) -> Result<Target, ConfigError> {
     })
 }
 
-const NO_CREDENTIALS: &str = "no credentials: pass --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant";
+/// Refuses credentials of more than one kind, naming each setting given
+/// and where it came from.
+fn refuse_mixed_credentials(given: &[Given]) -> Result<(), ConfigError> {
+    let mut kinds: Vec<CredentialKind> = Vec::new();
+    for g in given {
+        if !kinds.contains(&g.kind) {
+            kinds.push(g.kind);
+        }
+    }
+    if kinds.len() < 2 {
+        return Ok(());
+    }
+    let described: Vec<String> = kinds
+        .iter()
+        .map(|kind| {
+            let settings: Vec<String> = given
+                .iter()
+                .filter(|g| g.kind == *kind)
+                .map(Given::shown)
+                .collect();
+            format!("{} ({})", kind.describe(), settings.join(", "))
+        })
+        .collect();
+    Err(ConfigError::Refused(format!(
+        "credentials of more than one kind were given: {}; a run uses exactly one kind: keep one",
+        described.join(" and ")
+    )))
+}
+
+/// The OAuth client the flags describe: a client ID, its key file, and
+/// where its token endpoint is (the issuer or `--token-url`; the simulated
+/// tenant is its own issuer). It asks for the operation's permissions and
+/// its lookups' unless `--scope` says otherwise.
+fn oauth_settings(
+    operation: &Operation,
+    flags: &OAuthFlags,
+    mock: bool,
+    verify: bool,
+) -> Result<OAuthSettings, ConfigError> {
+    let mut missing = Vec::new();
+    if flags
+        .client_id
+        .as_deref()
+        .is_none_or(|id| id.trim().is_empty())
+    {
+        missing.push("--client-id (or SECURID_CLIENT_ID)");
+    }
+    if flags.client_key.is_none() {
+        missing.push("--client-key (or SECURID_CLIENT_KEY)");
+    }
+    if !mock && flags.issuer.is_none() && flags.token_url.is_none() {
+        missing.push("--issuer (or SECURID_ISSUER)");
+    }
+    if !missing.is_empty() {
+        return Err(ConfigError::Refused(format!(
+            "an OAuth client needs its Client ID, its private key file and its Issuer URL (all shown in the Cloud Administration Console under Platform > API Access Management); missing: {}",
+            missing.join(", ")
+        )));
+    }
+    let issuer = match (&flags.issuer, mock) {
+        (Some(url), false) => Some(checked_url(url, flags.issuer_source)?),
+        _ => None,
+    };
+    let token_url = match (&flags.token_url, mock) {
+        (Some(url), false) => Some(checked_url(url, UrlSource::TokenUrlFlag)?),
+        _ => None,
+    };
+    let scopes: Vec<String> = match &flags.scope {
+        Some(scope) => scope.split_whitespace().map(str::to_owned).collect(),
+        None => operation
+            .scopes(verify)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    };
+    if scopes.is_empty() {
+        return Err(ConfigError::Refused(
+            "--scope is empty; name the permissions to ask for, separated by spaces, or drop --scope to ask for the operation's own".into(),
+        ));
+    }
+    Ok(OAuthSettings {
+        client_id: flags
+            .client_id
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        key: flags.client_key.clone().unwrap_or_default(),
+        issuer,
+        token_url,
+        scopes,
+    })
+}
+
+const NO_CREDENTIALS: &str = "no credentials: pass an OAuth client (--client-id ID --client-key FILE --issuer URL, or SECURID_CLIENT_ID, SECURID_CLIENT_KEY and SECURID_ISSUER), or --key-file FILE (or set SECURID_KEY_FILE) with the admin API key file from the Cloud Administration Console, or --token TOKEN (or set SECURID_TOKEN); --mock runs against a simulated tenant";
 
 const NO_MOCK: &str = "--mock: this securid-bulk was built without the simulated tenant (the cargo feature `mock`); build it with default features to use --mock";
 

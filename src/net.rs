@@ -61,11 +61,25 @@ pub fn redact_url(text: &str) -> String {
     }
 }
 
-/// Accepts a tenant root or a URL ending in `/AdminInterface/...` and returns
-/// the root. Plain http is refused unless the host is a loopback address;
-/// so is a user name or password, and the message shows neither. The error
-/// names where the URL came from, the URL and why.
+/// Accepts a tenant root or a URL ending in `/AdminInterface/...` (the
+/// REST URL, with or without `/v1`) and returns the root, checked by
+/// [`checked_url`].
 pub fn tenant_url(text: &str, from: UrlSource) -> Result<Url, UrlError> {
+    let mut url = checked_url(text, from)?;
+    let path = url.path().to_owned();
+    let root = match path.find("/AdminInterface") {
+        Some(at) => &path[..at],
+        None => path.trim_end_matches('/'),
+    };
+    url.set_path(root);
+    Ok(url)
+}
+
+/// A URL requests may go to, without query or fragment. Plain http is
+/// refused unless the host is a loopback address; so is a user name or
+/// password, and the message shows neither. The error names where the URL
+/// came from, the URL and why.
+pub fn checked_url(text: &str, from: UrlSource) -> Result<Url, UrlError> {
     let shown = redact_url(text);
     let bad = |why: &str| UrlError {
         from,
@@ -85,18 +99,30 @@ pub fn tenant_url(text: &str, from: UrlSource) -> Result<Url, UrlError> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad(
-            "credentials in the URL are not accepted; use --key-file or --token",
+            "credentials in the URL are not accepted; pass them as credentials (--token, --key-file or an OAuth client)",
         ));
     }
-    let path = url.path().to_owned();
-    let root = match path.find("/AdminInterface") {
-        Some(at) => &path[..at],
-        None => path.trim_end_matches('/'),
-    };
-    url.set_path(root);
     url.set_query(None);
     url.set_fragment(None);
     Ok(url)
+}
+
+/// The one way an HTTP client is built, for the tenant and for a token
+/// endpoint alike: timeouts, no redirects, a `localhost` target pinned to
+/// 127.0.0.1, and exactly the proxy `route` (none for loopback).
+pub fn http_client(
+    target: &Url,
+    timeout: std::time::Duration,
+    route: Option<&Url>,
+    pool: usize,
+) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(pool.max(1))
+        .user_agent(concat!("securid-bulk/", env!("CARGO_PKG_VERSION")));
+    apply_route(pin_localhost(builder, target), route)?.build()
 }
 
 /// "to HOST via proxy URL" or "to HOST directly (no proxy)", for the banner.
@@ -242,9 +268,14 @@ pub enum UrlSource {
     BaseUrlFlag,
     BaseUrlEnvironment,
     KeyFile,
+    IssuerFlag,
+    IssuerEnvironment,
+    TokenUrlFlag,
+    /// The `token_endpoint` of the issuer's discovery document.
+    Discovery,
 }
 
-/// A tenant URL refused by the URL policy of [`tenant_url`].
+/// A URL refused by the URL policy of [`checked_url`].
 #[derive(Debug, thiserror::Error)]
 #[error("{} {reason}", .from.describe())]
 pub struct UrlError {
@@ -258,6 +289,10 @@ impl UrlSource {
             UrlSource::BaseUrlFlag => "--base-url",
             UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL",
             UrlSource::KeyFile => "the key file's adminRestApiUrl",
+            UrlSource::IssuerFlag => "--issuer",
+            UrlSource::IssuerEnvironment => "SECURID_ISSUER",
+            UrlSource::TokenUrlFlag => "--token-url",
+            UrlSource::Discovery => "the token_endpoint of the issuer's discovery document",
         }
     }
 }

@@ -220,6 +220,25 @@ impl Operation {
         !self.body.is_empty() || !self.fixed.is_empty()
     }
 
+    /// The OAuth permissions a run of this operation asks for: its own, its
+    /// lookups', and with `--verify` those of the lookups that read the
+    /// change back, each once, in that order.
+    pub fn scopes(&self, verify: bool) -> Vec<&'static str> {
+        let lookups = self.resolvers.iter().map(|r| r.lookup);
+        let read_backs = self
+            .verify
+            .iter()
+            .filter(|_| verify)
+            .flat_map(|v| v.lookups.iter().copied());
+        let mut scopes = vec![self.permission];
+        for lookup in lookups.chain(read_backs) {
+            if !scopes.contains(&lookup.permission) {
+                scopes.push(lookup.permission);
+            }
+        }
+        scopes
+    }
+
     /// Whether the path carries a row value (and so needs path-safe values).
     pub fn path_fields(&self) -> impl Iterator<Item = Field> + '_ {
         Field::ALL
@@ -275,7 +294,7 @@ pub fn listing() -> String {
         for resolver in op.resolvers {
             let lookup = resolver.lookup;
             out.push_str(&format!(
-                "    lookup: {} from {}: {} {} {{{}}} ({})\n",
+                "    lookup: {} from {}: {} {} {{{}}} (permission {})\n",
                 resolver.field,
                 lookup.key,
                 lookup.method.as_str(),
@@ -518,6 +537,39 @@ mod tests {
         );
         let odd = describe_success(&DS100_CLEAR_PIN, r#"[{"pinSet":null},{"pinSet":0}]"#);
         assert_eq!(odd.as_deref(), Some("pinSet=null; pinSet=0"));
+    }
+
+    #[test]
+    fn a_run_asks_for_its_permission_and_its_lookups() {
+        assert_eq!(
+            DS100_DELETE.scopes(false),
+            [
+                "rsa.authenticator.ds100.delete",
+                "rsa.user.read",
+                "rsa.authenticator.ds100.read"
+            ]
+        );
+        assert_eq!(
+            SID_CLEAR_PIN.scopes(false),
+            [
+                "rsa.authenticator.sidtoken.manage",
+                "rsa.user.read",
+                "rsa.authenticator.sidtoken.read"
+            ]
+        );
+        assert_eq!(
+            USER_DISABLE.scopes(false),
+            ["rsa.user.manage", "rsa.user.read"]
+        );
+        // Reading a deleted credential back needs the DS100 lookup even
+        // when no row needs it to find its token.
+        assert!(DS100_DISABLE
+            .scopes(true)
+            .contains(&"rsa.authenticator.ds100.read"));
+        for op in CATALOG {
+            assert!(op.permission.starts_with("rsa."), "{}", op.name);
+            assert!(listing().contains(&format!("permission: {}", op.permission)));
+        }
     }
 
     #[test]

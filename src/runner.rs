@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use crate::auth::TokenKind;
 use crate::client::{connect, Client, ClientError, ConnectError, Connection};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
@@ -516,7 +517,8 @@ fn report(
         retries: traffic.retries.load(Relaxed),
         throttled: traffic.throttled.load(Relaxed),
         settled_rate: client.and_then(|c| c.settled_rate()),
-        tokens_signed: client.map(|c| c.tokens_signed()).filter(|n| *n > 0),
+        tokens_signed: client.and_then(|c| c.tokens_had(TokenKind::KeyFile)),
+        access_tokens_obtained: client.and_then(|c| c.tokens_had(TokenKind::OAuth)),
         verified: (config.verify && !config.dry_run.is_on()).then(|| {
             let [yes, no, unknown] = &traffic.verified;
             Verified {

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{Client, ClientConfig, ClientError, Rate, RetryPolicy, Traffic};
-use crate::auth::{AuthError, KeyFile, TokenProvider};
+use crate::auth::{
+    AuthError, KeyFile, OAuthClient, OAuthSettings, TokenProvider, TokenRetry, Transport,
+};
 #[cfg(feature = "mock")]
 use crate::mock::{MockError, MockOptions, MockServer};
 use crate::net::{describe_route, tenant_url, ProxyChoice, UrlSource};
@@ -21,9 +23,14 @@ use crate::secret::Secret;
 /// Where requests go.
 #[derive(Debug)]
 pub enum Target {
-    /// The in-process simulated tenant.
+    /// The in-process simulated tenant, with its static token or as the
+    /// authorization server of an OAuth client (whose `issuer` is then the
+    /// tenant's own).
     #[cfg(feature = "mock")]
-    Mock(Box<MockOptions>),
+    Mock {
+        options: Box<MockOptions>,
+        oauth: Option<OAuthSettings>,
+    },
     Tenant {
         /// `None` with a key file: the key file's `adminRestApiUrl` decides.
         base_url: Option<Url>,
@@ -35,6 +42,7 @@ pub enum Target {
 pub enum Credentials {
     Token(Secret),
     KeyFile(PathBuf),
+    OAuth(Box<OAuthSettings>),
 }
 
 /// How the run's client is built, whichever tenant it talks to.
@@ -127,29 +135,47 @@ pub async fn connect(
 ) -> Result<Connection, ConnectError> {
     match target {
         #[cfg(feature = "mock")]
-        Target::Mock(options) => connect_mock(options, settings, announce, halt).await,
+        Target::Mock { options, oauth } => {
+            connect_mock(options, oauth.as_ref(), settings, announce, halt).await
+        }
         Target::Tenant {
             base_url,
             credentials,
         } => {
-            let (base, tokens) =
-                credentials_for(base_url.as_ref(), credentials, settings.token_lifetime)?;
+            let (base, tokens) = credentials_for(base_url.as_ref(), credentials, settings).await?;
             build(base, tokens, settings, announce, halt)
         }
     }
 }
 
-/// Starts the simulated tenant and connects to it with its static token.
+/// Starts the simulated tenant and connects to it with its static token,
+/// or with the OAuth client, whose public key the tenant is given.
 #[cfg(feature = "mock")]
 async fn connect_mock(
     options: &MockOptions,
+    oauth: Option<&OAuthSettings>,
     settings: &Settings,
     announce: (&str, bool),
     halt: &Arc<Halt>,
 ) -> Result<Connection, ConnectError> {
-    let mock = MockServer::start(options.clone()).await?;
+    let mut options = options.clone();
+    if let Some(oauth) = oauth {
+        options.oauth_client_id = Some(oauth.client_id.clone());
+        options.oauth_client_key = Some(oauth.key.clone());
+    }
+    let mock = MockServer::start(options).await?;
     let base = parse_url(&mock.base_url())?;
-    let tokens = TokenProvider::fixed(mock.static_token().clone());
+    let tokens = match oauth {
+        Some(oauth) => {
+            let issuer = parse_url(&mock.oauth_issuer())?;
+            let oauth = OAuthSettings {
+                issuer: Some(issuer),
+                ..oauth.clone()
+            };
+            oauth_tokens(&oauth, settings).await?
+        }
+        None => TokenProvider::fixed(mock.static_token().clone()),
+    };
     let tenant = format!("the simulated tenant at {base}");
     let mut connection = build(base, tokens, settings, announce, halt)?;
     connection.tenant = tenant;
@@ -191,10 +217,10 @@ fn build(
     })
 }
 
-fn credentials_for(
+async fn credentials_for(
     base_url: Option<&Url>,
     credentials: &Credentials,
-    token_lifetime: std::time::Duration,
+    settings: &Settings,
 ) -> Result<(Url, TokenProvider), ConnectError> {
     match credentials {
         Credentials::Token(token) => {
@@ -216,9 +242,42 @@ fn credentials_for(
                 None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
                     .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
             };
-            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
+            let tokens = TokenProvider::from_key_file(key, settings.token_lifetime)?;
+            Ok((base, tokens))
+        }
+        Credentials::OAuth(oauth) => {
+            let base = base_url.cloned().ok_or_else(|| {
+                ConnectError::Setup(
+                    "no tenant given: pass --base-url with the Administration API REST URL shown for the OAuth client".into(),
+                )
+            })?;
+            Ok((base, oauth_tokens(oauth, settings).await?))
         }
     }
+}
+
+/// Finds the client's token endpoint and obtains its first access token,
+/// so a client the endpoint refuses stops the run before any row is sent.
+async fn oauth_tokens(
+    oauth: &OAuthSettings,
+    settings: &Settings,
+) -> Result<TokenProvider, ConnectError> {
+    if let Some(warning) = crate::auth::permission_warning(&oauth.key) {
+        eprintln!("{warning}");
+    }
+    let policy = settings.retry;
+    let transport = Transport {
+        timeout: settings.timeout,
+        proxy: settings.proxy.clone(),
+        retry: TokenRetry {
+            backoff: Arc::new(move || Box::new(policy.backoff())),
+            retry_after: Arc::new(move |value| {
+                super::parse_retry_after(value, SystemTime::now(), policy.max_retry_after)
+            }),
+        },
+    };
+    let client = OAuthClient::connect(oauth, &transport).await?;
+    Ok(TokenProvider::from_oauth(client).await?)
 }
 
 #[cfg(feature = "mock")]

@@ -23,7 +23,7 @@ use std::time::Duration;
 use backon::Retryable;
 use reqwest::Url;
 
-use crate::auth::TokenProvider;
+use crate::auth::{TokenKind, TokenProvider};
 use crate::input::Checked;
 use crate::net;
 use crate::ops::{self, HttpMethod, Operation};
@@ -105,16 +105,13 @@ impl Client {
         tokens: Arc<TokenProvider>,
         halt: Arc<Halt>,
     ) -> Result<Self, ClientError> {
-        let builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(config.concurrency.max(1))
-            .user_agent(concat!("securid-bulk/", env!("CARGO_PKG_VERSION")));
-        let builder = net::pin_localhost(builder, &config.base_url);
-        let http = net::apply_route(builder, config.proxy.as_ref())
-            .and_then(|builder| builder.build())
-            .map_err(ClientError)?;
+        let http = net::http_client(
+            &config.base_url,
+            config.timeout,
+            config.proxy.as_ref(),
+            config.concurrency,
+        )
+        .map_err(ClientError)?;
         Ok(Client {
             http,
             fixed_urls: fixed_urls(&config.base_url),
@@ -128,9 +125,11 @@ impl Client {
         })
     }
 
-    /// Bearer tokens signed so far (zero for a fixed token).
-    pub fn tokens_signed(&self) -> u64 {
-        self.tokens.mints()
+    /// Tokens signed or obtained so far, when they are of `kind` (never
+    /// for a fixed token).
+    pub fn tokens_had(&self, kind: TokenKind) -> Option<u64> {
+        let had = self.tokens.mints();
+        (self.tokens.kind() == kind && had > 0).then_some(had)
     }
 
     /// Runs one row's operation to its conclusion: success, a final refusal,

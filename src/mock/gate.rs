@@ -3,7 +3,9 @@
 //! deliberate:
 //!
 //! 1. connection-reset fault: the connection is dropped with no answer;
-//! 2. authentication: missing or bad bearer token, 403;
+//! 2. authentication: missing or bad bearer token, 403; an expired OAuth
+//!    access token, 401; an access token without the endpoint's
+//!    permission, 403 naming it;
 //! 3. quota: the tenant-wide token bucket, 429 (with `Retry-After`);
 //! 4. failure fault: 500 "Unable to Enable/Disable a hardware token";
 //! 5. latency, jitter or the slow fault's long delay;
@@ -12,7 +14,8 @@
 //!
 //! So a refused request (403, 429, injected 500) never changes the tenant,
 //! and a 429 costs the client nothing but time. `/__mock/*` requests skip all
-//! of it and are not counted.
+//! of it and are not counted; `/oauth/*` requests (the authorization server)
+//! skip it too and are counted apart.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +30,7 @@ use tower::ServiceExt;
 use super::handlers::{self, error_response};
 use super::hostile;
 use super::keys::JwtVerifier;
+use super::oauth::{self, Caller};
 use super::{AdminSubject, Shared};
 use crate::secret::Secret;
 
@@ -51,17 +55,21 @@ pub(crate) struct Auth {
     pub jwt: Option<JwtVerifier>,
 }
 
+/// The bearer token of a request, or why there is none.
+fn bearer(headers: &HeaderMap) -> Result<&str, String> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or("missing Authorization header; send Authorization: Bearer <token>")?;
+    let text = value
+        .to_str()
+        .map_err(|_| "Authorization header is not text")?;
+    Ok(bearer_token(text).ok_or("Authorization must use the Bearer scheme")?)
+}
+
 impl Auth {
-    /// Returns the caller's subject, or why it is refused (never quoting
-    /// the token).
-    fn check(&self, headers: &HeaderMap) -> Result<String, String> {
-        let value = headers
-            .get(header::AUTHORIZATION)
-            .ok_or("missing Authorization header; send Authorization: Bearer <token>")?;
-        let text = value
-            .to_str()
-            .map_err(|_| "Authorization header is not text")?;
-        let token = bearer_token(text).ok_or("Authorization must use the Bearer scheme")?;
+    /// Returns the subject of a static token or key-file JWT, or why it is
+    /// refused (never quoting the token).
+    fn check(&self, token: &str) -> Result<String, String> {
         if constant_time_eq(token.as_bytes(), self.static_token.expose().as_bytes()) {
             return Ok(STATIC_TOKEN_SUBJECT.to_string());
         }
@@ -102,13 +110,18 @@ impl Gate {
         if path.starts_with("/__mock/") {
             return Ok(self.route(request).await);
         }
+        if path.starts_with(oauth::ISSUER_PATH) {
+            let answer = self.shared.oauth.answer(request, &self.shared.stats);
+            return Ok(answer.await);
+        }
         let stats = &self.shared.stats;
-        stats.request(handlers::classify(request.method(), &path));
+        let endpoint = handlers::classify(request.method(), &path);
+        stats.request(endpoint);
         if self.shared.faults.should_reset() {
             stats.reset();
             return Err(Dropped::Reset);
         }
-        let response = match self.admit(&mut request) {
+        let response = match self.admit(&mut request, endpoint) {
             Ok(()) => {
                 self.wait().await?;
                 self.answer(request).await
@@ -123,12 +136,8 @@ impl Gate {
     }
 
     /// Steps 2 to 4: authentication, quota, failure fault.
-    fn admit(&self, request: &mut Request<Body>) -> Result<(), Refused> {
-        let subject = self
-            .shared
-            .auth
-            .check(request.headers())
-            .map_err(Refused::Forbidden)?;
+    fn admit(&self, request: &mut Request<Body>, endpoint: &str) -> Result<(), Refused> {
+        let subject = self.authenticate(request.headers(), endpoint)?;
         request.extensions_mut().insert(AdminSubject(subject));
         self.shared
             .faults
@@ -139,6 +148,35 @@ impl Gate {
             return Err(Refused::Failed);
         }
         Ok(())
+    }
+
+    /// Step 2: the caller's subject. An OAuth access token must be current
+    /// and carry the endpoint's permission; a static token or a key-file
+    /// JWT may call every endpoint.
+    fn authenticate(&self, headers: &HeaderMap, endpoint: &str) -> Result<String, Refused> {
+        let token = bearer(headers).map_err(Refused::Forbidden)?;
+        let stats = &self.shared.stats;
+        match self.shared.oauth.caller(token) {
+            Caller::Client {
+                client,
+                permissions,
+            } => match oauth::lacking(endpoint, &permissions) {
+                None => Ok(client),
+                Some(missing) => {
+                    stats.oauth(|o| o.missing_permission += 1);
+                    Err(Refused::Forbidden(format!(
+                        "the access token lacks permission {missing}, which this endpoint needs"
+                    )))
+                }
+            },
+            Caller::Expired => {
+                stats.oauth(|o| o.expired_tokens += 1);
+                Err(Refused::Unauthorized(
+                    "the access token has expired; get a new one".into(),
+                ))
+            }
+            Caller::Unknown => self.shared.auth.check(token).map_err(Refused::Forbidden),
+        }
     }
 
     /// Step 5. A shutdown cuts the wait short (and drops the connection), so
@@ -188,6 +226,8 @@ async fn drain(body: Body) {
 
 /// A request stopped by the gate before its handler.
 enum Refused {
+    /// 401, with the reason.
+    Unauthorized(String),
     /// 403, with the reason.
     Forbidden(String),
     /// 429, with the `Retry-After` value if one is to be sent.
@@ -199,6 +239,7 @@ enum Refused {
 impl Refused {
     fn into_response(self, path: &str) -> Response<Body> {
         match self {
+            Refused::Unauthorized(why) => error_response(StatusCode::UNAUTHORIZED, why, path),
             Refused::Forbidden(why) => error_response(StatusCode::FORBIDDEN, why, path),
             Refused::Throttled(retry_after) => throttled(retry_after, path),
             Refused::Failed => {

@@ -82,6 +82,8 @@ pub(crate) struct Endpoint {
     pub method: &'static str,
     pub route: &'static str,
     pub applies: Applies,
+    /// The OAuth permission an access token needs to call it.
+    pub permission: &'static str,
 }
 
 /// The ledger entries an endpoint's 200 writes.
@@ -113,84 +115,145 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         "PATCH",
         DS100_CLEAR_PIN_PATH,
         Applies::Itself,
+        DS100_MANAGE,
     ),
     endpoint(
         names::SID_CLEAR_PIN,
         "PATCH",
         SID_CLEAR_PIN_ROUTE,
         Applies::Itself,
+        SID_MANAGE,
     ),
     endpoint(
         names::DS100_DISABLE,
         "PATCH",
         DS100_DISABLE_PATH,
         Applies::Itself,
+        DS100_MANAGE,
     ),
     endpoint(
         names::DS100_DELETE,
         "DELETE",
         DS100_DELETE_PATH,
         Applies::Itself,
+        DS100_DELETE,
     ),
     endpoint(
         names::DS100_ENABLE,
         "PATCH",
         DS100_ENABLE_PATH,
         Applies::Itself,
+        DS100_MANAGE,
     ),
     endpoint(
         names::SID_ENABLE,
         "PATCH",
         SID_ENABLE_ROUTE,
         Applies::Itself,
+        SID_MANAGE,
     ),
     endpoint(
         names::SID_DISABLE,
         "PATCH",
         SID_DISABLE_ROUTE,
         Applies::Itself,
+        SID_MANAGE,
     ),
     endpoint(
         names::SID_UNASSIGN,
         "PATCH",
         SID_UNASSIGN_ROUTE,
         Applies::Itself,
+        SID_MANAGE,
     ),
     endpoint(
         names::USER_STATUS,
         "PUT",
         USER_STATUS_ROUTE,
         Applies::OneOf(&[names::USER_DISABLE, names::USER_ENABLE]),
+        USER_MANAGE,
     ),
-    endpoint(names::USER_DELETE, "DELETE", USER_ROUTE, Applies::Itself),
+    endpoint(
+        names::USER_DELETE,
+        "DELETE",
+        USER_ROUTE,
+        Applies::Itself,
+        USER_DELETE,
+    ),
     endpoint(
         names::DS100_LOOKUP,
         "POST",
         DS100_LOOKUP_PATH,
         Applies::Nothing,
+        DS100_READ,
     ),
     endpoint(
         names::USERS_LOOKUP,
         "POST",
         USERS_LOOKUP_PATH,
         Applies::Nothing,
+        USER_READ,
     ),
-    endpoint(names::SID_LOOKUP, "POST", SID_LOOKUP_PATH, Applies::Nothing),
-    endpoint(names::DEVICES, "GET", DEVICES_ROUTE, Applies::Nothing),
+    endpoint(
+        names::SID_LOOKUP,
+        "POST",
+        SID_LOOKUP_PATH,
+        Applies::Nothing,
+        SID_READ,
+    ),
+    endpoint(
+        names::DEVICES,
+        "GET",
+        DEVICES_ROUTE,
+        Applies::Nothing,
+        DEVICES_READ,
+    ),
 ];
+
+// The permission names of the vendor's OAuth permissions page.
+const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
+const DS100_DELETE: &str = "rsa.authenticator.ds100.delete";
+const DS100_READ: &str = "rsa.authenticator.ds100.read";
+const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
+const SID_READ: &str = "rsa.authenticator.sidtoken.read";
+const USER_READ: &str = "rsa.user.read";
+const USER_MANAGE: &str = "rsa.user.manage";
+const USER_DELETE: &str = "rsa.user.delete";
+/// Unconfirmed: the vendor's permissions page lists this one for the
+/// authenticator details v1 call only.
+const DEVICES_READ: &str = "rsa.authenticator.mobile.read";
 
 const fn endpoint(
     name: &'static str,
     method: &'static str,
     route: &'static str,
     applies: Applies,
+    permission: &'static str,
 ) -> Endpoint {
     Endpoint {
         name,
         method,
         route,
         applies,
+        permission,
     }
+}
+
+/// Every permission the tenant knows, once each.
+pub(crate) fn permissions() -> impl Iterator<Item = &'static str> {
+    ENDPOINTS
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| !ENDPOINTS[..*i].iter().any(|f| f.permission == e.permission))
+        .map(|(_, e)| e.permission)
+}
+
+/// The permission the endpoint counted as `name` needs.
+pub(crate) fn permission_of(name: &str) -> Option<&'static str> {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.permission)
 }
 
 /// The operation name a request is counted under, from its method and path

@@ -171,7 +171,7 @@ fn parse_private_key(access_key: &str) -> Result<KeyPair, String> {
 }
 
 /// Owner-only, replaced whole, never written through a symbolic link.
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(std::io::Error::other(
             "it is a symbolic link; remove it or choose another path",
@@ -216,7 +216,11 @@ pub(crate) fn pkcs1_from_pkcs8(der: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Reads one DER element with the expected tag; returns (contents, rest).
-fn read_tlv<'a>(input: &'a [u8], tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8]), String> {
+pub(crate) fn read_tlv<'a>(
+    input: &'a [u8],
+    tag: u8,
+    what: &str,
+) -> Result<(&'a [u8], &'a [u8]), String> {
     let truncated = || format!("truncated DER in {what}");
     let (&found, input) = input.split_first().ok_or_else(truncated)?;
     if found != tag {

@@ -11,6 +11,7 @@
 //! `hostile` (answers no tenant should give), `keys` (key files, JWTs), `stats` (counters, ledger), `server` (accept
 //! loop, shutdown), `export` (CSV export), `clock` (timestamps).
 
+mod clients;
 mod clock;
 mod export;
 mod faults;
@@ -20,6 +21,7 @@ mod handlers;
 mod hostile;
 mod keys;
 mod lifecycle;
+mod oauth;
 mod options;
 mod server;
 mod state;
@@ -37,10 +39,11 @@ use tokio::task::JoinHandle;
 
 use crate::secret::Secret;
 
+pub use clients::{CLIENT_FILE_NAME, KEY_FILE_NAME};
 pub use export::export_csv;
 pub use hostile::HostileMode;
-pub use options::{MockOptions, RetryAfterForm, DEFAULT_SLOW_MS};
-pub use stats::Stats;
+pub use options::{MockOptions, OAuthKeyType, RetryAfterForm, DEFAULT_SLOW_MS};
+pub use stats::{OAuthStats, Stats};
 
 use faults::Faults;
 use gate::{Auth, Gate};
@@ -89,6 +92,8 @@ pub(crate) struct Shared {
     stats: Recorder,
     faults: Faults,
     auth: Auth,
+    /// The authorization server under `/oauth`.
+    oauth: oauth::AuthServer,
     /// `--hostile` and its `--redirect-to`.
     hostile: Option<(HostileMode, String)>,
     /// Turns true when the server stops; long waits watch it.
@@ -139,6 +144,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// also tells the server to stop, without waiting.
 pub struct MockServer {
     base_url: String,
+    /// The key file of the client `--write-oauth-client` generated, and its
+    /// ID.
+    written_client: Option<(PathBuf, String)>,
     static_token: Secret,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
@@ -173,6 +181,7 @@ impl MockServer {
             (None, Some(path)) => Some(keys::load_key_file(path)?),
             (None, None) => None,
         };
+        let (oauth, written_client) = auth_server(&opts, &base_url)?;
         let static_token = match &opts.static_token {
             Some(token) => token.clone(),
             None => random_token()?,
@@ -186,6 +195,7 @@ impl MockServer {
                 static_token: static_token.clone(),
                 jwt,
             },
+            oauth,
             hostile: opts.hostile.map(|mode| (mode, opts.redirect_to.clone())),
             shutdown: shutdown.clone(),
             timer: timer::PreciseTimer::default(),
@@ -193,6 +203,7 @@ impl MockServer {
         let task = tokio::spawn(server::serve(listener, Gate::new(shared.clone()), shutdown));
         Ok(MockServer {
             base_url,
+            written_client,
             static_token,
             shared,
             stop,
@@ -203,6 +214,11 @@ impl MockServer {
     /// The tenant root, e.g. `http://127.0.0.1:43121` (no path).
     pub fn base_url(&self) -> String {
         self.base_url.clone()
+    }
+
+    /// The Issuer URL of the tenant's authorization server.
+    pub fn oauth_issuer(&self) -> String {
+        format!("{}{}", self.base_url, oauth::ISSUER_PATH)
     }
 
     /// The bearer token accepted as is, besides JWTs signed with a key file.
@@ -281,9 +297,50 @@ fn print_banner(server: &MockServer, key_file: Option<&Path>, generated_key: boo
             println!("  securid-bulk ds100-clear-pin samples/ds100-clear-pin.csv --key-file {path} --base-url {url}");
         }
     }
+    if let Some((key, id)) = &server.written_client {
+        let (key, issuer) = (key.display(), server.oauth_issuer());
+        println!("or with the OAuth client {id} (issuer {issuer}):");
+        println!("  securid-bulk ds100-clear-pin samples/ds100-clear-pin.csv --base-url {url} --client-id {id} --client-key {key} --issuer {issuer}");
+    }
     println!();
     println!("Counters and the ledger of applied changes: {url}/__mock/stats");
     println!("Press Ctrl-C to stop.");
+}
+
+/// The authorization server the options describe: the client written by
+/// `--write-oauth-client` or given by `--oauth-client-id` and
+/// `--oauth-client-key`, if any, and the written client's key file and ID.
+type WrittenClient = Option<(PathBuf, String)>;
+
+fn auth_server(
+    opts: &MockOptions,
+    base_url: &str,
+) -> Result<(oauth::AuthServer, WrittenClient), MockError> {
+    let issuer = format!("{base_url}{}", oauth::ISSUER_PATH);
+    let mut clients = Vec::new();
+    let mut written = None;
+    if let Some(dir) = &opts.write_oauth_client {
+        let client = clients::write_client(dir, opts.key_type, &issuer)?;
+        written = Some((client.key_file, client.client.id.clone()));
+        clients.push(client.client);
+    }
+    if let (Some(id), Some(key)) = (&opts.oauth_client_id, &opts.oauth_client_key) {
+        clients.push(clients::load_client(id, key)?);
+    }
+    let granted = opts
+        .oauth_permissions
+        .as_deref()
+        .map(|p| p.split_whitespace().map(str::to_owned).collect());
+    let server = oauth::AuthServer::new(oauth::AuthSetup {
+        issuer,
+        clients,
+        granted,
+        lifetime: std::time::Duration::from_secs(opts.access_token_lifetime),
+        discovery: !opts.no_discovery,
+        failures: opts.token_endpoint_failures,
+        refuse_after: opts.token_endpoint_refuse_after,
+    });
+    Ok((server, written))
 }
 
 /// The tenant the options describe: `--state`, `--users`, or the sample.

@@ -113,6 +113,51 @@ pub struct MockOptions {
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
+    /// Generate an OAuth API client into DIR (its private key as a JWK file,
+    /// mode 0600, and client.json with its client ID and issuer), then act
+    /// as its authorization server under /oauth.
+    #[arg(long, value_name = "DIR")]
+    pub write_oauth_client: Option<PathBuf>,
+
+    /// The key type of the client --write-oauth-client generates.
+    #[arg(long, value_enum, default_value_t = OAuthKeyType::Rsa)]
+    pub key_type: OAuthKeyType,
+
+    /// Accept this existing OAuth client (with --oauth-client-key): its ID.
+    #[arg(long, value_name = "ID", requires = "oauth_client_key")]
+    pub oauth_client_id: Option<String>,
+
+    /// Accept this existing OAuth client (with --oauth-client-id): its key
+    /// file (a JWK, private or public, or a PKCS#8 PEM private key).
+    #[arg(long, value_name = "FILE", requires = "oauth_client_id")]
+    pub oauth_client_key: Option<PathBuf>,
+
+    /// Lifetime of the access tokens the authorization server issues, in
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub access_token_lifetime: u64,
+
+    /// The permissions granted to the OAuth client, separated by spaces
+    /// [default: every permission the tenant knows].
+    #[arg(long, value_name = "\"PERMISSION ...\"")]
+    pub oauth_permissions: Option<String>,
+
+    /// Answer the first N token requests with 503, to try a client's
+    /// retries.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub token_endpoint_failures: u32,
+
+    /// Refuse every token request (400 invalid_client) once N access tokens
+    /// were issued, as a tenant does when a client is deleted mid-run.
+    #[arg(long, value_name = "N")]
+    pub token_endpoint_refuse_after: Option<u64>,
+
+    /// Publish no OpenID discovery document (404), so clients fall back to
+    /// <issuer>/token.
+    #[arg(long)]
+    pub no_discovery: bool,
+
     /// Write one CSV per operation into DIR, each row of which succeeds
     /// against this tenant, then exit without serving.
     #[arg(long, value_name = "DIR")]
@@ -127,6 +172,15 @@ pub struct MockOptions {
         hide_env_values = true
     )]
     pub static_token: Option<Secret>,
+}
+
+/// The key type of a generated OAuth client.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthKeyType {
+    /// RSA-2048, RS256 assertions.
+    Rsa,
+    /// EC P-256, ES256 assertions.
+    Ec,
 }
 
 /// How a 429 tells the client when to come back.
@@ -165,6 +219,15 @@ impl MockOptions {
             fault_seed: None,
             write_key_file: None,
             key_file: None,
+            write_oauth_client: None,
+            key_type: OAuthKeyType::Rsa,
+            oauth_client_id: None,
+            oauth_client_key: None,
+            access_token_lifetime: 1800,
+            oauth_permissions: None,
+            token_endpoint_failures: 0,
+            token_endpoint_refuse_after: None,
+            no_discovery: false,
             export_csv: None,
             static_token: None,
         }
@@ -192,6 +255,17 @@ impl MockOptions {
         }
         if self.key_file.is_some() && self.write_key_file.is_some() {
             return Err("--key-file and --write-key-file cannot be used together".into());
+        }
+        if self.oauth_client_id.is_some() != self.oauth_client_key.is_some() {
+            return Err("--oauth-client-id and --oauth-client-key go together".into());
+        }
+        if self.write_oauth_client.is_some() && self.oauth_client_id.is_some() {
+            return Err(
+                "--write-oauth-client and --oauth-client-id cannot be used together".into(),
+            );
+        }
+        if self.access_token_lifetime == 0 {
+            return Err("--access-token-lifetime must be at least 1 second".into());
         }
         if self.static_token.as_ref().is_some_and(Secret::is_empty) {
             return Err("--static-token must not be empty".into());

@@ -81,6 +81,30 @@ pub struct Stats {
     /// When 429s were sent, in milliseconds since the tenant started.
     #[serde(default)]
     pub throttled_ms: Vec<u64>,
+    /// What the OAuth authorization server under `/oauth` saw and did.
+    #[serde(default)]
+    pub oauth: OAuthStats,
+}
+
+/// The authorization server's counters. Its requests are not tenant
+/// requests: they are counted here only.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthStats {
+    /// Requests to the token endpoint.
+    pub token_requests: u64,
+    /// Requests for the discovery document.
+    pub discovery_requests: u64,
+    /// Access tokens issued.
+    pub tokens_issued: u64,
+    /// Token requests refused, by reason: `replayed`, `expired`,
+    /// `signature`, `unknown-client`, `unknown-key`, `audience`,
+    /// `lifetime`, `scope`, `malformed`, `unavailable`, `client-gone`.
+    pub refused: BTreeMap<String, u64>,
+    /// Tenant requests refused because the access token lacked the
+    /// endpoint's permission.
+    pub missing_permission: u64,
+    /// Tenant requests refused because the access token had expired.
+    pub expired_tokens: u64,
 }
 
 /// How many timeline entries the stats keep, so a long benchmark run does
@@ -186,6 +210,11 @@ impl Recorder {
             .lookups
             .entry(kind.to_string())
             .or_default() += 1;
+    }
+
+    /// Updates the authorization server's counters.
+    pub fn oauth(&self, update: impl FnOnce(&mut OAuthStats)) {
+        update(&mut lock(&self.stats).oauth);
     }
 
     /// Records one applied mutation. Call only once the change is made and

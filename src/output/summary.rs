@@ -27,6 +27,9 @@ pub struct Summary {
     pub settled_rate: Option<f64>,
     /// Bearer tokens signed from the key file during the run.
     pub tokens_signed: Option<u64>,
+    /// Access tokens obtained from the OAuth token endpoint during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_tokens_obtained: Option<u64>,
     /// The proxy requests went (or, in a dry run, would go) through;
     /// credentials in it are shown as `***`.
     pub proxy: Option<String>,
@@ -59,6 +62,7 @@ pub struct RequestFigures {
     pub settled_rate: Option<f64>,
     pub tokens_signed: Option<u64>,
     pub verified: Option<Verified>,
+    pub access_tokens_obtained: Option<u64>,
 }
 
 /// What a run knows at its end, for its summary.
@@ -106,6 +110,7 @@ impl Summary {
             },
             settled_rate: figures.settled_rate,
             tokens_signed: figures.tokens_signed,
+            access_tokens_obtained: figures.access_tokens_obtained,
             proxy: facts.proxy,
             verified: figures.verified,
             stopped: facts.stopped,
@@ -147,6 +152,12 @@ impl Summary {
         );
         if let Some(tokens) = self.tokens_signed {
             let _ = writeln!(out, "  bearer tokens signed from the key file: {tokens}");
+        }
+        if let Some(tokens) = self.access_tokens_obtained {
+            let _ = writeln!(
+                out,
+                "  access tokens obtained from the token endpoint: {tokens}"
+            );
         }
         if let Some(rate) = self.settled_rate {
             let _ = writeln!(
@@ -239,6 +250,7 @@ mod tests {
                     no: 0,
                     unknown: 0,
                 }),
+                access_tokens_obtained: None,
             },
             Duration::from_secs(2),
         ));

@@ -15,6 +15,7 @@ mod interrupt;
 mod lifecycle;
 mod lookup;
 mod mock_api;
+mod oauth;
 mod report;
 mod runner;
 mod safety;

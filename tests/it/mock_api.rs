@@ -6,6 +6,7 @@
 mod auth;
 mod faults;
 mod files;
+mod oauth;
 mod support;
 
 use reqwest::Method;
