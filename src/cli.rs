@@ -318,6 +318,13 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
             text = text.replace(secret, "[redacted]");
         }
     }
+    // A token pasted in place of the operation. Only the quoted form is
+    // replaced, so a short value cannot mangle the usage text around it.
+    if let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) {
+        if !word.is_empty() {
+            text = text.replace(&format!("'{word}'"), "'[redacted]'");
+        }
+    }
     if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
         text = text.replace(value, &redact_url(value));
     }
