@@ -31,7 +31,8 @@ pub struct Config {
     pub delimiter: u8,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
-    /// The command line as typed, for the resume hint.
+    /// The command line as typed, without `--token` and its value, for the
+    /// carry-on command.
     pub argv: Vec<String>,
     /// Destructive operations go ahead without asking.
     pub yes: bool,
@@ -93,7 +94,7 @@ pub struct Flags {
     pub dry_run: Option<DryRunFlag>,
     pub base_url: Option<String>,
     pub base_url_source: UrlSource,
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub token_on_command_line: bool,
     pub key_file: Option<PathBuf>,
     pub mock: bool,
@@ -118,11 +119,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The run the flags describe, or why there is none. The flag's copy of
-    /// a token is wiped: the [`Secret`] in the config is the one kept.
+    /// The run the flags describe, or why there is none. The flags' token
+    /// is a [`Secret`], wiped when they are dropped, on every path.
     pub fn from_flags(
         operation: &'static Operation,
-        mut flags: Flags,
+        flags: Flags,
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
         let output = match (&flags.output, flags.resume.last()) {
@@ -131,13 +132,10 @@ impl Config {
             (None, None) => default_output(&flags.input),
         };
         refuse_shared_files(&flags, &output)?;
-        let dry_run = dry_run(&flags);
-        if let Some(token) = flags.token.as_mut() {
-            zeroize::Zeroize::zeroize(token);
-        }
+        let dry_run = dry_run(&flags)?;
         Ok(Config {
             operation,
-            dry_run: dry_run?,
+            dry_run,
             output,
             input: flags.input,
             force: flags.force,
@@ -222,7 +220,7 @@ fn target(flags: &Flags) -> Result<Target, ConfigError> {
         return Ok(Target::Mock(Box::new(sample)));
     }
     let credentials = match (&flags.token, &flags.key_file) {
-        (Some(token), _) => Credentials::Token(Secret::new(token.trim())),
+        (Some(token), _) => Credentials::Token(Secret::new(token.expose().trim())),
         (None, Some(path)) => Credentials::KeyFile(path.clone()),
         (None, None) => return Err(ConfigError::Refused(NO_CREDENTIALS.into())),
     };

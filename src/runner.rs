@@ -475,7 +475,13 @@ fn report(
     };
     let next_step = match config.dry_run.is_on() {
         true => None,
-        false => next::next_step(&config.argv, &config.output, &counts, retry),
+        false => next::next_step(
+            &config.argv,
+            config.token_on_command_line,
+            &config.output,
+            &counts,
+            retry,
+        ),
     };
     let halted = halt.reason();
     let summary = Summary::new(RunFacts {
