@@ -57,8 +57,12 @@ pub enum DryRun {
     /// nothing, to prove every email and device resolves.
     Lookups(Target),
     /// `--dry-run`: nothing is sent. The tenant the real run would use, when
-    /// given, to report the route it would take.
-    Offline { would_send_to: Option<Url> },
+    /// given, to report the route it would take; the key file, to load and
+    /// check against that tenant as the real run would.
+    Offline {
+        would_send_to: Option<Url>,
+        key_file: Option<PathBuf>,
+    },
 }
 
 impl DryRun {
@@ -202,6 +206,7 @@ fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
         // refused now, so the dry run finds that problem too.
         Some(DryRunFlag::Offline) if flags.mock => Ok(DryRun::Offline {
             would_send_to: None,
+            key_file: None,
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -209,6 +214,7 @@ fn dry_run(flags: &Flags) -> Result<DryRun, ConfigError> {
                 .as_deref()
                 .map(|url| tenant_url(url, flags.base_url_source))
                 .transpose()?,
+            key_file: flags.key_file.clone(),
         }),
     }
 }

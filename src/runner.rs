@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::client::{connect, Client, ClientError, ConnectError, Connection};
+use crate::client::{connect, key_file_route, Client, ClientError, ConnectError, Connection};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
@@ -120,9 +120,18 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
 async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
     let announce = (config.operation.name, config.quiet);
     Ok(match &config.dry_run {
-        DryRun::Offline { would_send_to } => {
-            Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)
+        DryRun::Offline {
+            would_send_to,
+            key_file: Some(key_file),
+        } => {
+            let lifetime = config.client.token_lifetime;
+            let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
+            Connection::nowhere(Some(&base), &config.client, config.quiet)
         }
+        DryRun::Offline {
+            would_send_to,
+            key_file: None,
+        } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet),
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?
         }

@@ -203,22 +203,32 @@ fn credentials_for(
                 .ok_or_else(|| ConnectError::Setup("no tenant given: pass --base-url".into()))?;
             Ok((base, TokenProvider::fixed(token.clone())))
         }
-        Credentials::KeyFile(path) => {
-            let key = KeyFile::load(path)?;
-            if let Some(warning) = KeyFile::permission_warning(path) {
-                eprintln!("{warning}");
-            }
-            let base = match base_url {
-                Some(url) => {
-                    key.check_destination(url)?;
-                    url.clone()
-                }
-                None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
-                    .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
-            };
-            Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
-        }
+        Credentials::KeyFile(path) => key_file_route(path, base_url, token_lifetime),
     }
+}
+
+/// Loads the key file and finds the tenant its tokens may go to: `base_url`
+/// when the key belongs to it, else the key's own tenant. Signs the first
+/// token, which sends nothing, so an offline dry run can call it too and
+/// find every problem with the key file that the real run would.
+pub fn key_file_route(
+    path: &std::path::Path,
+    base_url: Option<&Url>,
+    token_lifetime: Duration,
+) -> Result<(Url, TokenProvider), ConnectError> {
+    let key = KeyFile::load(path)?;
+    if let Some(warning) = KeyFile::permission_warning(path) {
+        eprintln!("{warning}");
+    }
+    let base = match base_url {
+        Some(url) => {
+            key.check_destination(url)?;
+            url.clone()
+        }
+        None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
+            .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
+    };
+    Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
 }
 
 #[cfg(feature = "mock")]

@@ -10,7 +10,9 @@ mod resolve;
 mod retry;
 
 pub use adaptive::Rate;
-pub use connect::{connect, ConnectError, Connection, Credentials, Settings, Target};
+pub use connect::{
+    connect, key_file_route, ConnectError, Connection, Credentials, Settings, Target,
+};
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 
