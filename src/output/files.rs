@@ -56,8 +56,8 @@ pub fn replace_whole(
 }
 
 /// Finds before anything is sent an output that could not be written: an
-/// existing results file without `force`, a symbolic link, a missing or
-/// read-only directory.
+/// existing results or `--summary-json` file without `force`, a symbolic
+/// link, a missing or read-only directory.
 pub fn check_outputs(
     results: &Path,
     retry: Option<&Path>,
@@ -73,6 +73,13 @@ pub fn check_outputs(
         check_creatable("the retry file", retry, force)?;
     }
     if let Some(summary) = summary_json {
+        if summary.exists() && !force {
+            return Err(OutputError::Unusable {
+                flag: "--summary-json".into(),
+                path: summary.to_owned(),
+                reason: "it already exists; pass --force to overwrite it".into(),
+            });
+        }
         check_creatable("--summary-json", summary, force)?;
     }
     Ok(())

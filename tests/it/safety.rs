@@ -372,6 +372,46 @@ fn unusable_output_paths_are_refused_before_the_first_request() {
 }
 
 #[test]
+fn an_existing_summary_json_is_refused_without_force() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let input = input.to_str().unwrap();
+    let summary = write(dir.path(), "summary.json", "earlier summary\n");
+    let summary = summary.to_str().unwrap();
+    assert_refused_untouched(
+        &tenant,
+        &["ds100-clear-pin", input, "--summary-json", summary],
+        &["--summary-json", summary, "already exists", "--force"],
+        Path::new(summary),
+    );
+    assert!(!results_path(Path::new(input)).exists(), "nothing written");
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        Path::new(input),
+        &["--summary-json", summary],
+    );
+    assert_exit(&out, 0);
+    assert!(std::fs::read_to_string(summary).unwrap().contains("\"ok\""));
+}
+
+#[test]
+fn the_mock_never_replaces_an_existing_key_file() {
+    let dir = temp_dir();
+    let key = write(dir.path(), "admin.key", "a real key\n");
+    let out = bin()
+        .args(["mock", "--write-key-file"])
+        .arg(&key)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "a real key\n");
+}
+
+#[test]
 fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
     let has_strace = std::process::Command::new("strace")
         .arg("-V")
