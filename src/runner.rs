@@ -126,12 +126,12 @@ async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError>
         } => {
             let lifetime = config.client.token_lifetime;
             let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
-            Connection::nowhere(Some(&base), &config.client, config.quiet)
+            Connection::nowhere(Some(&base), &config.client, config.quiet)?
         }
         DryRun::Offline {
             would_send_to,
             key_file: None,
-        } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet),
+        } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?,
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?
         }

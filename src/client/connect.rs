@@ -99,21 +99,28 @@ impl Connection {
 impl Connection {
     /// A dry run that sends nothing. When the tenant a real run would use
     /// is known, says where the real run would send.
-    pub fn nowhere(would_send_to: Option<&Url>, settings: &Settings, quiet: bool) -> Connection {
-        let proxy = would_send_to.and_then(|base| settings.proxy.route(base));
+    pub fn nowhere(
+        would_send_to: Option<&Url>,
+        settings: &Settings,
+        quiet: bool,
+    ) -> Result<Connection, ConnectError> {
+        let proxy = match would_send_to {
+            Some(base) => settings.proxy.route(base).map_err(ConnectError::Setup)?,
+            None => None,
+        };
         if let (Some(base), false) = (would_send_to, quiet) {
             eprintln!(
                 "dry run: a real run would send {}",
                 describe_route(base, proxy.as_ref())
             );
         }
-        Connection {
+        Ok(Connection {
             client: None,
             #[cfg(feature = "mock")]
             mock: None,
             tenant: "nowhere (dry run)".into(),
             proxy,
-        }
+        })
     }
 }
 
@@ -165,7 +172,10 @@ fn build(
     (operation, quiet): (&str, bool),
     halt: &Arc<Halt>,
 ) -> Result<Connection, ConnectError> {
-    let proxy = settings.proxy.route(&base_url);
+    let proxy = settings
+        .proxy
+        .route(&base_url)
+        .map_err(ConnectError::Setup)?;
     if !quiet {
         eprintln!(
             "{operation}: sending {}",

@@ -73,6 +73,7 @@ pub fn check_outputs(
         check_creatable("the retry file", retry, force)?;
     }
     if let Some(summary) = summary_json {
+        check_creatable("--summary-json", summary, force)?;
         if summary.exists() && !force {
             return Err(OutputError::Unusable {
                 flag: "--summary-json".into(),
@@ -80,7 +81,6 @@ pub fn check_outputs(
                 reason: "it already exists; pass --force to overwrite it".into(),
             });
         }
-        check_creatable("--summary-json", summary, force)?;
     }
     Ok(())
 }

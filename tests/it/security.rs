@@ -451,3 +451,35 @@ fn a_proxy_password_never_reaches_the_carry_on_command_or_the_summary() {
         assert!(!text.contains("hunter2"), "{text}");
     }
 }
+
+#[test]
+fn a_socks_proxy_is_refused_naming_the_flag_or_the_variable() {
+    let dir = temp_dir();
+    let input = mixed_run_input(dir.path());
+    let sink = Sink::start();
+    let base = format!("https://127.0.0.1:{}", sink.port);
+    let out = bin()
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &base, "--proxy", "socks5://127.0.0.1:1080"])
+        .env("SECURID_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--proxy"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only http:// and https://"));
+    let out = bin()
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &base, "--dry-run"])
+        .env("SECURID_TOKEN", TOKEN)
+        .env("HTTPS_PROXY", "socks5h://u:hunter2@127.0.0.1:1080")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("HTTPS_PROXY="), "{err}");
+    assert!(err.contains("only http:// and https://"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(sink.connections(), 0, "nothing sent");
+}
