@@ -23,6 +23,9 @@ pub struct Config {
     pub operation: &'static Operation,
     pub input: PathBuf,
     pub output: PathBuf,
+    /// Where rows still to do are written: `output::naming::retry_path` of
+    /// the output, worked out once.
+    pub retry: PathBuf,
     pub force: bool,
     /// Whether this is a dry run, and where requests go.
     pub dry_run: DryRun,
@@ -135,12 +138,14 @@ impl Config {
             (None, Some(previous)) => next_output(previous),
             (None, None) => default_output(&flags.input),
         };
-        refuse_shared_files(&flags, &output)?;
+        let retry = retry_path(&output);
+        refuse_shared_files(&flags, &output, &retry)?;
         let dry_run = dry_run(&flags)?;
         Ok(Config {
             operation,
             dry_run,
             output,
+            retry,
             input: flags.input,
             force: flags.force,
             client: flags.client,
@@ -160,12 +165,11 @@ impl Config {
 /// Refuses a run where two of its files are one file (the input written
 /// over by its own results, a retry file over the input, ...), whatever
 /// --force says: nothing is sent or written.
-fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> {
-    let retry = retry_path(output);
+fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(), ConfigError> {
     let mut roles: Vec<(&str, &Path)> = vec![
         ("the input", &flags.input),
         ("the results file (-o)", output),
-        ("the retry file", &retry),
+        ("the retry file", retry),
     ];
     if let Some(summary) = &flags.summary_json {
         roles.push(("the --summary-json file", summary));

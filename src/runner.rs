@@ -17,7 +17,6 @@ use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::naming::retry_path;
 use crate::output::{
     files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, RunFacts, Summary,
 };
@@ -98,9 +97,8 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let retry = (!config.dry_run.is_on()).then(|| retry_path(&config.output));
     let summary = config.summary_json.as_deref();
-    files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
+    files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     let rows = send_rows(&config, &scan, &connection, &halt).await;
@@ -207,7 +205,7 @@ fn write_retry(
     if config.dry_run.is_on() || written.to_retry.is_empty() {
         return Ok(None);
     }
-    let path = retry_path(&config.output);
+    let path = config.retry.clone();
     let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
     let header = reader.next_header();
     let rows = std::iter::from_fn(move || reader.next_row())

@@ -58,9 +58,11 @@ pub fn replace_whole(
 /// Finds before anything is sent an output that could not be written: an
 /// existing results or `--summary-json` file without `force`, a symbolic
 /// link, a missing or read-only directory.
+/// The retry file is checked in a dry run too, so a dry run finds what the
+/// real run would refuse.
 pub fn check_outputs(
     results: &Path,
-    retry: Option<&Path>,
+    retry: &Path,
     summary_json: Option<&Path>,
     force: bool,
 ) -> Result<(), OutputError> {
@@ -69,9 +71,7 @@ pub fn check_outputs(
         return Err(OutputError::Exists { path });
     }
     check_creatable("-o/--output", results, force)?;
-    if let Some(retry) = retry {
-        check_creatable("the retry file", retry, force)?;
-    }
+    check_creatable("the retry file", retry, force)?;
     if let Some(summary) = summary_json {
         check_creatable("--summary-json", summary, force)?;
         if summary.exists() && !force {

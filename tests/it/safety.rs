@@ -371,6 +371,27 @@ fn unusable_output_paths_are_refused_before_the_first_request() {
     assert!(!results.exists(), "no results file either");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_dry_run_refuses_a_planted_link_at_the_retry_file_like_the_real_run() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let victim = write(dir.path(), "victim.txt", "precious\n");
+    let retry = dir.path().join("ds100-clear-pin.retry.csv");
+    std::os::unix::fs::symlink(&victim, &retry).unwrap();
+    let input = input.to_str().unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["ds100-clear-pin", input];
+        args.extend(dry_run.then_some("--dry-run"));
+        assert_refused_untouched(
+            &tenant,
+            &args,
+            &["symbolic link", "ds100-clear-pin.retry.csv"],
+            &victim,
+        );
+    }
+}
+
 #[test]
 fn an_existing_summary_json_is_refused_without_force() {
     let Scene { tenant, dir } = Scene::sample();
