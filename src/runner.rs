@@ -105,13 +105,22 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally) = rows?;
-    let retry = write_retry(&config, &scan, &written)?;
-    let report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    // A retry file that cannot be written still leaves the summary and the
+    // carry-on command on screen; the run then ends with the error.
+    let (retry, retry_error) = match write_retry(&config, &scan, &written) {
+        Ok(retry) => (retry, None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
     }
-    Ok(report)
+    match retry_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// The connection the run's dry run allows: none, or a client to the target.

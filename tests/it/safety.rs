@@ -393,6 +393,46 @@ fn a_dry_run_refuses_a_planted_link_at_the_retry_file_like_the_real_run() {
 }
 
 #[test]
+fn a_retry_file_that_cannot_be_written_still_leaves_the_summary() {
+    let Scene { tenant, dir } = Scene::sample();
+    let rows: String = (0..6).map(|i| format!("{USER},99900{i}\n")).collect();
+    let input = write(
+        dir.path(),
+        "fail.csv",
+        &format!("userId,tokenSerialNumber\n{rows}"),
+    );
+    let summary = dir.path().join("summary.json");
+    let summary_arg = summary.to_str().unwrap();
+    let child = spawn_op(
+        &tenant,
+        &input,
+        &tenant.token(),
+        &["--rate", "2", "--summary-json", summary_arg],
+    );
+    // Once the results file exists the outputs were checked: a directory
+    // then takes the retry file's name, so writing it fails at the end.
+    let results_file = results_path(&input);
+    for _ in 0..3000 {
+        if results_file.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let blocker = dir.path().join("fail.retry.csv");
+    std::fs::create_dir(&blocker).unwrap();
+    write(&blocker, "keep", "x");
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("outcomes: failed 6"), "{err}");
+    assert!(err.contains("carry on"), "{err}");
+    assert!(err.contains("retry file not written"), "{err}");
+    assert!(err.contains("error: cannot write the retry file"), "{err}");
+    assert_eq!(results(&results_file).len(), 6);
+    let json = std::fs::read_to_string(&summary).unwrap();
+    assert!(json.contains("\"retry_error\": \"cannot write"), "{json}");
+}
+
+#[test]
 fn an_existing_summary_json_is_refused_without_force() {
     let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
