@@ -264,7 +264,7 @@ fn spawn_writer(
                     None => break,
                 },
                 _ = sync_tick.tick() => {
-                    if let Err(e) = writer.sync() {
+                    if let Err(e) = sync_off_runtime(&mut writer).await {
                         halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                         return Err(e);
                     }
@@ -299,6 +299,22 @@ fn spawn_writer(
         })?;
         Ok(written)
     })
+}
+
+/// Syncs what the writer flushed on a blocking thread: an fdatasync can
+/// take long on a slow disk, and the runtime's one worker thread must keep
+/// sending requests and firing timers meanwhile.
+async fn sync_off_runtime(writer: &mut ResultsWriter) -> Result<(), OutputError> {
+    let Some(file) = writer.take_unsynced()? else {
+        return Ok(());
+    };
+    let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
+    synced
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+        .map_err(|source| OutputError::Io {
+            path: writer.path().to_owned(),
+            source,
+        })
 }
 
 fn spawn_workers(

@@ -208,6 +208,21 @@ impl ResultsWriter {
             })
     }
 
+    /// A handle on the file for a sync made elsewhere (off the async
+    /// runtime), when anything was flushed since the last sync; counts as
+    /// synced from now on.
+    pub fn take_unsynced(&mut self) -> Result<Option<File>, OutputError> {
+        if !self.unsynced {
+            return Ok(None);
+        }
+        self.unsynced = false;
+        let file = self.csv.get_ref().try_clone();
+        file.map(Some).map_err(|source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     fn write_record_flushed(&mut self, record: &csv::StringRecord) -> Result<(), OutputError> {
         self.csv
             .write_record(record)
@@ -463,6 +478,17 @@ mod tests {
         let sorted = std::fs::read_to_string(&target).unwrap();
         let u2 = sorted.find("u2").unwrap();
         assert!(u2 < sorted.find("u3").unwrap(), "{sorted}");
+    }
+
+    #[test]
+    fn a_sync_handle_is_handed_out_once_per_flush() {
+        let (_dir, _path, mut writer) = new_writer(&["userId"]);
+        let file = writer.take_unsynced().unwrap().expect("the header was flushed");
+        file.sync_data().unwrap();
+        assert!(writer.take_unsynced().unwrap().is_none(), "nothing new");
+        let input = csv::StringRecord::from(vec!["u2"]);
+        writer.write(&input, &result(2, "x")).unwrap();
+        assert!(writer.take_unsynced().unwrap().is_some());
     }
 
     #[test]
