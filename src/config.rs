@@ -74,13 +74,6 @@ impl DryRun {
         !matches!(self, DryRun::Off(_))
     }
 
-    /// Where requests go; `None` when nothing is sent.
-    pub fn target(&self) -> Option<&Target> {
-        match self {
-            DryRun::Off(target) | DryRun::Lookups(target) => Some(target),
-            DryRun::Offline { .. } => None,
-        }
-    }
 }
 
 /// What a dry run may send, as asked.

@@ -338,7 +338,7 @@ fn spawn_workers(
                 halt.clone(),
                 watch.clone(),
             );
-            let (op, dry_run) = (config.operation, config.dry_run.is_on());
+            let config = config.clone();
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -347,7 +347,7 @@ fn spawn_workers(
                     let finished = if halt.is_set() {
                         not_attempted(row, &halt)
                     } else {
-                        let result = send_row(&client, op, &row, dry_run, &watch, &halt).await;
+                        let result = send_row(&client, &config, &row, &watch, &halt).await;
                         (row.record, result)
                     };
                     if results.send(finished).await.is_err() {
@@ -361,17 +361,17 @@ fn spawn_workers(
 
 async fn send_row(
     client: &Client,
-    op: &'static crate::ops::Operation,
+    config: &Config,
     row: &Row,
-    dry_run: bool,
     watch: &Watch,
     halt: &Halt,
 ) -> RowResult {
     let started = Instant::now();
-    let attempted = if dry_run {
-        client.check_lookups(op, &row.checked).await
-    } else {
-        client.execute(op, &row.checked).await
+    let (op, row_values) = (config.operation, &row.checked);
+    let attempted = match config.dry_run {
+        DryRun::Lookups(_) => client.check_lookups(op, row_values).await,
+        // An offline dry run has no client, so no worker.
+        DryRun::Off(_) | DryRun::Offline { .. } => client.execute(op, row_values).await,
     };
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
@@ -470,13 +470,13 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     match &row.checked.verdict {
         Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
         Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-        Verdict::Ready if config.dry_run.target().is_none() => {
+        Verdict::Ready if matches!(config.dry_run, DryRun::Offline { .. }) => {
             Some((Outcome::Valid, row.checked.notes.join("; ")))
         }
         Verdict::Ready if halt.is_set() => {
             Some((Outcome::NotAttempted, halt.not_attempted_message()))
         }
-        Verdict::Ready if !config.dry_run.is_on() && !canary.admit() => {
+        Verdict::Ready if matches!(config.dry_run, DryRun::Off(_)) && !canary.admit() => {
             Some((Outcome::NotAttempted, canary.message()))
         }
         Verdict::Ready => None,
