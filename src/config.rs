@@ -73,7 +73,6 @@ impl DryRun {
     pub fn is_on(&self) -> bool {
         !matches!(self, DryRun::Off(_))
     }
-
 }
 
 /// What a dry run may send, as asked.

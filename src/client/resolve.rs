@@ -281,7 +281,10 @@ mod tests {
             tokio::spawn(async move { client.resolve(&DS100_DELETE, &row()).await.err() })
         };
         let first = resolve(client.clone());
-        received.recv().await.expect("the first row's lookup was sent");
+        received
+            .recv()
+            .await
+            .expect("the first row's lookup was sent");
         let waiting = resolve(client.clone());
         tokio::task::yield_now().await;
         halt.stop(HaltReason::Stopped("5 rows failed".into()));

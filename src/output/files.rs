@@ -289,7 +289,10 @@ mod tests {
         std::os::unix::fs::symlink("../target.csv", &link).unwrap();
         let target = dir.path().join("target.csv");
         assert_eq!(FileIdentity::of(&link), FileIdentity::of(&target));
-        let roles = [("the results file", target.as_path()), ("--summary-json", &link)];
+        let roles = [
+            ("the results file", target.as_path()),
+            ("--summary-json", &link),
+        ];
         assert!(first_shared(&roles).is_some());
     }
 

@@ -483,7 +483,10 @@ mod tests {
     #[test]
     fn a_sync_handle_is_handed_out_once_per_flush() {
         let (_dir, _path, mut writer) = new_writer(&["userId"]);
-        let file = writer.take_unsynced().unwrap().expect("the header was flushed");
+        let file = writer
+            .take_unsynced()
+            .unwrap()
+            .expect("the header was flushed");
         file.sync_data().unwrap();
         assert!(writer.take_unsynced().unwrap().is_none(), "nothing new");
         let input = csv::StringRecord::from(vec!["u2"]);
