@@ -19,6 +19,7 @@ use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
 use crate::ops;
 use crate::safety::Limits;
+use crate::secret::Secret;
 
 /// What the user asked for.
 #[derive(Debug)]
@@ -69,9 +70,10 @@ struct RunArgs {
         long,
         env = "SECURID_TOKEN",
         hide_env_values = true,
-        value_name = "TOKEN"
+        value_name = "TOKEN",
+        value_parser = parse_secret
     )]
-    token: Option<String>,
+    token: Option<Secret>,
 
     /// Proxy for requests to an https:// tenant [default: HTTPS_PROXY,
     /// ALL_PROXY and NO_PROXY from the environment]. Plain http:// to
@@ -246,8 +248,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let matches = match command().try_get_matches_from(args.clone()) {
+    let args = WipedArgs(args.into_iter().map(Into::into).collect());
+    let matches = match command().try_get_matches_from(args.0.iter()) {
         Ok(matches) => matches,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
@@ -269,14 +271,41 @@ where
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
             let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             let given = prefer_flags_over_environment(&mut run, sub);
-            let argv = args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
+            let argv = argv_without_token(&args.0);
             let flags = run.into_flags(sub, given);
             Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
         }
     }
+}
+
+/// The command line, wiped when parsing ends: it may hold `--token`.
+struct WipedArgs(Vec<std::ffi::OsString>);
+
+impl Drop for WipedArgs {
+    fn drop(&mut self) {
+        for arg in self.0.drain(..) {
+            zeroize::Zeroize::zeroize(&mut arg.into_encoded_bytes());
+        }
+    }
+}
+
+/// The command line as typed, minus `--token` and its value, for the
+/// carry-on command.
+fn argv_without_token(args: &[std::ffi::OsString]) -> Vec<String> {
+    let mut argv = Vec::with_capacity(args.len());
+    let mut words = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(word) = words.next() {
+        if word == "--token" {
+            words.next();
+        } else if !word.starts_with("--token=") {
+            argv.push(word);
+        }
+    }
+    argv
+}
+
+fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(text))
 }
 
 impl RunArgs {
@@ -363,6 +392,13 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
         };
         if !secret.is_empty() {
             text = text.replace(secret, "[redacted]");
+        }
+    }
+    // A token pasted in place of the operation. Only the quoted form is
+    // replaced, so a short value cannot mangle the usage text around it.
+    if let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) {
+        if !word.is_empty() {
+            text = text.replace(&format!("'{word}'"), "'[redacted]'");
         }
     }
     if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
@@ -556,6 +592,39 @@ mod tests {
         };
         assert!(matches!(lookups.dry_run, DryRun::Lookups(_)));
         assert!(run(&["--dry-run=everything"]).is_err());
+    }
+
+    #[test]
+    fn a_typed_token_is_in_neither_the_kept_command_line_nor_the_debug_output() {
+        for token in [&["--token", "s3cret-tok"][..], &["--token=s3cret-tok"]] {
+            let mut args = vec![
+                "securid-bulk",
+                "ds100-clear-pin",
+                "in.csv",
+                "--base-url",
+                "https://acme.example",
+            ];
+            args.extend(token);
+            args.extend(["-j", "2"]);
+            let Ok(Command::Run(config)) = parse_from(args) else {
+                panic!("parses")
+            };
+            assert!(config.token_on_command_line);
+            assert_eq!(
+                config.argv,
+                [
+                    "securid-bulk",
+                    "ds100-clear-pin",
+                    "in.csv",
+                    "--base-url",
+                    "https://acme.example",
+                    "-j",
+                    "2"
+                ]
+            );
+            let shown = format!("{config:?}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct Config {
     pub operation: &'static Operation,
     pub input: PathBuf,
     pub output: PathBuf,
+    /// Where rows still to do are written: `output::naming::retry_path` of
+    /// the output, worked out once.
+    pub retry: PathBuf,
     pub force: bool,
     /// Whether this is a dry run, and where requests go.
     pub dry_run: DryRun,
@@ -32,7 +35,8 @@ pub struct Config {
     pub delimiter: u8,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
-    /// The command line as typed, for the resume hint.
+    /// The command line as typed, without `--token` and its value, for the
+    /// carry-on command.
     pub argv: Vec<String>,
     /// Destructive operations go ahead without asking.
     pub yes: bool,
@@ -59,22 +63,18 @@ pub enum DryRun {
     /// nothing, to prove every email and device resolves.
     Lookups(Target),
     /// `--dry-run`: nothing is sent. The tenant the real run would use, when
-    /// given, to report the route it would take.
-    Offline { would_send_to: Option<Url> },
+    /// given, to report the route it would take; the key file, to load and
+    /// check against that tenant as the real run would.
+    Offline {
+        would_send_to: Option<Url>,
+        key_file: Option<PathBuf>,
+    },
 }
 
 impl DryRun {
     /// Whether this is a dry run of either kind.
     pub fn is_on(&self) -> bool {
         !matches!(self, DryRun::Off(_))
-    }
-
-    /// Where requests go; `None` when nothing is sent.
-    pub fn target(&self) -> Option<&Target> {
-        match self {
-            DryRun::Off(target) | DryRun::Lookups(target) => Some(target),
-            DryRun::Offline { .. } => None,
-        }
     }
 }
 
@@ -96,7 +96,7 @@ pub struct Flags {
     pub dry_run: Option<DryRunFlag>,
     pub base_url: Option<String>,
     pub base_url_source: UrlSource,
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub token_on_command_line: bool,
     pub key_file: Option<PathBuf>,
     /// The OAuth client's flags, any of which may be missing.
@@ -185,11 +185,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The run the flags describe, or why there is none. The flag's copy of
-    /// a token is wiped: the [`Secret`] in the config is the one kept.
+    /// The run the flags describe, or why there is none. The flags' token
+    /// is a [`Secret`], wiped when they are dropped, on every path.
     pub fn from_flags(
         operation: &'static Operation,
-        mut flags: Flags,
+        flags: Flags,
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
         let output = match (&flags.output, flags.resume.last()) {
@@ -197,21 +197,20 @@ impl Config {
             (None, Some(previous)) => next_output(previous),
             (None, None) => default_output(&flags.input),
         };
-        refuse_shared_files(&flags, &output)?;
+        let retry = retry_path(&output);
+        refuse_shared_files(&flags, &output, &retry)?;
         if flags.verify && operation.lists.is_some() {
             return Err(ConfigError::Refused(format!(
                 "{} changes nothing, so there is nothing for --verify to read back",
                 operation.name
             )));
         }
-        let dry_run = dry_run(&flags, operation);
-        if let Some(token) = flags.token.as_mut() {
-            zeroize::Zeroize::zeroize(token);
-        }
+        let dry_run = dry_run(&flags, operation)?;
         Ok(Config {
             operation,
-            dry_run: dry_run?,
+            dry_run,
             output,
+            retry,
             input: flags.input,
             force: flags.force,
             client: flags.client,
@@ -232,12 +231,11 @@ impl Config {
 /// Refuses a run where two of its files are one file (the input written
 /// over by its own results, a retry file over the input, ...), whatever
 /// --force says: nothing is sent or written.
-fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> {
-    let retry = retry_path(output);
+fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(), ConfigError> {
     let mut roles: Vec<(&str, &Path)> = vec![
         ("the input", &flags.input),
         ("the results file (-o)", output),
-        ("the retry file", &retry),
+        ("the retry file", retry),
     ];
     if let Some(summary) = &flags.summary_json {
         roles.push(("the --summary-json file", summary));
@@ -281,6 +279,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
         // refused now, so the dry run finds that problem too.
         Some(DryRunFlag::Offline) if flags.mock => Ok(DryRun::Offline {
             would_send_to: None,
+            key_file: None,
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -288,6 +287,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
                 .as_deref()
                 .map(|url| tenant_url(url, flags.base_url_source))
                 .transpose()?,
+            key_file: flags.key_file.clone(),
         }),
     }
 }
@@ -308,7 +308,7 @@ fn target(flags: &Flags, operation: &Operation) -> Result<Target, ConfigError> {
         return Ok(Target::Mock { options, oauth });
     }
     let credentials = match (&flags.token, &flags.key_file, oauth) {
-        (Some(token), _, _) => Credentials::Token(Secret::new(token.trim())),
+        (Some(token), _, _) => Credentials::Token(Secret::new(token.expose().trim())),
         (None, Some(path), _) => Credentials::KeyFile(path.clone()),
         (None, None, Some(oauth)) => Credentials::OAuth(Box::new(oauth)),
         (None, None, None) => return Err(ConfigError::Refused(NO_CREDENTIALS.into())),

@@ -151,20 +151,28 @@ impl ProxyChoice {
     /// The proxy requests to `base` go through, if any. Plain `http://`
     /// (always loopback) never goes through one: the bearer token would
     /// leave the machine in clear text.
-    pub fn route(&self, base: &Url) -> Option<Url> {
-        if base.scheme() != "https" {
-            return None;
-        }
+    /// A proxy variable the tool cannot use (a `socks5://` one, say) is an
+    /// error naming the variable, never a silent direct connection.
+    pub fn route(&self, base: &Url) -> Result<Option<Url>, String> {
+        let host = match base.host_str() {
+            Some(host) if base.scheme() == "https" => host,
+            _ => return Ok(None),
+        };
         match self {
-            ProxyChoice::Direct => None,
-            ProxyChoice::Given(proxy) => Some(proxy.clone()),
+            ProxyChoice::Direct => Ok(None),
+            ProxyChoice::Given(proxy) => Ok(Some(proxy.clone())),
             ProxyChoice::Environment => {
-                let host = base.host_str()?;
-                if excluded_by(&env_var(&["NO_PROXY", "no_proxy"]), host) {
-                    return None;
+                if excluded_by(&env_var(&["NO_PROXY", "no_proxy"]).1, host) {
+                    return Ok(None);
                 }
-                let proxy = env_var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]);
-                parse_proxy(&proxy).ok()
+                let (name, proxy) =
+                    env_var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]);
+                if proxy.trim().is_empty() {
+                    return Ok(None);
+                }
+                parse_proxy(&proxy)
+                    .map(Some)
+                    .map_err(|why| format!("{name}={}: {why}", redact_url(&proxy)))
             }
         }
     }
@@ -198,8 +206,11 @@ pub fn parse_proxy(text: &str) -> Result<Url, String> {
     };
     let url = Url::parse(&with_scheme).map_err(|e| e.to_string())?;
     match url.scheme() {
-        "http" | "https" | "socks5" | "socks5h" if url.host_str().is_some() => Ok(url),
-        _ => Err("expected http://host:port or https://host:port".into()),
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        "http" | "https" => Err("no host; expected http://host:port or https://host:port".into()),
+        other => Err(format!(
+            "unsupported proxy scheme {other}: only http:// and https:// proxies are supported"
+        )),
     }
 }
 
@@ -208,11 +219,12 @@ pub fn show_proxy(proxy: &Url) -> String {
     redact_url(proxy.as_str())
 }
 
-fn env_var(names: &[&str]) -> String {
+/// The first of `names` set to something, with its name.
+fn env_var(names: &[&'static str]) -> (&'static str, String) {
     names
         .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
+        .filter_map(|name| Some((*name, std::env::var(name).ok()?)))
+        .find(|(_, value)| !value.trim().is_empty())
         .unwrap_or_default()
 }
 
@@ -391,10 +403,19 @@ mod tests {
         let given = ProxyChoice::Given(proxy.clone());
         let http = Url::parse("http://127.0.0.1:9").unwrap();
         let https = Url::parse("https://acme.access.securid.com").unwrap();
-        assert_eq!(given.route(&http), None);
-        assert_eq!(given.route(&https), Some(proxy));
-        assert_eq!(ProxyChoice::Direct.route(&https), None);
+        assert_eq!(given.route(&http), Ok(None));
+        assert_eq!(given.route(&https), Ok(Some(proxy)));
+        assert_eq!(ProxyChoice::Direct.route(&https), Ok(None));
         assert!(parse_proxy("ftp://x").is_err());
+    }
+
+    #[test]
+    fn only_http_and_https_proxies_are_accepted() {
+        for socks in ["socks5://127.0.0.1:1080", "socks5h://proxy.corp:1080"] {
+            let err = parse_proxy(socks).unwrap_err();
+            assert!(err.contains("only http:// and https://"), "{err}");
+        }
+        assert!(parse_proxy("https://proxy.corp:3128").is_ok());
     }
 
     #[test]

@@ -13,13 +13,12 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::auth::TokenKind;
-use crate::client::{connect, Client, ClientError, ConnectError, Connection};
+use crate::client::{connect, key_file_route, Client, ClientError, ConnectError, Connection};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
 use crate::ops::Listing;
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::naming::retry_path;
 use crate::output::{
     files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, RunFacts, Summary,
     Verified,
@@ -101,31 +100,48 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     }
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
-    let retry = (!config.dry_run.is_on()).then(|| retry_path(&config.output));
     let summary = config.summary_json.as_deref();
-    files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
+    files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     let rows = send_rows(&config, &scan, &connection, &halt).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally) = rows?;
-    let retry = write_retry(&config, &scan, &written)?;
-    let report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    // A retry file that cannot be written still leaves the summary and the
+    // carry-on command on screen; the run then ends with the error.
+    let (retry, retry_error) = match write_retry(&config, &scan, &written) {
+        Ok(retry) => (retry, None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
     }
-    Ok(report)
+    match retry_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// The connection the run's dry run allows: none, or a client to the target.
 async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
     let announce = (config.operation.name, config.quiet);
     Ok(match &config.dry_run {
-        DryRun::Offline { would_send_to } => {
-            Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)
+        DryRun::Offline {
+            would_send_to,
+            key_file: Some(key_file),
+        } => {
+            let lifetime = config.client.token_lifetime;
+            let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
+            Connection::nowhere(Some(&base), &config.client, config.quiet)?
         }
+        DryRun::Offline {
+            would_send_to,
+            key_file: None,
+        } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?,
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?
         }
@@ -203,7 +219,7 @@ fn write_retry(
     if config.dry_run.is_on() || written.to_retry.is_empty() {
         return Ok(None);
     }
-    let path = retry_path(&config.output);
+    let path = config.retry.clone();
     let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
     let header = reader.next_header();
     let rows = std::iter::from_fn(move || reader.next_row())
@@ -254,7 +270,7 @@ fn spawn_writer(
                     None => break,
                 },
                 _ = sync_tick.tick() => {
-                    if let Err(e) = writer.sync() {
+                    if let Err(e) = sync_off_runtime(&mut writer).await {
                         halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
                         return Err(e);
                     }
@@ -327,6 +343,22 @@ fn result_lines(
     }
 }
 
+/// Syncs what the writer flushed on a blocking thread: an fdatasync can
+/// take long on a slow disk, and the runtime's one worker thread must keep
+/// sending requests and firing timers meanwhile.
+async fn sync_off_runtime(writer: &mut ResultsWriter) -> Result<(), OutputError> {
+    let Some(file) = writer.take_unsynced()? else {
+        return Ok(());
+    };
+    let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
+    synced
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+        .map_err(|source| OutputError::Io {
+            path: writer.path().to_owned(),
+            source,
+        })
+}
+
 fn spawn_workers(
     config: &Arc<Config>,
     client: Option<Arc<Client>>,
@@ -348,8 +380,7 @@ fn spawn_workers(
                 halt.clone(),
                 watch.clone(),
             );
-            let (op, dry_run) = (config.operation, config.dry_run.is_on());
-            let verify = config.verify;
+            let config = config.clone();
             tokio::spawn(async move {
                 loop {
                     let Some(row) = work.lock().await.recv().await else {
@@ -358,8 +389,7 @@ fn spawn_workers(
                     let finished = if halt.is_set() {
                         not_attempted(row, &halt)
                     } else {
-                        let result =
-                            send_row(&client, op, &row, (dry_run, verify), &watch, &halt).await;
+                        let result = send_row(&client, &config, &row, &watch, &halt).await;
                         (row.record, result)
                     };
                     if results.send(finished).await.is_err() {
@@ -373,17 +403,19 @@ fn spawn_workers(
 
 async fn send_row(
     client: &Client,
-    op: &'static crate::ops::Operation,
+    config: &Config,
     row: &Row,
-    (dry_run, verify): (bool, bool),
     watch: &Watch,
     halt: &Halt,
 ) -> RowResult {
     let started = Instant::now();
-    let attempted = if dry_run {
-        client.check_lookups(op, &row.checked).await
-    } else {
-        client.execute(op, &row.checked, verify).await
+    let (op, row_values) = (config.operation, &row.checked);
+    let attempted = match config.dry_run {
+        DryRun::Lookups(_) => client.check_lookups(op, row_values).await,
+        // An offline dry run has no client, so no worker.
+        DryRun::Off(_) | DryRun::Offline { .. } => {
+            client.execute(op, row_values, config.verify).await
+        }
     };
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
@@ -484,13 +516,13 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     match &row.checked.verdict {
         Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
         Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-        Verdict::Ready if config.dry_run.target().is_none() => {
+        Verdict::Ready if matches!(config.dry_run, DryRun::Offline { .. }) => {
             Some((Outcome::Valid, row.checked.notes.join("; ")))
         }
         Verdict::Ready if halt.is_set() => {
             Some((Outcome::NotAttempted, halt.not_attempted_message()))
         }
-        Verdict::Ready if !config.dry_run.is_on() && !canary.admit() => {
+        Verdict::Ready if matches!(config.dry_run, DryRun::Off(_)) && !canary.admit() => {
             Some((Outcome::NotAttempted, canary.message()))
         }
         Verdict::Ready => None,
@@ -530,7 +562,13 @@ fn report(
     };
     let next_step = match config.dry_run.is_on() {
         true => None,
-        false => next::next_step(&config.argv, &config.output, &counts, retry),
+        false => next::next_step(
+            &config.argv,
+            config.token_on_command_line,
+            &config.output,
+            &counts,
+            retry,
+        ),
     };
     let halted = halt.reason();
     let summary = Summary::new(RunFacts {

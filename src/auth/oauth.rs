@@ -65,6 +65,8 @@ pub enum OAuthError {
     Url(#[from] crate::net::UrlError),
     #[error("cannot set up the HTTP client for the token endpoint: {0}")]
     Http(#[source] reqwest::Error),
+    #[error("{0}")]
+    Proxy(String),
     #[error("could not sign the client assertion with the key in {}", .path.display())]
     Sign { path: PathBuf },
 }
@@ -146,7 +148,10 @@ impl OAuthClient {
             (None, Some(issuer)) => discover(issuer, transport).await?,
             (None, None) => return Err(OAuthError::NoIssuer.into()),
         };
-        let route = transport.proxy.route(&token_url);
+        let route = transport
+            .proxy
+            .route(&token_url)
+            .map_err(OAuthError::Proxy)?;
         let http = http_client(&token_url, transport.timeout, route.as_ref(), 1)
             .map_err(OAuthError::Http)?;
         Ok(OAuthClient {
@@ -333,7 +338,10 @@ async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError
     ) else {
         return Ok(fallback);
     };
-    let route = transport.proxy.route(&document);
+    let route = transport
+        .proxy
+        .route(&document)
+        .map_err(OAuthError::Proxy)?;
     let http =
         http_client(&document, transport.timeout, route.as_ref(), 1).map_err(OAuthError::Http)?;
     let answer = http

@@ -107,21 +107,28 @@ impl Connection {
 impl Connection {
     /// A dry run that sends nothing. When the tenant a real run would use
     /// is known, says where the real run would send.
-    pub fn nowhere(would_send_to: Option<&Url>, settings: &Settings, quiet: bool) -> Connection {
-        let proxy = would_send_to.and_then(|base| settings.proxy.route(base));
+    pub fn nowhere(
+        would_send_to: Option<&Url>,
+        settings: &Settings,
+        quiet: bool,
+    ) -> Result<Connection, ConnectError> {
+        let proxy = match would_send_to {
+            Some(base) => settings.proxy.route(base).map_err(ConnectError::Setup)?,
+            None => None,
+        };
         if let (Some(base), false) = (would_send_to, quiet) {
             eprintln!(
                 "dry run: a real run would send {}",
                 describe_route(base, proxy.as_ref())
             );
         }
-        Connection {
+        Ok(Connection {
             client: None,
             #[cfg(feature = "mock")]
             mock: None,
             tenant: "nowhere (dry run)".into(),
             proxy,
-        }
+        })
     }
 }
 
@@ -191,7 +198,10 @@ fn build(
     (operation, quiet): (&str, bool),
     halt: &Arc<Halt>,
 ) -> Result<Connection, ConnectError> {
-    let proxy = settings.proxy.route(&base_url);
+    let proxy = settings
+        .proxy
+        .route(&base_url)
+        .map_err(ConnectError::Setup)?;
     if !quiet {
         eprintln!(
             "{operation}: sending {}",
@@ -229,22 +239,7 @@ async fn credentials_for(
                 .ok_or_else(|| ConnectError::Setup("no tenant given: pass --base-url".into()))?;
             Ok((base, TokenProvider::fixed(token.clone())))
         }
-        Credentials::KeyFile(path) => {
-            let key = KeyFile::load(path)?;
-            if let Some(warning) = KeyFile::permission_warning(path) {
-                eprintln!("{warning}");
-            }
-            let base = match base_url {
-                Some(url) => {
-                    key.check_destination(url)?;
-                    url.clone()
-                }
-                None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
-                    .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
-            };
-            let tokens = TokenProvider::from_key_file(key, settings.token_lifetime)?;
-            Ok((base, tokens))
-        }
+        Credentials::KeyFile(path) => key_file_route(path, base_url, settings.token_lifetime),
         Credentials::OAuth(oauth) => {
             let base = base_url.cloned().ok_or_else(|| {
                 ConnectError::Setup(
@@ -278,6 +273,30 @@ async fn oauth_tokens(
     };
     let client = OAuthClient::connect(oauth, &transport).await?;
     Ok(TokenProvider::from_oauth(client).await?)
+}
+
+/// Loads the key file and finds the tenant its tokens may go to: `base_url`
+/// when the key belongs to it, else the key's own tenant. Signs the first
+/// token, which sends nothing, so an offline dry run can call it too and
+/// find every problem with the key file that the real run would.
+pub fn key_file_route(
+    path: &std::path::Path,
+    base_url: Option<&Url>,
+    token_lifetime: Duration,
+) -> Result<(Url, TokenProvider), ConnectError> {
+    let key = KeyFile::load(path)?;
+    if let Some(warning) = KeyFile::permission_warning(path) {
+        eprintln!("{warning}");
+    }
+    let base = match base_url {
+        Some(url) => {
+            key.check_destination(url)?;
+            url.clone()
+        }
+        None => tenant_url(&key.tenant_root(), UrlSource::KeyFile)
+            .map_err(|e| ConnectError::Setup(format!("{e} (in {})", path.display())))?,
+    };
+    Ok((base, TokenProvider::from_key_file(key, token_lifetime)?))
 }
 
 #[cfg(feature = "mock")]

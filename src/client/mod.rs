@@ -11,7 +11,9 @@ mod retry;
 mod verify;
 
 pub use adaptive::Rate;
-pub use connect::{connect, ConnectError, Connection, Credentials, Settings, Target};
+pub use connect::{
+    connect, key_file_route, ConnectError, Connection, Credentials, Settings, Target,
+};
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
 

@@ -149,24 +149,40 @@ impl Client {
 
     /// The answer for `key`, from the cache or from one request shared by
     /// every row that asks meanwhile; with the requests this call sent.
+    /// An answer a halt cut short is not kept: each row waiting on it then
+    /// asks itself, finds the halt, sends nothing, and is `not_attempted`
+    /// with the halt's reason rather than failed by another row's attempt.
     async fn look_up(&self, lookup: &'static Lookup, key: &str) -> (Arc<Answer>, u32) {
         let slot = self.lookups.slot(lookup, key);
         let mut sent = 0;
-        let answer = slot
-            .get_or_init(|| async {
-                let (answer, attempts) = self.send_lookup(lookup, key).await;
+        let kept = slot
+            .get_or_try_init(|| async {
+                let (answer, attempts, halted) = self.send_lookup(lookup, key).await;
                 sent = attempts;
-                Arc::new(answer)
+                let answer = Arc::new(answer);
+                if halted {
+                    Err(answer)
+                } else {
+                    Ok(answer)
+                }
             })
-            .await
-            .clone();
+            .await;
+        let answer = match kept {
+            Ok(answer) => answer.clone(),
+            Err(cut_short) => cut_short,
+        };
         (answer, sent)
     }
 
     /// One lookup request, never from the cache: `--verify` needs the
     /// tenant's state after the change. The key goes in the path when the
-    /// path names it, else in the JSON body.
-    pub(super) async fn send_lookup(&self, lookup: &'static Lookup, key: &str) -> (Answer, u32) {
+    /// path names it, else in the JSON body. Returns the answer, the
+    /// requests sent, and whether a halt cut it short.
+    pub(super) async fn send_lookup(
+        &self,
+        lookup: &'static Lookup,
+        key: &str,
+    ) -> (Answer, u32, bool) {
         let in_path = format!("{{{}}}", lookup.key.wire_name());
         let body = (!lookup.path.contains(&in_path)).then(|| {
             let mut body = serde_json::Map::new();
@@ -184,6 +200,7 @@ impl Client {
         let log = AttemptLog::default();
         let result = self.exchange(&prepared, &log).await;
         let attempts = log.attempts.load(Ordering::Relaxed);
+        let halted = matches!(result, Err(super::Failure::Halted(_)));
         let answer = match result {
             Ok(success) => serde_json::from_str(&success.body).map_err(|_| {
                 let message = format!(
@@ -199,7 +216,7 @@ impl Client {
                 &log,
             )),
         };
-        (answer, attempts)
+        (answer, attempts, halted)
     }
 }
 
@@ -244,6 +261,66 @@ mod tests {
                              "tokenSerialNumber": "0140/../x"}]);
         let err = found_value(&TOKEN_BY_DEVICE, &answer, &owner).unwrap_err();
         assert!(err.contains("letters and digits only"), "{err}");
+    }
+
+    /// A tenant that answers every request 503 with a long Retry-After and
+    /// reports each request it receives.
+    async fn unavailable_tenant() -> (u16, tokio::sync::mpsc::UnboundedReceiver<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (asked, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0u8; 8192];
+                if socket.read(&mut request).await.unwrap_or(0) > 0 {
+                    let _ = asked.send(());
+                    let answer = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 600\r\n\
+                                  Content-Length: 0\r\nConnection: close\r\n\r\n";
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                }
+            }
+        });
+        (port, received)
+    }
+
+    #[tokio::test]
+    async fn rows_waiting_on_a_lookup_a_halt_cut_short_are_not_attempted() {
+        use crate::safety::{Halt, HaltReason};
+        let (port, mut received) = unavailable_tenant().await;
+        let halt = Arc::new(Halt::default());
+        let config = super::super::ClientConfig {
+            base_url: reqwest::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+            timeout: std::time::Duration::from_secs(30),
+            rate: super::super::Rate::Unlimited,
+            retry: super::super::RetryPolicy::default(),
+            concurrency: 2,
+            proxy: None,
+        };
+        let tokens = crate::auth::TokenProvider::fixed(crate::secret::Secret::new("t"));
+        let client = Arc::new(Client::new(&config, Arc::new(tokens), halt.clone()).unwrap());
+        let resolve = |client: Arc<Client>| {
+            tokio::spawn(async move { client.resolve(&DS100_DELETE, &row()).await.err() })
+        };
+        let first = resolve(client.clone());
+        received
+            .recv()
+            .await
+            .expect("the first row's lookup was sent");
+        let waiting = resolve(client.clone());
+        tokio::task::yield_now().await;
+        halt.stop(HaltReason::Stopped("5 rows failed".into()));
+        let first = first.await.unwrap().expect("the lookup failed");
+        assert_eq!(first.outcome, Outcome::Failed, "{first:?}");
+        assert_eq!(first.attempts, 1);
+        let waiting = waiting.await.unwrap().expect("the lookup failed");
+        assert_eq!(waiting.outcome, Outcome::NotAttempted, "{waiting:?}");
+        assert_eq!(waiting.attempts, 0);
+        assert_eq!(
+            waiting.message,
+            "not attempted: the run stopped (5 rows failed)"
+        );
+        assert!(received.try_recv().is_err(), "nothing sent after the halt");
     }
 
     #[test]

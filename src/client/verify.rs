@@ -48,7 +48,7 @@ impl Client {
                 keys.join(" or ")
             ));
         };
-        let (answer, sent) = self.send_lookup(lookup, key).await;
+        let (answer, sent, _halted) = self.send_lookup(lookup, key).await;
         *attempts += sent;
         let answer: Result<&Value, Option<u16>> = match &answer {
             Ok(value) => Ok(value),

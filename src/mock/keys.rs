@@ -172,11 +172,16 @@ fn parse_private_key(access_key: &str) -> Result<KeyPair, String> {
 
 /// Owner-only, replaced whole, never written through a symbolic link.
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(std::io::Error::other(
+    // An existing file may be a real admin key: never replaced.
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(std::io::Error::other(
             "it is a symbolic link; remove it or choose another path",
-        ));
-    }
+        )),
+        Ok(_) => Err(std::io::Error::other(
+            "it already exists and may be a real key; remove it or choose another path",
+        )),
+        Err(_) => Ok(()),
+    }?;
     crate::output::files::replace_whole(path, false, |file| file.write_all(contents)).map_err(|e| {
         match e {
             crate::output::OutputError::Io { source, .. } => source,

@@ -56,11 +56,13 @@ pub fn replace_whole(
 }
 
 /// Finds before anything is sent an output that could not be written: an
-/// existing results file without `force`, a symbolic link, a missing or
-/// read-only directory.
+/// existing results or `--summary-json` file without `force`, a symbolic
+/// link, a missing or read-only directory.
+/// The retry file is checked in a dry run too, so a dry run finds what the
+/// real run would refuse.
 pub fn check_outputs(
     results: &Path,
-    retry: Option<&Path>,
+    retry: &Path,
     summary_json: Option<&Path>,
     force: bool,
 ) -> Result<(), OutputError> {
@@ -69,11 +71,16 @@ pub fn check_outputs(
         return Err(OutputError::Exists { path });
     }
     check_creatable("-o/--output", results, force)?;
-    if let Some(retry) = retry {
-        check_creatable("the retry file", retry, force)?;
-    }
+    check_creatable("the retry file", retry, force)?;
     if let Some(summary) = summary_json {
         check_creatable("--summary-json", summary, force)?;
+        if summary.exists() && !force {
+            return Err(OutputError::Unusable {
+                flag: "--summary-json".into(),
+                path: summary.to_owned(),
+                reason: "it already exists; pass --force to overwrite it".into(),
+            });
+        }
     }
     Ok(())
 }
@@ -177,7 +184,28 @@ impl FileIdentity {
         if let Ok(canonical) = path.canonicalize() {
             return FileIdentity::Planned(canonical);
         }
-        FileIdentity::Planned(normalised(path))
+        // A dangling link is the file it would create: its target.
+        FileIdentity::Planned(normalised(&link_target(path)))
+    }
+}
+
+/// The file a symbolic link at `path` leads to, resolved through every
+/// link when it exists; for a dangling link, its target read relative to
+/// the link's directory. Any other path as it is.
+pub fn link_target(path: &Path) -> PathBuf {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return path.to_owned();
+    }
+    if let Ok(target) = path.canonicalize() {
+        return target;
+    }
+    match std::fs::read_link(path) {
+        Ok(target) => match path.parent() {
+            Some(dir) => normalised(&dir.join(target)),
+            None => target,
+        },
+        Err(_) => path.to_owned(),
     }
 }
 
@@ -249,6 +277,23 @@ mod tests {
             FileIdentity::of(&plain),
             FileIdentity::of(&dir.path().join("a/out.csv"))
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_the_file_it_points_to() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let link = dir.path().join("sub/link.json");
+        // Relative to the link's directory, not the working directory.
+        std::os::unix::fs::symlink("../target.csv", &link).unwrap();
+        let target = dir.path().join("target.csv");
+        assert_eq!(FileIdentity::of(&link), FileIdentity::of(&target));
+        let roles = [
+            ("the results file", target.as_path()),
+            ("--summary-json", &link),
+        ];
+        assert!(first_shared(&roles).is_some());
     }
 
     #[cfg(unix)]

@@ -42,6 +42,8 @@ pub struct Summary {
     pub next_step: Option<String>,
     /// What the pre-run scan found across rows, one line per kind.
     pub input_findings: Vec<String>,
+    /// Why the retry file could not be written, when it could not.
+    pub retry_error: Option<String>,
 }
 
 /// What `--verify` found, in rows.
@@ -116,6 +118,7 @@ impl Summary {
             stopped: facts.stopped,
             next_step: facts.next_step,
             input_findings: facts.input_findings,
+            retry_error: None,
         }
     }
 
@@ -184,6 +187,9 @@ impl Summary {
         }
         if let Some(next) = &self.next_step {
             let _ = writeln!(out, "  next: {next}");
+        }
+        if let Some(error) = &self.retry_error {
+            let _ = writeln!(out, "  retry file not written: {error}");
         }
         out
     }

@@ -84,15 +84,21 @@ pub struct ResultsWriter {
 
 impl ResultsWriter {
     /// Creates the results file and writes its header. Refuses to replace an
-    /// existing file unless `force`.
+    /// existing file unless `force`. A symbolic link, which `force` allows,
+    /// is resolved once here, so the rows written as they finish and the
+    /// final sort go to the same file.
     pub fn create(
         path: &Path,
         input_header: &csv::StringRecord,
         force: bool,
     ) -> Result<Self, OutputError> {
         let file = files::create_in_place(path, force)?;
+        let path = match force {
+            true => files::link_target(path),
+            false => path.to_owned(),
+        };
         let mut writer = ResultsWriter {
-            path: path.to_owned(),
+            path,
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(file),
@@ -203,6 +209,21 @@ impl ResultsWriter {
                 path: self.path.clone(),
                 source,
             })
+    }
+
+    /// A handle on the file for a sync made elsewhere (off the async
+    /// runtime), when anything was flushed since the last sync; counts as
+    /// synced from now on.
+    pub fn take_unsynced(&mut self) -> Result<Option<File>, OutputError> {
+        if !self.unsynced {
+            return Ok(None);
+        }
+        self.unsynced = false;
+        let file = self.csv.get_ref().try_clone();
+        file.map(Some).map_err(|source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     fn write_record_flushed(&mut self, record: &csv::StringRecord) -> Result<(), OutputError> {
@@ -439,6 +460,41 @@ mod tests {
         writer.finish().unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(std::fs::read_to_string(&path).unwrap().contains("u2"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn with_force_rows_and_the_sort_both_go_to_a_linked_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.csv");
+        let link = dir.path().join("out.csv");
+        std::os::unix::fs::symlink("real.csv", &link).unwrap();
+        let header = csv::StringRecord::from(vec!["userId"]);
+        let mut writer = ResultsWriter::create(&link, &header, true).unwrap();
+        for line in [3, 2] {
+            let input = csv::StringRecord::from(vec![format!("u{line}")]);
+            writer.write(&input, &result(line, "x")).unwrap();
+        }
+        writer.finish().unwrap();
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_symlink(), "the link is still a link");
+        let sorted = std::fs::read_to_string(&target).unwrap();
+        let u2 = sorted.find("u2").unwrap();
+        assert!(u2 < sorted.find("u3").unwrap(), "{sorted}");
+    }
+
+    #[test]
+    fn a_sync_handle_is_handed_out_once_per_flush() {
+        let (_dir, _path, mut writer) = new_writer(&["userId"]);
+        let file = writer
+            .take_unsynced()
+            .unwrap()
+            .expect("the header was flushed");
+        file.sync_data().unwrap();
+        assert!(writer.take_unsynced().unwrap().is_none(), "nothing new");
+        let input = csv::StringRecord::from(vec!["u2"]);
+        writer.write(&input, &result(2, "x")).unwrap();
+        assert!(writer.take_unsynced().unwrap().is_some());
     }
 
     #[test]

@@ -5,26 +5,47 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::net::redact_url;
 use crate::outcome::{Counts, Outcome};
 use crate::output::naming::next_output;
 
-/// Flags that the carry-on command replaces or must not repeat. `--token`
-/// is dropped so a secret never reaches the screen; the environment
-/// variable carries it instead.
-const DROPPED_WITH_VALUE: &[&str] = &["-o", "--output", "--limit", "--token"];
+/// Flags that the carry-on command replaces or must not repeat.
+const DROPPED_WITH_VALUE: &[&str] = &["-o", "--output", "--limit"];
 
-/// The command that carries on from `results`: the typed command without
-/// its output, limit and token, plus `--resume results -o <fresh file>`.
-pub fn resume_command(argv: &[String], results: &Path) -> String {
+/// The command that carries on from `results`: the typed command (which
+/// never holds `--token`: see `Config::argv`) without its output and limit,
+/// plus `--resume results -o <fresh file>`. When a token was typed, a note
+/// says to put it in `SECURID_TOKEN`. A `--proxy` whose URL holds a user
+/// name or password is dropped too (a redacted URL would not run): the note
+/// says to put it in `HTTPS_PROXY`.
+pub fn resume_command(argv: &[String], results: &Path, token_typed: bool) -> String {
     let mut words: Vec<String> = Vec::new();
     let mut args = argv.iter();
-    let mut dropped_token = false;
+    let dropped_token = token_typed;
+    let mut dropped_proxy = false;
     while let Some(arg) = args.next() {
-        let flag = arg.split('=').next().unwrap_or_default();
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value)),
+            None => (arg.as_str(), None),
+        };
         if DROPPED_WITH_VALUE.contains(&flag) {
-            dropped_token |= flag == "--token";
-            if !arg.contains('=') {
+            if inline_value.is_none() {
                 args.next();
+            }
+            continue;
+        }
+        if flag == "--proxy" {
+            let value = match inline_value {
+                Some(value) => value.to_owned(),
+                None => args.next().cloned().unwrap_or_default(),
+            };
+            if redact_url(&value) != value {
+                dropped_proxy = true;
+                continue;
+            }
+            words.push(arg.clone());
+            if inline_value.is_none() {
+                words.push(value);
             }
             continue;
         }
@@ -41,10 +62,17 @@ pub fn resume_command(argv: &[String], results: &Path) -> String {
         .map(|w| shell_quote(w))
         .collect::<Vec<_>>()
         .join(" ");
-    if dropped_token {
-        format!("{command} (with the token in SECURID_TOKEN)")
-    } else {
+    let notes: Vec<&str> = [
+        (dropped_token, "the token in SECURID_TOKEN"),
+        (dropped_proxy, "the proxy in HTTPS_PROXY"),
+    ]
+    .into_iter()
+    .filter_map(|(dropped, note)| dropped.then_some(note))
+    .collect();
+    if notes.is_empty() {
         command
+    } else {
+        format!("{command} (with {})", notes.join(", "))
     }
 }
 
@@ -62,9 +90,11 @@ fn shell_quote(word: &str) -> String {
 }
 
 /// How to carry on when rows were left undone.
-/// `argv` is the command as typed, `results` this run's results file.
+/// `argv` is the command as typed, less any token, `results` this run's
+/// results file.
 pub fn next_step(
     argv: &[String],
+    token_typed: bool,
     results: &Path,
     counts: &Counts,
     retry: Option<PathBuf>,
@@ -75,7 +105,7 @@ pub fn next_step(
     }
     let mut step = format!(
         "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
-        resume_command(argv, results)
+        resume_command(argv, results, token_typed)
     );
     if let Some(retry) = retry {
         step.push_str(&format!(
@@ -95,7 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn resume_command_swaps_output_and_drops_limit_and_token() {
+    fn resume_command_swaps_output_and_drops_limit_and_notes_a_typed_token() {
         let dir = tempfile::tempdir().unwrap();
         let results = dir.path().join("users.results.csv");
         let command = resume_command(
@@ -105,15 +135,14 @@ mod tests {
                 "my users.csv",
                 "--limit",
                 "5",
-                "--token=s3cret",
                 "-o",
                 "old.csv",
                 "-j",
                 "4",
             ]),
             &results,
+            true,
         );
-        assert!(!command.contains("s3cret"), "{command}");
         assert!(!command.contains("--limit"), "{command}");
         assert!(!command.contains("old.csv"), "{command}");
         assert!(
@@ -122,5 +151,28 @@ mod tests {
         );
         assert!(command.contains("users.resume-1.results.csv"), "{command}");
         assert!(command.contains("SECURID_TOKEN"), "{command}");
+    }
+
+    #[test]
+    fn resume_command_keeps_a_plain_proxy_and_drops_one_with_a_password() {
+        let results = Path::new("users.results.csv");
+        let with = |proxy: &[&str]| {
+            let mut words = vec!["securid-bulk", "ds100-clear-pin", "users.csv"];
+            words.extend(proxy);
+            resume_command(&argv(&words), results, false)
+        };
+        let plain = with(&["--proxy", "http://proxy.corp:3128"]);
+        assert!(plain.contains("--proxy http://proxy.corp:3128"), "{plain}");
+        assert!(!plain.contains("HTTPS_PROXY"), "{plain}");
+        for proxy in [
+            vec!["--proxy", "http://u:hunter2@proxy.corp:3128"],
+            vec!["--proxy=http://u:hunter2@proxy.corp:3128"],
+        ] {
+            let command = with(&proxy);
+            assert!(!command.contains("hunter2"), "{command}");
+            assert!(!command.contains("--proxy"), "{command}");
+            assert!(command.contains("users.csv --resume"), "{command}");
+            assert!(command.contains("the proxy in HTTPS_PROXY"), "{command}");
+        }
     }
 }

@@ -371,3 +371,25 @@ fn key_file_tokens_go_only_to_the_keys_own_tenant() {
     assert_eq!(tenant.stats().requests, 0);
     assert!(!results_path(&input).exists());
 }
+
+#[test]
+fn an_offline_dry_run_checks_the_key_file_like_a_real_run() {
+    let dir = temp_dir();
+    let (tenant, key) = tenant_with_key(dir.path(), &[]);
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let elsewhere = "https://other.example";
+    let foreign = run_with_key(&input, &key, &["--base-url", elsewhere, "--dry-run"]);
+    assert_exit(&foreign, 1);
+    assert!(
+        stderr(&foreign).contains("other.example"),
+        "{}",
+        stderr(&foreign)
+    );
+    let malformed = write(dir.path(), "malformed.key", "{\"accessID\": 3");
+    let out = run_with_key(&input, &malformed, &["--dry-run"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("malformed.key"), "{}", stderr(&out));
+    let good = run_with_key(&input, &key, &["--dry-run"]);
+    assert_exit(&good, 0);
+    assert_eq!(tenant.stats().requests, 0, "a dry run sends nothing");
+}

@@ -371,16 +371,117 @@ fn unusable_output_paths_are_refused_before_the_first_request() {
     assert!(!results.exists(), "no results file either");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_dry_run_refuses_a_planted_link_at_the_retry_file_like_the_real_run() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let victim = write(dir.path(), "victim.txt", "precious\n");
+    let retry = dir.path().join("ds100-clear-pin.retry.csv");
+    std::os::unix::fs::symlink(&victim, &retry).unwrap();
+    let input = input.to_str().unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["ds100-clear-pin", input];
+        args.extend(dry_run.then_some("--dry-run"));
+        assert_refused_untouched(
+            &tenant,
+            &args,
+            &["symbolic link", "ds100-clear-pin.retry.csv"],
+            &victim,
+        );
+    }
+}
+
+#[test]
+fn a_retry_file_that_cannot_be_written_still_leaves_the_summary() {
+    let Scene { tenant, dir } = Scene::sample();
+    let rows: String = (0..6).map(|i| format!("{USER},99900{i}\n")).collect();
+    let input = write(
+        dir.path(),
+        "fail.csv",
+        &format!("userId,tokenSerialNumber\n{rows}"),
+    );
+    let summary = dir.path().join("summary.json");
+    let summary_arg = summary.to_str().unwrap();
+    let child = spawn_op(
+        &tenant,
+        &input,
+        &tenant.token(),
+        &["--rate", "2", "--summary-json", summary_arg],
+    );
+    // Once the results file exists the outputs were checked: a directory
+    // then takes the retry file's name, so writing it fails at the end.
+    let results_file = results_path(&input);
+    for _ in 0..3000 {
+        if results_file.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let blocker = dir.path().join("fail.retry.csv");
+    std::fs::create_dir(&blocker).unwrap();
+    write(&blocker, "keep", "x");
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("outcomes: failed 6"), "{err}");
+    assert!(err.contains("carry on"), "{err}");
+    assert!(err.contains("retry file not written"), "{err}");
+    assert!(err.contains("error: cannot write the retry file"), "{err}");
+    assert_eq!(results(&results_file).len(), 6);
+    let json = std::fs::read_to_string(&summary).unwrap();
+    assert!(json.contains("\"retry_error\": \"cannot write"), "{json}");
+}
+
+#[test]
+fn an_existing_summary_json_is_refused_without_force() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let input = input.to_str().unwrap();
+    let summary = write(dir.path(), "summary.json", "earlier summary\n");
+    let summary = summary.to_str().unwrap();
+    assert_refused_untouched(
+        &tenant,
+        &["ds100-clear-pin", input, "--summary-json", summary],
+        &["--summary-json", summary, "already exists", "--force"],
+        Path::new(summary),
+    );
+    assert!(!results_path(Path::new(input)).exists(), "nothing written");
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        Path::new(input),
+        &["--summary-json", summary],
+    );
+    assert_exit(&out, 0);
+    assert!(std::fs::read_to_string(summary).unwrap().contains("\"ok\""));
+}
+
+#[test]
+fn the_mock_never_replaces_an_existing_key_file() {
+    let dir = temp_dir();
+    let key = write(dir.path(), "admin.key", "a real key\n");
+    let out = bin()
+        .args(["mock", "--write-key-file"])
+        .arg(&key)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "a real key\n");
+}
+
 #[test]
 fn results_are_synced_to_disk_while_rows_finish_and_at_the_end() {
     let has_strace = std::process::Command::new("strace")
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_strace {
-        eprintln!("strace is not installed; skipping the fsync test");
-        return;
-    }
+    assert!(
+        has_strace,
+        "this test watches the sync calls with strace: install it (apt-get install strace)"
+    );
     let Scene { tenant, dir } = Scene::sample();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let results = dir.path().join("synced.csv");

@@ -415,3 +415,74 @@ fn localhost_with_a_trailing_dot_is_refused_and_exact_localhost_reaches_loopback
     assert_exit(&out, 0);
     assert!(tenant.stats().requests > 0);
 }
+
+#[test]
+fn a_token_typed_in_place_of_the_operation_is_not_printed_back() {
+    let pasted = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.SECRETsig";
+    let out = bin().args([pasted, "users.csv"]).output().unwrap();
+    assert_ne!(code(&out), 0);
+    let text = stderr(&out);
+    assert!(text.contains("unrecognized subcommand"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(!text.contains("eyJ"), "{text}");
+}
+
+#[test]
+fn a_proxy_password_never_reaches_the_carry_on_command_or_the_summary() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = mixed_run_input(dir.path());
+    let summary = dir.path().join("summary.json");
+    // A loopback tenant is reached directly, but the flag is still part of
+    // the command the summary repeats.
+    let out = run_op(
+        &tenant,
+        "ds100-clear-pin",
+        &input,
+        &[
+            "--proxy",
+            "http://u:hunter2@127.0.0.1:9",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+    let json = std::fs::read_to_string(&summary).unwrap();
+    assert!(json.contains("next_step"), "{json}");
+    assert!(json.contains("HTTPS_PROXY"), "{json}");
+    assert!(stderr(&out).contains("carry on"), "{}", stderr(&out));
+    for text in [stderr(&out), json] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}
+
+#[test]
+fn a_socks_proxy_is_refused_naming_the_flag_or_the_variable() {
+    let dir = temp_dir();
+    let input = mixed_run_input(dir.path());
+    let sink = Sink::start();
+    let base = format!("https://127.0.0.1:{}", sink.port);
+    let out = bin()
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &base, "--proxy", "socks5://127.0.0.1:1080"])
+        .env("SECURID_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--proxy"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only http:// and https://"));
+    let out = bin()
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &base, "--dry-run"])
+        .env("SECURID_TOKEN", TOKEN)
+        .env("HTTPS_PROXY", "socks5h://u:hunter2@127.0.0.1:1080")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("HTTPS_PROXY="), "{err}");
+    assert!(err.contains("only http:// and https://"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(sink.connections(), 0, "nothing sent");
+}
