@@ -18,13 +18,25 @@ use crate::config::{Config, ConfigError, DryRunFlag, Flags};
 use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
 use crate::ops;
+use crate::output::Format;
 use crate::safety::Limits;
+
+mod help;
+mod profiles;
+
+pub use profiles::{ProfileError, Profiles};
 
 /// What the user asked for.
 #[derive(Debug)]
 pub enum Command {
     Run(Box<Config>),
     ListOperations,
+    /// `profiles`: the listing to print.
+    ListProfiles(String),
+    /// `completions SHELL`: the script to print.
+    Completions(clap_complete::Shell),
+    /// `man`: the roff page.
+    Man,
     #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
@@ -35,17 +47,48 @@ pub enum CliError {
     Usage(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 /// Flags shared by every operation.
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The input CSV (header row required).
+    /// The input CSV (header row required); `-` reads standard input.
     input: PathBuf,
 
-    /// Results CSV [default: <input stem>.results.csv beside the input].
+    /// Results file [default: <input stem>.results.csv beside the input;
+    /// stdin.results.csv in the current directory for `-`].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Results as CSV, or as JSON Lines (one object per input row).
+    #[arg(long, value_enum, default_value = "csv", value_name = "FORMAT")]
+    format: FormatArg,
+
+    /// Profile of the config file to run with [default: none].
+    #[arg(
+        long,
+        env = "SECURID_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    profile: Option<String>,
+
+    /// Config file holding the profiles [default:
+    /// $XDG_CONFIG_HOME/securid-bulk/config.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log each request on stderr (row line, method, path, status, attempt,
+    /// wait); -vv adds more. RUST_LOG overrides the level.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Append the request log as JSON Lines to FILE (created 0600), an
+    /// audit trail beside the results.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
 
     /// Overwrite the results file if it exists.
     #[arg(long)]
@@ -60,7 +103,12 @@ struct RunArgs {
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
-    #[arg(long, env = "SECURID_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "SECURID_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     base_url: Option<String>,
 
     /// Bearer token. Prefer the environment variable, which stays out of
@@ -84,7 +132,12 @@ struct RunArgs {
     no_proxy: bool,
 
     /// Admin API key file from the Cloud Administration Console.
-    #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "SECURID_KEY_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     key_file: Option<PathBuf>,
 
     /// Lifetime of each token signed from the key file, in seconds (at most
@@ -167,6 +220,15 @@ struct RunArgs {
     resume: Vec<PathBuf>,
 }
 
+/// The results' format, as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// CSV with the input's columns, then the results' own.
+    Csv,
+    /// JSON Lines: one object per input row, the same fields.
+    Jsonl,
+}
+
 /// What a dry run may send, as typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum DryRunArg {
@@ -177,29 +239,69 @@ enum DryRunArg {
     Lookup,
 }
 
-fn command() -> clap::Command {
+/// The whole command line, as clap knows it (help, completions, man page).
+pub fn command() -> clap::Command {
     let mut cmd = clap::Command::new("securid-bulk")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Bulk operations against the RSA SecurID Cloud Administration API")
+        .after_help(help::top_level_examples())
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(
             clap::Command::new("operations")
                 .about("List the operations, their required columns and HTTP calls"),
-        );
+        )
+        .subcommand(
+            clap::Command::new("profiles")
+                .about("List the profiles of the config file, with their tenant hosts")
+                .arg(
+                    clap::Arg::new("config")
+                        .long("config")
+                        .value_name("FILE")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("Config file [default: $XDG_CONFIG_HOME/securid-bulk/config.toml]"),
+                ),
+        )
+        .subcommand(
+            clap::Command::new("completions")
+                .about("Print a shell completion script (bash, zsh, fish, powershell, elvish)")
+                .arg(
+                    clap::Arg::new("shell")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                ),
+        )
+        .subcommand(clap::Command::new("man").about("Print the man page (roff) on stdout"));
     #[cfg(feature = "mock")]
     {
-        let mock =
-            clap::Command::new("mock").about("Serve a simulated tenant for trials and tests");
-        cmd = cmd.subcommand(MockOptions::augment_args(mock));
+        // augment_args sets the struct's own doc as `about`: ours go after.
+        let mock = MockOptions::augment_args(clap::Command::new("mock"))
+            .about(help::MOCK_ABOUT)
+            .long_about(help::MOCK_PAGE);
+        cmd = cmd.subcommand(mock);
     }
     for op in ops::CATALOG {
-        let sub = clap::Command::new(op.name)
-            .about(op.summary)
+        let sub = RunArgs::augment_args(clap::Command::new(op.name))
+            .about(help::capitalised(op.summary))
+            .long_about(help::operation_page(op))
             .args_override_self(true);
-        cmd = cmd.subcommand(RunArgs::augment_args(sub));
+        cmd = cmd.subcommand(sub);
     }
     cmd
+}
+
+/// The completion script for one shell.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "securid-bulk", &mut script);
+    script
+}
+
+/// The man page, in roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command()).render(&mut page)?;
+    Ok(page)
 }
 
 /// Parses the process arguments; exits with clap's message on bad flags.
@@ -213,19 +315,28 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let matches = match command().try_get_matches_from(args.clone()) {
-        Ok(matches) => matches,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            e.exit()
-        }
-        Err(e) => return Err(CliError::Usage(usage_error_without_secrets(&e))),
-    };
+    let matches = matches_of(args.clone())?;
     let (name, sub) = matches
         .subcommand()
         .ok_or_else(|| CliError::Usage("no command given".into()))?;
-    let from_matches = |e: clap::Error| CliError::Usage(e.to_string());
+    let from_matches = |e: clap::Error| CliError::Usage(without_prefix(&e.to_string()));
     match name {
         "operations" => Ok(Command::ListOperations),
+        "man" => Ok(Command::Man),
+        "completions" => Ok(Command::Completions(
+            *sub.get_one::<clap_complete::Shell>("shell")
+                .ok_or_else(|| CliError::Usage("completions: name a shell".into()))?,
+        )),
+        "profiles" => {
+            let explicit = sub.get_one::<PathBuf>("config").map(PathBuf::as_path);
+            Ok(Command::ListProfiles(match Profiles::load(explicit)? {
+                Some(profiles) => profiles.listing(),
+                None => format!(
+                    "no config file ({}); see the README's Profiles section\n",
+                    profiles::default_path().map_or_else(String::new, |p| p.display().to_string())
+                ),
+            }))
+        }
         #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
@@ -233,16 +344,81 @@ where
         _ => {
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
-            let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
-            prefer_flags_over_environment(&mut run, sub);
+            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             let argv = args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            let flags = run.into_flags(sub);
-            Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
+            let Some(profile_name) = run.profile.clone() else {
+                return run_command(op, run, sub, &[], None, argv);
+            };
+            let explicit = run.config.clone();
+            let profiles =
+                Profiles::load(explicit.as_deref())?.ok_or_else(|| ProfileError::NoFile {
+                    name: profile_name.clone(),
+                    path: explicit.or_else(profiles::default_path).unwrap_or_default(),
+                })?;
+            let sub_command = command();
+            let sub_command = sub_command
+                .find_subcommand(name)
+                .expect("an operation is a command");
+            let profile = profiles.profile(&profile_name, sub_command)?;
+            let (words, from_profile) = profile.arguments(sub_command, sub);
+            let with_profile = with_profile_arguments(args, name, words);
+            let matches = matches_of(with_profile)?;
+            let sub = matches.subcommand_matches(name).expect("the same command");
+            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            run_command(op, run, sub, &from_profile, Some(&profile), argv)
         }
     }
+}
+
+fn matches_of(args: Vec<std::ffi::OsString>) -> Result<clap::ArgMatches, CliError> {
+    match command().try_get_matches_from(args) {
+        Ok(matches) => Ok(matches),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => Err(CliError::Usage(usage_error_without_secrets(&e))),
+    }
+}
+
+/// The arguments with the profile's flags right after the operation's name,
+/// so they never land after a `--`.
+fn with_profile_arguments(
+    args: Vec<std::ffi::OsString>,
+    operation: &str,
+    words: Vec<String>,
+) -> Vec<std::ffi::OsString> {
+    let at = args
+        .iter()
+        .position(|a| a == operation)
+        .map_or(args.len(), |i| i + 1);
+    let mut args = args;
+    args.splice(at..at, words.into_iter().map(Into::into));
+    args
+}
+
+fn run_command(
+    op: &'static ops::Operation,
+    mut run: RunArgs,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+    profile: Option<&profiles::Profile>,
+    argv: Vec<String>,
+) -> Result<Command, CliError> {
+    prefer_flags_over_environment(&mut run, matches, from_profile);
+    let mut flags = run.into_flags(matches);
+    if let Some(profile) = profile {
+        flags.profile = Some(profile.name.clone());
+        flags.confirm_always = profile.confirm;
+    }
+    Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
+}
+
+/// clap's message without its own `error: `: main adds the one prefix.
+fn without_prefix(text: &str) -> String {
+    text.trim_end().trim_start_matches("error: ").to_owned()
 }
 
 impl RunArgs {
@@ -259,6 +435,14 @@ impl RunArgs {
             base_url_source,
             input: self.input,
             output: self.output,
+            format: match self.format {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Jsonl => Format::Jsonl,
+            },
+            profile: None,
+            confirm_always: false,
+            verbose: self.verbose,
+            log_file: self.log_file,
             force: self.force,
             dry_run: self.dry_run.map(|d| match d {
                 DryRunArg::Offline => DryRunFlag::Offline,
@@ -307,7 +491,7 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
     // main adds its own "error: ".
-    let mut text = rendered.trim_end().trim_start_matches("error: ").to_owned();
+    let mut text = without_prefix(&rendered);
     if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
         let secret = match arg.split_once('=') {
             Some((_, value)) if arg.starts_with('-') => value,
@@ -341,14 +525,26 @@ fn parse_share(text: &str) -> Result<f64, String> {
 
 /// A credential given as a flag wins over one of the other kind that only
 /// comes from the environment, so `--token` works for a one-off run even
-/// with `SECURID_KEY_FILE` set in the admin's profile.
-fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) {
-    use clap::parser::ValueSource;
-    let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
-    match (from_env("token"), from_env("key_file")) {
-        (true, false) if run.key_file.is_some() => run.token = None,
-        (false, true) if run.token.is_some() => run.key_file = None,
-        _ => {}
+/// with `SECURID_KEY_FILE` set in the admin's profile; likewise the
+/// environment wins over a config-file profile.
+fn prefer_flags_over_environment(
+    run: &mut RunArgs,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+) {
+    let rank = |id: &str| match matches.value_source(id) {
+        _ if from_profile.iter().any(|p| p == id) => 1,
+        Some(ValueSource::EnvVariable) => 2,
+        Some(ValueSource::CommandLine) => 3,
+        _ => 0,
+    };
+    if run.token.is_none() || run.key_file.is_none() {
+        return;
+    }
+    match rank("token").cmp(&rank("key_file")) {
+        std::cmp::Ordering::Greater => run.key_file = None,
+        std::cmp::Ordering::Less => run.token = None,
+        std::cmp::Ordering::Equal => {}
     }
 }
 

@@ -13,7 +13,8 @@ use crate::client::{Credentials, Settings, Target};
 use crate::net::{tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
-use crate::output::naming::{default_output, next_output, retry_path};
+use crate::output::naming::{default_output, next_output, retry_path, stdin_output};
+use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -22,8 +23,19 @@ use crate::secret::Secret;
 pub struct Config {
     pub operation: &'static Operation,
     pub input: PathBuf,
+    /// The input is standard input (`-`), spooled to a private file.
+    pub input_is_stdin: bool,
     pub output: PathBuf,
+    pub format: Format,
     pub force: bool,
+    /// The config-file profile the run uses, if any.
+    pub profile: Option<String>,
+    /// Ask before the run even when the operation is not destructive.
+    pub confirm_always: bool,
+    /// `-v` count: request log on stderr.
+    pub verbose: u8,
+    /// Append the request log as JSON Lines here.
+    pub log_file: Option<PathBuf>,
     /// Whether this is a dry run, and where requests go.
     pub dry_run: DryRun,
     /// How the client is built: timeouts, pace, retries, proxy.
@@ -89,6 +101,11 @@ pub enum DryRunFlag {
 pub struct Flags {
     pub input: PathBuf,
     pub output: Option<PathBuf>,
+    pub format: Format,
+    pub profile: Option<String>,
+    pub confirm_always: bool,
+    pub verbose: u8,
+    pub log_file: Option<PathBuf>,
     pub force: bool,
     pub dry_run: Option<DryRunFlag>,
     pub base_url: Option<String>,
@@ -125,10 +142,12 @@ impl Config {
         mut flags: Flags,
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
+        let input_is_stdin = flags.input.as_os_str() == "-";
         let output = match (&flags.output, flags.resume.last()) {
             (Some(output), _) => output.clone(),
             (None, Some(previous)) => next_output(previous),
-            (None, None) => default_output(&flags.input),
+            (None, None) if input_is_stdin => stdin_output(flags.format),
+            (None, None) => default_output(&flags.input, flags.format),
         };
         refuse_shared_files(&flags, &output)?;
         let dry_run = dry_run(&flags);
@@ -140,6 +159,12 @@ impl Config {
             dry_run: dry_run?,
             output,
             input: flags.input,
+            input_is_stdin,
+            format: flags.format,
+            profile: flags.profile,
+            confirm_always: flags.confirm_always,
+            verbose: flags.verbose,
+            log_file: flags.log_file,
             force: flags.force,
             client: flags.client,
             delimiter: flags.delimiter,
@@ -160,11 +185,17 @@ impl Config {
 /// --force says: nothing is sent or written.
 fn refuse_shared_files(flags: &Flags, output: &Path) -> Result<(), ConfigError> {
     let retry = retry_path(output);
-    let mut roles: Vec<(&str, &Path)> = vec![
-        ("the input", &flags.input),
+    let mut roles: Vec<(&str, &Path)> = Vec::new();
+    if flags.input.as_os_str() != "-" {
+        roles.push(("the input", &flags.input));
+    }
+    roles.extend([
         ("the results file (-o)", output),
         ("the retry file", &retry),
-    ];
+    ]);
+    if let Some(log) = &flags.log_file {
+        roles.push(("the --log-file", log));
+    }
     if let Some(summary) = &flags.summary_json {
         roles.push(("the --summary-json file", summary));
     }

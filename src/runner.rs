@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::client::{connect, Client, ClientError, ConnectError, Connection};
 use crate::config::{Config, DryRun};
@@ -91,8 +92,18 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs one job from its config to its report: scan the whole input,
 /// check the outputs, connect, send the rows, then report.
-pub async fn run(config: Config) -> Result<RunReport, RunError> {
-    let started = Instant::now();
+pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
+    // Standard input is read twice like any input, so it is spooled to a
+    // private file first; the file goes when the run ends, however it ends.
+    let _spool = match config.input_is_stdin {
+        true => {
+            let spool = files::spool(&mut std::io::stdin().lock())
+                .map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
+            config.input = spool.path.clone();
+            Some(spool)
+        }
+        false => None,
+    };
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -103,10 +114,11 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     files::check_outputs(&config.output, retry.as_deref(), summary, config.force)?;
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
+    announce_profile(&config, &connection);
     let rows = send_rows(&config, &scan, &connection, &halt).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
-    let (written, tally) = rows?;
+    let (written, tally, started) = rows?;
     let retry = write_retry(&config, &scan, &written)?;
     let report = report(&config, &scan, &tally, &halt, &connection, retry, started);
     eprint!("{}", report.summary.render());
@@ -114,6 +126,17 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
         report.summary.save_json(path, config.force)?;
     }
     Ok(report)
+}
+
+/// Names the profile and the tenant before anything is sent, so a run
+/// against the wrong tenant is seen at once.
+fn announce_profile(config: &Config, connection: &Connection) {
+    if let (Some(profile), false) = (&config.profile, config.quiet) {
+        eprintln!(
+            "{}: profile {profile}, tenant {}",
+            config.operation.name, connection.tenant
+        );
+    }
 }
 
 /// The connection the run's dry run allows: none, or a client to the target.
@@ -136,9 +159,16 @@ async fn send_rows(
     scan: &Arc<Scan>,
     connection: &Connection,
     halt: &Arc<Halt>,
-) -> Result<(Written, Arc<Tally>), RunError> {
+) -> Result<(Written, Arc<Tally>, Started), RunError> {
     confirm_plan(config, scan, connection)?;
-    let writer = ResultsWriter::create(&config.output, &scan.columns.header, config.force)?;
+    // The clock starts once the admin has confirmed.
+    let started = (Instant::now(), std::time::SystemTime::now());
+    let writer = ResultsWriter::create(
+        &config.output,
+        &scan.columns.header,
+        config.operation.name,
+        config.force,
+    )?;
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
@@ -170,8 +200,12 @@ async fn send_rows(
     read_result?;
     progress.finish();
     signals.abort();
-    Ok((written, tally))
+    Ok((written, tally, started))
 }
+
+/// When the rows started: for the elapsed time, and the wall clock for the
+/// summary.
+type Started = (Instant, std::time::SystemTime);
 
 /// Asks before a destructive run, naming the tenant and the rows to send.
 fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
@@ -185,6 +219,7 @@ fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result
         operation: config.operation,
         tenant: &connection.tenant,
         rows,
+        always: config.confirm_always,
     };
     Ok(confirm(&plan, config.yes)?)
 }
@@ -336,11 +371,15 @@ async fn send_row(
     halt: &Halt,
 ) -> RowResult {
     let started = Instant::now();
-    let attempted = if dry_run {
-        client.check_lookups(op, &row.checked).await
-    } else {
-        client.execute(op, &row.checked).await
+    let sending = async {
+        if dry_run {
+            client.check_lookups(op, &row.checked).await
+        } else {
+            client.execute(op, &row.checked).await
+        }
     };
+    let span = tracing::info_span!("row", line = row.line);
+    let (attempted, first_sent) = crate::client::first_send(sending.instrument(span)).await;
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
         if let Some(reason) = watch.record(&attempted, started) {
@@ -355,7 +394,8 @@ async fn send_row(
         message: with_notes(attempted.message, &row.checked.notes),
         detail: attempted.detail,
         finished_at: std::time::SystemTime::now(),
-        duration: started.elapsed(),
+        queued: first_sent.map_or(started.elapsed(), |sent| sent - started),
+        duration: first_sent.map_or(std::time::Duration::ZERO, |sent| sent.elapsed()),
         resolved: attempted.resolved,
     }
 }
@@ -451,6 +491,19 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     }
 }
 
+/// The public id of the run's credential: a key file's access ID.
+fn credential_id(config: &Config) -> Option<String> {
+    match config.dry_run.target()? {
+        crate::client::Target::Tenant {
+            credentials: crate::client::Credentials::KeyFile(path),
+            ..
+        } => crate::auth::KeyFile::load(path)
+            .ok()
+            .map(|key| key.access_id),
+        _ => None,
+    }
+}
+
 /// The report of the run: the summary's facts, gathered from the run's
 /// parts, and why it halted, if it did.
 fn report(
@@ -460,7 +513,7 @@ fn report(
     halt: &Halt,
     connection: &Connection,
     retry: Option<std::path::PathBuf>,
-    started: Instant,
+    started: Started,
 ) -> RunReport {
     let counts = tally.snapshot();
     let traffic = connection.traffic();
@@ -480,12 +533,17 @@ fn report(
     let halted = halt.reason();
     let summary = Summary::new(RunFacts {
         operation: config.operation.name,
+        profile: config.profile.clone(),
+        tenant: config.dry_run.target().map(|_| connection.tenant.clone()),
+        credential_id: credential_id(config),
+        started_at: started.1,
+        command_line: next::without_secrets(&config.argv),
         input: &config.input,
         results: &config.output,
         dry_run: config.dry_run.is_on(),
         counts: &counts,
         figures,
-        elapsed: started.elapsed(),
+        elapsed: started.0.elapsed(),
         proxy: connection.proxy.as_ref().map(show_proxy),
         stopped: halted.as_ref().map(HaltReason::describe),
         next_step,

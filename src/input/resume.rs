@@ -61,8 +61,12 @@ impl Done {
             .collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();
+        if layout.operation.is_none() {
+            eprintln!("warning: {name} has no operation column (written by an older securid-bulk); reading it as results of {}", op.name);
+        }
         while let Some(raw) = reader.advance() {
             let raw = raw?;
+            layout.check_operation(path, raw.line, &raw.record, op)?;
             if !layout.is_done(&raw.record) {
                 continue;
             }
@@ -93,6 +97,8 @@ impl Done {
 struct ResultsLayout {
     width: usize,
     message: usize,
+    /// The `operation` column; absent in results of older versions.
+    operation: Option<usize>,
 }
 
 impl ResultsLayout {
@@ -102,14 +108,44 @@ impl ResultsLayout {
             .rev()
             .find(|&i| names[i] == "line" && names[i + 1] == "outcome");
         let message = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "message"));
+        let operation = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "operation"));
         match (width, message) {
-            (Some(width), Some(message)) => Ok(ResultsLayout { width, message }),
+            (Some(width), Some(message)) => Ok(ResultsLayout {
+                width,
+                message,
+                operation,
+            }),
             _ => Err(InputError::Csv {
                 path: path.to_owned(),
                 line: 1,
                 what: "not a results file of this tool (no line, outcome and message columns); pass the .results.csv an earlier run wrote".into(),
             }),
         }
+    }
+
+    /// Refuses a results file another operation wrote: its `ok` rows say
+    /// nothing about this operation's rows.
+    fn check_operation(
+        &self,
+        path: &Path,
+        line: u64,
+        record: &csv::StringRecord,
+        op: &Operation,
+    ) -> Result<(), InputError> {
+        let Some(written_by) = self.operation.and_then(|i| record.get(i)) else {
+            return Ok(());
+        };
+        if written_by.is_empty() || written_by == op.name {
+            return Ok(());
+        }
+        Err(InputError::Csv {
+            path: path.to_owned(),
+            line,
+            what: format!(
+                "these are results of {written_by}, not {}; --resume takes results of the same operation",
+                op.name
+            ),
+        })
     }
 
     fn is_done(&self, record: &csv::StringRecord) -> bool {
@@ -158,6 +194,23 @@ mod tests {
         assert_eq!(done.find(&id("001")).map(|(_, l)| l), Some(2));
         assert!(done.find(&id("003")).is_some());
         assert!(done.find(&id("002")).is_none());
+    }
+
+    #[test]
+    fn results_of_another_operation_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let text = format!(
+            "userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation\n\
+             {U1},001,2,ok,200,1,,sid-clear-pin\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let err = Done::load(&[path], &DS100_CLEAR_PIN).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("r.csv:2: these are results of sid-clear-pin, not ds100-clear-pin"),
+            "{err}"
+        );
     }
 
     #[test]

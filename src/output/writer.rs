@@ -15,7 +15,7 @@ use crate::outcome::{escape_formula, one_line, RowResult};
 /// The columns appended after the input's own columns. The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 10] = [
+pub const RESULT_COLUMNS: [&str; 12] = [
     "line",
     "outcome",
     "http_status",
@@ -23,9 +23,11 @@ pub const RESULT_COLUMNS: [&str; 10] = [
     "message",
     "detail",
     "finished_at",
+    "queued_ms",
     "duration_ms",
     "resolved_userId",
     "resolved_tokenSerialNumber",
+    "operation",
 ];
 
 /// The fields behind the `resolved_*` columns, in column order.
@@ -70,6 +72,8 @@ pub enum OutputError {
 
 pub struct ResultsWriter {
     path: PathBuf,
+    /// The catalog name written in every row's `operation` column.
+    operation: &'static str,
     csv: csv::Writer<File>,
     width: usize,
     last_line: u64,
@@ -87,11 +91,13 @@ impl ResultsWriter {
     pub fn create(
         path: &Path,
         input_header: &csv::StringRecord,
+        operation: &'static str,
         force: bool,
     ) -> Result<Self, OutputError> {
         let file = files::create_in_place(path, force)?;
         let mut writer = ResultsWriter {
             path: path.to_owned(),
+            operation,
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(file),
@@ -157,6 +163,7 @@ impl ResultsWriter {
         }
         self.times.format(result.finished_at, &mut self.cell);
         self.csv.write_field(&self.cell)?;
+        self.write_number(result.queued.as_millis())?;
         self.write_number(result.duration.as_millis())?;
         for field in RESOLVED_FIELDS {
             let value = result
@@ -167,6 +174,7 @@ impl ResultsWriter {
                 .unwrap_or_default();
             self.csv.write_field(escape_formula(value).as_bytes())?;
         }
+        self.csv.write_field(self.operation)?;
         self.csv.write_record(None::<&[u8]>)
     }
 
@@ -391,7 +399,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         let header = csv::StringRecord::from(columns.to_vec());
-        let writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let writer = ResultsWriter::create(&path, &header, "ds100-clear-pin", false).unwrap();
         (dir, path, writer)
     }
 

@@ -25,6 +25,9 @@ pub struct Plan<'a> {
     pub tenant: &'a str,
     /// Rows that will be sent.
     pub rows: u64,
+    /// Ask even for an operation that is not destructive (a profile marked
+    /// `confirm = true`, for production).
+    pub always: bool,
 }
 
 impl Plan<'_> {
@@ -44,7 +47,7 @@ impl Plan<'_> {
 /// Returns once the plan may go ahead. Non-destructive operations and plans
 /// that send nothing need no confirmation.
 pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
-    if !plan.operation.destructive || plan.rows == 0 {
+    if !(plan.operation.destructive || plan.always) || plan.rows == 0 {
         return Ok(());
     }
     eprintln!("{}", plan.describe());
@@ -90,6 +93,7 @@ mod tests {
             operation: &DS100_DELETE,
             tenant: "acme.example",
             rows: 12,
+            always: false,
         };
         let expected = plan.expected_answer();
         assert_eq!(expected, "ds100-delete 12");
@@ -106,6 +110,7 @@ mod tests {
             operation: &DS100_CLEAR_PIN,
             tenant: "acme.example",
             rows: 5,
+            always: false,
         };
         assert!(confirm(&plan, false).is_ok());
     }

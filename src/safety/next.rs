@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{Counts, Outcome};
+use crate::outcome::{plural, Counts, Outcome};
 use crate::output::naming::next_output;
 
 /// Flags that the carry-on command replaces or must not repeat. `--token`
@@ -48,6 +48,26 @@ pub fn resume_command(argv: &[String], results: &Path) -> String {
     }
 }
 
+/// The command line as typed, with the value of every secret-carrying flag
+/// (`--token`) replaced by `[redacted]`, for the summary JSON.
+pub fn without_secrets(argv: &[String]) -> Vec<String> {
+    let mut words = Vec::with_capacity(argv.len());
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        match arg.split_once('=') {
+            Some(("--token", _)) => words.push("--token=[redacted]".to_owned()),
+            None if arg == "--token" => {
+                words.push(arg.clone());
+                if args.next().is_some() {
+                    words.push("[redacted]".to_owned());
+                }
+            }
+            _ => words.push(arg.clone()),
+        }
+    }
+    words
+}
+
 /// Quotes a word for a POSIX shell when it needs it.
 fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
@@ -69,17 +89,35 @@ pub fn next_step(
     counts: &Counts,
     retry: Option<PathBuf>,
 ) -> Option<String> {
-    let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
+    // The same rows the retry file holds: failed, not attempted, invalid.
+    let kinds = [Outcome::Failed, Outcome::NotAttempted, Outcome::Invalid];
+    let undone: u64 = kinds.iter().map(|o| counts.get(*o)).sum();
     if undone == 0 {
         return None;
     }
+    let breakdown: Vec<String> = kinds
+        .iter()
+        .filter(|o| counts.get(**o) > 0)
+        .map(|o| format!("{} {}", counts.get(*o), o.as_str()))
+        .collect();
     let mut step = format!(
-        "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
-        resume_command(argv, results)
+        "{} not done ({})",
+        plural(undone, "row", "rows"),
+        breakdown.join(", ")
     );
-    if let Some(retry) = retry {
+    if undone > counts.get(Outcome::Invalid) {
         step.push_str(&format!(
-            "\n  rows still to do, in the input's own columns: {}",
+            "; carry on (rows already ok are skipped) with:\n    {}",
+            resume_command(argv, results)
+        ));
+    }
+    if let Some(retry) = retry {
+        let fix = match counts.get(Outcome::Invalid) {
+            0 => "",
+            _ => " (fix the invalid ones first)",
+        };
+        step.push_str(&format!(
+            "\n  rows still to do, in the input's own columns{fix}: {}",
             retry.display()
         ));
     }
@@ -122,5 +160,56 @@ mod tests {
         );
         assert!(command.contains("users.resume-1.results.csv"), "{command}");
         assert!(command.contains("SECURID_TOKEN"), "{command}");
+    }
+
+    #[test]
+    fn the_command_line_keeps_no_token() {
+        let words = without_secrets(&argv(&[
+            "securid-bulk",
+            "--token",
+            "s3cret",
+            "--token=abc",
+            "in.csv",
+        ]));
+        assert_eq!(
+            words,
+            argv(&[
+                "securid-bulk",
+                "--token",
+                "[redacted]",
+                "--token=[redacted]",
+                "in.csv"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_count_of_rows_not_done_matches_the_retry_file() {
+        let mut counts = Counts::default();
+        counts.add_many(Outcome::Failed, 1);
+        counts.add_many(Outcome::Invalid, 4);
+        counts.add_many(Outcome::NotAttempted, 1);
+        counts.add_many(Outcome::Ok, 9);
+        let step = next_step(
+            &argv(&["securid-bulk"]),
+            Path::new("r.results.csv"),
+            &counts,
+            None,
+        )
+        .unwrap();
+        assert!(
+            step.starts_with("6 rows not done (1 failed, 1 not_attempted, 4 invalid)"),
+            "{step}"
+        );
+        let mut one = Counts::default();
+        one.add(Outcome::Failed);
+        let step = next_step(
+            &argv(&["securid-bulk"]),
+            Path::new("r.results.csv"),
+            &one,
+            None,
+        )
+        .unwrap();
+        assert!(step.starts_with("1 row not done"), "{step}");
     }
 }
