@@ -163,10 +163,11 @@ async fn send_rows(
     confirm_plan(config, scan, connection)?;
     // The clock starts once the admin has confirmed.
     let started = (Instant::now(), std::time::SystemTime::now());
-    let writer = ResultsWriter::create(
+    let writer = ResultsWriter::create_as(
         &config.output,
         &scan.columns.header,
         config.operation.name,
+        config.format,
         config.force,
     )?;
     let signals = tokio::spawn(signals::watch(halt.clone()));

@@ -49,6 +49,9 @@ impl Done {
     }
 
     fn read(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
+        if is_json_lines(path)? {
+            return self.read_json_lines(path, op);
+        }
         let mut reader = RecordReader::open(path, b',')?;
         let header = reader.next_header()?.unwrap_or_default();
         let layout = ResultsLayout::find(path, &header)?;
@@ -86,6 +89,94 @@ impl Done {
                     checked.identity(op),
                     (name.clone(), line.unwrap_or(raw.line)),
                 );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The results' own fields, which are not the input's.
+const RESULT_FIELDS: &[&str] = &[
+    "line",
+    "outcome",
+    "http_status",
+    "attempts",
+    "message",
+    "detail",
+    "finished_at",
+    "queued_ms",
+    "duration_ms",
+    "resolved_userId",
+    "resolved_tokenSerialNumber",
+    "operation",
+];
+
+/// Whether a results file is JSON Lines (`--format jsonl`): it opens with `{`.
+fn is_json_lines(path: &Path) -> Result<bool, InputError> {
+    use std::io::Read as _;
+    let mut first = [0u8; 1];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| file.read(&mut first))
+        .map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(read == 1 && first[0] == b'{')
+}
+
+impl Done {
+    /// Reads JSON Lines results: each object's input fields and outcome.
+    fn read_json_lines(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
+        use std::io::BufRead as _;
+        let file = std::fs::File::open(path).map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let mut columns: Option<(csv::StringRecord, ColumnMap)> = None;
+        for (index, text) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = index as u64 + 1;
+            let text = text.map_err(|source| InputError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            let bad = |what: &str| InputError::Csv {
+                path: path.to_owned(),
+                line,
+                what: what.to_owned(),
+            };
+            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                .map_err(|_| bad("not a JSON Lines results object of this tool"))?;
+            let text_of = |key: &str| object.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+            let written_by = text_of("operation");
+            if !written_by.is_empty() && written_by != op.name {
+                return Err(bad(&format!("these are results of {written_by}, not {}; --resume takes results of the same operation", op.name)));
+            }
+            if columns.is_none() {
+                let header: csv::StringRecord = object
+                    .keys()
+                    .filter(|k| !RESULT_FIELDS.contains(&k.as_str()))
+                    .collect();
+                let map = ColumnMap::build(path, header.clone(), op)?;
+                columns = Some((header, map));
+            }
+            let (header, map) = columns.as_ref().expect("set above");
+            let done = match Outcome::parse(text_of("outcome")) {
+                Some(Outcome::Ok) => true,
+                Some(Outcome::Skipped) => text_of("message").starts_with(DONE_PREFIX),
+                _ => false,
+            };
+            if !done {
+                continue;
+            }
+            let input = RawRow {
+                line,
+                record: header.iter().map(text_of).collect(),
+            };
+            let checked = validate::check(op, map, &input);
+            if checked.is_ready() {
+                let at = object.get("line").and_then(|v| v.as_u64()).unwrap_or(line);
+                self.rows.insert(checked.identity(op), (name.clone(), at));
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! ([`naming`]).
 
 pub mod files;
+mod jsonl;
 pub mod naming;
 mod retry;
 mod summary;
