@@ -93,7 +93,13 @@ impl Scene {
 /// The binary, with no credentials leaking in from the environment.
 pub fn bin() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("securid-bulk").expect("binary");
-    for var in ["SECURID_BASE_URL", "SECURID_TOKEN", "SECURID_KEY_FILE"] {
+    for var in [
+        "SECURID_BASE_URL",
+        "SECURID_TOKEN",
+        "SECURID_KEY_FILE",
+        "SECURID_PROFILE",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(var);
     }
     cmd.timeout(std::time::Duration::from_secs(120));
