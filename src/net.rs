@@ -241,6 +241,8 @@ pub enum UrlSource {
     #[default]
     BaseUrlFlag,
     BaseUrlEnvironment,
+    /// `base-url` of a config-file profile.
+    Profile,
     KeyFile,
 }
 
@@ -257,6 +259,7 @@ impl UrlSource {
         match self {
             UrlSource::BaseUrlFlag => "--base-url",
             UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL",
+            UrlSource::Profile => "the profile's base-url",
             UrlSource::KeyFile => "the key file's adminRestApiUrl",
         }
     }

@@ -93,8 +93,10 @@ pub fn top_level_examples() -> String {
 }
 
 /// What `securid-bulk mock --help` opens with.
+#[cfg(feature = "mock")]
 pub const MOCK_ABOUT: &str = "Serve a simulated tenant for trials and tests";
 
+#[cfg(feature = "mock")]
 pub const MOCK_PAGE: &str = "Serve a simulated tenant for trials and tests.\n\n\
 The simulated tenant answers the same methods, paths and bodies as a real \
 SecurID Cloud tenant, in memory on loopback, seeded from samples/tenant.json \

@@ -352,3 +352,82 @@ fn resume_names_follow_the_results_stem_after_o() {
     assert!(text.contains("unreach.resume-1.results.csv"), "{text}");
     assert!(!text.contains("unreach.csv.resume"), "{text}");
 }
+
+#[test]
+fn a_profile_marked_confirm_asks_even_for_a_clear_pin_run() {
+    let scene = Scene::sample();
+    let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
+    let config = write(
+        scene.dir.path(),
+        "config.toml",
+        &format!(
+            "[profiles.prod]\nbase-url = \"{}\"\nconfirm = true\nrate = 0\n",
+            scene.tenant.url()
+        ),
+    );
+    let run = |extra: &[&str]| {
+        bin()
+            .arg("ds100-clear-pin")
+            .arg(&input)
+            .args(["--force", "--config"])
+            .arg(&config)
+            .env("SECURID_PROFILE", "prod")
+            .env("SECURID_TOKEN", scene.tenant.token())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert_eq!(code(&refused), 1, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("needs confirmation"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 0);
+    let confirmed = run(&["--yes"]);
+    assert_eq!(code(&confirmed), 0, "{}", stderr(&confirmed));
+    assert!(
+        stderr(&confirmed).contains("profile prod, tenant"),
+        "{}",
+        stderr(&confirmed)
+    );
+}
+
+#[test]
+fn the_summary_json_names_version_operation_tenant_credential_and_times() {
+    let scene = Scene::sample();
+    let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
+    let summary = scene.dir.path().join("summary.json");
+    let output = run_op(
+        &scene.tenant,
+        "ds100-clear-pin",
+        &input,
+        &[
+            "--summary-json",
+            summary.to_str().unwrap(),
+            "--token",
+            "typed-secret-value",
+        ],
+    );
+    // The typed token is not the tenant's, so the rows are refused; the
+    // summary is still written, and the token is not in it.
+    assert_ne!(code(&output), 0);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["operation"], "ds100-clear-pin");
+    assert!(
+        json["tenant"].as_str().unwrap().contains("127.0.0.1"),
+        "{text}"
+    );
+    assert!(json["started_at"].as_str().is_some() && json["finished_at"].as_str().is_some());
+    let words: Vec<&str> = json["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(words.contains(&"[redacted]"), "{text}");
+    assert!(!text.contains("typed-secret-value"), "{text}");
+}
