@@ -9,7 +9,7 @@ use crate::ops::Operation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("{operation} changes {rows} credentials on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)")]
+    #[error("{operation} changes {} on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "credential", "credentials"))]
     NoTerminal {
         operation: &'static str,
         rows: u64,
@@ -33,8 +33,11 @@ pub struct Plan<'a> {
 impl Plan<'_> {
     pub fn describe(&self) -> String {
         format!(
-            "about to {} for {} rows ({}) on {}",
-            self.operation.summary, self.rows, self.operation.name, self.tenant
+            "about to {} for {} ({}) on {}",
+            self.operation.summary,
+            crate::outcome::plural(self.rows, "row", "rows"),
+            self.operation.name,
+            self.tenant
         )
     }
 
