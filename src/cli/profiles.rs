@@ -230,6 +230,15 @@ fn flag_value(value: &Value) -> Option<FlagValue> {
     }
 }
 
+/// A path written `~/...` in the config file, with the home directory for
+/// `~`, as a shell would have done on the command line.
+fn home_expanded(text: &str) -> String {
+    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest).display().to_string(),
+        _ => text.to_owned(),
+    }
+}
+
 /// The host of a URL, without user name, password or path.
 fn host_of(url: &str) -> String {
     reqwest::Url::parse(url)
@@ -270,7 +279,7 @@ impl Profile {
                 continue;
             }
             match value {
-                FlagValue::Text(text) => words.push(format!("--{key}={text}")),
+                FlagValue::Text(text) => words.push(format!("--{key}={}", home_expanded(text))),
                 FlagValue::Switch(true) => words.push(format!("--{key}")),
                 FlagValue::Switch(false) => continue,
             }

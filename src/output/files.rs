@@ -63,6 +63,10 @@ pub fn open_append(path: &Path) -> Result<File, OutputError> {
 /// returned [`Spool`] is dropped.
 pub fn spool(source: &mut impl std::io::Read) -> std::io::Result<Spool> {
     let (mut file, path) = temp_beside(&std::env::temp_dir().join("securid-bulk-stdin.csv"))?;
+    SPOOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(path.clone());
     let spool = Spool { path };
     std::io::copy(source, &mut file)?;
     file.flush()?;
@@ -78,6 +82,20 @@ pub struct Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        let mut spools = SPOOLS.lock().unwrap_or_else(|p| p.into_inner());
+        spools.retain(|p| p != &self.path);
+    }
+}
+
+/// Spools not yet removed, for a process that quits without unwinding (a
+/// second Ctrl-C).
+static SPOOLS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes every spool still there; called just before quitting at once.
+pub fn remove_spools() {
+    let spools = SPOOLS.lock().unwrap_or_else(|p| p.into_inner());
+    for path in spools.iter() {
+        let _ = std::fs::remove_file(path);
     }
 }
 
