@@ -134,19 +134,32 @@ impl Done {
         })?;
         let name = path.display().to_string();
         let mut columns: Option<(csv::StringRecord, ColumnMap)> = None;
-        for (index, text) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = index as u64 + 1;
-            let text = text.map_err(|source| InputError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut text = String::new();
+        for line in 1.. {
+            text.clear();
+            let read = reader
+                .read_line(&mut text)
+                .map_err(|source| InputError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
             let bad = |what: &str| InputError::Csv {
                 path: path.to_owned(),
                 line,
                 what: what.to_owned(),
             };
-            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-                .map_err(|_| bad("not a JSON Lines results object of this tool"))?;
+            let object: serde_json::Map<String, serde_json::Value> =
+                match serde_json::from_str(&text) {
+                    Ok(object) => object,
+                    // A run killed mid-write leaves its last row unfinished:
+                    // that row is not done.
+                    Err(_) if !text.ends_with('\n') => break,
+                    Err(_) => return Err(bad("not a JSON Lines results object of this tool")),
+                };
             let text_of = |key: &str| object.get(key).and_then(|v| v.as_str()).unwrap_or_default();
             let written_by = text_of("operation");
             if !written_by.is_empty() && written_by != op.name {
@@ -302,6 +315,20 @@ mod tests {
                 .contains("r.csv:2: these are results of sid-clear-pin, not ds100-clear-pin"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn json_lines_results_are_read_and_an_unfinished_last_row_is_not_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.results.jsonl");
+        let text = format!(
+            "{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\",\"operation\":\"ds100-clear-pin\"}}\n\
+             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"002\",\"line\":3,\"outcome\":\"failed\",\"message\":\"boom\",\"operation\":\"ds100-clear-pin\"}}\n\
+             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"003\",\"li"
+        );
+        std::fs::write(&path, text).unwrap();
+        let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
+        assert_eq!(done.len(), 1);
     }
 
     #[test]
