@@ -230,6 +230,14 @@ fn flag_value(value: &Value) -> Option<FlagValue> {
     }
 }
 
+/// Whether `arg` declares a conflict with `other`.
+fn conflict(command: &clap::Command, arg: &clap::Arg, other: &clap::Arg) -> bool {
+    command
+        .get_arg_conflicts_with(arg)
+        .iter()
+        .any(|a| a.get_id() == other.get_id())
+}
+
 /// A path written `~/...` in the config file, with the home directory for
 /// `~`, as a shell would have done on the command line.
 fn home_expanded(text: &str) -> String {
@@ -271,10 +279,12 @@ impl Profile {
                 continue;
             };
             let id = arg.get_id().as_str();
-            let conflicting = command
-                .get_arg_conflicts_with(arg)
-                .iter()
-                .any(|other| is_given(other.get_id().as_str()));
+            // clap keeps a conflict on the argument that declared it:
+            // look both ways.
+            let conflicting = command.get_arguments().any(|other| {
+                is_given(other.get_id().as_str())
+                    && (conflict(command, arg, other) || conflict(command, other, arg))
+            });
             if is_given(id) || conflicting {
                 continue;
             }

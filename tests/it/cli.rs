@@ -195,6 +195,21 @@ fn profile_precedence_is_flag_then_environment_then_profile() {
     assert_eq!(code(&by_env), 0, "{}", stderr(&by_env));
     let by_profile = run(&[], None);
     assert_ne!(code(&by_profile), 0, "the profile's tenant is used");
+    // --mock leaves the profile's tenant aside instead of clashing with it.
+    let mock = bin()
+        .args([
+            "ds100-clear-pin",
+            "--force",
+            "--mock",
+            "--profile",
+            "test",
+            "--config",
+        ])
+        .arg(&config)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(code(&mock), 0, "{}", stderr(&mock));
     assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 14);
 }
 
