@@ -539,7 +539,10 @@ fn report(
         credential_id: credential_id(config),
         started_at: started.1,
         command_line: next::without_secrets(&config.argv),
-        input: &config.input,
+        input: match config.input_is_stdin {
+            true => std::path::Path::new("-"),
+            false => &config.input,
+        },
         results: &config.output,
         dry_run: config.dry_run.is_on(),
         counts: &counts,
