@@ -13,19 +13,36 @@ use clap::{Args, FromArgMatches};
 use reqwest::Url;
 
 use crate::client::{Rate, RetryPolicy, Settings};
-use crate::config::{Config, ConfigError, CredentialKind, DryRunFlag, Flags, Given, OAuthFlags};
+use crate::config::{
+    Config, ConfigError, CredentialKind, DryRunFlag, Flags, Given, OAuthFlags, Origin,
+};
 #[cfg(feature = "mock")]
 use crate::mock::MockOptions;
 use crate::net::{parse_proxy, redact_url, ProxyChoice, UrlSource};
 use crate::ops;
+use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
+
+mod help;
+mod profiles;
+mod values;
+
+use values::{parse_delimiter, parse_rate, parse_share, positive_seconds, seconds};
+
+pub use profiles::{ProfileError, Profiles};
 
 /// What the user asked for.
 #[derive(Debug)]
 pub enum Command {
     Run(Box<Config>),
     ListOperations,
+    /// `profiles`: the listing to print.
+    ListProfiles(String),
+    /// `completions SHELL`: the script to print.
+    Completions(clap_complete::Shell),
+    /// `man`: the roff page.
+    Man,
     #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
@@ -36,17 +53,48 @@ pub enum CliError {
     Usage(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 /// Flags shared by every operation.
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The input CSV (header row required).
+    /// The input CSV (header row required); `-` reads standard input.
     input: PathBuf,
 
-    /// Results CSV [default: <input stem>.results.csv beside the input].
+    /// Results file [default: <input stem>.results.csv beside the input;
+    /// stdin.results.csv in the current directory for `-`].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Results as CSV, or as JSON Lines (one object per input row).
+    #[arg(long, value_enum, default_value = "csv", value_name = "FORMAT")]
+    format: FormatArg,
+
+    /// Profile of the config file to run with [default: none].
+    #[arg(
+        long,
+        env = "SECURID_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    profile: Option<String>,
+
+    /// Config file holding the profiles [default:
+    /// $XDG_CONFIG_HOME/securid-bulk/config.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log each request on stderr (row line, method, path, status, attempt,
+    /// wait); -vv adds more. RUST_LOG overrides the level.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Append the request log as JSON Lines to FILE (created 0600), an
+    /// audit trail beside the results.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
 
     /// Overwrite the results file if it exists.
     #[arg(long)]
@@ -61,7 +109,12 @@ struct RunArgs {
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
-    #[arg(long, env = "SECURID_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "SECURID_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     base_url: Option<String>,
 
     /// Bearer token. Prefer the environment variable, which stays out of
@@ -86,23 +139,43 @@ struct RunArgs {
     no_proxy: bool,
 
     /// Admin API key file from the Cloud Administration Console.
-    #[arg(long, env = "SECURID_KEY_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "SECURID_KEY_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     key_file: Option<PathBuf>,
 
     /// OAuth API client: its Client ID (Platform > API Access Management in
     /// the Cloud Administration Console).
-    #[arg(long, env = "SECURID_CLIENT_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "SECURID_CLIENT_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
     client_id: Option<String>,
 
     /// OAuth API client: its private key file (a JWK JSON file, RSA or EC,
     /// or a PKCS#8 PEM), saved when the client was created.
-    #[arg(long, env = "SECURID_CLIENT_KEY", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "SECURID_CLIENT_KEY",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     client_key: Option<PathBuf>,
 
     /// OAuth API client: its Issuer URL, e.g.
     /// https://<tenant>.auth.securid.com/oauth. The token endpoint is found
     /// by OpenID discovery there, else it is <issuer>/token.
-    #[arg(long, env = "SECURID_ISSUER", value_name = "URL")]
+    #[arg(
+        long,
+        env = "SECURID_ISSUER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     issuer: Option<String>,
 
     /// OAuth API client: the token endpoint, used as is instead of the one
@@ -203,6 +276,15 @@ struct RunArgs {
     resume: Vec<PathBuf>,
 }
 
+/// The results' format, as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// CSV with the input's columns, then the results' own.
+    Csv,
+    /// JSON Lines: one object per input row, the same fields.
+    Jsonl,
+}
+
 /// What a dry run may send, as typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum DryRunArg {
@@ -213,29 +295,69 @@ enum DryRunArg {
     Lookup,
 }
 
-fn command() -> clap::Command {
+/// The whole command line, as clap knows it (help, completions, man page).
+pub fn command() -> clap::Command {
     let mut cmd = clap::Command::new("securid-bulk")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Bulk operations against the RSA SecurID Cloud Administration API")
+        .after_help(help::top_level_examples())
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(
             clap::Command::new("operations")
                 .about("List the operations, their required columns and HTTP calls"),
-        );
+        )
+        .subcommand(
+            clap::Command::new("profiles")
+                .about("List the profiles of the config file, with their tenant hosts")
+                .arg(
+                    clap::Arg::new("config")
+                        .long("config")
+                        .value_name("FILE")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("Config file [default: $XDG_CONFIG_HOME/securid-bulk/config.toml]"),
+                ),
+        )
+        .subcommand(
+            clap::Command::new("completions")
+                .about("Print a shell completion script (bash, zsh, fish, powershell, elvish)")
+                .arg(
+                    clap::Arg::new("shell")
+                        .required(true)
+                        .value_parser(clap::value_parser!(clap_complete::Shell)),
+                ),
+        )
+        .subcommand(clap::Command::new("man").about("Print the man page (roff) on stdout"));
     #[cfg(feature = "mock")]
     {
-        let mock =
-            clap::Command::new("mock").about("Serve a simulated tenant for trials and tests");
-        cmd = cmd.subcommand(MockOptions::augment_args(mock));
+        // augment_args sets the struct's own doc as `about`: ours go after.
+        let mock = MockOptions::augment_args(clap::Command::new("mock"))
+            .about(help::MOCK_ABOUT)
+            .long_about(help::MOCK_PAGE);
+        cmd = cmd.subcommand(mock);
     }
     for op in ops::commands() {
-        let sub = clap::Command::new(op.name)
-            .about(op.summary)
+        let sub = RunArgs::augment_args(clap::Command::new(op.name))
+            .about(help::capitalised(op.summary))
+            .long_about(help::operation_page(op))
             .args_override_self(true);
-        cmd = cmd.subcommand(RunArgs::augment_args(sub));
+        cmd = cmd.subcommand(sub);
     }
     cmd
+}
+
+/// The completion script for one shell.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "securid-bulk", &mut script);
+    script
+}
+
+/// The man page, in roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command()).render(&mut page)?;
+    Ok(page)
 }
 
 /// Parses the process arguments; exits with clap's message on bad flags.
@@ -249,19 +371,28 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args = WipedArgs(args.into_iter().map(Into::into).collect());
-    let matches = match command().try_get_matches_from(args.0.iter()) {
-        Ok(matches) => matches,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            e.exit()
-        }
-        Err(e) => return Err(CliError::Usage(usage_error_without_secrets(&e))),
-    };
+    let matches = matches_of(&args.0)?;
     let (name, sub) = matches
         .subcommand()
         .ok_or_else(|| CliError::Usage("no command given".into()))?;
-    let from_matches = |e: clap::Error| CliError::Usage(e.to_string());
+    let from_matches = |e: clap::Error| CliError::Usage(without_prefix(&e.to_string()));
     match name {
         "operations" => Ok(Command::ListOperations),
+        "man" => Ok(Command::Man),
+        "completions" => Ok(Command::Completions(
+            *sub.get_one::<clap_complete::Shell>("shell")
+                .ok_or_else(|| CliError::Usage("completions: name a shell".into()))?,
+        )),
+        "profiles" => {
+            let explicit = sub.get_one::<PathBuf>("config").map(PathBuf::as_path);
+            Ok(Command::ListProfiles(match Profiles::load(explicit)? {
+                Some(profiles) => profiles.listing(),
+                None => format!(
+                    "no config file ({}); see the README's Profiles section\n",
+                    profiles::default_path().map_or_else(String::new, |p| p.display().to_string())
+                ),
+            }))
+        }
         #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
@@ -269,13 +400,73 @@ where
         _ => {
             let op = ops::find(name)
                 .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
-            let mut run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
-            let given = prefer_flags_over_environment(&mut run, sub);
+            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             let argv = argv_without_token(&args.0);
-            let flags = run.into_flags(sub, given);
-            Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
+            let Some(profile_name) = run.profile.clone() else {
+                return run_command(op, run, sub, &[], None, argv);
+            };
+            let explicit = run.config.clone();
+            let profiles =
+                Profiles::load(explicit.as_deref())?.ok_or_else(|| ProfileError::NoFile {
+                    name: profile_name.clone(),
+                    path: explicit.or_else(profiles::default_path).unwrap_or_default(),
+                })?;
+            let sub_command = command();
+            let sub_command = sub_command
+                .find_subcommand(name)
+                .expect("an operation is a command");
+            let profile = profiles.profile(&profile_name, sub_command)?;
+            let (words, from_profile) = profile.arguments(sub_command, sub);
+            let with_profile = with_profile_arguments(&args.0, name, words);
+            let matches = matches_of(&with_profile.0)?;
+            let sub = matches.subcommand_matches(name).expect("the same command");
+            let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
+            run_command(op, run, sub, &from_profile, Some(&profile), argv)
         }
     }
+}
+
+fn matches_of(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, CliError> {
+    match command().try_get_matches_from(args) {
+        Ok(matches) => Ok(matches),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => Err(CliError::Usage(usage_error_without_secrets(&e))),
+    }
+}
+
+/// The arguments with the profile's flags right after the operation's name,
+/// so they never land after a `--`.
+fn with_profile_arguments(
+    args: &[std::ffi::OsString],
+    operation: &str,
+    words: Vec<String>,
+) -> WipedArgs {
+    let at = args
+        .iter()
+        .position(|a| a == operation)
+        .map_or(args.len(), |i| i + 1);
+    let mut args = WipedArgs(args.to_vec());
+    args.0.splice(at..at, words.into_iter().map(Into::into));
+    args
+}
+
+fn run_command(
+    op: &'static ops::Operation,
+    mut run: RunArgs,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+    profile: Option<&profiles::Profile>,
+    argv: Vec<String>,
+) -> Result<Command, CliError> {
+    let given = prefer_flags_over_environment(&mut run, matches, from_profile);
+    let mut flags = run.into_flags(matches, from_profile, given);
+    if let Some(profile) = profile {
+        flags.profile = Some(profile.name.clone());
+        flags.confirm_always = profile.confirm;
+    }
+    Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }
 
 /// The command line, wiped when parsing ends: it may hold `--token`.
@@ -308,11 +499,22 @@ fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(text))
 }
 
+/// clap's message without its own `error: `: main adds the one prefix.
+fn without_prefix(text: &str) -> String {
+    text.trim_end().trim_start_matches("error: ").to_owned()
+}
+
 impl RunArgs {
     /// The flags, with where clap found the token and the tenant URL.
-    fn into_flags(self, matches: &clap::ArgMatches, given: Vec<Given>) -> Flags {
+    fn into_flags(
+        self,
+        matches: &clap::ArgMatches,
+        from_profile: &[String],
+        given: Vec<Given>,
+    ) -> Flags {
         let source = |id: &str| matches.value_source(id);
         let base_url_source = match source("base_url") {
+            _ if from_profile.iter().any(|id| id == "base_url") => UrlSource::Profile,
             Some(ValueSource::EnvVariable) => UrlSource::BaseUrlEnvironment,
             _ => UrlSource::BaseUrlFlag,
         };
@@ -322,6 +524,14 @@ impl RunArgs {
             base_url_source,
             input: self.input,
             output: self.output,
+            format: match self.format {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Jsonl => Format::Jsonl,
+            },
+            profile: None,
+            confirm_always: false,
+            verbose: self.verbose,
+            log_file: self.log_file,
             force: self.force,
             dry_run: self.dry_run.map(|d| match d {
                 DryRunArg::Offline => DryRunFlag::Offline,
@@ -335,6 +545,7 @@ impl RunArgs {
                 client_key: self.client_key,
                 issuer: self.issuer,
                 issuer_source: match source("issuer") {
+                    _ if from_profile.iter().any(|id| id == "issuer") => UrlSource::Profile,
                     Some(ValueSource::EnvVariable) => UrlSource::IssuerEnvironment,
                     _ => UrlSource::IssuerFlag,
                 },
@@ -383,7 +594,7 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
     // main adds its own "error: ".
-    let mut text = rendered.trim_end().trim_start_matches("error: ").to_owned();
+    let mut text = without_prefix(&rendered);
     if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
         let secret = match arg.split_once('=') {
             Some((_, value)) if arg.starts_with('-') => value,
@@ -405,21 +616,6 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
         text = text.replace(value, &redact_url(value));
     }
     text
-}
-
-/// A share of rows: `0.2` or `20%`.
-fn parse_share(text: &str) -> Result<f64, String> {
-    let text = text.trim();
-    let share = match text.strip_suffix('%') {
-        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
-        None => text.parse::<f64>(),
-    };
-    match share {
-        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
-        _ => Err(format!(
-            "{text:?}: expected a share of rows between 0 and 1 (0.2) or a percentage (20%)"
-        )),
-    }
 }
 
 /// Every credential setting: its kind, its argument id, its flag and its
@@ -464,33 +660,43 @@ const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
     (CredentialKind::OAuthClient, "scope", "--scope", None),
 ];
 
-/// Credentials of a kind given as a flag win over those of other kinds that
-/// only come from the environment, so `--token` works for a one-off run even
-/// with `SECURID_KEY_FILE` or an OAuth client set in the admin's profile.
-/// Returns the settings left, with where each came from.
-fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) -> Vec<Given> {
+/// Credentials of a kind given by the strongest source win over those of
+/// other kinds from weaker ones: a flag over the environment over a
+/// config-file profile. So `--token` works for a one-off run even with
+/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell. Returns
+/// the settings left, with where each came from.
+fn prefer_flags_over_environment(
+    run: &mut RunArgs,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+) -> Vec<Given> {
     let given: Vec<Given> = CREDENTIAL_SETTINGS
         .iter()
         .filter_map(|(kind, id, flag, env)| {
-            let source = matches.value_source(id)?;
-            (source != ValueSource::DefaultValue).then_some(Given {
+            let origin = match matches.value_source(id)? {
+                _ if from_profile.iter().any(|p| p == id) => Origin::Profile,
+                ValueSource::EnvVariable => Origin::Environment,
+                ValueSource::CommandLine => Origin::Flag,
+                _ => return None,
+            };
+            Some(Given {
                 kind: *kind,
                 flag,
                 env: *env,
-                from_env: source == ValueSource::EnvVariable,
+                origin,
             })
         })
         .collect();
-    let by_flag: Vec<CredentialKind> = given
+    let Some(strongest) = given.iter().map(|g| g.origin).max() else {
+        return given;
+    };
+    let winners: Vec<CredentialKind> = given
         .iter()
-        .filter(|g| !g.from_env)
+        .filter(|g| g.origin == strongest)
         .map(|g| g.kind)
         .collect();
-    if by_flag.is_empty() {
-        return given;
-    }
     let (kept, dropped): (Vec<Given>, Vec<Given>) =
-        given.into_iter().partition(|g| by_flag.contains(&g.kind));
+        given.into_iter().partition(|g| winners.contains(&g.kind));
     for g in dropped {
         match g.kind {
             CredentialKind::BearerToken => run.token = None,
@@ -505,64 +711,10 @@ fn prefer_flags_over_environment(run: &mut RunArgs, matches: &clap::ArgMatches) 
     kept
 }
 
-fn parse_rate(text: &str) -> Result<Rate, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("auto") {
-        return Ok(Rate::Auto);
-    }
-    match text.parse::<f64>() {
-        Ok(0.0) => Ok(Rate::Unlimited),
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::Fixed(r)),
-        _ => Err("expected requests per second (e.g. 10), 0 for unlimited, or auto".into()),
-    }
-}
-
-fn parse_delimiter(text: &str) -> Result<u8, String> {
-    match text {
-        "\\t" | "tab" => Ok(b'\t'),
-        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
-        _ => Err("expected one ASCII character, or \\t for tab".into()),
-    }
-}
-
-/// A number of seconds, zero included.
-fn seconds(text: &str) -> Result<Duration, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if secs >= 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err("expected a number of seconds".into()),
-    }
-}
-
-/// A number of seconds greater than zero.
-fn positive_seconds(text: &str) -> Result<Duration, String> {
-    match seconds(text) {
-        Ok(secs) if !secs.is_zero() => Ok(secs),
-        _ => Err("expected a positive number of seconds".into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DryRun;
-
-    #[test]
-    fn rates() {
-        assert_eq!(parse_rate("0").unwrap(), Rate::Unlimited);
-        assert_eq!(parse_rate("2.5").unwrap(), Rate::Fixed(2.5));
-        assert_eq!(parse_rate("AUTO").unwrap(), Rate::Auto);
-        assert!(parse_rate("-1").is_err());
-        assert!(parse_rate("fast").is_err());
-    }
-
-    #[test]
-    fn failure_rates_read_as_shares_or_percentages() {
-        assert_eq!(parse_share("0.25"), Ok(0.25));
-        assert_eq!(parse_share("20%"), Ok(0.2));
-        for bad in ["0", "1.5", "150%", "x", "-0.1"] {
-            assert!(parse_share(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn every_catalog_entry_is_a_command() {

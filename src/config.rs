@@ -14,7 +14,8 @@ use crate::client::{Credentials, Settings, Target};
 use crate::net::{checked_url, tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
-use crate::output::naming::{default_output, next_output, retry_path};
+use crate::output::naming::{default_output, next_output, retry_path, stdin_output};
+use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -23,11 +24,22 @@ use crate::secret::Secret;
 pub struct Config {
     pub operation: &'static Operation,
     pub input: PathBuf,
+    /// The input is standard input (`-`), spooled to a private file.
+    pub input_is_stdin: bool,
     pub output: PathBuf,
     /// Where rows still to do are written: `output::naming::retry_path` of
     /// the output, worked out once.
     pub retry: PathBuf,
+    pub format: Format,
     pub force: bool,
+    /// The config-file profile the run uses, if any.
+    pub profile: Option<String>,
+    /// Ask before the run even when the operation is not destructive.
+    pub confirm_always: bool,
+    /// `-v` count: request log on stderr.
+    pub verbose: u8,
+    /// Append the request log as JSON Lines here.
+    pub log_file: Option<PathBuf>,
     /// Whether this is a dry run, and where requests go.
     pub dry_run: DryRun,
     /// How the client is built: timeouts, pace, retries, proxy.
@@ -92,6 +104,11 @@ pub enum DryRunFlag {
 pub struct Flags {
     pub input: PathBuf,
     pub output: Option<PathBuf>,
+    pub format: Format,
+    pub profile: Option<String>,
+    pub confirm_always: bool,
+    pub verbose: u8,
+    pub log_file: Option<PathBuf>,
     pub force: bool,
     pub dry_run: Option<DryRunFlag>,
     pub base_url: Option<String>,
@@ -157,19 +174,29 @@ impl CredentialKind {
 }
 
 /// One credential setting that was given: which kind it belongs to, its
-/// flag and environment variable, and whether it came from the environment.
+/// flag and environment variable, and where it came from.
 #[derive(Clone, Copy, Debug)]
 pub struct Given {
     pub kind: CredentialKind,
     pub flag: &'static str,
     pub env: Option<&'static str>,
-    pub from_env: bool,
+    pub origin: Origin,
+}
+
+/// Where a setting came from, weakest first: a flag beats the environment,
+/// which beats a config-file profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    Profile,
+    Environment,
+    Flag,
 }
 
 impl Given {
     fn shown(&self) -> String {
-        match (self.env, self.from_env) {
-            (Some(env), true) => format!("{env} from the environment"),
+        match (self.env, self.origin) {
+            (Some(env), Origin::Environment) => format!("{env} from the environment"),
+            (_, Origin::Profile) => format!("{} from the profile", self.flag),
             _ => self.flag.to_owned(),
         }
     }
@@ -192,10 +219,12 @@ impl Config {
         flags: Flags,
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
+        let input_is_stdin = flags.input.as_os_str() == "-";
         let output = match (&flags.output, flags.resume.last()) {
             (Some(output), _) => output.clone(),
             (None, Some(previous)) => next_output(previous),
-            (None, None) => default_output(&flags.input),
+            (None, None) if input_is_stdin => stdin_output(flags.format),
+            (None, None) => default_output(&flags.input, flags.format),
         };
         let retry = retry_path(&output);
         refuse_shared_files(&flags, &output, &retry)?;
@@ -212,6 +241,12 @@ impl Config {
             output,
             retry,
             input: flags.input,
+            input_is_stdin,
+            format: flags.format,
+            profile: flags.profile,
+            confirm_always: flags.confirm_always,
+            verbose: flags.verbose,
+            log_file: flags.log_file,
             force: flags.force,
             client: flags.client,
             delimiter: flags.delimiter,
@@ -232,11 +267,14 @@ impl Config {
 /// over by its own results, a retry file over the input, ...), whatever
 /// --force says: nothing is sent or written.
 fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(), ConfigError> {
-    let mut roles: Vec<(&str, &Path)> = vec![
-        ("the input", &flags.input),
-        ("the results file (-o)", output),
-        ("the retry file", retry),
-    ];
+    let mut roles: Vec<(&str, &Path)> = Vec::new();
+    if flags.input.as_os_str() != "-" {
+        roles.push(("the input", &flags.input));
+    }
+    roles.extend([("the results file (-o)", output), ("the retry file", retry)]);
+    if let Some(log) = &flags.log_file {
+        roles.push(("the --log-file", log));
+    }
     if let Some(summary) = &flags.summary_json {
         roles.push(("the --summary-json file", summary));
     }

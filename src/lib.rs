@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod input;
+pub mod logging;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod net;

@@ -1,19 +1,30 @@
 //! The `securid-bulk` binary: parse the command line, run, map the outcome
 //! to an exit code. Everything else lives in the library.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use securid_bulk::cli::{self, Command};
-use securid_bulk::{ops, runner};
+use securid_bulk::{logging, ops, runner};
 
 fn main() -> ExitCode {
     let command = match cli::parse() {
         Ok(command) => command,
         Err(e) => return fatal(anyhow::Error::new(e)),
     };
-    if let Command::ListOperations = command {
-        print!("{}", ops::listing());
-        return ExitCode::SUCCESS;
+    let printed = match &command {
+        Command::ListOperations => Some(Ok(ops::listing().into_bytes())),
+        Command::ListProfiles(listing) => Some(Ok(listing.clone().into_bytes())),
+        Command::Completions(shell) => Some(Ok(cli::completions(*shell))),
+        Command::Man => Some(cli::man_page()),
+        _ => None,
+    };
+    if let Some(text) = printed {
+        let written = text.and_then(|text| std::io::stdout().write_all(&text));
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fatal(anyhow::Error::new(e).context("cannot write to stdout")),
+        };
     }
     let runtime = match &command {
         Command::Run(_) => runner::runtime(),
@@ -24,15 +35,21 @@ fn main() -> ExitCode {
         Err(e) => return fatal(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     let code = match command {
-        Command::Run(config) => runtime
-            .block_on(runner::run(*config))
-            .map(|report| report.exit_code())
-            .map_err(anyhow::Error::from),
+        Command::Run(config) => {
+            logging::start(config.verbose, config.log_file.as_deref(), config.force)
+                .map_err(anyhow::Error::from)
+                .and_then(|_guard| {
+                    runtime
+                        .block_on(runner::run(*config))
+                        .map(|report| report.exit_code())
+                        .map_err(anyhow::Error::from)
+                })
+        }
         #[cfg(feature = "mock")]
         Command::Mock(options) => runtime
             .block_on(securid_bulk::mock::run_standalone(*options))
             .map(|()| 0),
-        Command::ListOperations => Ok(0),
+        _ => Ok(0),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -41,6 +58,9 @@ fn main() -> ExitCode {
 }
 
 fn fatal(error: impl Into<anyhow::Error>) -> ExitCode {
-    eprintln!("error: {:#}", error.into());
+    eprintln!(
+        "error: {}",
+        securid_bulk::outcome::error_chain(error.into().chain())
+    );
     ExitCode::from(1)
 }

@@ -279,6 +279,8 @@ pub enum UrlSource {
     #[default]
     BaseUrlFlag,
     BaseUrlEnvironment,
+    /// `base-url` of a config-file profile.
+    Profile,
     KeyFile,
     IssuerFlag,
     IssuerEnvironment,
@@ -300,6 +302,7 @@ impl UrlSource {
         match self {
             UrlSource::BaseUrlFlag => "--base-url",
             UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL",
+            UrlSource::Profile => "the profile's base-url",
             UrlSource::KeyFile => "the key file's adminRestApiUrl",
             UrlSource::IssuerFlag => "--issuer",
             UrlSource::IssuerEnvironment => "SECURID_ISSUER",

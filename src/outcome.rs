@@ -71,6 +71,9 @@ pub struct RowResult {
     pub message: String,
     pub detail: String,
     pub finished_at: SystemTime,
+    /// Time the row waited to be sent (rate limiter, 429 gate, token).
+    pub queued: Duration,
+    /// Time from the row's first request leaving to its last answer.
     pub duration: Duration,
     /// Values lookups found for the row (see `output::RESOLVED_FIELDS`).
     pub resolved: Vec<(Field, String)>,
@@ -92,6 +95,7 @@ impl RowResult {
             message: message.into(),
             detail: String::new(),
             finished_at: SystemTime::now(),
+            queued: Duration::ZERO,
             duration: Duration::ZERO,
             resolved: Vec::new(),
             verified: String::new(),
@@ -331,5 +335,55 @@ mod tests {
         for o in Outcome::ALL {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
+    }
+}
+
+/// `1 row`, `2 rows`: a count with its noun, singular for one.
+pub fn plural(count: u64, one: &str, many: &str) -> String {
+    match count {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text
+/// an outer message already carries (`cannot read x.csv: No such file`
+/// wrapping that same io error) is not repeated.
+pub fn error_chain<'a>(
+    chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut text = String::new();
+    for cause in chain {
+        let cause = cause.to_string();
+        if cause.is_empty() || text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
+#[cfg(test)]
+mod plural_tests {
+    use super::*;
+
+    #[test]
+    fn one_row_and_two_rows() {
+        assert_eq!(plural(1, "row", "rows"), "1 row");
+        assert_eq!(plural(0, "row", "rows"), "0 rows");
+        assert_eq!(plural(2, "retry", "retries"), "2 retries");
+    }
+
+    #[test]
+    fn a_cause_the_message_already_carries_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let outer = anyhow::Error::new(io).context("cannot read x.csv: No such file");
+        assert_eq!(
+            error_chain(outer.chain()),
+            "cannot read x.csv: No such file"
+        );
     }
 }

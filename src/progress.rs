@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::client::Traffic;
-use crate::outcome::Tally;
+use crate::outcome::{plural, Tally};
 use std::sync::atomic::Ordering;
 
 /// Where the display goes.
@@ -51,8 +51,17 @@ impl Progress {
                 let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+                        "{elapsed_precise} [{bar:30}] {pos}/{len} {rate} ETA {eta} {msg}",
                     )
+                    .map(|style| {
+                        // indicatif's own {per_sec} shows `51.8014/s`.
+                        style.with_key(
+                            "rate",
+                            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                                let _ = write!(out, "{:.1}/s", state.per_sec());
+                            },
+                        )
+                    })
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
                 );
@@ -117,10 +126,13 @@ fn status_text(tally: &Tally, traffic: &Traffic) -> String {
     let lookups = traffic.lookups.load(Ordering::Relaxed);
     let mut text = tally.describe();
     if lookups > 0 {
-        text.push_str(&format!(" | {lookups} lookups"));
+        text.push_str(&format!(" | {}", plural(lookups, "lookup", "lookups")));
     }
     if throttled + retries > 0 {
-        text.push_str(&format!(" | {retries} retries, {throttled} throttled"));
+        text.push_str(&format!(
+            " | {}, {throttled} throttled",
+            plural(retries, "retry", "retries")
+        ));
     }
     text
 }

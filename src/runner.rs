@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::auth::TokenKind;
 use crate::client::{connect, key_file_route, Client, ClientError, ConnectError, Connection};
@@ -93,8 +94,18 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs one job from its config to its report: scan the whole input,
 /// check the outputs, connect, send the rows, then report.
-pub async fn run(config: Config) -> Result<RunReport, RunError> {
-    let started = Instant::now();
+pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
+    // Standard input is read twice like any input, so it is spooled to a
+    // private file first; the file goes when the run ends, however it ends.
+    let _spool = match config.input_is_stdin {
+        true => {
+            let spool = files::spool(&mut std::io::stdin().lock())
+                .map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
+            config.input = spool.path.clone();
+            Some(spool)
+        }
+        false => None,
+    };
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -104,10 +115,11 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
+    announce_profile(&config, &connection);
     let rows = send_rows(&config, &scan, &connection, &halt).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
-    let (written, tally) = rows?;
+    let (written, tally, started) = rows?;
     // A retry file that cannot be written still leaves the summary and the
     // carry-on command on screen; the run then ends with the error.
     let (retry, retry_error) = match write_retry(&config, &scan, &written) {
@@ -123,6 +135,17 @@ pub async fn run(config: Config) -> Result<RunReport, RunError> {
     match retry_error {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// Names the profile and the tenant before anything is sent, so a run
+/// against the wrong tenant is seen at once.
+fn announce_profile(config: &Config, connection: &Connection) {
+    if let (Some(profile), false) = (&config.profile, config.quiet) {
+        eprintln!(
+            "{}: profile {profile}, tenant {}",
+            config.operation.name, connection.tenant
+        );
     }
 }
 
@@ -155,11 +178,19 @@ async fn send_rows(
     scan: &Arc<Scan>,
     connection: &Connection,
     halt: &Arc<Halt>,
-) -> Result<(Written, Arc<Tally>), RunError> {
+) -> Result<(Written, Arc<Tally>, Started), RunError> {
     confirm_plan(config, scan, connection)?;
     let listing = config.operation.lists;
     let header = listed_header(&scan.columns.header, listing);
-    let writer = ResultsWriter::create(&config.output, &header, config.force)?;
+    // The clock starts once the admin has confirmed.
+    let started = (Instant::now(), std::time::SystemTime::now());
+    let writer = ResultsWriter::create_as(
+        &config.output,
+        &header,
+        config.operation.name,
+        config.format,
+        config.force,
+    )?;
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
@@ -191,8 +222,12 @@ async fn send_rows(
     read_result?;
     progress.finish();
     signals.abort();
-    Ok((written, tally))
+    Ok((written, tally, started))
 }
+
+/// When the rows started: for the elapsed time, and the wall clock for the
+/// summary.
+type Started = (Instant, std::time::SystemTime);
 
 /// Asks before a destructive run, naming the tenant and the rows to send.
 fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
@@ -206,6 +241,7 @@ fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result
         operation: config.operation,
         tenant: &connection.tenant,
         rows,
+        always: config.confirm_always,
     };
     Ok(confirm(&plan, config.yes)?)
 }
@@ -410,13 +446,17 @@ async fn send_row(
 ) -> RowResult {
     let started = Instant::now();
     let (op, row_values) = (config.operation, &row.checked);
-    let attempted = match config.dry_run {
-        DryRun::Lookups(_) => client.check_lookups(op, row_values).await,
-        // An offline dry run has no client, so no worker.
-        DryRun::Off(_) | DryRun::Offline { .. } => {
-            client.execute(op, row_values, config.verify).await
+    let sending = async {
+        match config.dry_run {
+            DryRun::Lookups(_) => client.check_lookups(op, row_values).await,
+            // An offline dry run has no client, so no worker.
+            DryRun::Off(_) | DryRun::Offline { .. } => {
+                client.execute(op, row_values, config.verify).await
+            }
         }
     };
+    let span = tracing::info_span!("row", line = row.line);
+    let (attempted, first_sent) = crate::client::first_send(sending.instrument(span)).await;
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
         if let Some(reason) = watch.record(&attempted, started) {
@@ -431,7 +471,8 @@ async fn send_row(
         message: with_notes(attempted.message, &row.checked.notes),
         detail: attempted.detail,
         finished_at: std::time::SystemTime::now(),
-        duration: started.elapsed(),
+        queued: first_sent.map_or(started.elapsed(), |sent| sent - started),
+        duration: first_sent.map_or(std::time::Duration::ZERO, |sent| sent.elapsed()),
         resolved: attempted.resolved,
         verified: attempted.verified,
         listed: attempted.listed,
@@ -529,6 +570,41 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     }
 }
 
+/// The public id of the run's credential: a key file's access ID or an
+/// OAuth client's Client ID, never a secret.
+fn credential_id(config: &Config) -> Option<String> {
+    use crate::client::{Credentials, Target};
+    let key_file_id = |path: &std::path::Path| {
+        crate::auth::KeyFile::load(path)
+            .ok()
+            .map(|key| key.access_id)
+    };
+    match &config.dry_run {
+        DryRun::Off(Target::Tenant { credentials, .. })
+        | DryRun::Lookups(Target::Tenant { credentials, .. }) => match credentials {
+            Credentials::KeyFile(path) => key_file_id(path),
+            Credentials::OAuth(oauth) => Some(oauth.client_id.clone()),
+            Credentials::Token(_) => None,
+        },
+        DryRun::Offline {
+            key_file: Some(path),
+            ..
+        } => key_file_id(path),
+        _ => None,
+    }
+}
+
+/// The tenant host a run sent to, or would send to.
+fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
+    match &config.dry_run {
+        DryRun::Offline { would_send_to, .. } => would_send_to
+            .as_ref()
+            .and_then(|url| url.host_str())
+            .map(str::to_owned),
+        _ => Some(connection.tenant.clone()),
+    }
+}
+
 /// The report of the run: the summary's facts, gathered from the run's
 /// parts, and why it halted, if it did.
 fn report(
@@ -538,7 +614,7 @@ fn report(
     halt: &Halt,
     connection: &Connection,
     retry: Option<std::path::PathBuf>,
-    started: Instant,
+    started: Started,
 ) -> RunReport {
     let counts = tally.snapshot();
     let traffic = connection.traffic();
@@ -573,12 +649,20 @@ fn report(
     let halted = halt.reason();
     let summary = Summary::new(RunFacts {
         operation: config.operation.name,
-        input: &config.input,
+        profile: config.profile.clone(),
+        tenant: tenant_shown(config, connection),
+        credential_id: credential_id(config),
+        started_at: started.1,
+        command_line: next::without_secrets(&config.argv),
+        input: match config.input_is_stdin {
+            true => std::path::Path::new("-"),
+            false => &config.input,
+        },
         results: &config.output,
         dry_run: config.dry_run.is_on(),
         counts: &counts,
         figures,
-        elapsed: started.elapsed(),
+        elapsed: started.0.elapsed(),
         proxy: connection.proxy.as_ref().map(show_proxy),
         stopped: halted.as_ref().map(HaltReason::describe),
         next_step,

@@ -20,7 +20,7 @@ pub use retry::{parse_retry_after, RetryPolicy};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::Retryable;
 use reqwest::Url;
@@ -207,11 +207,13 @@ impl Client {
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
+        let waiting = Instant::now();
         let sent_at = tokio::select! {
             biased;
             _ = self.halt.halted() => return Err(self.halted()),
             sent_at = self.pacer.wait_turn() => sent_at,
         };
+        let waited = waiting.elapsed();
         let token = self
             .tokens
             .bearer()
@@ -227,6 +229,8 @@ impl Client {
             &self.traffic.requests
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        let attempt = log.attempts.load(Ordering::Relaxed);
+        note_first_send();
         let mut request = self
             .http
             .request(prepared.method.to_reqwest(), prepared.url.clone())
@@ -248,6 +252,7 @@ impl Client {
             _ => self.pacer.accepted(),
         }
         log.note(&failure_or_reply);
+        log_request(prepared, &failure_or_reply, attempt, waited);
         failure_or_reply
     }
 
@@ -282,6 +287,56 @@ impl Client {
             None => build_url(&self.base, path, value_of),
         }
     }
+}
+
+tokio::task_local! {
+    /// When the current row's first request left, set by the first send.
+    static FIRST_SENT: std::cell::Cell<Option<Instant>>;
+}
+
+fn note_first_send() {
+    let _ = FIRST_SENT.try_with(|first| {
+        if first.get().is_none() {
+            first.set(Some(Instant::now()));
+        }
+    });
+}
+
+/// Runs one row's requests and says when the first of them left (`None`
+/// when nothing was sent), so its time waiting to be sent and its time on
+/// the wire are told apart.
+pub async fn first_send<F: std::future::Future>(row: F) -> (F::Output, Option<Instant>) {
+    FIRST_SENT
+        .scope(std::cell::Cell::new(None), async {
+            let output = row.await;
+            (output, FIRST_SENT.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+/// One request in the log: method, path, status, attempt, wait. The path
+/// carries user IDs, never a header or a body, so no token, key or
+/// assertion reaches a log.
+fn log_request(
+    prepared: &Prepared,
+    result: &Result<reply::Success, Failure>,
+    attempt: u32,
+    waited: Duration,
+) {
+    let status = match result {
+        Ok(success) => Some(success.status),
+        Err(failure) => failure.status(),
+    };
+    tracing::info!(
+        target: "securid_bulk::request",
+        method = prepared.method.as_str(),
+        path = prepared.url.path(),
+        status = status.map_or(0, u64::from),
+        attempt,
+        wait_ms = waited.as_millis() as u64,
+        lookup = prepared.is_lookup,
+        "request"
+    );
 }
 
 fn fixed_urls(base: &Url) -> HashMap<&'static str, Url> {

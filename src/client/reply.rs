@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{parse_retry_after, AttemptLog, RetryPolicy};
 use crate::ops::{describe_success, HttpMethod, Operation};
-use crate::outcome::{one_line, Attempted, Outcome};
+use crate::outcome::{one_line, plural, Attempted, Outcome};
 use crate::safety::HaltReason;
 use crate::secret::Secret;
 
@@ -275,7 +275,8 @@ fn halted(reason: &HaltReason, log: &AttemptLog, attempts: u32) -> Attempted {
     } else {
         let last = http_status.map_or("no answer".to_owned(), |s| format!("answered {s}"));
         let message = format!(
-            "not retried after {attempts} attempts (the last {last}): {}",
+            "not retried after {} (the last {last}): {}",
+            plural(attempts.into(), "attempt", "attempts"),
             reason.not_retried()
         );
         (Outcome::Failed, message)
@@ -291,7 +292,10 @@ fn failure_message(
     attempts: u32,
 ) -> String {
     let gave_up = if failure.is_retryable() {
-        format!("gave up after {attempts} attempts: ")
+        format!(
+            "gave up after {}: ",
+            plural(attempts.into(), "attempt", "attempts")
+        )
     } else {
         String::new()
     };

@@ -68,6 +68,7 @@ impl ColumnMap {
                 operation: op.name,
                 missing: missing.join(", "),
                 found: describe_header(&header),
+                hint: delimiter_hint(&header, op),
             });
         }
         Ok(ColumnMap { positions, header })
@@ -80,6 +81,27 @@ impl ColumnMap {
     pub fn width(&self) -> usize {
         self.header.len()
     }
+}
+
+/// A header that is one cell and would match the operation once split on
+/// `;` or a tab was written with that delimiter (Excel writes `;` in much of
+/// Europe): the hint names the flag that reads it.
+fn delimiter_hint(header: &csv::StringRecord, op: &'static Operation) -> String {
+    let [only] = header.iter().collect::<Vec<_>>()[..] else {
+        return String::new();
+    };
+    [(';', "';'"), ('\t', "'\\t'")]
+        .into_iter()
+        .find(|(delimiter, _)| {
+            let split = csv::StringRecord::from(only.split(*delimiter).collect::<Vec<_>>());
+            split.len() > 1 && ColumnMap::build(Path::new(""), split, op).is_ok()
+        })
+        .map(|(_, flag)| {
+            format!(
+                " The header splits into the expected columns on {flag}: pass --delimiter {flag}."
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn describe_header(header: &csv::StringRecord) -> String {
@@ -177,6 +199,21 @@ mod tests {
             err.contains("missing column userId (or email or username)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_semicolon_header_gets_the_delimiter_hint() {
+        let build = |names: &[&str]| {
+            ColumnMap::build(Path::new("in.csv"), header(names), &DS100_CLEAR_PIN)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = build(&["userId;tokenSerialNumber;ticket"]);
+        assert!(err.contains("pass --delimiter ';'"), "{err}");
+        let err = build(&["userId\ttokenSerialNumber"]);
+        assert!(err.contains("pass --delimiter '\\t'"), "{err}");
+        let err = build(&["name;phone"]);
+        assert!(!err.contains("--delimiter"), "{err}");
     }
 
     #[test]

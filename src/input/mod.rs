@@ -49,12 +49,14 @@ pub enum InputError {
         column: usize,
         what: String,
     },
-    #[error("{path}:1: missing column {missing} required by {operation}; found columns: {found}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_')")]
+    #[error("{path}:1: missing column {missing} required by {operation}; found columns: {found}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_').{hint}")]
     MissingColumns {
         path: PathBuf,
         operation: &'static str,
         missing: String,
         found: String,
+        /// How to read the file when it only needs another delimiter.
+        hint: String,
     },
     #[error("{path}:1: columns {first} and {second} both mean {field}; keep one of them")]
     DuplicateColumn {

@@ -49,6 +49,9 @@ impl Done {
     }
 
     fn read(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
+        if is_json_lines(path)? {
+            return self.read_json_lines(path, op);
+        }
         let mut reader = RecordReader::open(path, b',')?;
         let header = reader.next_header()?.unwrap_or_default();
         let layout = ResultsLayout::find(path, &header)?;
@@ -61,8 +64,12 @@ impl Done {
             .collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();
+        if layout.operation.is_none() {
+            eprintln!("warning: {name} has no operation column (written by an older securid-bulk); reading it as results of {}", op.name);
+        }
         while let Some(raw) = reader.advance() {
             let raw = raw?;
+            layout.check_operation(path, raw.line, &raw.record, op)?;
             if !layout.is_done(&raw.record) {
                 continue;
             }
@@ -88,11 +95,114 @@ impl Done {
     }
 }
 
+/// The results' own fields, which are not the input's.
+const RESULT_FIELDS: &[&str] = &[
+    "line",
+    "outcome",
+    "http_status",
+    "attempts",
+    "message",
+    "detail",
+    "finished_at",
+    "queued_ms",
+    "duration_ms",
+    "resolved_userId",
+    "resolved_tokenSerialNumber",
+    "operation",
+];
+
+/// Whether a results file is JSON Lines (`--format jsonl`): it opens with `{`.
+fn is_json_lines(path: &Path) -> Result<bool, InputError> {
+    use std::io::Read as _;
+    let mut first = [0u8; 1];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| file.read(&mut first))
+        .map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(read == 1 && first[0] == b'{')
+}
+
+impl Done {
+    /// Reads JSON Lines results: each object's input fields and outcome.
+    fn read_json_lines(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
+        use std::io::BufRead as _;
+        let file = std::fs::File::open(path).map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let mut columns: Option<(csv::StringRecord, ColumnMap)> = None;
+        let mut reader = std::io::BufReader::new(file);
+        let mut text = String::new();
+        for line in 1.. {
+            text.clear();
+            let read = reader
+                .read_line(&mut text)
+                .map_err(|source| InputError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            let bad = |what: &str| InputError::Csv {
+                path: path.to_owned(),
+                line,
+                what: what.to_owned(),
+            };
+            let object: serde_json::Map<String, serde_json::Value> =
+                match serde_json::from_str(&text) {
+                    Ok(object) => object,
+                    // A run killed mid-write leaves its last row unfinished:
+                    // that row is not done.
+                    Err(_) if !text.ends_with('\n') => break,
+                    Err(_) => return Err(bad("not a JSON Lines results object of this tool")),
+                };
+            let text_of = |key: &str| object.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+            let written_by = text_of("operation");
+            if !written_by.is_empty() && written_by != op.name {
+                return Err(bad(&format!("these are results of {written_by}, not {}; --resume takes results of the same operation", op.name)));
+            }
+            if columns.is_none() {
+                let header: csv::StringRecord = object
+                    .keys()
+                    .filter(|k| !RESULT_FIELDS.contains(&k.as_str()))
+                    .collect();
+                let map = ColumnMap::build(path, header.clone(), op)?;
+                columns = Some((header, map));
+            }
+            let (header, map) = columns.as_ref().expect("set above");
+            let done = match Outcome::parse(text_of("outcome")) {
+                Some(Outcome::Ok) => true,
+                Some(Outcome::Skipped) => text_of("message").starts_with(DONE_PREFIX),
+                _ => false,
+            };
+            if !done {
+                continue;
+            }
+            let input = RawRow {
+                line,
+                record: header.iter().map(text_of).collect(),
+            };
+            let checked = validate::check(op, map, &input);
+            if checked.is_ready() {
+                let at = object.get("line").and_then(|v| v.as_u64()).unwrap_or(line);
+                self.rows.insert(checked.identity(op), (name.clone(), at));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where a results file's own columns sit: after the input's columns come
 /// `line`, `outcome`, and later `message`.
 struct ResultsLayout {
     width: usize,
     message: usize,
+    /// The `operation` column; absent in results of older versions.
+    operation: Option<usize>,
 }
 
 impl ResultsLayout {
@@ -102,14 +212,44 @@ impl ResultsLayout {
             .rev()
             .find(|&i| names[i] == "line" && names[i + 1] == "outcome");
         let message = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "message"));
+        let operation = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "operation"));
         match (width, message) {
-            (Some(width), Some(message)) => Ok(ResultsLayout { width, message }),
+            (Some(width), Some(message)) => Ok(ResultsLayout {
+                width,
+                message,
+                operation,
+            }),
             _ => Err(InputError::Csv {
                 path: path.to_owned(),
                 line: 1,
                 what: "not a results file of this tool (no line, outcome and message columns); pass the .results.csv an earlier run wrote".into(),
             }),
         }
+    }
+
+    /// Refuses a results file another operation wrote: its `ok` rows say
+    /// nothing about this operation's rows.
+    fn check_operation(
+        &self,
+        path: &Path,
+        line: u64,
+        record: &csv::StringRecord,
+        op: &Operation,
+    ) -> Result<(), InputError> {
+        let Some(written_by) = self.operation.and_then(|i| record.get(i)) else {
+            return Ok(());
+        };
+        if written_by.is_empty() || written_by == op.name {
+            return Ok(());
+        }
+        Err(InputError::Csv {
+            path: path.to_owned(),
+            line,
+            what: format!(
+                "these are results of {written_by}, not {}; --resume takes results of the same operation",
+                op.name
+            ),
+        })
     }
 
     fn is_done(&self, record: &csv::StringRecord) -> bool {
@@ -158,6 +298,37 @@ mod tests {
         assert_eq!(done.find(&id("001")).map(|(_, l)| l), Some(2));
         assert!(done.find(&id("003")).is_some());
         assert!(done.find(&id("002")).is_none());
+    }
+
+    #[test]
+    fn results_of_another_operation_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let text = format!(
+            "userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation\n\
+             {U1},001,2,ok,200,1,,sid-clear-pin\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let err = Done::load(&[path], &DS100_CLEAR_PIN).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("r.csv:2: these are results of sid-clear-pin, not ds100-clear-pin"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn json_lines_results_are_read_and_an_unfinished_last_row_is_not_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.results.jsonl");
+        let text = format!(
+            "{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\",\"operation\":\"ds100-clear-pin\"}}\n\
+             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"002\",\"line\":3,\"outcome\":\"failed\",\"message\":\"boom\",\"operation\":\"ds100-clear-pin\"}}\n\
+             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"003\",\"li"
+        );
+        std::fs::write(&path, text).unwrap();
+        let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
+        assert_eq!(done.len(), 1);
     }
 
     #[test]

@@ -33,6 +33,72 @@ pub fn create_in_place(path: &Path, force: bool) -> Result<File, OutputError> {
     Ok(file)
 }
 
+/// Opens a file the run appends to (the `--log-file` audit trail): created
+/// owner-only when new, never through a symbolic link (refused at open, so a
+/// link planted after any check is refused too).
+pub fn open_append(path: &Path) -> Result<File, OutputError> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    owner_only(&mut options);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|source| {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        match is_link {
+            true => OutputError::Symlink {
+                path: path.to_owned(),
+            },
+            false => io_error(path, source),
+        }
+    })?;
+    restrict(&file).map_err(|e| io_error(path, e))?;
+    Ok(file)
+}
+
+/// A private copy of `source` (standard input) in the system's temporary
+/// directory: exclusive, unpredictable name, owner-only, removed when the
+/// returned [`Spool`] is dropped.
+pub fn spool(source: &mut impl std::io::Read) -> std::io::Result<Spool> {
+    let (mut file, path) = temp_beside(&std::env::temp_dir().join("securid-bulk-stdin.csv"))?;
+    SPOOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(path.clone());
+    let spool = Spool { path };
+    std::io::copy(source, &mut file)?;
+    file.flush()?;
+    Ok(spool)
+}
+
+/// A spooled copy of standard input, removed when dropped.
+#[derive(Debug)]
+pub struct Spool {
+    pub path: PathBuf,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let mut spools = SPOOLS.lock().unwrap_or_else(|p| p.into_inner());
+        spools.retain(|p| p != &self.path);
+    }
+}
+
+/// Spools not yet removed, for a process that quits without unwinding (a
+/// second Ctrl-C).
+static SPOOLS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes every spool still there; called just before quitting at once.
+pub fn remove_spools() {
+    let spools = SPOOLS.lock().unwrap_or_else(|p| p.into_inner());
+    for path in spools.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Writes `path` whole: `write` fills an exclusive temporary file beside it,
 /// which is synced and renamed over `path`, then the directory is synced. A
 /// symbolic link at `path` is refused unless `force` (and then replaced, never

@@ -4,10 +4,21 @@
 //! ([`naming`]).
 
 pub mod files;
+mod jsonl;
 pub mod naming;
 mod retry;
 mod summary;
 mod writer;
+
+/// How the results file is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// CSV: the input's columns, then the results' own.
+    #[default]
+    Csv,
+    /// JSON Lines: one object per input row with the same fields.
+    Jsonl,
+}
 
 pub use retry::{write_retry_file, InputRows, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};

@@ -4,42 +4,75 @@
 
 use std::path::{Path, PathBuf};
 
-/// `dir/users.csv` → `dir/users.results.csv`.
-pub fn default_output(input: &Path) -> PathBuf {
+use super::Format;
+
+/// `dir/users.csv` → `dir/users.results.csv` (`.results.jsonl` for JSON
+/// Lines).
+pub fn default_output(input: &Path, format: Format) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    input.with_file_name(format!("{stem}.results.csv"))
+    input.with_file_name(format!("{stem}.results.{}", extension(format)))
+}
+
+/// Results of a run reading standard input: `stdin.results.csv` in the
+/// current directory.
+pub fn stdin_output(format: Format) -> PathBuf {
+    PathBuf::from(format!("stdin.results.{}", extension(format)))
+}
+
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+    }
+}
+
+/// The stem of a results file, whatever `-o` called it:
+/// `users.results.csv`, `users.resume-2.results.csv`, `users.csv` and
+/// `users` all have the stem `users`.
+fn results_stem(name: &str) -> &str {
+    let base = [".results.csv", ".results.jsonl", ".csv", ".jsonl"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+    match base.rsplit_once(".resume-") {
+        Some((stem, n)) if n.bytes().all(|b| b.is_ascii_digit()) => stem,
+        _ => base,
+    }
 }
 
 /// A results file that does not exist yet for the resumed run:
-/// `users.results.csv` → `users.resume-1.results.csv`, then `-2`, ...
+/// `users.results.csv` (or `-o users.csv`) → `users.resume-1.results.csv`,
+/// then `-2`, ...; JSON Lines results stay JSON Lines.
 pub fn next_output(results: &Path) -> PathBuf {
     let name = results
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let base = name.strip_suffix(".results.csv").unwrap_or(&name);
-    let base = match base.rsplit_once(".resume-") {
-        Some((stem, n)) if n.bytes().all(|b| b.is_ascii_digit()) => stem,
-        _ => base,
+    let extension = match name.ends_with(".jsonl") {
+        true => "jsonl",
+        false => "csv",
     };
+    let base = results_stem(&name);
     (1..)
-        .map(|n| results.with_file_name(format!("{base}.resume-{n}.results.csv")))
+        .map(|n| results.with_file_name(format!("{base}.resume-{n}.results.{extension}")))
         .find(|candidate| !candidate.exists())
-        .unwrap_or_else(|| results.with_file_name(format!("{base}.resume.results.csv")))
+        .unwrap_or_else(|| results.with_file_name(format!("{base}.resume.results.{extension}")))
 }
 
 /// `users.results.csv` → `users.retry.csv`; `out.csv` → `out.retry.csv`.
+/// The retry file is CSV whatever the results' format: it is the input's
+/// own rows.
 pub fn retry_path(results: &Path) -> PathBuf {
     let name = results
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let base = name
-        .strip_suffix(".results.csv")
-        .or_else(|| name.strip_suffix(".csv"))
+    let base = [".results.csv", ".results.jsonl", ".csv", ".jsonl"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
         .unwrap_or(&name);
     results.with_file_name(format!("{base}.retry.csv"))
 }
@@ -51,7 +84,7 @@ mod tests {
     #[test]
     fn output_defaults_beside_the_input() {
         assert_eq!(
-            default_output(Path::new("dir/users.csv")),
+            default_output(Path::new("dir/users.csv"), Format::Csv),
             PathBuf::from("dir/users.results.csv")
         );
     }
@@ -64,6 +97,27 @@ mod tests {
         assert_eq!(next_output(&first), one);
         std::fs::write(&one, "").unwrap();
         assert_eq!(next_output(&one), dir.path().join("u.resume-2.results.csv"));
+    }
+
+    #[test]
+    fn resume_names_follow_the_results_stem_whatever_o_was() {
+        let dir = tempfile::tempdir().unwrap();
+        for given in [
+            "unreach.csv",
+            "unreach.results.csv",
+            "unreach",
+            "unreach.resume-3.results.csv",
+        ] {
+            assert_eq!(
+                next_output(&dir.path().join(given)),
+                dir.path().join("unreach.resume-1.results.csv"),
+                "{given}"
+            );
+        }
+        assert_eq!(
+            next_output(&dir.path().join("u.results.jsonl")),
+            dir.path().join("u.resume-1.results.jsonl")
+        );
     }
 
     #[test]

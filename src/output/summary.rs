@@ -5,11 +5,25 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::outcome::{Counts, Outcome};
+use crate::outcome::{plural, Counts, Outcome};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
+    /// The version of securid-bulk that ran.
+    pub version: &'static str,
     pub operation: &'static str,
+    /// The config-file profile, if the run used one.
+    pub profile: Option<String>,
+    /// The tenant's host (or `simulated tenant`), `null` when nothing was
+    /// sent anywhere.
+    pub tenant: Option<String>,
+    /// The credential's public id: the key file's access ID. Never a secret.
+    pub credential_id: Option<String>,
+    /// RFC 3339 times the run started (after confirmation) and ended.
+    pub started_at: String,
+    pub finished_at: String,
+    /// The command line, secrets removed.
+    pub command_line: Vec<String>,
     pub input: PathBuf,
     pub results: PathBuf,
     pub dry_run: bool,
@@ -70,6 +84,11 @@ pub struct RequestFigures {
 /// What a run knows at its end, for its summary.
 pub struct RunFacts<'a> {
     pub operation: &'static str,
+    pub profile: Option<String>,
+    pub tenant: Option<String>,
+    pub credential_id: Option<String>,
+    pub started_at: std::time::SystemTime,
+    pub command_line: Vec<String>,
     pub input: &'a Path,
     pub results: &'a Path,
     pub dry_run: bool,
@@ -93,8 +112,19 @@ impl Summary {
             .map(|o| (o.as_str(), counts.get(o)))
             .collect();
         let seconds = facts.elapsed.as_secs_f64();
+        // Rows that reached an end by being sent or validated; rows that
+        // were skipped, invalid or never attempted take no time.
+        let done =
+            counts.get(Outcome::Ok) + counts.get(Outcome::Failed) + counts.get(Outcome::Valid);
         Summary {
+            version: env!("CARGO_PKG_VERSION"),
             operation: facts.operation,
+            profile: facts.profile,
+            tenant: facts.tenant,
+            credential_id: facts.credential_id,
+            started_at: humantime::format_rfc3339_millis(facts.started_at).to_string(),
+            finished_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            command_line: facts.command_line,
             input: facts.input.to_owned(),
             results: facts.results.to_owned(),
             dry_run: facts.dry_run,
@@ -106,7 +136,7 @@ impl Summary {
             throttled: figures.throttled,
             elapsed_seconds: seconds,
             rows_per_second: if seconds > 0.0 {
-                counts.total() as f64 / seconds
+                done as f64 / seconds
             } else {
                 0.0
             },
@@ -126,7 +156,20 @@ impl Summary {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mode = if self.dry_run { " (dry run)" } else { "" };
-        let _ = writeln!(out, "{}{mode}: {} rows", self.operation, self.rows);
+        let _ = writeln!(
+            out,
+            "{}{mode}: {}",
+            self.operation,
+            plural(self.rows, "row", "rows")
+        );
+        if self.profile.is_some() || self.tenant.is_some() {
+            let profile = self
+                .profile
+                .as_deref()
+                .map_or(String::new(), |p| format!("profile {p}, "));
+            let tenant = self.tenant.as_deref().unwrap_or("no tenant (nothing sent)");
+            let _ = writeln!(out, "  {profile}tenant: {tenant}");
+        }
         let counts: Vec<String> = Outcome::ALL
             .into_iter()
             .filter_map(|o| {
@@ -138,14 +181,16 @@ impl Summary {
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
         if !self.dry_run || self.lookups > 0 {
             let lookups = if self.lookups > 0 {
-                format!(", {} lookups", self.lookups)
+                format!(", {}", plural(self.lookups, "lookup", "lookups"))
             } else {
                 String::new()
             };
             let _ = writeln!(
                 out,
-                "  requests: {}{lookups} ({} retries, {} throttled by the tenant)",
-                self.requests, self.retries, self.throttled
+                "  requests: {}{lookups} ({}, {} throttled by the tenant)",
+                self.requests,
+                plural(self.retries, "retry", "retries"),
+                self.throttled
             );
         }
         let _ = writeln!(
@@ -219,6 +264,11 @@ mod tests {
     ) -> RunFacts<'a> {
         RunFacts {
             operation,
+            profile: None,
+            tenant: None,
+            credential_id: None,
+            started_at: std::time::SystemTime::now(),
+            command_line: Vec::new(),
             input: Path::new("in.csv"),
             results: Path::new("in.results.csv"),
             dry_run,
@@ -266,7 +316,8 @@ mod tests {
             text.contains("requests: 4 (2 retries, 1 throttled"),
             "{text}"
         );
-        assert!(text.contains("1.5 rows/s"), "{text}");
+        // Two rows were sent in two seconds; the invalid row took no time.
+        assert!(text.contains("1.0 rows/s"), "{text}");
         assert!(
             text.contains("verified: 2 rows read back as changed, 0 not changed"),
             "{text}"

@@ -8,14 +8,14 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::files;
+use super::{files, jsonl, Format};
 use crate::ops::Field;
 use crate::outcome::{escape_formula, one_line, RowResult};
 
 /// The columns appended after the input's own columns. The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 11] = [
+pub const RESULT_COLUMNS: [&str; 13] = [
     "line",
     "outcome",
     "http_status",
@@ -23,10 +23,12 @@ pub const RESULT_COLUMNS: [&str; 11] = [
     "message",
     "detail",
     "finished_at",
+    "queued_ms",
     "duration_ms",
     "resolved_userId",
     "resolved_tokenSerialNumber",
     "verified",
+    "operation",
 ];
 
 /// The fields behind the `resolved_*` columns, in column order.
@@ -71,6 +73,11 @@ pub enum OutputError {
 
 pub struct ResultsWriter {
     path: PathBuf,
+    /// JSON Lines: the input's header names the keys, and rows wait in
+    /// `pending` until the next flush.
+    jsonl: Option<JsonlRows>,
+    /// The catalog name written in every row's `operation` column.
+    operation: &'static str,
     csv: csv::Writer<File>,
     width: usize,
     last_line: u64,
@@ -82,6 +89,11 @@ pub struct ResultsWriter {
     times: TimeText,
 }
 
+struct JsonlRows {
+    header: csv::StringRecord,
+    pending: Vec<u8>,
+}
+
 impl ResultsWriter {
     /// Creates the results file and writes its header. Refuses to replace an
     /// existing file unless `force`. A symbolic link, which `force` allows,
@@ -90,6 +102,19 @@ impl ResultsWriter {
     pub fn create(
         path: &Path,
         input_header: &csv::StringRecord,
+        operation: &'static str,
+        force: bool,
+    ) -> Result<Self, OutputError> {
+        Self::create_as(path, input_header, operation, Format::Csv, force)
+    }
+
+    /// Creates the results file in `format`: CSV with its header row, or
+    /// JSON Lines with none.
+    pub fn create_as(
+        path: &Path,
+        input_header: &csv::StringRecord,
+        operation: &'static str,
+        format: Format,
         force: bool,
     ) -> Result<Self, OutputError> {
         let file = files::create_in_place(path, force)?;
@@ -97,8 +122,14 @@ impl ResultsWriter {
             true => files::link_target(path),
             false => path.to_owned(),
         };
+        let jsonl = (format == Format::Jsonl).then(|| JsonlRows {
+            header: input_header.clone(),
+            pending: Vec::new(),
+        });
         let mut writer = ResultsWriter {
             path,
+            jsonl,
+            operation,
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(file),
@@ -109,8 +140,10 @@ impl ResultsWriter {
             cell: String::new(),
             times: TimeText::default(),
         };
-        let header = result_columns(input_header);
-        writer.write_record_flushed(&header)?;
+        if writer.jsonl.is_none() {
+            let header = result_columns(input_header);
+            writer.write_record_flushed(&header)?;
+        }
         Ok(writer)
     }
 
@@ -147,6 +180,12 @@ impl ResultsWriter {
 
     /// The input's cells, then the result columns, field by field.
     fn write_row(&mut self, input: &csv::StringRecord, result: &RowResult) -> csv::Result<()> {
+        if let Some(jsonl) = &mut self.jsonl {
+            self.times.format(result.finished_at, &mut self.cell);
+            let (header, pending) = (&jsonl.header, &mut jsonl.pending);
+            jsonl::push_row(pending, header, input, result, self.operation, &self.cell);
+            return Ok(());
+        }
         for i in 0..self.width {
             self.csv
                 .write_field(escape_formula(input.get(i).unwrap_or_default()).as_bytes())?;
@@ -164,6 +203,7 @@ impl ResultsWriter {
         }
         self.times.format(result.finished_at, &mut self.cell);
         self.csv.write_field(&self.cell)?;
+        self.write_number(result.queued.as_millis())?;
         self.write_number(result.duration.as_millis())?;
         for field in RESOLVED_FIELDS {
             let value = result
@@ -176,6 +216,7 @@ impl ResultsWriter {
         }
         self.csv
             .write_field(escape_formula(&one_line(&result.verified, 200)).as_bytes())?;
+        self.csv.write_field(self.operation)?;
         self.csv.write_record(None::<&[u8]>)
     }
 
@@ -188,6 +229,16 @@ impl ResultsWriter {
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
         self.unsynced = true;
+        if let Some(jsonl) = &mut self.jsonl {
+            // Nothing goes through the CSV buffer in JSON Lines: the file is
+            // written directly.
+            let written = { self.csv.get_ref() }.write_all(&jsonl.pending);
+            jsonl.pending.clear();
+            written.map_err(|source| OutputError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
         self.csv.flush().map_err(|source| OutputError::Io {
             path: self.path.clone(),
             source,
@@ -241,16 +292,22 @@ impl ResultsWriter {
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.flush()?;
         self.sync()?;
-        let in_order = self.in_order;
+        let (in_order, is_jsonl) = (self.in_order, self.jsonl.is_some());
         let (path, width) = (self.path.clone(), self.width);
         drop(self);
         if in_order {
             return Ok(());
         }
-        let (header_end, index) = line_index(&path, width).map_err(|source| OutputError::Csv {
-            path: path.clone(),
-            source,
-        })?;
+        let (header_end, index) = match is_jsonl {
+            true => jsonl::line_index(&path).map_err(|source| OutputError::Io {
+                path: path.clone(),
+                source,
+            })?,
+            false => line_index(&path, width).map_err(|source| OutputError::Csv {
+                path: path.clone(),
+                source,
+            })?,
+        };
         write_sorted(&path, header_end, index)
     }
 }
@@ -289,7 +346,7 @@ impl TimeText {
 }
 
 /// A row's `line`, then where its bytes start and end.
-type RowSpan = (u64, u64, u64);
+pub(super) type RowSpan = (u64, u64, u64);
 
 /// Where each row of a results file starts and ends, by its `line` column,
 /// sorted, and where the header ends. Holds 24 bytes per row, never the rows
@@ -415,7 +472,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         let header = csv::StringRecord::from(columns.to_vec());
-        let writer = ResultsWriter::create(&path, &header, false).unwrap();
+        let writer = ResultsWriter::create(&path, &header, "ds100-clear-pin", false).unwrap();
         (dir, path, writer)
     }
 
@@ -470,7 +527,7 @@ mod tests {
         let link = dir.path().join("out.csv");
         std::os::unix::fs::symlink("real.csv", &link).unwrap();
         let header = csv::StringRecord::from(vec!["userId"]);
-        let mut writer = ResultsWriter::create(&link, &header, true).unwrap();
+        let mut writer = ResultsWriter::create(&link, &header, "ds100-clear-pin", true).unwrap();
         for line in [3, 2] {
             let input = csv::StringRecord::from(vec![format!("u{line}")]);
             writer.write(&input, &result(line, "x")).unwrap();
@@ -549,10 +606,12 @@ mod tests {
         let path = dir.path().join("out.csv");
         std::fs::write(&path, "keep me").unwrap();
         let header = csv::StringRecord::from(vec!["a"]);
-        let err = ResultsWriter::create(&path, &header, false).err().unwrap();
+        let err = ResultsWriter::create(&path, &header, "ds100-clear-pin", false)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("--force"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
-        assert!(ResultsWriter::create(&path, &header, true).is_ok());
+        assert!(ResultsWriter::create(&path, &header, "ds100-clear-pin", true).is_ok());
     }
 
     #[test]

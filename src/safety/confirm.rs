@@ -9,7 +9,7 @@ use crate::ops::Operation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("{operation} changes {rows} credentials on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)")]
+    #[error("{operation} changes {} on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "credential", "credentials"))]
     NoTerminal {
         operation: &'static str,
         rows: u64,
@@ -25,13 +25,19 @@ pub struct Plan<'a> {
     pub tenant: &'a str,
     /// Rows that will be sent.
     pub rows: u64,
+    /// Ask even for an operation that is not destructive (a profile marked
+    /// `confirm = true`, for production).
+    pub always: bool,
 }
 
 impl Plan<'_> {
     pub fn describe(&self) -> String {
         format!(
-            "about to {} for {} rows ({}) on {}",
-            self.operation.summary, self.rows, self.operation.name, self.tenant
+            "about to {} for {} ({}) on {}",
+            self.operation.summary,
+            crate::outcome::plural(self.rows, "row", "rows"),
+            self.operation.name,
+            self.tenant
         )
     }
 
@@ -44,7 +50,7 @@ impl Plan<'_> {
 /// Returns once the plan may go ahead. Non-destructive operations and plans
 /// that send nothing need no confirmation.
 pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
-    if !plan.operation.destructive || plan.rows == 0 {
+    if !(plan.operation.destructive || plan.always) || plan.rows == 0 {
         return Ok(());
     }
     eprintln!("{}", plan.describe());
@@ -90,6 +96,7 @@ mod tests {
             operation: &DS100_DELETE,
             tenant: "acme.example",
             rows: 12,
+            always: false,
         };
         let expected = plan.expected_answer();
         assert_eq!(expected, "ds100-delete 12");
@@ -106,6 +113,7 @@ mod tests {
             operation: &DS100_CLEAR_PIN,
             tenant: "acme.example",
             rows: 5,
+            always: false,
         };
         assert!(confirm(&plan, false).is_ok());
     }

@@ -239,8 +239,8 @@ impl Watch {
         if let Some(max) = self.limits.max_failures {
             if seen.failed >= max {
                 return Some(HaltReason::Stopped(format!(
-                    "{} rows failed, reaching --max-failures {max}",
-                    seen.failed
+                    "{} failed, reaching --max-failures {max}",
+                    crate::outcome::plural(seen.failed, "row", "rows")
                 )));
             }
         }

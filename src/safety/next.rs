@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::net::redact_url;
-use crate::outcome::{Counts, Outcome};
+use crate::outcome::{plural, Counts, Outcome};
 use crate::output::naming::next_output;
 
 /// Flags that the carry-on command replaces or must not repeat.
@@ -89,6 +89,35 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// The command line as typed, with every secret shown as `[redacted]` or
+/// `***`, for the summary JSON: a token's value (the kept command line has
+/// none, but a caller may pass one) and a proxy URL's user name and
+/// password.
+pub fn without_secrets(argv: &[String]) -> Vec<String> {
+    let mut words = Vec::with_capacity(argv.len());
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        match arg.split_once('=') {
+            Some(("--token", _)) => words.push("--token=[redacted]".to_owned()),
+            Some(("--proxy", url)) => words.push(format!("--proxy={}", redact_url(url))),
+            None if arg == "--token" => {
+                words.push(arg.clone());
+                if args.next().is_some() {
+                    words.push("[redacted]".to_owned());
+                }
+            }
+            None if arg == "--proxy" => {
+                words.push(arg.clone());
+                if let Some(url) = args.next() {
+                    words.push(redact_url(url));
+                }
+            }
+            _ => words.push(arg.clone()),
+        }
+    }
+    words
+}
+
 /// How to carry on when rows were left undone.
 /// `argv` is the command as typed, less any token, `results` this run's
 /// results file.
@@ -99,17 +128,35 @@ pub fn next_step(
     counts: &Counts,
     retry: Option<PathBuf>,
 ) -> Option<String> {
-    let undone = counts.get(Outcome::Failed) + counts.get(Outcome::NotAttempted);
+    // The same rows the retry file holds: failed, not attempted, invalid.
+    let kinds = [Outcome::Failed, Outcome::NotAttempted, Outcome::Invalid];
+    let undone: u64 = kinds.iter().map(|o| counts.get(*o)).sum();
     if undone == 0 {
         return None;
     }
+    let breakdown: Vec<String> = kinds
+        .iter()
+        .filter(|o| counts.get(**o) > 0)
+        .map(|o| format!("{} {}", counts.get(*o), o.as_str()))
+        .collect();
     let mut step = format!(
-        "{undone} rows not done; carry on (rows already ok are skipped) with:\n    {}",
-        resume_command(argv, results, token_typed)
+        "{} not done ({})",
+        plural(undone, "row", "rows"),
+        breakdown.join(", ")
     );
-    if let Some(retry) = retry {
+    if undone > counts.get(Outcome::Invalid) {
         step.push_str(&format!(
-            "\n  rows still to do, in the input's own columns: {}",
+            "; carry on (rows already ok are skipped) with:\n    {}",
+            resume_command(argv, results, token_typed)
+        ));
+    }
+    if let Some(retry) = retry {
+        let fix = match counts.get(Outcome::Invalid) {
+            0 => "",
+            _ => " (fix the invalid ones first)",
+        };
+        step.push_str(&format!(
+            "\n  rows still to do, in the input's own columns{fix}: {}",
             retry.display()
         ));
     }
@@ -174,5 +221,58 @@ mod tests {
             assert!(command.contains("users.csv --resume"), "{command}");
             assert!(command.contains("the proxy in HTTPS_PROXY"), "{command}");
         }
+    }
+
+    #[test]
+    fn the_command_line_keeps_no_token() {
+        let words = without_secrets(&argv(&[
+            "securid-bulk",
+            "--token",
+            "s3cret",
+            "--token=abc",
+            "in.csv",
+        ]));
+        assert_eq!(
+            words,
+            argv(&[
+                "securid-bulk",
+                "--token",
+                "[redacted]",
+                "--token=[redacted]",
+                "in.csv"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_count_of_rows_not_done_matches_the_retry_file() {
+        let mut counts = Counts::default();
+        counts.add_many(Outcome::Failed, 1);
+        counts.add_many(Outcome::Invalid, 4);
+        counts.add_many(Outcome::NotAttempted, 1);
+        counts.add_many(Outcome::Ok, 9);
+        let step = next_step(
+            &argv(&["securid-bulk"]),
+            false,
+            Path::new("r.results.csv"),
+            &counts,
+            None,
+        )
+        .unwrap();
+        assert!(
+            step.starts_with("6 rows not done (1 failed, 1 not_attempted, 4 invalid)"),
+            "{step}"
+        );
+        let mut one = Counts::default();
+        one.add(Outcome::Failed);
+        let step = next_step(
+            &argv(&["securid-bulk"]),
+            false,
+            Path::new("r.results.csv"),
+            &one,
+            None,
+        )
+        .unwrap();
+        assert!(step.starts_with("1 row not done"), "{step}");
     }
 }

@@ -15,6 +15,8 @@ pub async fn watch(halt: Arc<Halt>) {
     eprintln!("interrupted: finishing requests in flight and writing results; press Ctrl-C again to quit at once");
     wait_for_signal().await;
     eprintln!("interrupted again: quitting; results for finished rows are on disk");
+    // Quitting skips every destructor: a copy of standard input goes now.
+    crate::output::files::remove_spools();
     std::process::exit(130);
 }
 

@@ -100,6 +100,8 @@ pub fn bin() -> assert_cmd::Command {
         "SECURID_CLIENT_ID",
         "SECURID_CLIENT_KEY",
         "SECURID_ISSUER",
+        "SECURID_PROFILE",
+        "RUST_LOG",
     ] {
         cmd.env_remove(var);
     }

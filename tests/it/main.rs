@@ -6,6 +6,7 @@ mod fixture;
 
 mod adaptive;
 mod auth;
+mod cli;
 mod faults;
 mod fuzz_input;
 mod halt;

@@ -1,0 +1,365 @@
+//! Profiles: named sets of run flags in a TOML config file
+//! (`$XDG_CONFIG_HOME/securid-bulk/config.toml`, `~/.config/...`, or
+//! `--config FILE`), so an admin with a test and a production tenant picks
+//! one by name instead of juggling environment variables.
+//!
+//! A profile's keys are the long names of the run's flags (`base-url`,
+//! `key-file`, `rate`, ...), mapped onto them generically: a new flag needs
+//! no code here. Secrets never sit in a profile: a key naming an inline
+//! secret (`token`) is refused with the file, line and key. A value from a
+//! profile yields to the same flag typed or set in the environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml::{Spanned, Value};
+
+/// Keys that are the profile's own, not a flag.
+const CONFIRM: &str = "confirm";
+
+/// Parts of a key that mark an inline secret; a credential sits in a profile
+/// only by path (`key-file`, `client-key`).
+const SECRET_WORDS: &[&str] = &["secret", "password", "assertion"];
+const SECRET_KEYS: &[&str] = &["token"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {what}")]
+    Syntax { path: PathBuf, what: String },
+    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm")]
+    UnknownKey {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} would keep a secret in the config file; give credentials by path (key-file), or through the environment (SECURID_TOKEN)")]
+    Secret {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected a string, number or true/false")]
+    BadValue {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+        value: String,
+    },
+    #[error("no profile {name} in {path}{known}")]
+    Missing {
+        name: String,
+        path: PathBuf,
+        known: String,
+    },
+    #[error("--profile {name}: no config file; create {path} with a [profiles.{name}] table (see the README)")]
+    NoFile { name: String, path: PathBuf },
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    profiles: BTreeMap<String, BTreeMap<Spanned<String>, Value>>,
+}
+
+/// The profiles of one config file.
+#[derive(Debug)]
+pub struct Profiles {
+    pub path: PathBuf,
+    text: String,
+    profiles: BTreeMap<String, BTreeMap<Spanned<String>, Value>>,
+}
+
+/// One profile's settings, checked against the run's flags.
+#[derive(Debug, Default)]
+pub struct Profile {
+    pub name: String,
+    /// `(flag long name, value)`, in the file's order of keys.
+    pub flags: Vec<(String, FlagValue)>,
+    /// Ask before every run, clear-PIN runs included.
+    pub confirm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlagValue {
+    Text(String),
+    Switch(bool),
+}
+
+/// `--config`, else `$XDG_CONFIG_HOME/securid-bulk/config.toml`, else
+/// `~/.config/securid-bulk/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".config")))?;
+    Some(base.join("securid-bulk").join("config.toml"))
+}
+
+impl Profiles {
+    /// Reads the file; `Ok(None)` when the default file does not exist.
+    pub fn load(explicit: Option<&Path>) -> Result<Option<Profiles>, ProfileError> {
+        let Some(path) = explicit.map(Path::to_owned).or_else(default_path) else {
+            return Ok(None);
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+                return Ok(None)
+            }
+            Err(source) => return Err(ProfileError::Read { path, source }),
+        };
+        let file: File = toml::from_str(&text).map_err(|e| ProfileError::Syntax {
+            path: path.clone(),
+            what: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        Ok(Some(Profiles {
+            path,
+            text,
+            profiles: file.profiles,
+        }))
+    }
+
+    /// One profile, its keys checked against `command`'s flags.
+    pub fn profile(&self, name: &str, command: &clap::Command) -> Result<Profile, ProfileError> {
+        let Some(table) = self.profiles.get(name) else {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            return Err(ProfileError::Missing {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                known: match known.is_empty() {
+                    true => String::new(),
+                    false => format!("; it has {}", known.join(", ")),
+                },
+            });
+        };
+        let mut profile = Profile {
+            name: name.to_owned(),
+            ..Profile::default()
+        };
+        let mut keys: Vec<_> = table.iter().collect();
+        keys.sort_by_key(|(key, _)| key.span().start);
+        for (key, value) in keys {
+            let line = self.line_of(key.span().start);
+            let at = |key: &str| (self.path.clone(), line, name.to_owned(), key.to_owned());
+            let key = key.get_ref().as_str();
+            if is_secret(key) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::Secret {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            let value = flag_value(value).ok_or_else(|| {
+                let (path, line, profile, key) = at(key);
+                ProfileError::BadValue {
+                    path,
+                    line,
+                    profile,
+                    key,
+                    value: value.to_string(),
+                }
+            })?;
+            if key == CONFIRM {
+                profile.confirm = value == FlagValue::Switch(true);
+                continue;
+            }
+            if command.get_arguments().all(|a| a.get_long() != Some(key)) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::UnknownKey {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            profile.flags.push((key.to_owned(), value));
+        }
+        Ok(profile)
+    }
+
+    /// `securid-bulk profiles`: each name with its tenant host and the
+    /// flags it sets, never a value that could be a secret.
+    pub fn listing(&self) -> String {
+        let mut out = format!("profiles in {}:\n", self.path.display());
+        if self.profiles.is_empty() {
+            out.push_str("  (none)\n");
+        }
+        for (name, table) in &self.profiles {
+            let host = table
+                .iter()
+                .find(|(key, _)| key.get_ref() == "base-url")
+                .and_then(|(_, value)| value.as_str())
+                .map(host_of)
+                .unwrap_or_else(|| "tenant from the key file".to_owned());
+            let keys: Vec<&str> = table.keys().map(|k| k.get_ref().as_str()).collect();
+            out.push_str(&format!("  {name}  {host}  ({})\n", keys.join(", ")));
+        }
+        out
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+}
+
+fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.contains(&key) || SECRET_WORDS.iter().any(|word| key.contains(word))
+}
+
+fn flag_value(value: &Value) -> Option<FlagValue> {
+    match value {
+        Value::String(text) => Some(FlagValue::Text(text.clone())),
+        Value::Integer(n) => Some(FlagValue::Text(n.to_string())),
+        Value::Float(n) => Some(FlagValue::Text(n.to_string())),
+        Value::Boolean(b) => Some(FlagValue::Switch(*b)),
+        _ => None,
+    }
+}
+
+/// Whether `arg` declares a conflict with `other`.
+fn conflict(command: &clap::Command, arg: &clap::Arg, other: &clap::Arg) -> bool {
+    command
+        .get_arg_conflicts_with(arg)
+        .iter()
+        .any(|a| a.get_id() == other.get_id())
+}
+
+/// A path written `~/...` in the config file, with the home directory for
+/// `~`, as a shell would have done on the command line.
+fn home_expanded(text: &str) -> String {
+    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest).display().to_string(),
+        _ => text.to_owned(),
+    }
+}
+
+/// The host of a URL, without user name, password or path.
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "(unreadable base-url)".to_owned())
+}
+
+impl Profile {
+    /// The arguments this profile adds for the flags `given` does not
+    /// already set (typed, or from the environment), nor a flag that
+    /// conflicts with a given one (a profile's tenant yields to `--mock`).
+    pub fn arguments(
+        &self,
+        command: &clap::Command,
+        given: &clap::ArgMatches,
+    ) -> (Vec<String>, Vec<String>) {
+        let is_given = |id: &str| {
+            matches!(
+                given.value_source(id),
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            )
+        };
+        let mut words = Vec::new();
+        let mut ids = Vec::new();
+        for (key, value) in &self.flags {
+            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(key)) else {
+                continue;
+            };
+            let id = arg.get_id().as_str();
+            // clap keeps a conflict on the argument that declared it:
+            // look both ways.
+            let conflicting = command.get_arguments().any(|other| {
+                is_given(other.get_id().as_str())
+                    && (conflict(command, arg, other) || conflict(command, other, arg))
+            });
+            if is_given(id) || conflicting {
+                continue;
+            }
+            match value {
+                FlagValue::Text(text) => words.push(format!("--{key}={}", home_expanded(text))),
+                FlagValue::Switch(true) => words.push(format!("--{key}")),
+                FlagValue::Switch(false) => continue,
+            }
+            ids.push(id.to_owned());
+        }
+        (words, ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (tempfile::TempDir, Result<Option<Profiles>, ProfileError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let profiles = Profiles::load(Some(&path));
+        (dir, profiles)
+    }
+
+    fn command() -> clap::Command {
+        crate::cli::command()
+            .find_subcommand("ds100-clear-pin")
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_token_in_a_profile_is_refused_naming_file_line_and_key() {
+        let (_dir, profiles) =
+            load("[profiles.prod]\nbase-url = \"https://a.example\"\ntoken = \"abc\"\n");
+        let err = profiles
+            .unwrap()
+            .unwrap()
+            .profile("prod", &command())
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("config.toml:3: profile prod: token"),
+            "{text}"
+        );
+        assert!(!text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_key_names_file_line_and_key() {
+        let (_dir, profiles) = load("[profiles.test]\n\nrate = 5\nbase_uri = \"x\"\n");
+        let err = profiles
+            .unwrap()
+            .unwrap()
+            .profile("test", &command())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("config.toml:4: profile test: unknown key base_uri"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn listing_shows_hosts_and_keys_never_values() {
+        let (_dir, profiles) = load(
+            "[profiles.prod]\nbase-url = \"https://acme.access.securid.com\"\nkey-file = \"/secret/path/admin.key\"\nconfirm = true\n",
+        );
+        let listing = profiles.unwrap().unwrap().listing();
+        assert!(
+            listing.contains("prod  acme.access.securid.com  (base-url, confirm, key-file)"),
+            "{listing}"
+        );
+        assert!(!listing.contains("/secret/path"), "{listing}");
+    }
+}

@@ -1,0 +1,80 @@
+//! The value parsers of the run's flags: each turns one flag's text into
+//! its typed value, or says what was expected.
+
+use std::time::Duration;
+
+use crate::client::Rate;
+
+/// A share of rows: `0.2` or `20%`.
+pub fn parse_share(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let share = match text.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => text.parse::<f64>(),
+    };
+    match share {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!(
+            "{text:?}: expected a share of rows between 0 and 1 (0.2) or a percentage (20%)"
+        )),
+    }
+}
+
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(Rate::Auto);
+    }
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(Rate::Unlimited),
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::Fixed(r)),
+        _ => Err("expected requests per second (e.g. 10), 0 for unlimited, or auto".into()),
+    }
+}
+
+pub fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "\\t" | "tab" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        _ => Err("expected one ASCII character, or \\t for tab".into()),
+    }
+}
+
+/// A number of seconds, zero included.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs >= 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
+        _ => Err("expected a number of seconds".into()),
+    }
+}
+
+/// A number of seconds greater than zero.
+pub fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match seconds(text) {
+        Ok(secs) if !secs.is_zero() => Ok(secs),
+        _ => Err("expected a positive number of seconds".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0").unwrap(), Rate::Unlimited);
+        assert_eq!(parse_rate("2.5").unwrap(), Rate::Fixed(2.5));
+        assert_eq!(parse_rate("AUTO").unwrap(), Rate::Auto);
+        assert!(parse_rate("-1").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn failure_rates_read_as_shares_or_percentages() {
+        assert_eq!(parse_share("0.25"), Ok(0.25));
+        assert_eq!(parse_share("20%"), Ok(0.2));
+        for bad in ["0", "1.5", "150%", "x", "-0.1"] {
+            assert!(parse_share(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The request log: `-v` on stderr, `--log-file FILE` appended as JSON
+//! Lines (an audit trail that survives the terminal), both through
+//! `tracing`; `RUST_LOG` overrides the level. Events carry method, path,
+//! status, attempt and wait, inside the row's span (its input line), never
+//! a header or a body: no token, key or assertion reaches a log.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::output::{files, OutputError};
+
+/// Starts the log for a run. Nothing is logged without `-v`, `--log-file`
+/// or `RUST_LOG`.
+pub fn start(verbose: u8, log_file: Option<&Path>, _force: bool) -> Result<(), OutputError> {
+    let from_environment = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    if verbose == 0 && log_file.is_none() && from_environment.is_none() {
+        return Ok(());
+    }
+    let level = match verbose {
+        0 | 1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = |default: &str| match &from_environment {
+        Some(spec) => EnvFilter::new(spec),
+        None => EnvFilter::new(format!("securid_bulk={default}")),
+    };
+    let stderr = (verbose > 0 || from_environment.is_some()).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(use_color())
+            .with_target(false)
+            .with_filter(filter(level))
+    });
+    let file = match log_file {
+        Some(path) => Some(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(Mutex::new(files::open_append(path)?))
+                .with_filter(filter(level)),
+        ),
+        None => None,
+    };
+    // A second start (tests in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init();
+    Ok(())
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set.
+pub fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
