@@ -52,7 +52,13 @@ pub fn push_row(
         .map(|name| (name.to_owned(), object.remove(name).unwrap_or_default()))
         .chain(texts.into_iter().map(|(k, v)| (k.to_owned(), v)))
         .chain(resolved.map(|(k, v)| (k.to_owned(), v)))
-        .chain(std::iter::once(("operation".to_owned(), operation.into())));
+        .chain([
+            (
+                "verified".to_owned(),
+                one_line(&result.verified, 200).into(),
+            ),
+            ("operation".to_owned(), operation.into()),
+        ]);
     for (i, (key, value)) in fields.enumerate() {
         if i > 0 {
             out.push(b',');

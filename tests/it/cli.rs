@@ -270,6 +270,8 @@ fn json_lines_results_parse_back_row_by_row_and_resume() {
     assert_eq!(rows[0]["outcome"], "ok");
     assert_eq!(rows[0]["ticket"], "BAD-01 valid");
     assert_eq!(rows[0]["operation"], "ds100-clear-pin");
+    // The same fields as the CSV: `verified` is there, empty without --verify.
+    assert_eq!(rows[0]["verified"], "");
     assert!(rows[0]["queued_ms"].is_u64() && rows[0]["duration_ms"].is_u64());
     let output = run_op(
         &scene.tenant,
