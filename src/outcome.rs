@@ -61,6 +61,25 @@ impl Outcome {
     }
 }
 
+/// The columns appended after the input's own columns. The `resolved_*`
+/// columns are always there, for every operation, so scripts reading results
+/// see one shape; they are empty unless a lookup found the value.
+pub const RESULT_COLUMNS: [&str; 13] = [
+    "line",
+    "outcome",
+    "http_status",
+    "attempts",
+    "message",
+    "detail",
+    "finished_at",
+    "queued_ms",
+    "duration_ms",
+    "resolved_userId",
+    "resolved_tokenSerialNumber",
+    "verified",
+    "operation",
+];
+
 /// The full account of one row, as written to the results.
 #[derive(Clone, Debug)]
 pub struct RowResult {

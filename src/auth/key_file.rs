@@ -9,7 +9,8 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{is_loopback_host, AuthError};
+use super::AuthError;
+use crate::net::{checked_url, UrlSource};
 use crate::secret::Secret;
 
 /// The longest lifetime the tenant accepts: `exp` at most one hour after `iat`.
@@ -21,7 +22,10 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 pub struct KeyFile {
     pub customer_name: String,
     pub access_id: String,
+    /// Exactly as written: the tenant compares the JWT's `aud` with it.
     pub admin_rest_api_url: String,
+    /// The same URL parsed and checked by the tenant URL policy.
+    own_url: reqwest::Url,
     /// The PEM text with real newlines.
     access_key: Secret,
     /// Where it was read from, to name it in later errors.
@@ -53,18 +57,15 @@ impl KeyFile {
         let access_key = Secret::new(normalise_pem(take_key(&mut json, path)?));
         let admin_rest_api_url = string_field(&json, "adminRestApiUrl", path)?;
 
-        let url = reqwest::Url::parse(&admin_rest_api_url)
-            .map_err(|_| AuthError::BadUrl { path: p() })?;
-        let loopback = url.host_str().is_some_and(is_loopback_host);
-        if !(url.scheme() == "https" || url.scheme() == "http" && loopback) {
-            return Err(AuthError::InsecureUrl { path: p() });
-        }
+        let own_url = checked_url(&admin_rest_api_url, UrlSource::KeyFile)
+            .map_err(|source| AuthError::Url { path: p(), source })?;
         check_rsa_private_key(access_key.expose())
             .map_err(|problem| AuthError::NotRsaKey { path: p(), problem })?;
         Ok(KeyFile {
             customer_name,
             access_id,
             admin_rest_api_url,
+            own_url,
             access_key,
             path: p(),
         })
@@ -84,10 +85,7 @@ impl KeyFile {
             let host = url.host_str().unwrap_or("?").to_ascii_lowercase();
             format!("{host}:{}", url.port_or_known_default().unwrap_or(0))
         };
-        let own = reqwest::Url::parse(&self.admin_rest_api_url).map_err(|_| AuthError::BadUrl {
-            path: self.path.clone(),
-        })?;
-        let (key_host, base_host) = (authority(&own), authority(base));
+        let (key_host, base_host) = (authority(&self.own_url), authority(base));
         if key_host == base_host {
             return Ok(());
         }
@@ -327,9 +325,9 @@ pub(crate) mod tests {
             check(result, "is not a usable RSA private key");
         }
         for url in "http://acme.securid.com/ ftp://127.0.0.1/ http://127.evil.com/".split(' ') {
-            check(load(&key_json(pkcs1, url)), "not https://");
+            check(load(&key_json(pkcs1, url)), "use https://");
         }
-        check(load(&key_json(pkcs1, "acme/x")), "not an absolute URL");
+        check(load(&key_json(pkcs1, "acme/x")), "relative URL");
         for url in
             "http://127.0.0.1:8080/AdminInterface http://[::1]:1/ http://LOCALHOST/".split(' ')
         {

@@ -15,7 +15,6 @@ mod provider;
 
 use std::path::PathBuf;
 
-pub use crate::net::is_loopback_host;
 pub use client_key::{ClientKey, KeyType};
 pub use key_file::{mint_jwt, KeyFile, MAX_LIFETIME};
 pub use oauth::{
@@ -49,10 +48,11 @@ pub enum AuthError {
         path: PathBuf,
         problem: &'static str,
     },
-    #[error("adminRestApiUrl in key file {} is not an absolute URL; download a new key file from the Cloud Administration Console", .path.display())]
-    BadUrl { path: PathBuf },
-    #[error("adminRestApiUrl in key file {} is not https://; plain http:// is allowed only to a loopback host (localhost, 127.0.0.0/8, ::1)", .path.display())]
-    InsecureUrl { path: PathBuf },
+    #[error("key file {}: {source}; download a new key file from the Cloud Administration Console", .path.display())]
+    Url {
+        path: PathBuf,
+        source: crate::net::UrlError,
+    },
     #[error("key file {} belongs to the tenant at {key_host} (its adminRestApiUrl), but requests would go to {base_host} (--base-url or SECURID_BASE_URL); tokens from a key file go only to its own tenant: drop --base-url, unset SECURID_BASE_URL, or use the key file of {base_host}", .path.display())]
     ForeignHost {
         path: PathBuf,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
 use crate::ops::Operation;
-use crate::outcome::{unescape_formula, Outcome};
+use crate::outcome::{unescape_formula, Outcome, RESULT_COLUMNS};
 
 /// How a row done in an earlier run is described; a later resume recognises
 /// its own skipped rows by it.
@@ -95,22 +95,6 @@ impl Done {
     }
 }
 
-/// The results' own fields, which are not the input's.
-const RESULT_FIELDS: &[&str] = &[
-    "line",
-    "outcome",
-    "http_status",
-    "attempts",
-    "message",
-    "detail",
-    "finished_at",
-    "queued_ms",
-    "duration_ms",
-    "resolved_userId",
-    "resolved_tokenSerialNumber",
-    "operation",
-];
-
 /// Whether a results file is JSON Lines (`--format jsonl`): it opens with `{`.
 fn is_json_lines(path: &Path) -> Result<bool, InputError> {
     use std::io::Read as _;
@@ -168,7 +152,7 @@ impl Done {
             if columns.is_none() {
                 let header: csv::StringRecord = object
                     .keys()
-                    .filter(|k| !RESULT_FIELDS.contains(&k.as_str()))
+                    .filter(|k| !RESULT_COLUMNS.contains(&k.as_str()))
                     .collect();
                 let map = ColumnMap::build(path, header.clone(), op)?;
                 columns = Some((header, map));

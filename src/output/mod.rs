@@ -22,4 +22,4 @@ pub enum Format {
 
 pub use retry::{write_retry_file, InputRows, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
-pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS, RESULT_COLUMNS};
+pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};

@@ -10,26 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{files, jsonl, Format};
 use crate::ops::Field;
-use crate::outcome::{escape_formula, one_line, RowResult};
-
-/// The columns appended after the input's own columns. The `resolved_*`
-/// columns are always there, for every operation, so scripts reading results
-/// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 13] = [
-    "line",
-    "outcome",
-    "http_status",
-    "attempts",
-    "message",
-    "detail",
-    "finished_at",
-    "queued_ms",
-    "duration_ms",
-    "resolved_userId",
-    "resolved_tokenSerialNumber",
-    "verified",
-    "operation",
-];
+use crate::outcome::{escape_formula, one_line, RowResult, RESULT_COLUMNS};
 
 /// The fields behind the `resolved_*` columns, in column order.
 pub const RESOLVED_FIELDS: [Field; 2] = [Field::UserId, Field::TokenSerialNumber];
