@@ -8,6 +8,8 @@ mod pacer;
 mod reply;
 mod resolve;
 mod retry;
+#[cfg(all(test, feature = "mock"))]
+mod simulation;
 
 pub use adaptive::Rate;
 pub use connect::{connect, ConnectError, Connection, Credentials, Settings, Target};

@@ -4,7 +4,8 @@
 //!
 //! 1. connection-reset fault: the connection is dropped with no answer;
 //! 2. authentication: missing or bad bearer token, 403;
-//! 3. quota: the tenant-wide token bucket, 429 (with `Retry-After`);
+//! 3. quota: the tenant-wide quota (`quota`'s shapes), 429 (with
+//!    `Retry-After`);
 //! 4. failure fault: 500 "Unable to Enable/Disable a hardware token";
 //! 5. latency, jitter or the slow fault's long delay;
 //! 6. the handler (routing, body checks, state change), or `--hostile`'s
@@ -130,6 +131,9 @@ impl Gate {
             .check(request.headers())
             .map_err(Refused::Forbidden)?;
         request.extensions_mut().insert(AdminSubject(subject));
+        if self.shared.faults.inside_retry_after() {
+            self.shared.stats.inside_retry_after();
+        }
         self.shared
             .faults
             .take_quota()
