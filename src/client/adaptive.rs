@@ -48,7 +48,7 @@ const MIN_SAMPLE: Duration = Duration::from_secs(1);
 /// The rate after a cut, as a share of what the tenant accepted.
 const MARGIN: f64 = 0.97;
 /// A level that drew a 429 before its plateau ended drops at least this much.
-const RECUT: f64 = 0.8;
+const RECUT: f64 = 0.9;
 /// Bounds of the plateau, which is otherwise the time a probe needs to win
 /// back the pause it may cost: pause ÷ (1 − [`MARGIN`]).
 const MIN_PLATEAU: Duration = Duration::from_millis(500);
@@ -261,7 +261,7 @@ impl RateControl {
     ///   the level stays, unless the tenant accepted more meanwhile.
     /// - A 429 at the level (the quota shrank, or the last measure was too
     ///   high) goes under what the tenant accepted since that level began,
-    ///   and at least [`RECUT`] under the level.
+    ///   and at least [`RECUT`] under the level (less when 429s are cheap).
     /// - The first 429 goes under what the tenant accepted lately (the last
     ///   doubling of slow start); without enough sample, to half the rate.
     fn next_level(&self, sending: Duration) -> (f64, Option<f64>) {
@@ -286,8 +286,8 @@ impl RateControl {
             Some(epoch) => {
                 let since = sending.saturating_sub(epoch.began).min(ESTIMATE_WINDOW);
                 let measured = self.measure(sending, since, MIN_SAMPLE);
-                let under = measured.map(|m| m * MARGIN).filter(|m| *m < epoch.level);
-                (under.unwrap_or(epoch.level * self.recut()), measured)
+                let under = measured.map_or(f64::INFINITY, |m| m * MARGIN);
+                (under.min(epoch.level * self.recut()), measured)
             }
             None if self.slow_start => {
                 let measured = self.measure(sending, SLOW_START_WINDOW, SLOW_START_WINDOW);
@@ -311,8 +311,10 @@ impl RateControl {
         PROBE_GAIN / pause
     }
 
-    /// How far a level that drew a 429 too soon to measure falls: a little
-    /// when 429s are cheap, [`RECUT`] when each one costs a long pause.
+    /// How far a level that drew a 429 falls at least: a little when 429s
+    /// are cheap, [`RECUT`] when each one costs a long pause. (What the
+    /// tenant accepted since the level began says little here: it took
+    /// everything until it refused.)
     fn recut(&self) -> f64 {
         if self.last_pause <= CHEAP_PAUSE {
             MARGIN

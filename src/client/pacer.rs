@@ -16,6 +16,9 @@ use tokio::time::Instant;
 
 use super::adaptive::{Rate, RateControl};
 
+/// How late a timer may wake: tokio's timers have millisecond resolution.
+const TIMER_LATENESS: Duration = Duration::from_millis(1);
+
 pub struct Pacer {
     state: Mutex<State>,
 }
@@ -127,12 +130,13 @@ impl State {
     /// Takes the slot that is due. A tenth of a second's worth of slots may
     /// be owed to workers that woke a little late, never more, so an idle
     /// spell does not become a burst. Once the tenant has refused anything
-    /// only one slot may be owed: its burst allowance may be as small as one
-    /// request, and slots given out back to back would overrun it.
+    /// only the timer's own lateness (a millisecond) is owed: its burst
+    /// allowance may be as small as one request, and two slots given out
+    /// much closer than the interval would overrun it.
     fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let slack = if self.control.throttled_ever() {
-            interval
+            TIMER_LATENESS.min(interval)
         } else {
             Duration::from_millis(100).max(interval)
         };
