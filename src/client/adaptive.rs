@@ -133,6 +133,8 @@ pub struct RateControl {
     /// Probes in a row that found the same capacity.
     repeats: i32,
     epoch: Option<Epoch>,
+    /// See [`RateControl::tight`].
+    tight: bool,
     adapted: bool,
 }
 
@@ -160,6 +162,7 @@ impl RateControl {
             last_pause: Duration::ZERO,
             repeats: 0,
             epoch: None,
+            tight: false,
             adapted: start == Rate::Auto,
         }
     }
@@ -170,8 +173,14 @@ impl RateControl {
     }
 
     /// Whether the tenant has refused anything yet.
-    pub fn throttled_ever(&self) -> bool {
+    pub fn rate_was_cut(&self) -> bool {
         self.last_cut.is_some()
+    }
+
+    /// Whether the tenant refused a request sent at a level that had held:
+    /// its burst allowance is too small to absorb slots given out early.
+    pub fn tight(&self) -> bool {
+        self.tight
     }
 
     /// The rate to report at the end, if the run had to find one: always for
@@ -239,6 +248,7 @@ impl RateControl {
         }
         let sending = self.clock.now(now);
         let probing = self.probing();
+        self.tight |= self.epoch.is_some() && !probing;
         let (level, capacity) = self.next_level(sending);
         self.note_capacity(capacity, probing);
         let level = level.max(FLOOR);

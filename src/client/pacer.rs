@@ -129,14 +129,18 @@ impl State {
 
     /// Takes the slot that is due. A tenth of a second's worth of slots may
     /// be owed to workers that woke a little late, never more, so an idle
-    /// spell does not become a burst. Once the tenant has refused anything
-    /// only the timer's own lateness (a millisecond) is owed: its burst
-    /// allowance may be as small as one request, and two slots given out
-    /// much closer than the interval would overrun it.
+    /// spell does not become a burst, and one interval's worth keeps the
+    /// rate whole when timers wake late. Once the tenant has refused a
+    /// request sent at a rate that had held, only the timer's own lateness
+    /// (a millisecond) is owed: its burst allowance may be as small as one
+    /// request, and two slots given out much closer than the interval would
+    /// overrun it.
     fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
-        let slack = if self.control.throttled_ever() {
+        let slack = if self.control.tight() {
             TIMER_LATENESS.min(interval)
+        } else if self.control.rate_was_cut() {
+            interval
         } else {
             Duration::from_millis(100).max(interval)
         };
