@@ -185,13 +185,15 @@ impl RateControl {
 
     /// The rate to report at the end, if the run had to find one: always for
     /// `auto`, and for any run that met a 429. After a 429 it is the level
-    /// just under what the tenant accepted, never a probe above it; with no
+    /// just under what the tenant accepted, never a probe above it nor more
+    /// than the tenant accepted when it last refused; with no
     /// 429 it is what the tenant accepted on average while the run was
     /// sending, if lower than the rate.
     pub fn settled(&self, now: Instant) -> Option<f64> {
         let rate = self.rate.filter(|_| self.adapted)?;
         if let Some(epoch) = self.epoch {
-            return Some(rate.min(epoch.level));
+            let accepted = self.capacity.unwrap_or(f64::INFINITY);
+            return Some(rate.min(epoch.level).min(accepted));
         }
         let sending = self.clock.now(now);
         let average = (sending >= SLOW_START_DOUBLING && self.accepted > 0)
