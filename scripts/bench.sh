@@ -3,7 +3,10 @@
 # own process on 127.0.0.1, and prints one table of figures, all measured in
 # this run:
 #
-#   quota-bound     tenant quota 100/s; --rate 100, --rate 200, --rate auto
+#   quota matrix    each quota model of the simulated tenant (token bucket
+#                   with bursts of 10 and 1, fixed window, sliding window,
+#                   another client taking 30%, a quota halved mid-run) ×
+#                   {--rate = quota, --rate = 2 × quota, --rate auto}
 #   latency-bound   50 ms tenant latency, no quota, -j 64
 #   overhead-bound  no quota, no latency, unlimited rate, 20,000 rows; and the
 #                   same job by two peers (scripts/peer_python.py and
@@ -11,8 +14,9 @@
 #   dry run         1,000,000 generated rows
 #   memory          peak RSS of the dry run at 100,000 and 1,000,000 rows
 #
-# usage: scripts/bench.sh
-# Takes a few minutes on two cores. Environment knobs:
+# usage: scripts/bench.sh          everything (about fifteen minutes)
+#        scripts/bench.sh quota    the quota matrix only (about seven minutes)
+# On two cores. Environment knobs:
 #   BENCH_PEER_ROWS   rows given to the GNU parallel peer (default 2000: it
 #                     starts one curl per row and would need minutes for all
 #                     20,000; its figure is rows per second either way)
@@ -22,9 +26,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE=${1:-all}
+case "$MODE" in all | quota) ;; *) printf 'usage: scripts/bench.sh [quota]\n' >&2; exit 64 ;; esac
 TOKEN=bench-static-token
 QUOTA=100
-QUOTA_ROWS=3000
 LATENCY_MS=50
 LATENCY_JOBS=64
 LATENCY_ROWS=6400
@@ -38,11 +43,14 @@ REPEATS=${BENCH_REPEATS:-5}
 say() { printf '%s\n' "$*" >&2; }
 
 # GNU parallel and GNU time are installed when this user may; otherwise the
-# script says what to run and stops before measuring anything.
+# script says what to run and stops before measuring anything. The quota
+# matrix needs neither.
 ensure_tools() {
     local missing=()
-    command -v parallel >/dev/null || missing+=(parallel)
-    [ -x /usr/bin/time ] || missing+=(time)
+    if [ "$MODE" = all ]; then
+        command -v parallel >/dev/null || missing+=(parallel)
+        [ -x /usr/bin/time ] || missing+=(time)
+    fi
     for tool in python3 curl cargo awk; do
         command -v "$tool" >/dev/null || { say "bench: $tool is required and not installed"; exit 1; }
     done
@@ -128,17 +136,104 @@ trap cleanup EXIT
 
 "$BIN" mock --users 20000 --seed 1 --export-csv "$WORK/csv" >/dev/null
 ROWS=$WORK/csv/ds100-clear-pin.csv
-subset "$ROWS" "$QUOTA_ROWS" "$WORK/quota.csv"
 subset "$ROWS" "$LATENCY_ROWS" "$WORK/latency.csv"
 subset "$ROWS" "$OVERHEAD_ROWS" "$WORK/overhead.csv"
 subset "$ROWS" "$PEER_ROWS" "$WORK/peer.csv"
 
-for rate in 100 200 auto; do
-    say "bench: quota-bound, tenant quota $QUOTA/s, --rate $rate ($QUOTA_ROWS rows)"
-    start_mock --rate "$QUOTA"
-    run_against_mock "quota-$rate" "$WORK/quota.csv" --rate "$rate"
-    stop_mock
+# The quota matrix: one line per model (name, rows, the client's share of
+# the quota, the mock's quota flags). Rows are 20 s or more at the share.
+QUOTA_MODELS=(
+    "bucket-b10-seconds|2000|100|--burst 10 --retry-after seconds"
+    "bucket-b1-exact|2000|100|--burst 1 --retry-after exact"
+    "fixed-window-date|2000|100|--quota-model fixed-window --quota-window 1 --retry-after http-date"
+    "sliding-window-exact|2000|100|--quota-model sliding-window --quota-window 1 --retry-after exact"
+    "background-30-absent|1400|70|--burst 10 --background-share 0.3 --retry-after absent"
+    "schedule-halved-exact|2000|100|--burst 10 --quota-schedule 10s:50,20s:100 --retry-after exact"
+)
+for model in "${QUOTA_MODELS[@]}"; do
+    IFS='|' read -r name rows share flags <<<"$model"
+    subset "$ROWS" "$rows" "$WORK/quota-$name.csv"
+    for rate in "$share" "$((2 * share))" auto; do
+        label=$rate
+        [ "$rate" = "$share" ] && label=quota
+        [ "$rate" = "$((2 * share))" ] && label=2x
+        say "bench: quota matrix, $name, --rate $rate ($rows rows)"
+        # shellcheck disable=SC2086 # the flags are words on purpose
+        start_mock --rate "$QUOTA" $flags
+        run_against_mock "quota-$name-$label" "$WORK/quota-$name.csv" --rate "$rate" -j 16
+        curl -sf "$BASE/__mock/stats" >"$WORK/quota-$name-$label.stats.json"
+        stop_mock
+    done
 done
+
+python3 - "$WORK" "$QUOTA" "${QUOTA_MODELS[@]}" <<'PY'
+import json, sys
+work, quota, models = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+
+def available_at(flags, t):
+    """The client's quota t seconds after the tenant's first request."""
+    words = flags.split()
+    rate, share = quota, 0.0
+    if "--background-share" in words:
+        share = float(words[words.index("--background-share") + 1])
+    if "--quota-schedule" in words:
+        for entry in words[words.index("--quota-schedule") + 1].split(","):
+            at, r = entry.split(":")
+            if t >= float(at.rstrip("s")):
+                rate = float(r)
+    return rate * (1 - share)
+
+def figures(name, label, flags):
+    with open(f"{work}/quota-{name}-{label}.json") as f:
+        summary = json.load(f)
+    with open(f"{work}/quota-{name}-{label}.stats.json") as f:
+        stats = json.load(f)
+    arrivals, refused = stats["arrivals_ms"], stats["throttled_ms"]
+    first, last = arrivals[0], arrivals[-1]
+    seconds = (last - first) // 1000 + 1
+    accepted = [0] * seconds
+    for t in arrivals:
+        accepted[(t - first) // 1000] += 1
+    for t in refused:
+        accepted[min((t - first) // 1000, seconds - 1)] -= 1
+    span = (last - first) / 1000
+    steps = max(int(span * 100), 1)
+    available = sum(available_at(flags, i / 100) for i in range(steps)) / 100
+    settled = next((i for i, n in enumerate(accepted)
+                    if i < seconds - 1 and abs(n - available_at(flags, i)) <= 0.1 * available_at(flags, i)), None)
+    failed = summary["outcomes"].get("failed", 0) + summary["outcomes"].get("not_attempted", 0)
+    return {
+        "of_quota": (stats["requests"] - stats["throttled"]) / available,
+        "throttled": stats["throttled"], "requests": stats["requests"],
+        "failed": failed, "settled_s": settled, "span": span,
+        "settled_rate": summary.get("settled_rate"), "trace": accepted,
+    }
+
+print("| quota model | --rate | achieved ÷ available | 429s ÷ requests | failed rows | s to within 10% | settled rate | target |")
+print("|---|---|---|---|---|---|---|---|")
+traces = []
+for model in models:
+    name, rows, share, flags = model.split("|")
+    for label, shown in (("quota", share), ("2x", str(2 * int(share))), ("auto", "auto")):
+        f = figures(name, label, flags)
+        if label == "quota":
+            target = "≥ 0.90, 0 429s" if "fixed-window" in flags else "≥ 0.95, 0 429s"
+        else:
+            target = "≥ 0.90, 429s < 5%"
+        settled = "–" if f["settled_s"] is None else str(f["settled_s"])
+        rate = "–" if f["settled_rate"] is None else f"{f['settled_rate']:.0f}/s"
+        print(f"| {name} | {shown} | {f['of_quota']:.3f} ({f['span']:.1f} s) "
+              f"| {f['throttled'] / f['requests']:.4f} ({f['throttled']}/{f['requests']}) "
+              f"| {f['failed']} | {settled} | {rate} | {target} |")
+        traces.append((f"{name} --rate {shown}", f["trace"]))
+print()
+print("Requests the tenant accepted in each second of each run:")
+print()
+for label, trace in traces:
+    print(f"    {label:38} {' '.join(str(n) for n in trace)}")
+print()
+PY
+[ "$MODE" = quota ] && exit 0
 
 say "bench: latency-bound, ${LATENCY_MS} ms latency, -j $LATENCY_JOBS ($LATENCY_ROWS rows)"
 start_mock --latency-ms "$LATENCY_MS"
@@ -204,16 +299,6 @@ def failed(s):
 lines = []
 def row(case, figure, value, target):
     lines.append((case, figure, value, target))
-
-for rate, target in (("100", "≥ 0.95"), ("200", "≥ 0.90, 429s < 5%"), ("auto", "≥ 0.90, 429s < 5%")):
-    s = load(f"quota-{rate}")
-    settled = s.get("settled_rate")
-    note = f", settled at {settled:.0f}/s" if settled else ""
-    row(f"quota-bound --rate {rate}", "rows/s ÷ quota",
-        f"{rows_per_second(s) / quota:.3f} ({rows_per_second(s):.1f}/s)", target)
-    row("", "429s ÷ requests",
-        f"{s['throttled'] / max(s['requests'], 1):.4f} ({s['throttled']}/{s['requests']}{note})", "")
-    row("", "failed rows", str(failed(s)), "0")
 
 s = load("latency")
 limit = jobs / (latency_ms / 1000)

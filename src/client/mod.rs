@@ -8,6 +8,8 @@ mod pacer;
 mod reply;
 mod resolve;
 mod retry;
+#[cfg(all(test, feature = "mock"))]
+mod simulation;
 mod verify;
 
 pub use adaptive::Rate;
@@ -32,6 +34,9 @@ use crate::ops::{self, HttpMethod, Operation};
 use crate::outcome::Attempted;
 use crate::safety::Halt;
 use reply::Failure;
+
+/// 429s with a `Retry-After` a row may meet within one attempt.
+const THROTTLED_PER_ATTEMPT: u32 = 5;
 
 /// How to reach the tenant and how patiently.
 #[derive(Clone, Debug)]
@@ -183,7 +188,7 @@ impl Client {
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
         let halt = self.halt.clone();
-        (|| self.send_once(prepared, log))
+        (|| self.send_admitted(prepared, log))
             .retry(self.policy.backoff())
             .sleep(move |delay| {
                 let halt = halt.clone();
@@ -200,6 +205,35 @@ impl Client {
                 }
             })
             .await
+    }
+
+    /// One attempt as `--max-attempts` counts them. A 429 that says when to
+    /// come back (`Retry-After`) pauses every worker that long and is sent
+    /// again, up to [`THROTTLED_PER_ATTEMPT`] times, without spending an
+    /// attempt: the tenant asked for a wait, not a give-up, and a storm of
+    /// one-second waits would otherwise fail rows in seconds. A 429 without
+    /// it, or with one cut to `--max-retry-after`, counts as an attempt and
+    /// backs off like any other failure.
+    async fn send_admitted(
+        &self,
+        prepared: &Prepared,
+        log: &AttemptLog,
+    ) -> Result<reply::Success, Failure> {
+        let mut throttled = 0;
+        loop {
+            let result = self.send_once(prepared, log).await;
+            match &result {
+                Err(Failure::Throttled {
+                    retry_after: Some(delay),
+                    ..
+                }) if throttled < THROTTLED_PER_ATTEMPT && *delay < self.policy.max_retry_after => {
+                    throttled += 1;
+                    self.traffic.retries.fetch_add(1, Ordering::Relaxed);
+                    self.pacer.pause_all(*delay);
+                }
+                _ => return result,
+            }
+        }
     }
 
     async fn send_once(

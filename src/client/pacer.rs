@@ -16,6 +16,9 @@ use tokio::time::Instant;
 
 use super::adaptive::{Rate, RateControl};
 
+/// How late a timer may wake: tokio's timers have millisecond resolution.
+const TIMER_LATENESS: Duration = Duration::from_millis(1);
+
 pub struct Pacer {
     state: Mutex<State>,
 }
@@ -48,13 +51,14 @@ impl Pacer {
         }
     }
 
-    /// Waits until this worker may send, and returns when that was. A worker
-    /// woken by its slot inside a pause that began meanwhile takes a new slot
-    /// after it, so the end of a pause is paced like any other time.
+    /// Waits until this worker may send, and returns when that was. Workers
+    /// wait for the next free slot and the first awake takes it, so a rate
+    /// that changes while they wait (faster after a climb, slower after a
+    /// cut) applies to the very next slot, not after a queue of slots given
+    /// out at the old rate.
     pub async fn wait_turn(&self) -> Instant {
-        let mut slot = None;
         loop {
-            let turn = self.lock().turn(Instant::now(), &mut slot);
+            let turn = self.lock().turn(Instant::now());
             match turn {
                 Turn::Go => return Instant::now(),
                 Turn::WaitUntil(t) => tokio::time::sleep_until(t).await,
@@ -65,10 +69,12 @@ impl Pacer {
     /// Closes the gate for every worker for `delay` (never shortening a
     /// pause already in force).
     pub fn pause_all(&self, delay: Duration) {
-        let until = Instant::now() + delay;
+        let now = Instant::now();
+        let until = now + delay;
         let mut state = self.lock();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
+            state.control.paused(now, delay);
         }
         state.next_slot = state.next_slot.max(until);
     }
@@ -88,6 +94,12 @@ impl Pacer {
         self.lock().control.throttled(Instant::now(), sent_at);
     }
 
+    /// The rate in force (for the controller's simulations).
+    #[cfg(test)]
+    pub fn current_rate(&self) -> Option<f64> {
+        self.lock().control.rate()
+    }
+
     /// The rate to report in the summary, if the run had to find one.
     pub fn settled_rate(&self) -> Option<f64> {
         self.lock().control.settled(Instant::now())
@@ -99,34 +111,41 @@ impl Pacer {
 }
 
 impl State {
-    /// One step of a worker's wait: past any pause, then to its slot, which
-    /// `slot` remembers between steps.
-    fn turn(&mut self, now: Instant, slot: &mut Option<Instant>) -> Turn {
+    /// One step of a worker's wait: past any pause, then to the next slot.
+    fn turn(&mut self, now: Instant) -> Turn {
         if let Some(until) = self.paused_until.filter(|t| *t > now) {
-            *slot = None;
             return Turn::WaitUntil(until);
         }
         let Some(rate) = self.control.rate() else {
             return Turn::Go;
         };
-        let at = *slot.get_or_insert_with(|| self.reserve(now, rate));
-        if at > now {
+        if self.next_slot > now {
             self.last_held = Some(now);
-            return Turn::WaitUntil(at);
+            return Turn::WaitUntil(self.next_slot);
         }
+        self.take_slot(now, rate);
         Turn::Go
     }
 
-    /// Gives out the next slot. A tenth of a second's worth of slots may be
-    /// owed to a worker that woke a little late, never more, so an idle
-    /// spell does not become a burst.
-    fn reserve(&mut self, now: Instant, rate: f64) -> Instant {
+    /// Takes the slot that is due. A tenth of a second's worth of slots may
+    /// be owed to workers that woke a little late, never more, so an idle
+    /// spell does not become a burst, and one interval's worth keeps the
+    /// rate whole when timers wake late. Once the tenant has refused a
+    /// request sent at a rate that had held, only the timer's own lateness
+    /// (a millisecond) is owed: its burst allowance may be as small as one
+    /// request, and two slots given out much closer than the interval would
+    /// overrun it.
+    fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
-        let slack = Duration::from_millis(100).max(interval);
+        let slack = if self.control.tight() {
+            TIMER_LATENESS.min(interval)
+        } else if self.control.rate_was_cut() {
+            interval
+        } else {
+            Duration::from_millis(100).max(interval)
+        };
         let earliest = now.checked_sub(slack).unwrap_or(now);
-        let at = self.next_slot.max(earliest);
-        self.next_slot = at + interval;
-        at
+        self.next_slot = self.next_slot.max(earliest) + interval;
     }
 }
 

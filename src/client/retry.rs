@@ -68,18 +68,30 @@ impl Iterator for FullJitter {
 }
 
 /// Reads a `Retry-After` value in either form the HTTP standard allows: a
-/// number of seconds, or an HTTP date. Anything else (negative numbers,
-/// garbage) is ignored, so the caller falls back to its own backoff. The
-/// result never exceeds `cap`.
+/// number of seconds, or an HTTP date. Seconds with a fraction (`0.25`),
+/// which some gateways send, are taken as they are. Anything else (negative
+/// numbers, garbage) is ignored, so the caller falls back to its own
+/// backoff. The result never exceeds `cap`.
 pub fn parse_retry_after(value: &str, now: SystemTime, cap: Duration) -> Option<Duration> {
     let value = value.trim();
     let delay = if let Ok(seconds) = value.parse::<u64>() {
         Duration::from_secs(seconds)
+    } else if let Some(seconds) = decimal_seconds(value) {
+        Duration::try_from_secs_f64(seconds.min(cap.as_secs_f64())).ok()?
     } else {
         let when = httpdate::parse_http_date(value).ok()?;
         when.duration_since(now).unwrap_or(Duration::ZERO)
     };
     Some(delay.min(cap))
+}
+
+/// `12.5`-style seconds: digits, one dot, digits; nothing signed, no
+/// exponent, no `inf` or `NaN`.
+fn decimal_seconds(value: &str) -> Option<f64> {
+    let (whole, fraction) = value.split_once('.')?;
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let plain = !(whole.is_empty() && fraction.is_empty()) && digits(whole) && digits(fraction);
+    plain.then(|| value.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -127,6 +139,14 @@ mod tests {
             parse_retry_after(&later, now, cap),
             Some(Duration::from_secs(30))
         );
+        assert_eq!(
+            parse_retry_after("0.010", now, cap),
+            Some(Duration::from_millis(10))
+        );
+        assert_eq!(
+            parse_retry_after("1.5", now, cap),
+            Some(Duration::from_millis(1500))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&earlier, now, cap), Some(Duration::ZERO));
     }
@@ -137,6 +157,10 @@ mod tests {
         let cap = Duration::from_secs(600);
         assert_eq!(parse_retry_after("-5", now, cap), None);
         assert_eq!(parse_retry_after("soon", now, cap), None);
+        for odd in ["-0.5", "1e3", "inf", "NaN", ".", "1.2.3", "+1.0"] {
+            assert_eq!(parse_retry_after(odd, now, cap), None, "{odd}");
+        }
+        assert_eq!(parse_retry_after("99999999.5", now, cap), Some(cap));
         assert_eq!(parse_retry_after("", now, cap), None);
         assert_eq!(parse_retry_after("99999999", now, cap), Some(cap));
     }

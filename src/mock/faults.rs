@@ -1,6 +1,7 @@
-//! Misbehaviour on demand: the tenant-wide quota (a token bucket answering
-//! 429 with a `Retry-After` in the configured form) and the injected faults
-//! (500s, dropped connections, latency, very slow answers).
+//! Misbehaviour on demand: the tenant-wide quota (one of the shapes in
+//! [`super::quota`], answering 429 with a `Retry-After` in the configured
+//! form) and the injected faults (500s, dropped connections, latency, very
+//! slow answers).
 //!
 //! Every random draw comes from one `fastrand::Rng` seeded by `--fault-seed`
 //! and kept behind a mutex, so a test that sends its requests one after the
@@ -11,51 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::lock;
 use super::options::{MockOptions, RetryAfterForm};
-
-/// A token bucket: `capacity` tokens at most, refilled at `rate` per second.
-/// It starts full, so a quiet tenant accepts a burst at once.
-#[derive(Debug)]
-pub(crate) struct TokenBucket {
-    rate: f64,
-    capacity: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    pub fn new(rate: f64, burst: u32, now: Instant) -> Self {
-        // A burst of 0 would refuse everything; default to one second's worth.
-        let capacity = if burst == 0 {
-            rate.ceil().max(1.0)
-        } else {
-            f64::from(burst)
-        };
-        TokenBucket {
-            rate,
-            capacity,
-            tokens: capacity,
-            last: now,
-        }
-    }
-
-    /// Takes one token, or returns how long until one will be there. A
-    /// refused request takes nothing, so hammering does not dig a deeper hole.
-    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Ok(());
-        }
-        let missing = 1.0 - self.tokens;
-        Err(Duration::from_secs_f64(missing / self.rate))
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
-        self.last = now;
-    }
-}
+use super::quota::Quota;
 
 /// How long to hold a request before handling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +22,14 @@ pub(crate) struct Delay {
     pub slow: bool,
 }
 
-/// The fault configuration plus the state it needs (bucket, RNG).
+/// The fault configuration plus the state it needs (quota, RNG).
 pub(crate) struct Faults {
     rng: Mutex<fastrand::Rng>,
-    bucket: Option<Mutex<TokenBucket>>,
+    quota: Option<Mutex<Quota>>,
+    /// The quota's clock starts here.
+    started: Instant,
+    /// The end of the latest `Retry-After` the tenant advertised.
+    advertised_until: Mutex<Option<Instant>>,
     retry_after: RetryAfterForm,
     fail_rate: f64,
     drop_changes: f64,
@@ -82,11 +43,12 @@ pub(crate) struct Faults {
 impl Faults {
     pub fn from_options(opts: &MockOptions) -> Self {
         let seed = opts.fault_seed.unwrap_or_else(|| fastrand::u64(..));
-        let bucket = (opts.rate > 0.0)
-            .then(|| Mutex::new(TokenBucket::new(opts.rate, opts.burst, Instant::now())));
+        let quota = (opts.rate > 0.0).then(|| Mutex::new(Quota::new(opts.quota_spec())));
         Faults {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
-            bucket,
+            quota,
+            started: Instant::now(),
+            advertised_until: Mutex::new(None),
             retry_after: opts.retry_after,
             fail_rate: opts.fail_rate,
             drop_changes: opts.drop_changes,
@@ -116,11 +78,26 @@ impl Faults {
     /// Takes a quota token. On refusal, returns the `Retry-After` header value
     /// to send (`None` when the configured form is `absent`).
     pub fn take_quota(&self) -> Result<(), Option<String>> {
-        let Some(bucket) = &self.bucket else {
+        let Some(quota) = &self.quota else {
             return Ok(());
         };
-        let wait = lock(bucket).try_take(Instant::now());
-        wait.map_err(|wait| retry_after_value(self.retry_after, wait, SystemTime::now()))
+        let now = Instant::now();
+        let wait = lock(quota).admit(now.saturating_duration_since(self.started));
+        wait.map_err(|wait| {
+            let value = retry_after_value(self.retry_after, wait, SystemTime::now());
+            if let Some(until) = value.as_deref().and_then(advertised_wait) {
+                let mut advertised = lock(&self.advertised_until);
+                *advertised = advertised.max(Some(now + until));
+            }
+            value
+        })
+    }
+
+    /// Whether a request arrives while a `Retry-After` the tenant sent is
+    /// still running: a client that honours it sends nothing then, except
+    /// requests already on their way when the 429 left.
+    pub fn inside_retry_after(&self) -> bool {
+        lock(&self.advertised_until).is_some_and(|until| Instant::now() < until)
     }
 
     /// The delay for this request: the slow fault's long one, or the base
@@ -149,9 +126,10 @@ impl Faults {
     }
 }
 
-/// The `Retry-After` value for a wait, in the configured form. Seconds round
-/// up (never 0, which would invite an immediate retry); a date rounds up to
-/// the next whole second for the same reason.
+/// The `Retry-After` value for a wait, in the configured form. Whole seconds
+/// round up (never 0, which would invite an immediate retry); exact seconds
+/// keep the milliseconds (at least 0.001); a date rounds up to the next
+/// whole second for the same reason.
 pub(crate) fn retry_after_value(
     form: RetryAfterForm,
     wait: Duration,
@@ -160,6 +138,10 @@ pub(crate) fn retry_after_value(
     match form {
         RetryAfterForm::Absent => None,
         RetryAfterForm::Seconds => Some(wait.as_secs_f64().ceil().max(1.0).to_string()),
+        RetryAfterForm::Exact => {
+            let millis = wait.as_secs_f64() * 1000.0;
+            Some(format!("{:.3}", millis.ceil().max(1.0) / 1000.0))
+        }
         RetryAfterForm::HttpDate => {
             let target = now + wait;
             let since_epoch = target.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -171,42 +153,18 @@ pub(crate) fn retry_after_value(
     }
 }
 
+/// How long from now a `Retry-After` value this tenant sent asks for.
+fn advertised_wait(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.parse::<f64>() {
+        return Some(Duration::from_secs_f64(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_allows_a_burst_then_refuses_then_refills() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(2.0, 3, start);
-        for _ in 0..3 {
-            assert_eq!(bucket.try_take(start), Ok(()));
-        }
-        let wait = bucket.try_take(start).unwrap_err();
-        assert_eq!(wait, Duration::from_millis(500));
-        // Half a second later exactly one token is back.
-        let later = start + Duration::from_millis(500);
-        assert_eq!(bucket.try_take(later), Ok(()));
-        assert!(bucket.try_take(later).is_err());
-    }
-
-    #[test]
-    fn bucket_never_holds_more_than_its_burst() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(10.0, 2, start);
-        let much_later = start + Duration::from_secs(3600);
-        assert!(bucket.try_take(much_later).is_ok());
-        assert!(bucket.try_take(much_later).is_ok());
-        assert!(bucket.try_take(much_later).is_err());
-    }
-
-    #[test]
-    fn zero_burst_means_one_second_of_rate() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(0.5, 0, start);
-        assert!(bucket.try_take(start).is_ok());
-        assert_eq!(bucket.try_take(start), Err(Duration::from_secs(2)));
-    }
 
     #[test]
     fn retry_after_forms() {
@@ -221,6 +179,10 @@ mod tests {
             Some("3")
         );
         assert_eq!(retry_after_value(RetryAfterForm::Absent, wait, now), None);
+        assert_eq!(
+            retry_after_value(RetryAfterForm::Exact, Duration::from_millis(10), now).as_deref(),
+            Some("0.010")
+        );
         let date = retry_after_value(RetryAfterForm::HttpDate, wait, now).unwrap();
         let parsed = httpdate::parse_http_date(&date).unwrap();
         assert_eq!(parsed, UNIX_EPOCH + Duration::from_secs(1_000_001));

@@ -6,7 +6,8 @@
 //! 2. authentication: missing or bad bearer token, 403; an expired OAuth
 //!    access token, 401; an access token without the endpoint's
 //!    permission, 403 naming it;
-//! 3. quota: the tenant-wide token bucket, 429 (with `Retry-After`);
+//! 3. quota: the tenant-wide quota (`quota`'s shapes), 429 (with
+//!    `Retry-After`);
 //! 4. failure fault: 500 "Unable to Enable/Disable a hardware token";
 //! 5. latency, jitter or the slow fault's long delay;
 //! 6. the handler (routing, body checks, state change), or `--hostile`'s
@@ -139,6 +140,9 @@ impl Gate {
     fn admit(&self, request: &mut Request<Body>, endpoint: &str) -> Result<(), Refused> {
         let subject = self.authenticate(request.headers(), endpoint)?;
         request.extensions_mut().insert(AdminSubject(subject));
+        if self.shared.faults.inside_retry_after() {
+            self.shared.stats.inside_retry_after();
+        }
         self.shared
             .faults
             .take_quota()

@@ -7,7 +7,8 @@
 //! This file holds the public API (options, [`MockServer`], errors,
 //! [`run_standalone`]) and the state shared by every connection. The rest:
 //! `options` (flags), `state` and `generate` (the tenant), `handlers`
-//! (routes), `gate` (auth, quota and faults before a handler), `faults`,
+//! (routes), `gate` (auth, quota and faults before a handler), `quota` (the quota's
+//! shapes), `faults`,
 //! `hostile` (answers no tenant should give), `keys` (key files, JWTs), `stats` (counters, ledger), `server` (accept
 //! loop, shutdown), `export` (CSV export), `clock` (timestamps).
 
@@ -23,6 +24,7 @@ mod keys;
 mod lifecycle;
 mod oauth;
 mod options;
+pub(crate) mod quota;
 mod server;
 mod state;
 mod stats;
@@ -43,6 +45,7 @@ pub use clients::{CLIENT_FILE_NAME, KEY_FILE_NAME};
 pub use export::export_csv;
 pub use hostile::HostileMode;
 pub use options::{MockOptions, OAuthKeyType, RetryAfterForm, DEFAULT_SLOW_MS};
+pub use quota::QuotaModel;
 pub use stats::{OAuthStats, Stats};
 
 use faults::Faults;

@@ -4,7 +4,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use super::hostile::HostileMode;
+use super::quota::{parse_schedule, QuotaModel, QuotaSpec};
 use crate::secret::Secret;
 
 /// The tenant shipped with the crate, used when neither `--state` nor
@@ -50,10 +53,30 @@ pub struct MockOptions {
     #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = parse_rate)]
     pub rate: f64,
 
-    /// Requests the quota lets through at once after a quiet spell
-    /// (0: one second's worth of --rate).
+    /// Requests the token bucket lets through at once after a quiet spell,
+    /// 1 or more (0: one second's worth of --rate).
     #[arg(long, value_name = "B", default_value_t = 0)]
     pub burst: u32,
+
+    /// Shape of the quota.
+    #[arg(long, value_enum, value_name = "MODEL", default_value_t = QuotaModel::TokenBucket)]
+    pub quota_model: QuotaModel,
+
+    /// Window length in seconds of the fixed-window and sliding-window
+    /// models (they admit --rate × W requests per window).
+    #[arg(long, value_name = "W", default_value_t = 1.0, value_parser = parse_window)]
+    pub quota_window: f64,
+
+    /// Share (0 to below 1) of the quota taken by another client sending
+    /// evenly, so this client has (1 − P) × --rate.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
+    pub background_share: f64,
+
+    /// Change the quota mid-run: TIME:RATE entries, TIME in seconds since
+    /// the tenant's first request, e.g. `10s:50,20s:100` halves a quota of
+    /// 100 after 10 s and restores it after 20 s.
+    #[arg(long, value_name = "SCHEDULE", value_parser = parse_schedule_text)]
+    pub quota_schedule: Option<String>,
 
     /// Form of the Retry-After header on a 429.
     #[arg(long, value_enum, default_value_t = RetryAfterForm::Seconds)]
@@ -186,8 +209,11 @@ pub enum OAuthKeyType {
 /// How a 429 tells the client when to come back.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryAfterForm {
-    /// `Retry-After: 2`
+    /// Whole seconds, rounded up, at least 1: `Retry-After: 2`
     Seconds,
+    /// Exact seconds with milliseconds: `Retry-After: 0.010`
+    Exact,
+    /// An HTTP date, rounded up to the whole second:
     /// `Retry-After: Sun, 06 Nov 1994 08:49:37 GMT`
     HttpDate,
     /// No header: the client must back off on its own.
@@ -206,6 +232,10 @@ impl MockOptions {
             seed: 1,
             rate: 0.0,
             burst: 0,
+            quota_model: QuotaModel::TokenBucket,
+            quota_window: 1.0,
+            background_share: 0.0,
+            quota_schedule: None,
             retry_after: RetryAfterForm::Seconds,
             fail_rate: 0.0,
             drop_changes: 0.0,
@@ -233,6 +263,22 @@ impl MockOptions {
         }
     }
 
+    /// The quota these options describe (used when --rate is more than 0).
+    pub(crate) fn quota_spec(&self) -> QuotaSpec {
+        QuotaSpec {
+            model: self.quota_model,
+            rate: self.rate,
+            burst: self.burst,
+            window: Duration::from_secs_f64(self.quota_window),
+            background_share: self.background_share,
+            schedule: self
+                .quota_schedule
+                .as_deref()
+                .and_then(|text| parse_schedule(text).ok())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Checks what clap checks, for options built in code.
     pub(crate) fn validate(&self) -> Result<(), String> {
         for (name, p) in [
@@ -244,6 +290,13 @@ impl MockOptions {
             check_probability(p).map_err(|why| format!("{name} {p}: {why}"))?;
         }
         check_rate(self.rate).map_err(|why| format!("--rate {}: {why}", self.rate))?;
+        check_window(self.quota_window)
+            .map_err(|why| format!("--quota-window {}: {why}", self.quota_window))?;
+        check_share(self.background_share)
+            .map_err(|why| format!("--background-share {}: {why}", self.background_share))?;
+        if let Some(text) = &self.quota_schedule {
+            parse_schedule(text).map_err(|why| format!("--quota-schedule: {why}"))?;
+        }
         if !self.listen.ip().is_loopback() && !self.listen_public {
             return Err(format!(
                 "--listen {}: not a loopback address; the mock serves plain HTTP, its stats included, to anyone who can reach it; listen on 127.0.0.1, or add --listen-public to serve the network on purpose",
@@ -304,6 +357,40 @@ fn check_rate(r: f64) -> Result<(), String> {
     }
 }
 
+fn parse_window(text: &str) -> Result<f64, String> {
+    let w: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_window(w).map(|()| w)
+}
+
+fn check_window(w: f64) -> Result<(), String> {
+    if w.is_finite() && (0.001..=3600.0).contains(&w) {
+        Ok(())
+    } else {
+        Err("a window must be between 0.001 and 3600 seconds".into())
+    }
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_share(p).map(|()| p)
+}
+
+fn check_share(p: f64) -> Result<(), String> {
+    if (0.0..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err("a share must be 0 or more and below 1".into())
+    }
+}
+
+fn parse_schedule_text(text: &str) -> Result<String, String> {
+    parse_schedule(text).map(|_| text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +423,14 @@ mod tests {
             "2",
             "--retry-after",
             "http-date",
+            "--quota-model",
+            "sliding-window",
+            "--quota-window",
+            "2.5",
+            "--background-share",
+            "0.3",
+            "--quota-schedule",
+            "10s:2,20s:5",
             "--fail-rate",
             "0.1",
             "--fault-seed",
@@ -346,6 +441,11 @@ mod tests {
         .unwrap();
         assert_eq!(cli.opts.users, Some(20));
         assert_eq!(cli.opts.retry_after, RetryAfterForm::HttpDate);
+        let quota = cli.opts.quota_spec();
+        assert_eq!(quota.model, QuotaModel::SlidingWindow);
+        assert_eq!(quota.window, Duration::from_millis(2500));
+        assert_eq!(quota.background_share, 0.3);
+        assert_eq!(quota.schedule.len(), 2);
         assert_eq!(
             cli.opts.static_token.as_ref().map(Secret::expose),
             Some("abc")
@@ -375,6 +475,9 @@ mod tests {
     #[test]
     fn bad_probabilities_and_conflicts_are_refused() {
         assert!(Cli::try_parse_from(["mock", "--fail-rate", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["mock", "--background-share", "1"]).is_err());
+        assert!(Cli::try_parse_from(["mock", "--quota-window", "0"]).is_err());
+        assert!(Cli::try_parse_from(["mock", "--quota-schedule", "10s"]).is_err());
         assert!(Cli::try_parse_from(["mock", "--state", "x", "--users", "3"]).is_err());
         let opts = MockOptions {
             reset_rate: -0.1,

@@ -81,6 +81,11 @@ pub struct Stats {
     /// When 429s were sent, in milliseconds since the tenant started.
     #[serde(default)]
     pub throttled_ms: Vec<u64>,
+    /// Requests that arrived while a `Retry-After` the tenant had sent was
+    /// still running (only requests already on their way when it was sent,
+    /// if clients honour it).
+    #[serde(default)]
+    pub inside_retry_after: u64,
     /// What the OAuth authorization server under `/oauth` saw and did.
     #[serde(default)]
     pub oauth: OAuthStats,
@@ -187,6 +192,10 @@ impl Recorder {
             }
             _ => {}
         }
+    }
+
+    pub fn inside_retry_after(&self) {
+        lock(&self.stats).inside_retry_after += 1;
     }
 
     pub fn reset(&self) {

@@ -111,3 +111,55 @@ fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
     assert_eq!(summary["throttled"], 0);
     assert!(summary["settled_rate"].is_null(), "{summary}");
 }
+
+/// A tenant whose quota has a burst of two and whose `Retry-After` is whole
+/// seconds, so every 429 asks for a full second's wait.
+fn small_burst_tenant() -> Tenant {
+    Tenant::start(&[
+        "--users",
+        USERS,
+        "--seed",
+        SEED,
+        "--rate",
+        &QUOTA.to_string(),
+        "--burst",
+        "2",
+        "--retry-after",
+        "seconds",
+    ])
+}
+
+fn run_jobs(tenant: &Tenant, input: &Path, rate: &str, jobs: &str) -> std::process::Output {
+    bin()
+        .arg("ds100-clear-pin")
+        .arg(input)
+        .args(["--base-url", &tenant.url(), "--rate", rate, "--force"])
+        .args(["-j", jobs, "-q"])
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn whole_second_retry_after_is_waited_out_and_fails_no_row() {
+    for (rate, jobs) in [("80", "1"), ("auto", "8")] {
+        let tenant = small_burst_tenant();
+        let dir = temp_dir();
+        let input = clear_pin_rows(dir.path());
+        let out = run_jobs(&tenant, &input, rate, jobs);
+        assert_exit(&out, 0);
+        let rows = results(&results_path(&input));
+        assert!(rows.iter().all(|r| r["outcome"] == "ok"), "{rows:?}");
+        let stats = tenant.stats();
+        assert!(stats.throttled > 0, "the quota was reached: {stats:?}");
+        // Only requests already on their way when a 429 left (at most one
+        // per other worker) may arrive before its Retry-After has ended.
+        let workers: u64 = jobs.parse().unwrap();
+        assert!(
+            stats.inside_retry_after <= stats.throttled * (workers - 1),
+            "--rate {rate} -j {jobs}: {} arrived inside a Retry-After, {} 429s",
+            stats.inside_retry_after,
+            stats.throttled
+        );
+    }
+}

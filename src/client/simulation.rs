@@ -1,0 +1,300 @@
+//! Deterministic runs of the real [`Pacer`] and its rate control against the
+//! simulated tenant's quota models, in one process on tokio's paused clock:
+//! no HTTP and no wall-clock time, so the figures are the same on every
+//! machine. Workers take their turn from the pacer, ask the quota, and on a
+//! refusal do what the client does: tell the pacer, and pause every worker
+//! for the `Retry-After` in the tenant's form (or a backoff without one).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::adaptive::Rate;
+use super::pacer::Pacer;
+use crate::mock::quota::{parse_schedule, Quota, QuotaModel, QuotaSpec};
+
+/// The tenant's quota in the scenarios, and the rows sent: 20 s at quota.
+const QUOTA: f64 = 100.0;
+const ROWS: usize = 2_000;
+const WORKERS: usize = 16;
+/// From a request's send to its answer reaching the client.
+const LATENCY: Duration = Duration::from_millis(5);
+/// The pause a 429 without `Retry-After` brings (the backoff's mean first
+/// step).
+const BACKOFF: Duration = Duration::from_millis(500);
+
+/// How the tenant's `Retry-After` reads, and so how long the client pauses.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    Exact,
+    WholeSeconds,
+    HttpDate,
+    Absent,
+}
+
+impl Form {
+    /// The advertised end of the wait, from the tenant's `now`, if any.
+    fn advertised_end(self, now: Duration, wait: Duration) -> Option<Duration> {
+        let whole = |d: Duration| Duration::from_secs(d.as_secs_f64().ceil() as u64);
+        match self {
+            Form::Exact => Some(now + wait),
+            Form::WholeSeconds => Some(now + whole(wait).max(Duration::from_secs(1))),
+            Form::HttpDate => Some(whole(now + wait)),
+            Form::Absent => None,
+        }
+    }
+}
+
+/// What one run came to.
+#[derive(Debug, Default)]
+struct Run {
+    accepted: usize,
+    throttled: usize,
+    /// Requests that reached the tenant inside a `Retry-After` it had sent,
+    /// sent after the client had been told.
+    ignored_retry_after: usize,
+    /// Sending time from the first request to the last answer.
+    elapsed: Duration,
+    /// Requests the quota made available to this client meanwhile.
+    available: f64,
+    /// Accepted requests per second of the run.
+    trace: Vec<usize>,
+    /// The pacer's rate at each second.
+    rates: Vec<u32>,
+}
+
+impl Run {
+    fn of_quota(&self) -> f64 {
+        self.accepted as f64 / self.available
+    }
+
+    fn throttled_share(&self) -> f64 {
+        self.throttled as f64 / (self.accepted + self.throttled) as f64
+    }
+}
+
+#[derive(Default)]
+struct Ledger {
+    accepted_at: Vec<Duration>,
+    throttled: usize,
+    /// When the latest advertised `Retry-After` ends, and when the 429 that
+    /// carried it reached the client.
+    advertised: Option<(Duration, Duration)>,
+    ignored_retry_after: usize,
+}
+
+async fn simulate(spec: QuotaSpec, form: Form, rate: Rate) -> Run {
+    let t0 = Instant::now();
+    let pacer = Arc::new(Pacer::new(rate));
+    let quota = Arc::new(Mutex::new(Quota::new(spec)));
+    let rows = Arc::new(AtomicUsize::new(ROWS));
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..WORKERS {
+        let (pacer, quota, rows, ledger) =
+            (pacer.clone(), quota.clone(), rows.clone(), ledger.clone());
+        workers.spawn(async move {
+            while take_row(&rows) {
+                while !send_once(&pacer, &quota, &ledger, form, t0).await {}
+            }
+        });
+    }
+    let mut rates = Vec::new();
+    while !workers.is_empty() {
+        tokio::select! {
+            _ = workers.join_next() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                rates.push(pacer.current_rate().unwrap_or(0.0) as u32);
+            }
+        }
+    }
+    let ledger = ledger.lock().unwrap();
+    let quota = quota.lock().unwrap();
+    Run {
+        rates,
+        ..summarize(&ledger, &quota)
+    }
+}
+
+fn take_row(rows: &AtomicUsize) -> bool {
+    rows.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// One attempt; whether the tenant accepted it.
+async fn send_once(
+    pacer: &Pacer,
+    quota: &Mutex<Quota>,
+    ledger: &Mutex<Ledger>,
+    form: Form,
+    t0: Instant,
+) -> bool {
+    let sent = pacer.wait_turn().await;
+    let at = sent - t0;
+    let verdict = {
+        let mut ledger = ledger.lock().unwrap();
+        if ledger
+            .advertised
+            .is_some_and(|(end, told)| at < end && at >= told)
+        {
+            ledger.ignored_retry_after += 1;
+        }
+        quota.lock().unwrap().admit(at)
+    };
+    tokio::time::sleep(LATENCY).await;
+    let answered = Instant::now() - t0;
+    let mut ledger = ledger.lock().unwrap();
+    match verdict {
+        Ok(()) => {
+            ledger.accepted_at.push(at);
+            pacer.accepted();
+            true
+        }
+        Err(wait) => {
+            ledger.throttled += 1;
+            pacer.throttled(sent);
+            let end = form.advertised_end(at, wait);
+            if let Some(end) = end {
+                let latest = ledger.advertised.map_or(end, |(e, _)| e.max(end));
+                ledger.advertised = Some((latest, answered));
+            }
+            let pause = end.map_or(BACKOFF, |end| end.saturating_sub(answered));
+            pacer.pause_all(pause);
+            false
+        }
+    }
+}
+
+fn summarize(ledger: &Ledger, quota: &Quota) -> Run {
+    let first = ledger.accepted_at.iter().min().copied().unwrap_or_default();
+    let last = ledger.accepted_at.iter().max().copied().unwrap_or_default();
+    let step = Duration::from_millis(10);
+    let mut available = 0.0;
+    let mut t = first;
+    while t < last {
+        available += quota.available(t - first) * step.as_secs_f64();
+        t += step;
+    }
+    let mut trace = vec![0; (last - first).as_secs() as usize + 1];
+    for at in &ledger.accepted_at {
+        trace[(*at - first).as_secs() as usize] += 1;
+    }
+    Run {
+        accepted: ledger.accepted_at.len(),
+        throttled: ledger.throttled,
+        ignored_retry_after: ledger.ignored_retry_after,
+        elapsed: last - first,
+        available,
+        trace,
+        rates: Vec::new(),
+    }
+}
+
+fn spec(model: QuotaModel) -> QuotaSpec {
+    QuotaSpec {
+        model,
+        rate: QUOTA,
+        burst: 0,
+        window: Duration::from_secs(1),
+        background_share: 0.0,
+        schedule: Vec::new(),
+    }
+}
+
+/// The three runs of the benchmark's matrix for one model: `--rate` at the
+/// client's share of the quota, at twice it, and `auto`; each checked
+/// against the targets given as (share of quota at `--rate` = quota, share
+/// elsewhere, most 429s at `--rate` = quota).
+async fn matrix(spec: QuotaSpec, form: Form, targets: (f64, f64, usize)) {
+    let share = QUOTA * (1.0 - spec.background_share);
+    let (at_quota_target, elsewhere_target, at_quota_429s) = targets;
+    let mut runs = Vec::new();
+    for (rate, target, most_429s) in [
+        (Rate::Fixed(share), at_quota_target, Some(at_quota_429s)),
+        (Rate::Fixed(2.0 * share), elsewhere_target, None),
+        (Rate::Auto, elsewhere_target, None),
+    ] {
+        let run = simulate(spec.clone(), form, rate).await;
+        println!(
+            "{:?} {form:?} {rate:?}: {:.3} of quota, {} 429s, {:.1} s\n  accepted {:?}\n  rate     {:?}",
+            spec.model,
+            run.of_quota(),
+            run.throttled,
+            run.elapsed.as_secs_f64(),
+            run.trace,
+            run.rates
+        );
+        runs.push((rate, target, most_429s, run));
+    }
+    for (rate, target, most_429s, run) in runs {
+        let label = format!("{:?} {form:?} {rate:?}: {run:?}", spec.model);
+        assert_eq!(run.accepted, ROWS, "{label}");
+        assert!(run.elapsed >= Duration::from_secs(19), "{label}");
+        assert!(run.of_quota() >= target, "{:.3} {label}", run.of_quota());
+        assert!(run.throttled_share() < 0.05, "{label}");
+        if let Some(most) = most_429s {
+            assert!(run.throttled <= most, "{label}");
+        }
+        assert_eq!(run.ignored_retry_after, 0, "{label}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_bucket_burst_10_whole_second_retry_after() {
+    let spec = QuotaSpec {
+        burst: 10,
+        ..spec(QuotaModel::TokenBucket)
+    };
+    matrix(spec, Form::WholeSeconds, (0.95, 0.90, 0)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_bucket_burst_1_exact_retry_after() {
+    let spec = QuotaSpec {
+        burst: 1,
+        ..spec(QuotaModel::TokenBucket)
+    };
+    matrix(spec, Form::Exact, (0.95, 0.90, 0)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_window_http_date_retry_after() {
+    matrix(
+        spec(QuotaModel::FixedWindow),
+        Form::HttpDate,
+        (0.90, 0.90, 0),
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn sliding_window_exact_retry_after() {
+    matrix(
+        spec(QuotaModel::SlidingWindow),
+        Form::Exact,
+        (0.95, 0.90, 0),
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_load_taking_30_percent_without_retry_after() {
+    let spec = QuotaSpec {
+        burst: 10,
+        background_share: 0.3,
+        ..spec(QuotaModel::TokenBucket)
+    };
+    matrix(spec, Form::Absent, (0.95, 0.90, 0)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn quota_halved_after_10_s_and_restored_after_20_s_exact_retry_after() {
+    let spec = QuotaSpec {
+        burst: 10,
+        schedule: parse_schedule("10s:50,20s:100").unwrap(),
+        ..spec(QuotaModel::TokenBucket)
+    };
+    matrix(spec, Form::Exact, (0.95, 0.90, 100)).await;
+}
