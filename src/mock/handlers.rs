@@ -386,8 +386,7 @@ async fn ds100_clear_pin(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token, user] = fields(&headers, body, [TOKEN, USER], FIELD_MAX, path).await?;
-    let name = names::DS100_CLEAR_PIN;
-    change(&shared, name, &token, path, |t| {
+    change(&shared, names::DS100_CLEAR_PIN, &token, path, |t| {
         t.clear_ds100_pin(&user, &token)
     })?;
     Ok(Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response())
@@ -402,8 +401,7 @@ async fn sid_clear_pin(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let (token, user) = sid_token_and_user(&headers, body, user, path).await?;
-    let name = names::SID_CLEAR_PIN;
-    change(&shared, name, &token, path, |t| {
+    change(&shared, names::SID_CLEAR_PIN, &token, path, |t| {
         t.clear_sid_pin(&user, &token)
     })?;
     // "false" as a string, exactly like the vendor's example.
