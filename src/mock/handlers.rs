@@ -89,8 +89,8 @@ pub(crate) enum Applies {
 
 impl Endpoint {
     fn method_filter(&self) -> MethodFilter {
-        // Every method of the table is one axum routes by (see the test
-        // `every_endpoint_has_a_method_filter`).
+        // axum routes by every method the table uses (the test
+        // `every_endpoint_has_a_method_filter` checks it).
         MethodFilter::try_from(self.method.clone()).expect("a standard method")
     }
 
