@@ -17,7 +17,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{json, Value};
 
-use super::keys::{pkcs1_from_pkcs8, read_tlv, write_private};
+use super::keys::{invalid_key_file, pkcs1_from_pkcs8, read_key_file, read_tlv, write_private};
 use super::options::OAuthKeyType;
 use super::MockError;
 
@@ -56,36 +56,26 @@ pub(crate) fn write_client(
     let kid = format!("mock-{}", &id[..8]);
     let mut jwk = jwk;
     jwk["kid"] = kid.clone().into();
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| MockError::WriteKeyFile { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+    std::fs::create_dir_all(dir).map_err(|source| MockError::WriteKeyFile {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let key_file = dir.join(KEY_FILE_NAME);
     let text = serde_json::to_vec_pretty(&jwk).map_err(|_| failed("key file"))?;
-    write_private(&key_file, &text).map_err(write_error(&key_file))?;
+    write_private(&key_file, &text)?;
     let about = json!({"clientId": id, "issuer": issuer, "keyType": kind,
         "keyFile": key_file.display().to_string()});
     let about_file = dir.join(CLIENT_FILE_NAME);
     let text = serde_json::to_vec_pretty(&about).map_err(|_| failed("client file"))?;
-    write_private(&about_file, &text).map_err(write_error(&about_file))?;
-    let client = client_from_jwk(&id, &jwk).map_err(|reason| MockError::InvalidKeyFile {
-        path: key_file.clone(),
-        reason,
-    })?;
+    write_private(&about_file, &text)?;
+    let client = client_from_jwk(&id, &jwk).map_err(invalid_key_file(&key_file))?;
     Ok(Written { client, key_file })
 }
 
 /// The client `id` whose key is in `path`.
 pub(crate) fn load_client(id: &str, path: &Path) -> Result<Client, MockError> {
-    let invalid = |reason: String| MockError::InvalidKeyFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| MockError::ReadKeyFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let invalid = invalid_key_file(path);
+    let text = read_key_file(path)?;
     if text.trim_start().starts_with('{') {
         let jwk: Value = serde_json::from_str(&text).map_err(|e| {
             invalid(format!(

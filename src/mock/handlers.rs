@@ -1,11 +1,9 @@
-//! The tenant's routes: each handler reads and checks the JSON body, asks the
-//! tenant model ([`super::state::Tenant`]) to act, records applied mutations
-//! in the ledger and answers in the seeds' shapes. Authentication, quota and
-//! faults happen before a request gets here (see `gate.rs`).
-//!
-//! Bodies are read by hand rather than with axum's `Json` extractor so that
-//! every malformed request (wrong content type, bad JSON, missing field,
-//! oversized body) gets the tenant's JSON error body, not axum's plain text.
+//! The tenant's routes: the endpoint table ([`ENDPOINTS`]), which the
+//! router, the gate's counting and the permissions all read, and the
+//! handlers. Each handler reads and checks the request (see `body`), asks
+//! the tenant model ([`super::state::Tenant`]) to act, records applied
+//! mutations in the ledger and answers in the seeds' shapes. Authentication,
+//! quota and faults happen before a request gets here (see `gate.rs`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -15,15 +13,19 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{get, on, MethodFilter, MethodRouter};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use super::body::{
+    fields, read_object, string_field, user_in_path, BadRequest, DEVICE, FIELD_MAX, SID_SERIAL_MAX,
+    TOKEN, USER,
+};
 use super::lifecycle::{
     self, DEVICES_ROUTE, SID_DISABLE_ROUTE, SID_ENABLE_ROUTE, SID_LOOKUP_PATH, SID_UNASSIGN_ROUTE,
     USER_ROUTE, USER_STATUS_ROUTE,
 };
-use super::state::{Change, Ds100Credential, Refusal};
+use super::state::{Change, Ds100Credential, Refusal, Tenant};
 use super::stats as names;
 use super::{clock, lock, AdminSubject, Shared};
 
@@ -43,47 +45,36 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 /// gets the answer instead of a reset from unread bytes; beyond it the
 /// connection is closed after the 400.
 pub(crate) const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
-/// The SID700 page caps tokenSerialNumber at 36 characters.
-pub(crate) const SID_SERIAL_MAX: usize = 36;
-/// No documented cap for the other fields; refuse absurd ones as syntax.
-pub(crate) const FIELD_MAX: usize = 256;
 
-pub(crate) const TOKEN: &str = "tokenSerialNumber";
-const DEVICE: &str = "deviceSerialNumber";
-const USER: &str = "userId";
-
+/// Every endpoint of [`ENDPOINTS`] on its route and method, the stats, and
+/// the tenant's own 404 and 405.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route(DS100_CLEAR_PIN_PATH, patch(ds100_clear_pin))
-        .route(SID_CLEAR_PIN_ROUTE, patch(sid_clear_pin))
-        .route(DS100_DELETE_PATH, delete(ds100_delete))
-        .route(DS100_DISABLE_PATH, patch(ds100_disable))
-        .route(DS100_ENABLE_PATH, patch(ds100_enable))
-        .route(SID_ENABLE_ROUTE, patch(lifecycle::sid_enable))
-        .route(SID_DISABLE_ROUTE, patch(lifecycle::sid_disable))
-        .route(SID_UNASSIGN_ROUTE, patch(lifecycle::sid_unassign))
-        .route(USER_STATUS_ROUTE, put(lifecycle::user_status))
-        .route(USER_ROUTE, delete(lifecycle::user_delete))
-        .route(SID_LOOKUP_PATH, post(lifecycle::sid_lookup))
-        .route(DEVICES_ROUTE, get(lifecycle::user_devices))
-        .route(DS100_LOOKUP_PATH, post(ds100_lookup))
-        .route(USERS_LOOKUP_PATH, post(users_lookup))
+    ENDPOINTS
+        .iter()
+        .fold(Router::new(), |router, e| {
+            router.route(e.route, (e.serve)(e.method_filter()))
+        })
         .route(STATS_PATH, get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
 }
 
+/// How an endpoint's handler is put on its route: handed the endpoint's
+/// method, it answers with the handler behind it.
+type Serve = fn(MethodFilter) -> MethodRouter<Arc<Shared>>;
+
 /// One endpoint of the tenant: the name its requests are counted under,
 /// how it is reached (a route pattern: `{...}` is any one non-empty
-/// segment), and what a 200 changes.
+/// segment), what a 200 changes, and the handler that answers it.
 pub(crate) struct Endpoint {
     pub name: &'static str,
-    pub method: &'static str,
+    pub method: Method,
     pub route: &'static str,
     pub applies: Applies,
     /// The OAuth permission an access token needs to call it.
     pub permission: &'static str,
+    serve: Serve,
 }
 
 /// The ledger entries an endpoint's 200 writes.
@@ -97,6 +88,12 @@ pub(crate) enum Applies {
 }
 
 impl Endpoint {
+    fn method_filter(&self) -> MethodFilter {
+        // axum routes by every method the table uses (the test
+        // `every_endpoint_has_a_method_filter` checks it).
+        MethodFilter::try_from(self.method.clone()).expect("a standard method")
+    }
+
     /// The ledger entries this endpoint may write.
     pub fn ledger_names(&self) -> &[&'static str] {
         match &self.applies {
@@ -112,101 +109,115 @@ impl Endpoint {
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
     endpoint(
         names::DS100_CLEAR_PIN,
-        "PATCH",
+        Method::PATCH,
         DS100_CLEAR_PIN_PATH,
         Applies::Itself,
         DS100_MANAGE,
+        |method| on(method, ds100_clear_pin),
     ),
     endpoint(
         names::SID_CLEAR_PIN,
-        "PATCH",
+        Method::PATCH,
         SID_CLEAR_PIN_ROUTE,
         Applies::Itself,
         SID_MANAGE,
+        |method| on(method, sid_clear_pin),
     ),
     endpoint(
         names::DS100_DISABLE,
-        "PATCH",
+        Method::PATCH,
         DS100_DISABLE_PATH,
         Applies::Itself,
         DS100_MANAGE,
+        |method| on(method, ds100_set_status::<false>),
     ),
     endpoint(
         names::DS100_DELETE,
-        "DELETE",
+        Method::DELETE,
         DS100_DELETE_PATH,
         Applies::Itself,
         DS100_DELETE,
+        |method| on(method, ds100_delete),
     ),
     endpoint(
         names::DS100_ENABLE,
-        "PATCH",
+        Method::PATCH,
         DS100_ENABLE_PATH,
         Applies::Itself,
         DS100_MANAGE,
+        |method| on(method, ds100_set_status::<true>),
     ),
     endpoint(
         names::SID_ENABLE,
-        "PATCH",
+        Method::PATCH,
         SID_ENABLE_ROUTE,
         Applies::Itself,
         SID_MANAGE,
+        |method| on(method, lifecycle::sid_set_status::<true>),
     ),
     endpoint(
         names::SID_DISABLE,
-        "PATCH",
+        Method::PATCH,
         SID_DISABLE_ROUTE,
         Applies::Itself,
         SID_MANAGE,
+        |method| on(method, lifecycle::sid_set_status::<false>),
     ),
     endpoint(
         names::SID_UNASSIGN,
-        "PATCH",
+        Method::PATCH,
         SID_UNASSIGN_ROUTE,
         Applies::Itself,
         SID_MANAGE,
+        |method| on(method, lifecycle::sid_unassign),
     ),
     endpoint(
         names::USER_STATUS,
-        "PUT",
+        Method::PUT,
         USER_STATUS_ROUTE,
         Applies::OneOf(&[names::USER_DISABLE, names::USER_ENABLE]),
         USER_MANAGE,
+        |method| on(method, lifecycle::user_status),
     ),
     endpoint(
         names::USER_DELETE,
-        "DELETE",
+        Method::DELETE,
         USER_ROUTE,
         Applies::Itself,
         USER_DELETE,
+        |method| on(method, lifecycle::user_delete),
     ),
     endpoint(
         names::DS100_LOOKUP,
-        "POST",
+        Method::POST,
         DS100_LOOKUP_PATH,
         Applies::Nothing,
         DS100_READ,
+        |method| on(method, ds100_lookup),
     ),
     endpoint(
         names::USERS_LOOKUP,
-        "POST",
+        Method::POST,
         USERS_LOOKUP_PATH,
         Applies::Nothing,
         USER_READ,
+        |method| on(method, users_lookup),
     ),
     endpoint(
         names::SID_LOOKUP,
-        "POST",
+        Method::POST,
         SID_LOOKUP_PATH,
         Applies::Nothing,
         SID_READ,
+        |method| on(method, lifecycle::sid_lookup),
     ),
     endpoint(
         names::DEVICES,
-        "GET",
+        Method::GET,
         DEVICES_ROUTE,
         Applies::Nothing,
         DEVICES_READ,
+        |method| on(method, lifecycle::user_devices),
     ),
 ];
 
@@ -225,10 +236,11 @@ const DEVICES_READ: &str = "rsa.authenticator.mobile.read";
 
 const fn endpoint(
     name: &'static str,
-    method: &'static str,
+    method: Method,
     route: &'static str,
     applies: Applies,
     permission: &'static str,
+    serve: Serve,
 ) -> Endpoint {
     Endpoint {
         name,
@@ -236,6 +248,7 @@ const fn endpoint(
         route,
         applies,
         permission,
+        serve,
     }
 }
 
@@ -261,7 +274,7 @@ pub(crate) fn permission_of(name: &str) -> Option<&'static str> {
 pub(crate) fn classify(method: &Method, path: &str) -> &'static str {
     ENDPOINTS
         .iter()
-        .find(|e| e.method == method.as_str() && route_matches(e.route, path))
+        .find(|e| e.method == method && route_matches(e.route, path))
         .map_or(names::OTHER, |e| e.name)
 }
 
@@ -297,138 +310,72 @@ pub(crate) fn error_response(
     (status, Json(body)).into_response()
 }
 
-pub(crate) fn refusal_response(refusal: Refusal, path: &str) -> Response {
-    match refusal {
-        Refusal::NotFound(message) => error_response(StatusCode::NOT_FOUND, message, path),
-        Refusal::Conflict(message) => error_response(StatusCode::CONFLICT, message, path),
-        Refusal::NotAllowed(message) => {
-            error_response(StatusCode::METHOD_NOT_ALLOWED, message, path)
-        }
-        Refusal::BadRequest(message) => error_response(StatusCode::BAD_REQUEST, message, path),
-    }
-}
-
-/// A malformed request, with whether the connection must close because the
-/// body was not read to its end.
-pub(crate) struct BadRequest {
+/// The tenant's error answer to the request at `path`, made a [`Response`]
+/// (through `From`) only when a handler returns it: a `Response` is too
+/// large to hand around in a `Result`.
+pub(crate) struct ErrorAnswer {
+    status: StatusCode,
     message: String,
+    path: String,
     close: bool,
 }
 
-impl BadRequest {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        BadRequest {
+impl ErrorAnswer {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>, path: &str) -> Self {
+        ErrorAnswer {
+            status,
             message: message.into(),
+            path: path.to_owned(),
             close: false,
         }
     }
 
-    pub(crate) fn into_response(self, path: &str) -> Response {
-        let mut response = error_response(StatusCode::BAD_REQUEST, self.message, path);
-        if self.close {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    /// The answer to a change or read the tenant model refuses.
+    pub(crate) fn refusal(refusal: Refusal, path: &str) -> Self {
+        let (status, message) = match refusal {
+            Refusal::NotFound(message) => (StatusCode::NOT_FOUND, message),
+            Refusal::Conflict(message) => (StatusCode::CONFLICT, message),
+            Refusal::NotAllowed(message) => (StatusCode::METHOD_NOT_ALLOWED, message),
+            Refusal::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+        };
+        ErrorAnswer::new(status, message, path)
+    }
+
+    /// Closes the connection after the answer when `close` (a body left
+    /// unread).
+    pub(crate) fn closing(self, close: bool) -> Self {
+        ErrorAnswer { close, ..self }
+    }
+}
+
+impl From<ErrorAnswer> for Response {
+    fn from(answer: ErrorAnswer) -> Response {
+        let mut response = error_response(answer.status, answer.message, &answer.path);
+        if answer.close {
+            let close = HeaderValue::from_static("close");
+            response.headers_mut().insert(header::CONNECTION, close);
         }
         response
     }
 }
 
-/// Reads a JSON object body and returns the named fields, each a non-empty
-/// string of at most `max` characters, in the order asked.
-async fn read_fields<const N: usize>(
-    headers: &HeaderMap,
-    body: Body,
-    names: [&str; N],
-    max: usize,
-) -> Result<[String; N], BadRequest> {
-    let object = read_object(headers, body).await?;
-    let mut out: [String; N] = std::array::from_fn(|_| String::new());
-    for (slot, name) in out.iter_mut().zip(names) {
-        *slot = string_field(&object, name, max)?;
-    }
-    Ok(out)
-}
-
-/// Reads a JSON object body.
-pub(crate) async fn read_object(
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<serde_json::Map<String, Value>, BadRequest> {
-    // The body is read first, even when the content type already condemns
-    // the request, so the connection stays usable (see `gate::drain`).
-    let bytes = axum::body::to_bytes(body, DRAIN_LIMIT)
-        .await
-        .map_err(|_| BadRequest {
-            message: format!("request body is larger than {BODY_LIMIT} bytes"),
-            close: true,
-        })?;
-    require_json_content_type(headers)?;
-    if bytes.len() > BODY_LIMIT {
-        return Err(BadRequest::new(format!(
-            "request body is larger than {BODY_LIMIT} bytes"
-        )));
-    }
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| BadRequest::new(format!("request body is not valid JSON: {e}")))?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(BadRequest::new("request body must be a JSON object")),
-    }
-}
-
-pub(crate) fn string_field(
-    object: &serde_json::Map<String, Value>,
-    name: &str,
-    max: usize,
-) -> Result<String, BadRequest> {
-    let text = match object.get(name) {
-        None | Some(Value::Null) => return Err(BadRequest::new(format!("{name} is required"))),
-        Some(Value::String(text)) => text,
-        Some(_) => return Err(BadRequest::new(format!("{name} must be a string"))),
-    };
-    if text.is_empty() {
-        return Err(BadRequest::new(format!("{name} must not be empty")));
-    }
-    if text.chars().count() > max {
-        return Err(BadRequest::new(format!(
-            "{name} is longer than {max} characters"
-        )));
-    }
-    Ok(text.clone())
-}
-
-fn require_json_content_type(headers: &HeaderMap) -> Result<(), BadRequest> {
-    let value = headers
-        .get(header::CONTENT_TYPE)
-        .ok_or_else(|| BadRequest::new("Content-Type application/json is required"))?;
-    let essence = value
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" {
-        Ok(())
-    } else {
-        Err(BadRequest::new(format!(
-            "Content-Type must be application/json, not {essence:?}"
-        )))
-    }
-}
-
-/// The body's fields `names`, or the 400 that answers the request.
-pub(crate) async fn fields<const N: usize>(
-    headers: &HeaderMap,
-    body: Body,
-    names: [&str; N],
-    max: usize,
+/// Applies one change through [`Shared::change`], under `operation` and
+/// `key`; a refusal becomes the tenant's error answer.
+pub(crate) fn change<T>(
+    shared: &Shared,
+    operation: &str,
+    key: &str,
     path: &str,
-) -> Result<[String; N], Response> {
-    let fields = read_fields(headers, body, names, max).await;
-    fields.map_err(|bad| bad.into_response(path))
+    apply: impl FnOnce(&mut Tenant) -> Result<T, Refusal>,
+) -> Result<T, ErrorAnswer> {
+    let changed = shared.change(operation, key, apply);
+    changed.map_err(|refusal| ErrorAnswer::refusal(refusal, path))
+}
+
+/// Counts one lookup of `kind` and reads the tenant for it.
+pub(crate) fn look_up<T>(shared: &Shared, kind: &str, read: impl FnOnce(&Tenant) -> T) -> T {
+    shared.stats.lookup(kind);
+    read(&lock(&shared.tenant))
 }
 
 async fn ds100_clear_pin(
@@ -439,10 +386,9 @@ async fn ds100_clear_pin(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token, user] = fields(&headers, body, [TOKEN, USER], FIELD_MAX, path).await?;
-    let cleared = shared.change(names::DS100_CLEAR_PIN, &token, |t| {
+    change(&shared, names::DS100_CLEAR_PIN, &token, path, |t| {
         t.clear_ds100_pin(&user, &token)
-    });
-    cleared.map_err(|refusal| refusal_response(refusal, path))?;
+    })?;
     Ok(Json(json!({ "tokenSerialNumber": token, "pinSet": false })).into_response())
 }
 
@@ -454,17 +400,25 @@ async fn sid_clear_pin(
     body: Body,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    // The router has already percent-decoded the id; it is opaque text here.
-    let Path(user) =
-        user.map_err(|e| BadRequest::new(format!("bad userId in path: {e}")).into_response(path))?;
-    let cleared = shared.change(names::SID_CLEAR_PIN, &token, |t| {
+    let (token, user) = sid_token_and_user(&headers, body, user, path).await?;
+    change(&shared, names::SID_CLEAR_PIN, &token, path, |t| {
         t.clear_sid_pin(&user, &token)
-    });
-    cleared.map_err(|refusal| refusal_response(refusal, path))?;
+    })?;
     // "false" as a string, exactly like the vendor's example.
     let answer = json!({ "userId": user, "tokenSerialNumber": token, "pinSet": "false" });
     Ok(Json(answer).into_response())
+}
+
+/// The token in the body and the user in the path of a SID700 call, the
+/// body checked first.
+pub(crate) async fn sid_token_and_user(
+    headers: &HeaderMap,
+    body: Body,
+    user: Result<Path<String>, PathRejection>,
+    path: &str,
+) -> Result<(String, String), ErrorAnswer> {
+    let [token] = fields(headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
+    Ok((token, user_in_path(user, path)?))
 }
 
 async fn ds100_delete(
@@ -476,56 +430,34 @@ async fn ds100_delete(
     let path = uri.path();
     let names_in_body = [TOKEN, DEVICE, USER];
     let [token, device, user] = fields(&headers, body, names_in_body, FIELD_MAX, path).await?;
-    let deleted = shared.change(names::DS100_DELETE, &token, |t| {
+    change(&shared, names::DS100_DELETE, &token, path, |t| {
         t.delete_ds100(&user, &token, &device)
-    });
-    deleted.map_err(|refusal| refusal_response(refusal, path))?;
+    })?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn ds100_disable(
+/// DS100 enable (`ENABLE`) or disable: every credential of the user on the
+/// device, stamped with when and by whom.
+async fn ds100_set_status<const ENABLE: bool>(
     State(shared): State<Arc<Shared>>,
     admin: Option<Extension<AdminSubject>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, Response> {
-    ds100_set_status(shared, admin, uri, headers, body, false).await
-}
-
-async fn ds100_enable(
-    State(shared): State<Arc<Shared>>,
-    admin: Option<Extension<AdminSubject>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Response> {
-    ds100_set_status(shared, admin, uri, headers, body, true).await
-}
-
-async fn ds100_set_status(
-    shared: Arc<Shared>,
-    admin: Option<Extension<AdminSubject>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    enable: bool,
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [device, user] = fields(&headers, body, [DEVICE, USER], FIELD_MAX, path).await?;
     let at = clock::status_changed_at(SystemTime::now());
     let by = admin_name(admin);
-    let change = Change { at: &at, by: &by };
-    let changed = if enable {
-        shared.change(names::DS100_ENABLE, &device, |t| {
-            t.enable_ds100(&user, &device, &change)
-        })
+    let stamp = Change { at: &at, by: &by };
+    let name = if ENABLE {
+        names::DS100_ENABLE
     } else {
-        shared.change(names::DS100_DISABLE, &device, |t| {
-            t.disable_ds100(&user, &device, &change)
-        })
+        names::DS100_DISABLE
     };
-    let changed = changed.map_err(|refusal| refusal_response(refusal, path))?;
+    let changed = change(&shared, name, &device, path, |t| {
+        t.set_ds100_status(&user, &device, ENABLE, &stamp)
+    })?;
     Ok(credentials_response(changed))
 }
 
@@ -568,8 +500,7 @@ async fn ds100_lookup(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [device] = fields(&headers, body, [DEVICE], FIELD_MAX, path).await?;
-    shared.stats.lookup("device");
-    let found = lock(&shared.tenant).lookup_device(&device);
+    let found = look_up(&shared, "device", |t| t.lookup_device(&device));
     if found.is_empty() {
         let message = format!("no DS100 credential on device {device}");
         return Err(error_response(StatusCode::NOT_FOUND, message, path));
@@ -585,7 +516,7 @@ async fn users_lookup(
     body: Body,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let bad = |bad: BadRequest| bad.into_response(path);
+    let bad = |bad: BadRequest| bad.at(path);
     let object = read_object(&headers, body).await.map_err(bad)?;
     let kind = match (
         object.contains_key("email"),
@@ -593,16 +524,13 @@ async fn users_lookup(
     ) {
         (true, _) => "email",
         (false, true) => "username",
-        (false, false) => return Err(bad(BadRequest::new("email or username is required"))),
+        (false, false) => return Err(bad(BadRequest::new("email or username is required")).into()),
     };
     let key = string_field(&object, kind, FIELD_MAX).map_err(bad)?;
-    shared.stats.lookup(kind);
-    let tenant = lock(&shared.tenant);
-    let user = match kind {
-        "email" => tenant.lookup_email(&key),
-        _ => tenant.lookup_username(&key),
-    };
-    drop(tenant);
+    let user = look_up(&shared, kind, |t| match kind {
+        "email" => t.lookup_email(&key),
+        _ => t.lookup_username(&key),
+    });
     match user {
         Some(user) => Ok(Json(user).into_response()),
         None => {
@@ -628,6 +556,14 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_endpoint_has_a_method_filter() {
+        for e in ENDPOINTS {
+            let filter = MethodFilter::try_from(e.method.clone());
+            assert!(filter.is_ok(), "{} {}", e.method, e.route);
+        }
+    }
 
     #[test]
     fn classification_matches_the_routes() {
@@ -656,18 +592,5 @@ mod tests {
         assert_eq!(classify(&Method::GET, devices), names::DEVICES);
         let empty_user = "/AdminInterface/restapi/v2/users//sidTokens/clearPin";
         assert_eq!(classify(&Method::PATCH, empty_user), names::OTHER);
-    }
-
-    #[test]
-    fn content_type_may_carry_parameters() {
-        let mut headers = HeaderMap::new();
-        assert!(require_json_content_type(&headers).is_err());
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("Application/JSON; charset=utf-8"),
-        );
-        assert!(require_json_content_type(&headers).is_ok());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        assert!(require_json_content_type(&headers).is_err());
     }
 }

@@ -17,6 +17,8 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::MockError;
+use crate::output::files::replace_whole;
+use crate::output::OutputError;
 
 /// Clock skew the tenant tolerates on `exp` and `iat`, in seconds.
 const LEEWAY_SECS: u64 = 60;
@@ -116,23 +118,14 @@ pub(crate) fn write_key_file(path: &Path, base_url: &str) -> Result<JwtVerifier,
     };
     let json = serde_json::to_vec_pretty(&file)
         .map_err(|e| MockError::KeyGeneration(format!("cannot encode the key file: {e}")))?;
-    write_private(path, &json).map_err(|source| MockError::WriteKeyFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    write_private(path, &json)?;
     Ok(verifier(&pair, file))
 }
 
 /// Loads an existing key file and returns a verifier for its key.
 pub(crate) fn load_key_file(path: &Path) -> Result<JwtVerifier, MockError> {
-    let invalid = |reason: String| MockError::InvalidKeyFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| MockError::ReadKeyFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let invalid = invalid_key_file(path);
+    let text = read_key_file(path)?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| {
         invalid(format!(
             "not the admin key JSON (line {}, column {})",
@@ -170,24 +163,44 @@ fn parse_private_key(access_key: &str) -> Result<KeyPair, String> {
     parsed.map_err(|_| "accessKey does not hold a usable RSA private key".to_string())
 }
 
-/// Owner-only, replaced whole, never written through a symbolic link.
-pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    // An existing file may be a real admin key: never replaced.
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(std::io::Error::other(
-            "it is a symbolic link; remove it or choose another path",
-        )),
-        Ok(_) => Err(std::io::Error::other(
-            "it already exists and may be a real key; remove it or choose another path",
-        )),
-        Err(_) => Ok(()),
-    }?;
-    crate::output::files::replace_whole(path, false, |file| file.write_all(contents)).map_err(|e| {
-        match e {
-            crate::output::OutputError::Io { source, .. } => source,
-            other => std::io::Error::other(other.to_string()),
+/// Writes a generated private file: owner-only and replaced whole by
+/// `output::files::replace_whole`, which refuses a symbolic link. An
+/// existing file is refused here: it may be a real admin key.
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), MockError> {
+    let refused = |reason: &str| {
+        let reason = format!("{reason}; remove it or choose another path");
+        Err(std::io::Error::other(reason))
+    };
+    let written = if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_symlink()) {
+        refused("it already exists and may be a real key")
+    } else {
+        match replace_whole(path, false, |file| file.write_all(contents)) {
+            Ok(()) => Ok(()),
+            Err(OutputError::Symlink { .. }) => refused("it is a symbolic link"),
+            Err(OutputError::Io { source, .. }) => Err(source),
+            Err(other) => Err(std::io::Error::other(other.to_string())),
         }
+    };
+    written.map_err(|source| MockError::WriteKeyFile {
+        path: path.to_path_buf(),
+        source,
     })
+}
+
+/// The text of the key file at `path`.
+pub(crate) fn read_key_file(path: &Path) -> Result<String, MockError> {
+    std::fs::read_to_string(path).map_err(|source| MockError::ReadKeyFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// How to say that the key file at `path` is not valid, and why.
+pub(crate) fn invalid_key_file(path: &Path) -> impl Fn(String) -> MockError + '_ {
+    |reason| MockError::InvalidKeyFile {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 fn random_access_id() -> String {

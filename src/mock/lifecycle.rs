@@ -14,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
+use super::body::{
+    fields, read_object, string_field, user_in_path, BadRequest, FIELD_MAX, SID_SERIAL_MAX, TOKEN,
+};
 use super::handlers::{
-    admin_name, error_response, fields, read_object, refusal_response, string_field, BadRequest,
-    FIELD_MAX, SID_SERIAL_MAX, TOKEN,
+    admin_name, change, error_response, look_up, sid_token_and_user, ErrorAnswer,
 };
 use super::state::SidToken;
 use super::stats as names;
-use super::{lock, AdminSubject, Shared};
+use super::{AdminSubject, Shared};
 
 pub(crate) const SID_ENABLE_ROUTE: &str =
     "/AdminInterface/restapi/v1/users/{user_id}/sidTokens/enable";
@@ -33,12 +35,6 @@ pub(crate) const USER_ROUTE: &str = "/AdminInterface/restapi/v1/users/{user_id}"
 pub(crate) const SID_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/sidTokens/lookup";
 pub(crate) const DEVICES_ROUTE: &str = "/AdminInterface/restapi/v2/users/{user_id}/devices";
 
-/// The user id from the path (already percent-decoded; opaque text here).
-fn user_in_path(user: Result<Path<String>, PathRejection>) -> Result<String, BadRequest> {
-    user.map(|Path(user)| user)
-        .map_err(|e| BadRequest::new(format!("bad userId in path: {e}")))
-}
-
 /// A SID700 token as the enable and disable pages answer.
 fn sid_status_answer(token: &SidToken, user: &str, by: &str) -> Response {
     Json(json!({
@@ -50,47 +46,25 @@ fn sid_status_answer(token: &SidToken, user: &str, by: &str) -> Response {
     .into_response()
 }
 
-pub(crate) async fn sid_enable(
+/// SID700 enable (`ENABLE`) or disable.
+pub(crate) async fn sid_set_status<const ENABLE: bool>(
     State(shared): State<Arc<Shared>>,
     admin: Option<Extension<AdminSubject>>,
     user: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, Response> {
-    sid_set_status(shared, admin, user, uri, headers, body, true).await
-}
-
-pub(crate) async fn sid_disable(
-    State(shared): State<Arc<Shared>>,
-    admin: Option<Extension<AdminSubject>>,
-    user: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Response> {
-    sid_set_status(shared, admin, user, uri, headers, body, false).await
-}
-
-async fn sid_set_status(
-    shared: Arc<Shared>,
-    admin: Option<Extension<AdminSubject>>,
-    user: Result<Path<String>, PathRejection>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    enable: bool,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
-    let name = if enable {
+    let (token, user) = sid_token_and_user(&headers, body, user, path).await?;
+    let name = if ENABLE {
         names::SID_ENABLE
     } else {
         names::SID_DISABLE
     };
-    let changed = shared.change(name, &token, |t| t.set_sid_status(&user, &token, enable));
-    let changed = changed.map_err(|refusal| refusal_response(refusal, path))?;
+    let changed = change(&shared, name, &token, path, |t| {
+        t.set_sid_status(&user, &token, ENABLE)
+    })?;
     Ok(sid_status_answer(&changed, &user, &admin_name(admin)))
 }
 
@@ -102,12 +76,10 @@ pub(crate) async fn sid_unassign(
     body: Body,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
-    let unassigned = shared.change(names::SID_UNASSIGN, &token, |t| {
+    let (token, user) = sid_token_and_user(&headers, body, user, path).await?;
+    change(&shared, names::SID_UNASSIGN, &token, path, |t| {
         t.unassign_sid(&user, &token)
-    });
-    unassigned.map_err(|refusal| refusal_response(refusal, path))?;
+    })?;
     let answer = json!({ "tokenSerialNumber": token, "tokenState": "Unassigned" });
     Ok(Json(answer).into_response())
 }
@@ -122,21 +94,22 @@ pub(crate) async fn user_status(
     body: Body,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let bad = |bad: BadRequest| bad.into_response(path);
+    let bad = |bad: BadRequest| bad.at(path);
     let object = read_object(&headers, body).await.map_err(bad)?;
     if object.len() != 1 {
         let message = "Wrong number of properties in the request body.";
-        return Err(bad(BadRequest::new(message)));
+        return Err(bad(BadRequest::new(message)).into());
     }
     let status = string_field(&object, "userStatus", FIELD_MAX).map_err(bad)?;
-    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
+    let user = user_in_path(user, path)?;
     let name = if status == "Disabled" {
         names::USER_DISABLE
     } else {
         names::USER_ENABLE
     };
-    let changed = shared.change(name, &user, |t| t.set_user_status(&user, &status));
-    let changed = changed.map_err(|refusal| refusal_response(refusal, path))?;
+    let changed = change(&shared, name, &user, path, |t| {
+        t.set_user_status(&user, &status)
+    })?;
     // The page's own example lacks its closing brace; this tenant answers
     // valid JSON.
     let answer = json!({ "id": changed.id, "userStatus": changed.user_status });
@@ -150,9 +123,10 @@ pub(crate) async fn user_delete(
     uri: Uri,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
-    let deleted = shared.change(names::USER_DELETE, &user, |t| t.delete_user(&user));
-    deleted.map_err(|refusal| refusal_response(refusal, path))?;
+    let user = user_in_path(user, path)?;
+    change(&shared, names::USER_DELETE, &user, path, |t| {
+        t.delete_user(&user)
+    })?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -164,8 +138,7 @@ pub(crate) async fn sid_lookup(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let [token] = fields(&headers, body, [TOKEN], SID_SERIAL_MAX, path).await?;
-    shared.stats.lookup("sidToken");
-    let found = lock(&shared.tenant).lookup_sid(&token);
+    let found = look_up(&shared, "sidToken", |t| t.lookup_sid(&token));
     let Some(found) = found else {
         let message = format!("no SID700 token {token}");
         return Err(error_response(StatusCode::NOT_FOUND, message, path));
@@ -192,9 +165,8 @@ pub(crate) async fn user_devices(
     uri: Uri,
 ) -> Result<Response, Response> {
     let path = uri.path();
-    let user = user_in_path(user).map_err(|bad| bad.into_response(path))?;
-    shared.stats.lookup("devices");
-    let devices = lock(&shared.tenant).devices(&user);
-    let devices = devices.map_err(|refusal| refusal_response(refusal, path))?;
+    let user = user_in_path(user, path)?;
+    let devices = look_up(&shared, "devices", |t| t.devices(&user));
+    let devices = devices.map_err(|refusal| ErrorAnswer::refusal(refusal, path))?;
     Ok(Json(json!({ "userId": user, "devices": devices })).into_response())
 }

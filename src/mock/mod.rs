@@ -6,12 +6,15 @@
 //!
 //! This file holds the public API (options, [`MockServer`], errors,
 //! [`run_standalone`]) and the state shared by every connection. The rest:
-//! `options` (flags), `state` and `generate` (the tenant), `handlers`
-//! (routes), `gate` (auth, quota and faults before a handler), `quota` (the quota's
-//! shapes), `faults`,
-//! `hostile` (answers no tenant should give), `keys` (key files, JWTs), `stats` (counters, ledger), `server` (accept
+//! `options` (flags), `state` and `generate` (the tenant), `handlers` and
+//! `lifecycle` (the endpoint table and its routes), `body` (reading
+//! requests), `gate` (auth, quota and faults before a handler), `quota`
+//! (the quota's shapes), `faults`, `hostile` (answers no tenant should
+//! give), `keys` (key files, JWTs), `clients` and `oauth` (OAuth clients,
+//! the authorization server), `stats` (counters, ledger), `server` (accept
 //! loop, shutdown), `export` (CSV export), `clock` (timestamps).
 
+mod body;
 mod clients;
 mod clock;
 mod export;

@@ -3,7 +3,7 @@
 //! handlers. Every rule about what exists and who owns what lives here, so the
 //! handlers only translate between HTTP and these calls.
 //!
-//! User status and deletion live in `state::users`, SID700 status and
+//! User status and deletion live in `state::users`, SID700 PIN, status and
 //! assignment in `state::sid`, a user's authenticators in `state::devices`.
 //!
 //! Serials are text everywhere: `014010008031` and `140100080` keep their
@@ -263,53 +263,18 @@ impl Tenant {
         }
     }
 
-    /// Clears the PIN of a SID700 token assigned to the user.
-    pub fn clear_sid_pin(&mut self, user_id: &str, token: &str) -> Result<(), Refusal> {
-        self.known_user(user_id)?;
-        let Some(sid) = self.sid.get_mut(token) else {
-            return Err(Refusal::NotFound(format!(
-                "hardware token {token} does not exist"
-            )));
-        };
-        if sid.user_id.as_deref() != Some(user_id) {
-            return Err(Refusal::Conflict(format!(
-                "hardware token {token} is not assigned to user {user_id}"
-            )));
-        }
-        sid.pin_set = false;
-        Ok(())
-    }
-
-    /// Disables every credential of the user on the device and returns them.
-    /// Disabling a disabled credential succeeds again (and restamps it).
-    pub fn disable_ds100(
+    /// Enables or disables every credential of the user on the device and
+    /// returns them. Setting the status a credential already has succeeds
+    /// again (and restamps it).
+    pub fn set_ds100_status(
         &mut self,
         user_id: &str,
         device: &str,
-        change: &Change<'_>,
-    ) -> Result<Vec<Ds100Credential>, Refusal> {
-        self.set_ds100_status(user_id, device, DISABLED, change)
-    }
-
-    /// Enables every credential of the user on the device, like
-    /// [`Tenant::disable_ds100`] the other way.
-    pub fn enable_ds100(
-        &mut self,
-        user_id: &str,
-        device: &str,
-        change: &Change<'_>,
-    ) -> Result<Vec<Ds100Credential>, Refusal> {
-        self.set_ds100_status(user_id, device, ENABLED, change)
-    }
-
-    fn set_ds100_status(
-        &mut self,
-        user_id: &str,
-        device: &str,
-        status: &str,
+        enable: bool,
         change: &Change<'_>,
     ) -> Result<Vec<Ds100Credential>, Refusal> {
         self.known_user(user_id)?;
+        let status = if enable { ENABLED } else { DISABLED };
         let mut changed = Vec::new();
         for serial in self.by_device.get(device).into_iter().flatten() {
             let Some(cred) = self.ds100.get_mut(serial) else {
@@ -458,13 +423,19 @@ pub(super) mod tests {
             at: "2022-05-24T084041.067Z",
             by: "admin",
         };
-        let out = t.disable_ds100(ALICE, "140100080", &change).unwrap();
+        let out = t
+            .set_ds100_status(ALICE, "140100080", false, &change)
+            .unwrap();
         assert_eq!(out.len(), 2);
         assert!(out
             .iter()
             .all(|c| c.token_status == DISABLED && c.user_id == ALICE));
-        assert!(t.disable_ds100(ALICE, "140100080", &change).is_ok());
-        assert!(t.disable_ds100(ALICE, "999999999", &change).is_err());
+        assert!(t
+            .set_ds100_status(ALICE, "140100080", false, &change)
+            .is_ok());
+        assert!(t
+            .set_ds100_status(ALICE, "999999999", false, &change)
+            .is_err());
     }
 
     #[test]

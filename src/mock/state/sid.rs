@@ -1,6 +1,7 @@
-//! SID700 status and assignment: only a token assigned to the user can be
-//! enabled, disabled or unassigned (409 otherwise); an unassigned token no
-//! longer belongs to anyone, so later calls for its former user get 409.
+//! SID700 PIN, status and assignment: only a token assigned to the user can
+//! have its PIN cleared, be enabled, disabled or unassigned (409 otherwise);
+//! an unassigned token no longer belongs to anyone, so later calls for its
+//! former user get 409.
 
 use super::{Refusal, SidToken, Tenant, DISABLED, ENABLED};
 
@@ -24,6 +25,13 @@ impl Tenant {
         sid.user_id = None;
         sid.assigned_at = None;
         Ok(sid.clone())
+    }
+
+    /// Clears the PIN of a token assigned to the user.
+    pub fn clear_sid_pin(&mut self, user_id: &str, token: &str) -> Result<(), Refusal> {
+        let sid = self.assigned_sid(user_id, token)?;
+        sid.pin_set = false;
+        Ok(())
     }
 
     pub fn lookup_sid(&self, token: &str) -> Option<SidToken> {
