@@ -22,6 +22,13 @@ const CONFIRM: &str = "confirm";
 const SECRET_WORDS: &[&str] = &["secret", "password", "assertion"];
 const SECRET_KEYS: &[&str] = &["token"];
 
+/// Flags that belong to one run, never to a standing profile: a profile
+/// that answered the confirmation itself (`yes`, `force`) would defeat
+/// `confirm = true`; the others name this run's files or the profile itself.
+const RUN_ONLY_KEYS: &[&str] = &[
+    "yes", "force", "resume", "output", "profile", "config", "input",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read the config file {path}: {source}")]
@@ -40,6 +47,20 @@ pub enum ProfileError {
     },
     #[error("{path}:{line}: profile {profile}: {key} would keep a secret in the config file; give credentials by path (key-file), or through the environment (SECURID_TOKEN)")]
     Secret {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} belongs to one run, not to a profile; type --{key} on the command line when you mean it")]
+    RunOnly {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} carries a user name or password in its URL; keep credentials out of the config file (for a proxy, use HTTPS_PROXY in the environment)")]
+    UrlCredentials {
         path: PathBuf,
         line: usize,
         profile: String,
@@ -154,6 +175,27 @@ impl Profiles {
             if is_secret(key) {
                 let (path, line, profile, key) = at(key);
                 return Err(ProfileError::Secret {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            if RUN_ONLY_KEYS.contains(&key) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::RunOnly {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            if value
+                .as_str()
+                .is_some_and(|text| crate::net::redact_url(text) != text)
+            {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::UrlCredentials {
                     path,
                     line,
                     profile,
@@ -333,6 +375,43 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn run_only_keys_are_refused_naming_file_line_and_key() {
+        for key in RUN_ONLY_KEYS {
+            let (_dir, profiles) = load(&format!(
+                "[profiles.prod]\nconfirm = true\n{key} = true\n"
+            ));
+            let err = profiles
+                .unwrap()
+                .unwrap()
+                .profile("prod", &command())
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("config.toml:3: profile prod: {key} belongs")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_with_a_password_is_refused_without_showing_it() {
+        let (_dir, profiles) = load(
+            "[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n",
+        );
+        let err = profiles
+            .unwrap()
+            .unwrap()
+            .profile("prod", &command())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.toml:3: profile prod: proxy carries"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("admin"), "{err}");
     }
 
     #[test]
