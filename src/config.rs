@@ -442,6 +442,21 @@ fn oauth_settings(
             "--scope is empty; name the permissions to ask for, separated by spaces, or drop --scope to ask for the operation's own".into(),
         ));
     }
+    if verify && flags.scope.is_some() {
+        let missing: Vec<&str> = operation
+            .scopes(true)
+            .into_iter()
+            .filter(|needed| !scopes.iter().any(|s| s == needed))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ConfigError::Refused(format!(
+                "--verify reads each change back, but --scope lacks the permission{} {}; add {} to --scope, or drop --scope to ask for the operation's own",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            )));
+        }
+    }
     Ok(OAuthSettings {
         client_id: flags
             .client_id

@@ -162,15 +162,17 @@ impl Client {
     }
 
     /// One request to its conclusion, asking for a fresh token once if the
-    /// tenant refuses the current one.
+    /// tenant refuses the current one. An OAuth access token's 403 means a
+    /// missing permission, which no new token brings: only its 401 renews.
     async fn exchange(
         &self,
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
         let mut result = self.with_retries(prepared, log).await;
-        if let Err(Failure::AuthRefused { token, .. }) = &result {
-            if self.tokens.renew_after_rejection(token).await {
+        if let Err(Failure::AuthRefused { token, status, .. }) = &result {
+            let renewable = *status == 401 || self.tokens.kind() != TokenKind::OAuth;
+            if renewable && self.tokens.renew_after_rejection(token).await {
                 result = self.with_retries(prepared, log).await;
             }
         }

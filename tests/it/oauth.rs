@@ -174,7 +174,12 @@ fn a_token_without_the_permission_is_refused_per_row_naming_it() {
     assert_exit(&out, 1);
     let rows = results(&results_path(&input));
     assert_eq!(rows[0]["http_status"], "403", "{:?}", rows[0]);
-    assert_eq!(rows[0]["attempts"], "2", "one fresh token and one retry");
+    assert_eq!(rows[0]["attempts"], "1", "a new token brings no permission");
+    assert_eq!(
+        tenant.stats().oauth.tokens_issued,
+        1,
+        "a 403 renews no access token"
+    );
     let message = &rows[0]["message"];
     assert!(
         message.contains("lacks permission rsa.authenticator.ds100.manage"),
@@ -185,6 +190,24 @@ fn a_token_without_the_permission_is_refused_per_row_naming_it() {
         "the breaker stops the run"
     );
     assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), 0);
+}
+
+#[test]
+fn verify_with_a_scope_lacking_a_read_back_permission_is_refused_up_front() {
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &[]);
+    let input = copy_sample(dir.path(), "user-delete.csv");
+    let scope = ["--scope", "rsa.user.delete", "--verify"];
+    let out = run_oauth(&tenant, &client, "user-delete", &input, &scope);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--verify") && err.contains("--scope lacks the permission"),
+        "{err}"
+    );
+    assert!(err.contains("rsa.user.read"), "{err}");
+    assert_eq!(tenant.stats().oauth.tokens_issued, 0, "nothing asked for");
+    assert!(!results_path(&input).exists());
 }
 
 #[test]
