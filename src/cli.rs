@@ -705,6 +705,8 @@ fn prefer_flags_over_environment(
                 run.client_id = None;
                 run.client_key = None;
                 run.issuer = None;
+                run.token_url = None;
+                run.scope = None;
             }
         }
     }

@@ -157,6 +157,29 @@ fn config(dir: &Path, url: &str) -> std::path::PathBuf {
 }
 
 #[test]
+fn a_token_from_the_environment_drops_the_whole_oauth_client_of_a_profile() {
+    let scene = Scene::sample();
+    let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
+    let config = write(
+        scene.dir.path(),
+        "config.toml",
+        &format!(
+            "[profiles.p]\nbase-url = \"{}\"\nrate = 0\nclient-id = \"c\"\nclient-key = \"/nonexistent.jwk\"\nissuer = \"http://127.0.0.1:9/oauth\"\ntoken-url = \"http://127.0.0.1:9/token\"\nscope = \"rsa.user.read\"\n",
+            scene.tenant.url()
+        ),
+    );
+    let out = bin()
+        .args(["ds100-clear-pin", "--force", "--profile", "p", "--config"])
+        .arg(&config)
+        .arg(&input)
+        .env("SECURID_TOKEN", scene.tenant.token())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
+}
+
+#[test]
 fn profile_precedence_is_flag_then_environment_then_profile() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
