@@ -380,9 +380,8 @@ mod tests {
     #[test]
     fn run_only_keys_are_refused_naming_file_line_and_key() {
         for key in RUN_ONLY_KEYS {
-            let (_dir, profiles) = load(&format!(
-                "[profiles.prod]\nconfirm = true\n{key} = true\n"
-            ));
+            let (_dir, profiles) =
+                load(&format!("[profiles.prod]\nconfirm = true\n{key} = true\n"));
             let err = profiles
                 .unwrap()
                 .unwrap()
@@ -398,9 +397,8 @@ mod tests {
 
     #[test]
     fn a_url_with_a_password_is_refused_without_showing_it() {
-        let (_dir, profiles) = load(
-            "[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n",
-        );
+        let (_dir, profiles) =
+            load("[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n");
         let err = profiles
             .unwrap()
             .unwrap()
