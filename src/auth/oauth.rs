@@ -100,12 +100,21 @@ pub type Backoff = Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + S
 /// A `Retry-After` value read as a delay, if it is one.
 pub type RetryAfter = Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>;
 
-/// How requests to the token endpoint are retried: the run's backoff, and
-/// its reading of `Retry-After`.
+/// The wait between attempts, ending early when the run halts (the run's
+/// halt lives above this module, so the wait is handed in).
+pub type Pause = Arc<
+    dyn Fn(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How requests to the token endpoint are retried: the run's backoff, its
+/// reading of `Retry-After`, and its halt-aware wait.
 #[derive(Clone)]
 pub struct TokenRetry {
     pub backoff: Backoff,
     pub retry_after: RetryAfter,
+    pub pause: Pause,
 }
 
 /// How the token endpoint is reached: the run's timeout and proxy choice.
@@ -195,7 +204,7 @@ impl OAuthClient {
                 .into());
             };
             let delay = advised.unwrap_or(delay);
-            tokio::time::sleep(delay).await;
+            (self.retry.pause)(delay).await;
             issued_at = unix_now().unwrap_or(issued_at + delay);
         }
     }

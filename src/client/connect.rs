@@ -149,7 +149,8 @@ pub async fn connect(
             base_url,
             credentials,
         } => {
-            let (base, tokens) = credentials_for(base_url.as_ref(), credentials, settings).await?;
+            let (base, tokens) =
+                credentials_for(base_url.as_ref(), credentials, settings, halt).await?;
             build(base, tokens, settings, announce, halt)
         }
     }
@@ -179,7 +180,7 @@ async fn connect_mock(
                 issuer: Some(issuer),
                 ..oauth.clone()
             };
-            oauth_tokens(&oauth, settings).await?
+            oauth_tokens(&oauth, settings, halt).await?
         }
         None => TokenProvider::fixed(mock.static_token().clone()),
     };
@@ -231,6 +232,7 @@ async fn credentials_for(
     base_url: Option<&Url>,
     credentials: &Credentials,
     settings: &Settings,
+    halt: &Arc<Halt>,
 ) -> Result<(Url, TokenProvider), ConnectError> {
     match credentials {
         Credentials::Token(token) => {
@@ -246,7 +248,7 @@ async fn credentials_for(
                     "no tenant given: pass --base-url with the Administration API REST URL shown for the OAuth client".into(),
                 )
             })?;
-            Ok((base, oauth_tokens(oauth, settings).await?))
+            Ok((base, oauth_tokens(oauth, settings, halt).await?))
         }
     }
 }
@@ -256,6 +258,7 @@ async fn credentials_for(
 async fn oauth_tokens(
     oauth: &OAuthSettings,
     settings: &Settings,
+    halt: &Arc<Halt>,
 ) -> Result<TokenProvider, ConnectError> {
     if let Some(warning) = crate::auth::permission_warning(&oauth.key) {
         eprintln!("{warning}");
@@ -269,6 +272,13 @@ async fn oauth_tokens(
             retry_after: Arc::new(move |value| {
                 super::parse_retry_after(value, SystemTime::now(), policy.max_retry_after)
             }),
+            pause: {
+                let halt = halt.clone();
+                Arc::new(move |delay| {
+                    let halt = halt.clone();
+                    Box::pin(async move { halt.sleep(delay).await })
+                })
+            },
         },
     };
     let client = OAuthClient::connect(oauth, &transport).await?;

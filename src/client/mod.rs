@@ -172,7 +172,13 @@ impl Client {
         let mut result = self.with_retries(prepared, log).await;
         if let Err(Failure::AuthRefused { token, status, .. }) = &result {
             let renewable = *status == 401 || self.tokens.kind() != TokenKind::OAuth;
-            if renewable && self.tokens.renew_after_rejection(token).await {
+            let renewed = renewable
+                && tokio::select! {
+                    biased;
+                    _ = self.halt.halted() => return Err(self.halted()),
+                    renewed = self.tokens.renew_after_rejection(token) => renewed,
+                };
+            if renewed {
                 result = self.with_retries(prepared, log).await;
             }
         }
@@ -216,11 +222,14 @@ impl Client {
             sent_at = self.pacer.wait_turn() => sent_at,
         };
         let waited = waiting.elapsed();
-        let token = self
-            .tokens
-            .bearer()
-            .await
-            .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
+        // A renewal may wait on the token endpoint's retries: the halt ends
+        // that wait too, and the row is left unsent.
+        let token = tokio::select! {
+            biased;
+            _ = self.halt.halted() => return Err(self.halted()),
+            token = self.tokens.bearer() => token,
+        }
+        .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
         if self.halt.is_set() {
             return Err(self.halted());
         }

@@ -492,3 +492,95 @@ fn a_client_refused_mid_run_is_not_asked_again_row_after_row() {
     assert_eq!(oauth.refused.get("client-gone"), Some(&1));
     assert_no_secret(&client, &everything(&out, dir.path()));
 }
+
+/// A token endpoint on loopback: the first request gets `token`, living one
+/// second; every later one a 503 asking to come back in 30 s. Counts them.
+fn stalling_token_endpoint(
+    token: &str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (counted, token) = (requests.clone(), token.to_owned());
+    // The thread ends with the test process; it holds nothing else.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(20) {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = match counted.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    let json = format!(r#"{{"access_token":"{token}","expires_in":1}}"#);
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}", json.len())
+                }
+                _ => "HTTP/1.1 503 Service Unavailable\r\nretry-after: 30\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+            };
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    (url, requests)
+}
+
+#[test]
+fn ctrl_c_ends_a_token_renewal_waiting_on_the_endpoints_retries() {
+    use std::sync::atomic::Ordering;
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "ec", &["--static-token", "tok-1"]);
+    let (token_url, requests) = stalling_token_endpoint("tok-1");
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &tenant.url(), "--client-id", &client.id])
+        .arg("--client-key")
+        .arg(&client.key)
+        .args(["--token-url", &token_url, "--rate", "1", "-j", "1", "-q"])
+        .env_remove("SECURID_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while requests.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "the renewal was refused once"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (exit, text) = finish(child);
+    assert_eq!(exit, Some(130), "{text}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "no token request after the halt"
+    );
+    let rows = results(&results_path(&input));
+    assert_eq!(rows.len(), 7, "every row accounted for");
+    let done = rows.iter().filter(|r| r["outcome"] == "ok").count();
+    assert!(done >= 1, "{rows:?}");
+    for row in rows.iter().filter(|r| r["outcome"] != "ok") {
+        assert_eq!(row["outcome"], "not_attempted", "{row:?}");
+        assert_eq!(row["attempts"], "0", "{row:?}");
+        assert!(row["message"].contains("interrupted"), "{row:?}");
+    }
+    assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), done as u64);
+}
