@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::auth::TokenKind;
-use crate::client::{connect, key_file_route, Client, ClientError, ConnectError, Connection};
+use crate::client::{
+    check_client_key, connect, key_file_route, Client, ClientError, ConnectError, Connection,
+};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
@@ -152,10 +154,18 @@ fn announce_profile(config: &Config, connection: &Connection) {
 /// The connection the run's dry run allows: none, or a client to the target.
 async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
     let announce = (config.operation.name, config.quiet);
+    if let DryRun::Offline {
+        client_key: Some(path),
+        ..
+    } = &config.dry_run
+    {
+        check_client_key(path)?;
+    }
     Ok(match &config.dry_run {
         DryRun::Offline {
             would_send_to,
             key_file: Some(key_file),
+            ..
         } => {
             let lifetime = config.client.token_lifetime;
             let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
@@ -164,6 +174,7 @@ async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError>
         DryRun::Offline {
             would_send_to,
             key_file: None,
+            ..
         } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?,
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?

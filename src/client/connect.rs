@@ -285,6 +285,16 @@ async fn oauth_tokens(
     Ok(TokenProvider::from_oauth(client).await?)
 }
 
+/// Loads an OAuth client's private key as a real run does, with the same
+/// warning for a key others may read; sends nothing, for an offline dry run.
+pub fn check_client_key(path: &std::path::Path) -> Result<(), ConnectError> {
+    if let Some(warning) = crate::auth::permission_warning(path) {
+        eprintln!("{warning}");
+    }
+    crate::auth::ClientKey::load(path).map_err(AuthError::from)?;
+    Ok(())
+}
+
 /// Loads the key file and finds the tenant its tokens may go to: `base_url`
 /// when the key belongs to it, else the key's own tenant. Signs the first
 /// token, which sends nothing, so an offline dry run can call it too and

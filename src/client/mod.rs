@@ -12,7 +12,8 @@ mod verify;
 
 pub use adaptive::Rate;
 pub use connect::{
-    connect, key_file_route, ConnectError, Connection, Credentials, Settings, Target,
+    check_client_key, connect, key_file_route, ConnectError, Connection, Credentials, Settings,
+    Target,
 };
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};

@@ -584,3 +584,36 @@ fn ctrl_c_ends_a_token_renewal_waiting_on_the_endpoints_retries() {
     }
     assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), done as u64);
 }
+
+#[test]
+fn an_offline_dry_run_loads_the_client_key_and_sends_nothing() {
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &[]);
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let dry_run = |key: &Path| {
+        bin()
+            .arg("ds100-clear-pin")
+            .arg(&input)
+            .args(["--dry-run", "--force", "--client-id", &client.id])
+            .arg("--client-key")
+            .arg(key)
+            .args(["--issuer", &client.issuer])
+            .output()
+            .unwrap()
+    };
+    let missing = dir.path().join("nonexistent.jwk");
+    let out = dry_run(&missing);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("nonexistent.jwk"), "{}", stderr(&out));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&client.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = dry_run(&client.key);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("is readable by group or others; chmod 600"),
+        "{}",
+        stderr(&out)
+    );
+    let oauth = tenant.stats().oauth;
+    assert_eq!((oauth.discovery_requests, oauth.token_requests), (0, 0));
+}
