@@ -306,6 +306,52 @@ fn json_lines_results_parse_back_row_by_row_and_resume() {
 }
 
 #[test]
+fn json_lines_keys_repeat_no_input_column_and_resume_reads_them_back() {
+    let scene = Scene::sample();
+    let sample = std::fs::read_to_string(crate::fixture::sample("ds100-clear-pin.csv")).unwrap();
+    let mut text = String::from("userId,tokenSerialNumber,line,outcome,note,note\n");
+    for (i, row) in sample.lines().skip(1).enumerate() {
+        let fields: Vec<&str> = row.split(',').collect();
+        text.push_str(&format!(
+            "{},{},{i},failed,first,second\n",
+            fields[0], fields[1]
+        ));
+    }
+    let input = write(scene.dir.path(), "chained.csv", &text);
+    let output = run_op(
+        &scene.tenant,
+        "ds100-clear-pin",
+        &input,
+        &["--format", "jsonl"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let path = scene.dir.path().join("chained.results.jsonl");
+    let written = std::fs::read_to_string(&path).unwrap();
+    let first = written.lines().next().unwrap();
+    assert_eq!(first.matches("\"line\":").count(), 1, "{first}");
+    assert_eq!(first.matches("\"note\":").count(), 1, "{first}");
+    let row: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(row["line"], 2);
+    assert_eq!(row["input.line"], "0");
+    assert_eq!(row["outcome"], "ok");
+    assert_eq!(row["input.outcome"], "failed");
+    assert_eq!(
+        (&row["note"], &row["note_2"]),
+        (&"first".into(), &"second".into())
+    );
+    let again = scene.dir.path().join("again.csv");
+    let resume = [
+        "--resume",
+        path.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ];
+    let output = run_op(&scene.tenant, "ds100-clear-pin", &input, &resume);
+    assert!(stderr(&output).contains("skipped 7"), "{}", stderr(&output));
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
+}
+
+#[test]
 fn resume_refuses_results_of_another_operation() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "sid-clear-pin.csv");
