@@ -20,7 +20,7 @@ fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
     assert_exit(&out, 1);
     let text = stderr(&out);
     assert!(
-        text.contains("ds100-delete changes 3 credentials"),
+        text.contains("ds100-delete changes 3 rows"),
         "{text}"
     );
     assert!(text.contains("--yes"), "{text}");
