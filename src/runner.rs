@@ -99,15 +99,26 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
     // Standard input is read twice like any input, so it is spooled to a
     // private file first; the file goes when the run ends, however it ends.
-    let _spool = match config.input_is_stdin {
-        true => {
-            let spool = files::spool(&mut std::io::stdin().lock())
-                .map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
-            config.input = spool.path.clone();
-            Some(spool)
-        }
-        false => None,
+    // Every message names it `-`, as typed, never the spool.
+    let Some(spool) = config
+        .input_is_stdin
+        .then(|| files::spool(&mut std::io::stdin().lock()))
+    else {
+        return run_file(config).await;
     };
+    let spool = spool.map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
+    config.input = spool.path.clone();
+    let shown = |e: InputError| e.shown_as(&spool.path, std::path::Path::new("-"));
+    match run_file(config).await {
+        Err(RunError::Input(e)) => Err(RunError::Input(shown(e))),
+        Err(RunError::Retry(RetryError::Input(e))) => {
+            Err(RunError::Retry(RetryError::Input(shown(e))))
+        }
+        other => other,
+    }
+}
+
+async fn run_file(config: Config) -> Result<RunReport, RunError> {
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -655,6 +666,7 @@ fn report(
             &config.output,
             &counts,
             retry,
+            config.input_is_stdin,
         ),
     };
     let halted = halt.reason();

@@ -115,6 +115,38 @@ fn a_semicolon_export_gets_the_delimiter_hint_and_runs_with_it() {
 }
 
 #[test]
+fn standard_input_is_named_dash_and_carried_on_from_the_retry_file() {
+    let scene = Scene::sample();
+    let run = |data: Vec<u8>| {
+        bin()
+            .current_dir(scene.dir.path())
+            .args(["ds100-clear-pin", "-", "--rate", "0", "--base-url"])
+            .arg(scene.tenant.url())
+            .env("SECURID_TOKEN", scene.tenant.token())
+            .write_stdin(data)
+            .output()
+            .unwrap()
+    };
+    let missing = run(b"serial,ticket\n014010008038,x\n".to_vec());
+    assert_eq!(code(&missing), 1);
+    let err = stderr(&missing);
+    assert!(err.contains("-:1: missing column userId"), "{err}");
+    assert!(
+        !err.contains(".tmp") && !err.contains("securid-bulk-stdin"),
+        "{err}"
+    );
+    let bad = std::fs::read(crate::fixture::sample("ds100-clear-pin-bad.csv")).unwrap();
+    let failed = run(bad);
+    assert_eq!(code(&failed), 2, "{}", stderr(&failed));
+    let err = stderr(&failed);
+    assert!(
+        err.contains("ds100-clear-pin stdin.retry.csv --rate 0"),
+        "carries on from the retry file: {err}"
+    );
+    assert!(!err.contains("securid-bulk-stdin"), "{err}");
+}
+
+#[test]
 fn standard_input_is_read_and_its_spool_removed() {
     let scene = Scene::sample();
     let data = std::fs::read(crate::fixture::sample("ds100-clear-pin.csv")).unwrap();
