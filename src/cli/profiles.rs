@@ -103,8 +103,10 @@ pub struct Profiles {
 #[derive(Debug, Default)]
 pub struct Profile {
     pub name: String,
-    /// `(flag long name, value)`, in the file's order of keys.
-    pub flags: Vec<(String, FlagValue)>,
+    /// `(flag long name, value, line)`, in the file's order of keys.
+    pub flags: Vec<(String, FlagValue, usize)>,
+    /// The config file, for messages about a value.
+    pub path: PathBuf,
     /// Ask before every run, clear-PIN runs included.
     pub confirm: bool,
 }
@@ -164,6 +166,7 @@ impl Profiles {
         };
         let mut profile = Profile {
             name: name.to_owned(),
+            path: self.path.clone(),
             ..Profile::default()
         };
         let mut keys: Vec<_> = table.iter().collect();
@@ -225,7 +228,7 @@ impl Profiles {
                     key,
                 });
             }
-            profile.flags.push((key.to_owned(), value));
+            profile.flags.push((key.to_owned(), value, line));
         }
         Ok(profile)
     }
@@ -316,7 +319,7 @@ impl Profile {
         };
         let mut words = Vec::new();
         let mut ids = Vec::new();
-        for (key, value) in &self.flags {
+        for (key, value, _) in &self.flags {
             let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(key)) else {
                 continue;
             };
@@ -330,7 +333,16 @@ impl Profile {
             if is_given(id) || conflicting {
                 continue;
             }
+            // A counted flag (`verbose = 2`) is the flag given that often.
+            let counted = match (arg.get_action(), value) {
+                (clap::ArgAction::Count, FlagValue::Text(text)) => text.parse::<u8>().ok(),
+                _ => None,
+            };
             match value {
+                _ if counted.is_some() => {
+                    let times = counted.unwrap_or_default().into();
+                    words.extend(std::iter::repeat_n(format!("--{key}"), times));
+                }
                 FlagValue::Text(text) => words.push(format!("--{key}={}", home_expanded(text))),
                 FlagValue::Switch(true) => words.push(format!("--{key}")),
                 FlagValue::Switch(false) => continue,
@@ -338,6 +350,19 @@ impl Profile {
             ids.push(id.to_owned());
         }
         (words, ids)
+    }
+
+    /// Where a value the run's flags refused came from: `clap`'s error for
+    /// the flag `--long`, with this profile, its file and the key's line.
+    pub fn explain(&self, long: Option<&str>, refusal: &str) -> String {
+        let line = long
+            .and_then(|long| self.flags.iter().find(|(key, _, _)| key == long))
+            .map_or_else(String::new, |(_, _, line)| format!(":{line}"));
+        format!(
+            "profile {} in {}{line}: {refusal}",
+            self.name,
+            self.path.display()
+        )
     }
 }
 

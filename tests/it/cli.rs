@@ -212,6 +212,30 @@ fn a_token_from_the_environment_drops_the_whole_oauth_client_of_a_profile() {
 }
 
 #[test]
+fn a_bad_profile_value_names_the_profile_file_and_line_and_verbose_counts() {
+    let dir = crate::fixture::temp_dir();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let run = |profile: &str| {
+        let config = write(dir.path(), "config.toml", profile);
+        bin()
+            .args(["ds100-clear-pin", "--dry-run", "--force", "--profile", "p"])
+            .arg("--config")
+            .arg(&config)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let out = run("[profiles.p]\nconcurrency = 2\nrate = \"fast\"\n");
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("profile p in "), "{err}");
+    assert!(err.contains("config.toml:3: "), "{err}");
+    assert!(err.contains("'fast'") && err.contains("--rate"), "{err}");
+    let out = run("[profiles.p]\nverbose = 2\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
 fn profile_precedence_is_flag_then_environment_then_profile() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
