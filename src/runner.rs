@@ -179,8 +179,10 @@ async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError>
             ..
         } => {
             let lifetime = config.client.token_lifetime;
-            let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
-            Connection::nowhere(Some(&base), &config.client, config.quiet)?
+            let (base, tokens) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
+            let mut nowhere = Connection::nowhere(Some(&base), &config.client, config.quiet)?;
+            nowhere.credential_id = tokens.public_id().map(str::to_owned);
+            nowhere
         }
         DryRun::Offline {
             would_send_to,
@@ -592,30 +594,6 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     }
 }
 
-/// The public id of the run's credential: a key file's access ID or an
-/// OAuth client's Client ID, never a secret.
-fn credential_id(config: &Config) -> Option<String> {
-    use crate::client::{Credentials, Target};
-    let key_file_id = |path: &std::path::Path| {
-        crate::auth::KeyFile::load(path)
-            .ok()
-            .map(|key| key.access_id)
-    };
-    match &config.dry_run {
-        DryRun::Off(Target::Tenant { credentials, .. })
-        | DryRun::Lookups(Target::Tenant { credentials, .. }) => match credentials {
-            Credentials::KeyFile(path) => key_file_id(path),
-            Credentials::OAuth(oauth) => Some(oauth.client_id.clone()),
-            Credentials::Token(_) => None,
-        },
-        DryRun::Offline {
-            key_file: Some(path),
-            ..
-        } => key_file_id(path),
-        _ => None,
-    }
-}
-
 /// The tenant host a run sent to, or would send to.
 fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
     match &config.dry_run {
@@ -674,7 +652,7 @@ fn report(
         operation: config.operation.name,
         profile: config.profile.clone(),
         tenant: tenant_shown(config, connection),
-        credential_id: credential_id(config),
+        credential_id: connection.credential_id.clone(),
         started_at: started.1,
         command_line: next::without_secrets(&config.argv),
         input: match config.input_is_stdin {

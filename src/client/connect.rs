@@ -83,6 +83,9 @@ pub struct Connection {
     pub tenant: String,
     /// The proxy requests go (or would go) through.
     pub proxy: Option<Url>,
+    /// The public ID of the run's credential (key file access ID, OAuth
+    /// Client ID), as the token source loaded it.
+    pub credential_id: Option<String>,
 }
 
 impl Connection {
@@ -128,6 +131,7 @@ impl Connection {
             mock: None,
             tenant: "nowhere (dry run)".into(),
             proxy,
+            credential_id: None,
         })
     }
 }
@@ -218,6 +222,7 @@ fn build(
         concurrency: settings.concurrency,
     };
     let tenant = client_config.base_url.host_str().unwrap_or("?").to_owned();
+    let credential_id = tokens.public_id().map(str::to_owned);
     let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {
         client: Some(Arc::new(client)),
@@ -225,6 +230,7 @@ fn build(
         mock: None,
         tenant,
         proxy,
+        credential_id,
     })
 }
 

@@ -17,7 +17,8 @@ pub struct Summary {
     /// The tenant's host (or `simulated tenant`), `null` when nothing was
     /// sent anywhere.
     pub tenant: Option<String>,
-    /// The credential's public id: the key file's access ID. Never a secret.
+    /// The credential's public id: the key file's access ID or the OAuth
+    /// client's Client ID (none for a bearer token). Never a secret.
     pub credential_id: Option<String>,
     /// RFC 3339 times the run started (after confirmation) and ended.
     pub started_at: String,

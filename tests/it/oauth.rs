@@ -123,6 +123,7 @@ fn every_operation_runs_with_an_rsa_and_an_ec_client_across_token_expiries() {
             let summary = summary(&summary_path);
             let obtained = summary["access_tokens_obtained"].as_u64().unwrap_or(0);
             assert!(obtained >= 2, "{key_type} {op}: {summary}");
+            assert_eq!(summary["credential_id"], client.id.as_str(), "{summary}");
             let oauth = tenant.stats().oauth;
             assert!(
                 oauth.refused.is_empty(),
