@@ -256,10 +256,6 @@ pub fn find(name: &str) -> Option<&'static Operation> {
     commands().find(|op| op.name == name)
 }
 
-pub fn names() -> Vec<&'static str> {
-    CATALOG.iter().map(|op| op.name).collect()
-}
-
 /// The text of `securid-bulk operations`.
 pub fn listing() -> String {
     let mut out = String::new();
@@ -374,7 +370,7 @@ mod tests {
         for op in CATALOG {
             assert_eq!(find(op.name).map(|o| o.name), Some(op.name));
         }
-        let mut names = names();
+        let mut names: Vec<&str> = CATALOG.iter().map(|op| op.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), CATALOG.len());
