@@ -223,7 +223,7 @@ async fn send_rows(
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
-    let watch = Arc::new(Watch::new(config.limits, config.operation.name));
+    let watch = Arc::new(Watch::new(config.limits, lacking(config, connection)));
     let client = connection.client.clone();
     let workers = spawn_workers(config, client, work_rx, &results_tx, halt, &watch);
     let reading = spawn_reader(
@@ -247,6 +247,24 @@ async fn send_rows(
     progress.finish();
     signals.abort();
     Ok((written, tally, started))
+}
+
+/// What refused credentials may lack, for the breaker: the OAuth client's
+/// permissions, or the administrator's role.
+fn lacking(config: &Config, connection: &Connection) -> String {
+    let op = config.operation;
+    let oauth = connection.client.as_ref().map(|c| c.token_kind()) == Some(TokenKind::OAuth);
+    match oauth {
+        true => format!(
+            "the OAuth client lacks a permission {} needs ({}; grant it to the client and keep it in --scope)",
+            op.name,
+            op.scopes(config.verify).join(", ")
+        ),
+        false => format!(
+            "the administrator lacks the role {} needs (Help Desk or Super Administrator)",
+            op.name
+        ),
+    }
 }
 
 /// When the rows started: for the elapsed time, and the wall clock for the

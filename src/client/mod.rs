@@ -128,6 +128,11 @@ impl Client {
         })
     }
 
+    /// Where the run's tokens come from.
+    pub fn token_kind(&self) -> TokenKind {
+        self.tokens.kind()
+    }
+
     /// Tokens signed or obtained so far, when they are of `kind` (never
     /// for a fixed token).
     pub fn tokens_had(&self, kind: TokenKind) -> Option<u64> {
@@ -153,7 +158,8 @@ impl Client {
         };
         let log = AttemptLog::default();
         let result = self.exchange(&prepared, &log).await;
-        let mut attempted = reply::conclude(op, result, &log);
+        let oauth = self.tokens.kind() == TokenKind::OAuth;
+        let mut attempted = reply::conclude(op, result, &log, oauth);
         attempted.attempts += resolution.attempts;
         attempted.resolved = resolution.resolved;
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {

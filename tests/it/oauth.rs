@@ -187,8 +187,16 @@ fn a_token_without_the_permission_is_refused_per_row_naming_it() {
         "{message}"
     );
     assert!(
-        stderr(&out).contains("stopped"),
-        "the breaker stops the run"
+        message.contains("the OAuth client's token lacks permission")
+            && !message.contains("Help Desk"),
+        "names the permission, not a role: {message}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("stopped"), "the breaker stops the run: {err}");
+    assert!(
+        err.contains("the OAuth client lacks a permission ds100-clear-pin needs")
+            && !err.contains("Help Desk"),
+        "{err}"
     );
     assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), 0);
 }
