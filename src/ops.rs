@@ -365,6 +365,49 @@ fn push_scalar(out: &mut String, value: &serde_json::Value) {
 mod tests {
     use super::*;
 
+    /// The README's OAuth permissions table, rendered from the catalog.
+    fn permissions_table() -> String {
+        let quoted = |scopes: &[&str]| match scopes.is_empty() {
+            true => "none".to_owned(),
+            false => scopes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut table = String::from(
+            "| operation | its permission | its lookups | with `--verify`, also |\n|---|---|---|---|\n",
+        );
+        for op in commands() {
+            let plain = op.scopes(false);
+            let verified: Vec<&str> = op
+                .scopes(true)
+                .into_iter()
+                .filter(|s| !plain.contains(s))
+                .collect();
+            let verify = match (op.verify, verified.is_empty()) {
+                (None, _) => "no read-back".to_owned(),
+                (Some(_), true) => "nothing more".to_owned(),
+                (Some(_), false) => quoted(&verified),
+            };
+            table.push_str(&format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                op.name,
+                op.permission,
+                quoted(&plain[1..]),
+                verify
+            ));
+        }
+        table
+    }
+
+    #[test]
+    fn the_readme_permissions_table_matches_the_catalog() {
+        let readme = include_str!("../README.md");
+        let table = permissions_table();
+        assert!(readme.contains(&table), "the README's table should be:\n{table}");
+    }
+
     #[test]
     fn every_name_is_unique_and_findable() {
         for op in CATALOG {
