@@ -405,7 +405,10 @@ mod tests {
     fn the_readme_permissions_table_matches_the_catalog() {
         let readme = include_str!("../README.md");
         let table = permissions_table();
-        assert!(readme.contains(&table), "the README's table should be:\n{table}");
+        assert!(
+            readme.contains(&table),
+            "the README's table should be:\n{table}"
+        );
     }
 
     #[test]

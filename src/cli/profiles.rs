@@ -246,7 +246,10 @@ impl Profiles {
                 .find(|(key, _)| key.get_ref() == "base-url")
                 .and_then(|(_, value)| value.as_str())
                 .map(host_of)
-                .unwrap_or_else(|| "tenant from the key file".to_owned());
+                .unwrap_or_else(|| match table.keys().any(|k| k.get_ref() == "key-file") {
+                    true => "tenant from the key file".to_owned(),
+                    false => "tenant from --base-url or SECURID_BASE_URL".to_owned(),
+                });
             let keys: Vec<&str> = table.keys().map(|k| k.get_ref().as_str()).collect();
             out.push_str(&format!("  {name}  {host}  ({})\n", keys.join(", ")));
         }
@@ -463,5 +466,11 @@ mod tests {
             "{listing}"
         );
         assert!(!listing.contains("/secret/path"), "{listing}");
+        let (_dir, profiles) = load("[profiles.api]\nclient-id = \"c\"\n");
+        let listing = profiles.unwrap().unwrap().listing();
+        assert!(
+            listing.contains("api  tenant from --base-url or SECURID_BASE_URL  (client-id)"),
+            "{listing}"
+        );
     }
 }

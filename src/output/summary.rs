@@ -220,8 +220,10 @@ impl Summary {
         if let Some(v) = &self.verified {
             let _ = writeln!(
                 out,
-                "  verified: {} rows read back as changed, {} not changed, {} could not be read",
-                v.yes, v.no, v.unknown
+                "  verified: {} read back as changed, {} not changed, {} could not be read",
+                plural(v.yes, "row", "rows"),
+                v.no,
+                v.unknown
             );
         }
         for finding in &self.input_findings {
@@ -313,6 +315,13 @@ mod tests {
         ));
         let text = s.render();
         assert!(text.contains("outcomes: ok 2, invalid 1"), "{text}");
+        let mut one = s.clone();
+        one.verified = Some(Verified {
+            yes: 1,
+            no: 0,
+            unknown: 0,
+        });
+        assert!(one.render().contains("verified: 1 row read back"));
         assert!(
             text.contains("requests: 4 (2 retries, 1 throttled"),
             "{text}"
