@@ -418,7 +418,13 @@ where
             let profile = profiles.profile(&profile_name, sub_command)?;
             let (words, from_profile) = profile.arguments(sub_command, sub);
             let with_profile = with_profile_arguments(&args.0, name, words);
-            let matches = matches_of(&with_profile.0)?;
+            // The typed arguments parsed alone: a refusal now is the profile's.
+            let matches = command()
+                .try_get_matches_from(&with_profile.0)
+                .map_err(|e| {
+                    let refusal = usage_error_without_secrets(&e);
+                    CliError::Usage(profile.explain(refused_flag(&e).as_deref(), &refusal))
+                })?;
             let sub = matches.subcommand_matches(name).expect("the same command");
             let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             run_command(op, run, sub, &from_profile, Some(&profile), argv)
@@ -590,6 +596,17 @@ impl RunArgs {
 /// clap's message for a bad command line, minus any value that may be a
 /// secret: a stray positional argument is often a token pasted in the
 /// wrong place, and an unknown `--flag=value` may carry one too.
+/// The long name of the flag a clap error is about (`rate` for `--rate
+/// <RATE>`), if it names one.
+fn refused_flag(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let word = arg.split([' ', '=']).next()?;
+    word.strip_prefix("--").map(str::to_owned)
+}
+
 fn usage_error_without_secrets(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
@@ -705,6 +722,8 @@ fn prefer_flags_over_environment(
                 run.client_id = None;
                 run.client_key = None;
                 run.issuer = None;
+                run.token_url = None;
+                run.scope = None;
             }
         }
     }

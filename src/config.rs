@@ -80,6 +80,8 @@ pub enum DryRun {
     Offline {
         would_send_to: Option<Url>,
         key_file: Option<PathBuf>,
+        /// An OAuth client's private key, loaded as the real run would.
+        client_key: Option<PathBuf>,
     },
 }
 
@@ -318,6 +320,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
         Some(DryRunFlag::Offline) if flags.mock => Ok(DryRun::Offline {
             would_send_to: None,
             key_file: None,
+            client_key: flags.oauth.client_key.clone(),
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -326,6 +329,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
                 .map(|url| tenant_url(url, flags.base_url_source))
                 .transpose()?,
             key_file: flags.key_file.clone(),
+            client_key: flags.oauth.client_key.clone(),
         }),
     }
 }
@@ -441,6 +445,21 @@ fn oauth_settings(
         return Err(ConfigError::Refused(
             "--scope is empty; name the permissions to ask for, separated by spaces, or drop --scope to ask for the operation's own".into(),
         ));
+    }
+    if verify && flags.scope.is_some() {
+        let missing: Vec<&str> = operation
+            .scopes(true)
+            .into_iter()
+            .filter(|needed| !scopes.iter().any(|s| s == needed))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ConfigError::Refused(format!(
+                "--verify reads each change back, but --scope lacks the permission{} {}; add {} to --scope, or drop --scope to ask for the operation's own",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            )));
+        }
     }
     Ok(OAuthSettings {
         client_id: flags

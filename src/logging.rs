@@ -16,7 +16,7 @@ use crate::output::{files, OutputError};
 
 /// Starts the log for a run. Nothing is logged without `-v`, `--log-file`
 /// or `RUST_LOG`.
-pub fn start(verbose: u8, log_file: Option<&Path>, _force: bool) -> Result<(), OutputError> {
+pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
     let from_environment = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
     if verbose == 0 && log_file.is_none() && from_environment.is_none() {
         return Ok(());

@@ -256,10 +256,6 @@ pub fn find(name: &str) -> Option<&'static Operation> {
     commands().find(|op| op.name == name)
 }
 
-pub fn names() -> Vec<&'static str> {
-    CATALOG.iter().map(|op| op.name).collect()
-}
-
 /// The text of `securid-bulk operations`.
 pub fn listing() -> String {
     let mut out = String::new();
@@ -369,12 +365,58 @@ fn push_scalar(out: &mut String, value: &serde_json::Value) {
 mod tests {
     use super::*;
 
+    /// The README's OAuth permissions table, rendered from the catalog.
+    fn permissions_table() -> String {
+        let quoted = |scopes: &[&str]| match scopes.is_empty() {
+            true => "none".to_owned(),
+            false => scopes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut table = String::from(
+            "| operation | its permission | its lookups | with `--verify`, also |\n|---|---|---|---|\n",
+        );
+        for op in commands() {
+            let plain = op.scopes(false);
+            let verified: Vec<&str> = op
+                .scopes(true)
+                .into_iter()
+                .filter(|s| !plain.contains(s))
+                .collect();
+            let verify = match (op.verify, verified.is_empty()) {
+                (None, _) => "no read-back".to_owned(),
+                (Some(_), true) => "nothing more".to_owned(),
+                (Some(_), false) => quoted(&verified),
+            };
+            table.push_str(&format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                op.name,
+                op.permission,
+                quoted(&plain[1..]),
+                verify
+            ));
+        }
+        table
+    }
+
+    #[test]
+    fn the_readme_permissions_table_matches_the_catalog() {
+        let readme = include_str!("../README.md");
+        let table = permissions_table();
+        assert!(
+            readme.contains(&table),
+            "the README's table should be:\n{table}"
+        );
+    }
+
     #[test]
     fn every_name_is_unique_and_findable() {
         for op in CATALOG {
             assert_eq!(find(op.name).map(|o| o.name), Some(op.name));
         }
-        let mut names = names();
+        let mut names: Vec<&str> = CATALOG.iter().map(|op| op.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), CATALOG.len());

@@ -80,6 +80,42 @@ pub const RESULT_COLUMNS: [&str; 13] = [
     "operation",
 ];
 
+/// Marks an input column whose name is a results column in a JSON Lines
+/// object, so each key is written once (`line` becomes `input.line`).
+pub const JSON_INPUT_PREFIX: &str = "input.";
+
+/// The JSON Lines keys of the input's columns, in order and each distinct:
+/// a name that is a results column takes [`JSON_INPUT_PREFIX`], and a name
+/// already used takes `_2`, `_3`, ... (`note,note` gives `note`, `note_2`).
+pub fn json_input_keys<'a>(header: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for name in header {
+        let base = match RESULT_COLUMNS.contains(&name) {
+            true => format!("{JSON_INPUT_PREFIX}{name}"),
+            false => name.to_owned(),
+        };
+        let taken = |key: &str| keys.iter().any(|k| k == key) || RESULT_COLUMNS.contains(&key);
+        let mut key = base.clone();
+        for n in 2.. {
+            if !taken(&key) {
+                break;
+            }
+            key = format!("{base}_{n}");
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// The input column a JSON Lines key stands for: [`json_input_keys`]
+/// undone for a results column's name.
+pub fn json_input_name(key: &str) -> &str {
+    match key.strip_prefix(JSON_INPUT_PREFIX) {
+        Some(name) if RESULT_COLUMNS.contains(&name) => name,
+        _ => key,
+    }
+}
+
 /// The full account of one row, as written to the results.
 #[derive(Clone, Debug)]
 pub struct RowResult {
@@ -295,6 +331,25 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_input_keys_are_distinct_and_clear_of_results_columns() {
+        let keys = json_input_keys(["note", "note", "line", "outcome", "userId", "note_2"]);
+        assert_eq!(
+            keys,
+            [
+                "note",
+                "note_2",
+                "input.line",
+                "input.outcome",
+                "userId",
+                "note_2_2"
+            ]
+        );
+        assert_eq!(json_input_name("input.line"), "line");
+        assert_eq!(json_input_name("input.other"), "input.other");
+        assert_eq!(json_input_name("note_2"), "note_2");
+    }
 
     #[test]
     fn one_line_flattens_and_cuts() {

@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::auth::TokenKind;
-use crate::client::{connect, key_file_route, Client, ClientError, ConnectError, Connection};
+use crate::client::{
+    check_client_key, connect, key_file_route, Client, ClientError, ConnectError, Connection,
+};
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::net::show_proxy;
@@ -97,15 +99,26 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
     // Standard input is read twice like any input, so it is spooled to a
     // private file first; the file goes when the run ends, however it ends.
-    let _spool = match config.input_is_stdin {
-        true => {
-            let spool = files::spool(&mut std::io::stdin().lock())
-                .map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
-            config.input = spool.path.clone();
-            Some(spool)
-        }
-        false => None,
+    // Every message names it `-`, as typed, never the spool.
+    let Some(spool) = config
+        .input_is_stdin
+        .then(|| files::spool(&mut std::io::stdin().lock()))
+    else {
+        return run_file(config).await;
     };
+    let spool = spool.map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
+    config.input = spool.path.clone();
+    let shown = |e: InputError| e.shown_as(&spool.path, std::path::Path::new("-"));
+    match run_file(config).await {
+        Err(RunError::Input(e)) => Err(RunError::Input(shown(e))),
+        Err(RunError::Retry(RetryError::Input(e))) => {
+            Err(RunError::Retry(RetryError::Input(shown(e))))
+        }
+        other => other,
+    }
+}
+
+async fn run_file(config: Config) -> Result<RunReport, RunError> {
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -152,18 +165,29 @@ fn announce_profile(config: &Config, connection: &Connection) {
 /// The connection the run's dry run allows: none, or a client to the target.
 async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError> {
     let announce = (config.operation.name, config.quiet);
+    if let DryRun::Offline {
+        client_key: Some(path),
+        ..
+    } = &config.dry_run
+    {
+        check_client_key(path)?;
+    }
     Ok(match &config.dry_run {
         DryRun::Offline {
             would_send_to,
             key_file: Some(key_file),
+            ..
         } => {
             let lifetime = config.client.token_lifetime;
-            let (base, _) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
-            Connection::nowhere(Some(&base), &config.client, config.quiet)?
+            let (base, tokens) = key_file_route(key_file, would_send_to.as_ref(), lifetime)?;
+            let mut nowhere = Connection::nowhere(Some(&base), &config.client, config.quiet)?;
+            nowhere.credential_id = tokens.public_id().map(str::to_owned);
+            nowhere
         }
         DryRun::Offline {
             would_send_to,
             key_file: None,
+            ..
         } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?,
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?
@@ -199,7 +223,7 @@ async fn send_rows(
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
     let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
-    let watch = Arc::new(Watch::new(config.limits, config.operation.name));
+    let watch = Arc::new(Watch::new(config.limits, lacking(config, connection)));
     let client = connection.client.clone();
     let workers = spawn_workers(config, client, work_rx, &results_tx, halt, &watch);
     let reading = spawn_reader(
@@ -223,6 +247,24 @@ async fn send_rows(
     progress.finish();
     signals.abort();
     Ok((written, tally, started))
+}
+
+/// What refused credentials may lack, for the breaker: the OAuth client's
+/// permissions, or the administrator's role.
+fn lacking(config: &Config, connection: &Connection) -> String {
+    let op = config.operation;
+    let oauth = connection.client.as_ref().map(|c| c.token_kind()) == Some(TokenKind::OAuth);
+    match oauth {
+        true => format!(
+            "the OAuth client lacks a permission {} needs ({}; grant it to the client and keep it in --scope)",
+            op.name,
+            op.scopes(config.verify).join(", ")
+        ),
+        false => format!(
+            "the administrator lacks the role {} needs (Help Desk or Super Administrator)",
+            op.name
+        ),
+    }
 }
 
 /// When the rows started: for the elapsed time, and the wall clock for the
@@ -570,30 +612,6 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
     }
 }
 
-/// The public id of the run's credential: a key file's access ID or an
-/// OAuth client's Client ID, never a secret.
-fn credential_id(config: &Config) -> Option<String> {
-    use crate::client::{Credentials, Target};
-    let key_file_id = |path: &std::path::Path| {
-        crate::auth::KeyFile::load(path)
-            .ok()
-            .map(|key| key.access_id)
-    };
-    match &config.dry_run {
-        DryRun::Off(Target::Tenant { credentials, .. })
-        | DryRun::Lookups(Target::Tenant { credentials, .. }) => match credentials {
-            Credentials::KeyFile(path) => key_file_id(path),
-            Credentials::OAuth(oauth) => Some(oauth.client_id.clone()),
-            Credentials::Token(_) => None,
-        },
-        DryRun::Offline {
-            key_file: Some(path),
-            ..
-        } => key_file_id(path),
-        _ => None,
-    }
-}
-
 /// The tenant host a run sent to, or would send to.
 fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
     match &config.dry_run {
@@ -644,6 +662,7 @@ fn report(
             &config.output,
             &counts,
             retry,
+            config.input_is_stdin,
         ),
     };
     let halted = halt.reason();
@@ -651,7 +670,7 @@ fn report(
         operation: config.operation.name,
         profile: config.profile.clone(),
         tenant: tenant_shown(config, connection),
-        credential_id: credential_id(config),
+        credential_id: connection.credential_id.clone(),
         started_at: started.1,
         command_line: next::without_secrets(&config.argv),
         input: match config.input_is_stdin {

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::{AuthError, ClientKey};
 use crate::net::{checked_url, http_client, redact_url, ProxyChoice, UrlSource};
+use crate::outcome::one_line;
 use crate::secret::Secret;
 
 /// How long each client assertion is valid: `exp` = `iat` + 5 minutes.
@@ -100,12 +101,21 @@ pub type Backoff = Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + S
 /// A `Retry-After` value read as a delay, if it is one.
 pub type RetryAfter = Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>;
 
-/// How requests to the token endpoint are retried: the run's backoff, and
-/// its reading of `Retry-After`.
+/// The wait between attempts, ending early when the run halts (the run's
+/// halt lives above this module, so the wait is handed in).
+pub type Pause = Arc<
+    dyn Fn(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How requests to the token endpoint are retried: the run's backoff, its
+/// reading of `Retry-After`, and its halt-aware wait.
 #[derive(Clone)]
 pub struct TokenRetry {
     pub backoff: Backoff,
     pub retry_after: RetryAfter,
+    pub pause: Pause,
 }
 
 /// How the token endpoint is reached: the run's timeout and proxy choice.
@@ -165,9 +175,9 @@ impl OAuthClient {
         })
     }
 
-    /// The token endpoint in use.
-    pub fn token_url(&self) -> &Url {
-        &self.token_url
+    /// The Client ID, which is public: the summary names it.
+    pub(super) fn client_id(&self) -> &str {
+        &self.client_id
     }
 
     /// A new access token and its lifetime, had at `now` (since the Unix
@@ -195,7 +205,7 @@ impl OAuthClient {
                 .into());
             };
             let delay = advised.unwrap_or(delay);
-            tokio::time::sleep(delay).await;
+            (self.retry.pause)(delay).await;
             issued_at = unix_now().unwrap_or(issued_at + delay);
         }
     }
@@ -227,7 +237,10 @@ impl OAuthClient {
             .append_pair("client_assertion", assertion.expose())
             .append_pair("scope", &self.scope)
             .finish();
-        let body = Secret::new(body);
+        // The form holds the assertion; it moves into reqwest, which owns
+        // the bytes until sent and cannot wipe them (its body takes owned
+        // or 'static bytes only). A `Secret` here would wipe only a copy. The
+        // assertion lives five minutes and is never sent twice.
         let sent = self
             .http
             .post(self.token_url.clone())
@@ -236,7 +249,7 @@ impl OAuthClient {
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(body.expose().to_owned())
+            .body(body)
             .send()
             .await;
         let response = match sent {
@@ -279,7 +292,7 @@ impl OAuthClient {
         let field = |name: &str| {
             json.get(name)
                 .and_then(Value::as_str)
-                .map(one_line)
+                .map(|text| one_line(text, DESCRIPTION_MAX))
                 .unwrap_or_default()
         };
         let (error, description) = (field("error"), field("error_description"));
@@ -399,15 +412,6 @@ fn transport_problem(e: &reqwest::Error) -> String {
     }
 }
 
-/// The endpoint's text on one line, cut to a readable length.
-fn one_line(text: &str) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    flat.chars().take(DESCRIPTION_MAX).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,11 +423,5 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn endpoint_text_is_kept_to_one_short_line() {
-        assert_eq!(one_line("a\nb\tc"), "a b c");
-        assert_eq!(one_line(&"x".repeat(500)).len(), DESCRIPTION_MAX);
     }
 }

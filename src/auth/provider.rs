@@ -161,6 +161,18 @@ impl TokenProvider {
         }
     }
 
+    /// The public ID of the credential: a key file's access ID or an OAuth
+    /// client's Client ID (none for a given token).
+    pub fn public_id(&self) -> Option<&str> {
+        match &self.source {
+            Source::Fixed(_) => None,
+            Source::Renewing(r) => match &r.minter {
+                Minter::KeyFile { key, .. } => Some(&key.access_id),
+                Minter::OAuth(client) => Some(client.client_id()),
+            },
+        }
+    }
+
     /// Which kind of source this is.
     pub fn kind(&self) -> TokenKind {
         match &self.source {

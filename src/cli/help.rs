@@ -3,7 +3,7 @@
 //! top-level examples for the everyday jobs, and what the simulated tenant
 //! is for. A new catalog entry gets its page with no change here.
 
-use crate::ops::{Field, Operation, CATALOG};
+use crate::ops::{Field, Operation};
 
 /// The opening of `securid-bulk <operation> --help`.
 pub fn operation_page(op: &Operation) -> String {
@@ -48,9 +48,13 @@ pub fn operation_page(op: &Operation) -> String {
     page.push_str(&format!(
         "\nExamples:\n  # check every row, send nothing\n  securid-bulk {name} {name}.csv --dry-run\n  \
          # run against the tenant of an admin API key file\n  securid-bulk {name} {name}.csv --key-file ~/securid/admin.key{yes}\n\n\
-         Results go to <input stem>.results.csv beside the input, one line per row.",
+         Results go to <input stem>.results.csv beside the input, {lines}.",
         name = op.name,
         yes = if op.destructive { " --limit 5" } else { "" },
+        lines = match op.lists {
+            Some(_) => "one line per listed item (one for a row with none)",
+            None => "one line per row",
+        },
     ));
     page
 }
@@ -94,7 +98,7 @@ pub fn capitalised(text: &str) -> String {
 
 /// After the top-level help: the three everyday jobs.
 pub fn top_level_examples() -> String {
-    let names: Vec<&str> = CATALOG.iter().map(|op| op.name).collect();
+    let names: Vec<&str> = crate::ops::commands().map(|op| op.name).collect();
     format!(
         "Examples:\n  \
          # incident: clear the PINs of the users in a ticket's export\n  \
@@ -153,5 +157,12 @@ mod tests {
             page.contains("PUT /AdminInterface/restapi/v1/users/{userId}/userStatus {userStatus: \"Disabled\"}"),
             "{page}"
         );
+        assert!(page.ends_with("one line per row."), "{page}");
+        let page = operation_page(&crate::ops::REPORT);
+        assert!(
+            page.ends_with("one line per listed item (one for a row with none)."),
+            "{page}"
+        );
+        assert!(top_level_examples().contains(", report)"));
     }
 }

@@ -22,6 +22,13 @@ const CONFIRM: &str = "confirm";
 const SECRET_WORDS: &[&str] = &["secret", "password", "assertion"];
 const SECRET_KEYS: &[&str] = &["token"];
 
+/// Flags that belong to one run, never to a standing profile: a profile
+/// that answered the confirmation itself (`yes`, `force`) would defeat
+/// `confirm = true`; the others name this run's files or the profile itself.
+const RUN_ONLY_KEYS: &[&str] = &[
+    "yes", "force", "resume", "output", "profile", "config", "input",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read the config file {path}: {source}")]
@@ -40,6 +47,20 @@ pub enum ProfileError {
     },
     #[error("{path}:{line}: profile {profile}: {key} would keep a secret in the config file; give credentials by path (key-file), or through the environment (SECURID_TOKEN)")]
     Secret {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} belongs to one run, not to a profile; type --{key} on the command line when you mean it")]
+    RunOnly {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} carries a user name or password in its URL; keep credentials out of the config file (for a proxy, use HTTPS_PROXY in the environment)")]
+    UrlCredentials {
         path: PathBuf,
         line: usize,
         profile: String,
@@ -82,8 +103,10 @@ pub struct Profiles {
 #[derive(Debug, Default)]
 pub struct Profile {
     pub name: String,
-    /// `(flag long name, value)`, in the file's order of keys.
-    pub flags: Vec<(String, FlagValue)>,
+    /// `(flag long name, value, line)`, in the file's order of keys.
+    pub flags: Vec<(String, FlagValue, usize)>,
+    /// The config file, for messages about a value.
+    pub path: PathBuf,
     /// Ask before every run, clear-PIN runs included.
     pub confirm: bool,
 }
@@ -143,6 +166,7 @@ impl Profiles {
         };
         let mut profile = Profile {
             name: name.to_owned(),
+            path: self.path.clone(),
             ..Profile::default()
         };
         let mut keys: Vec<_> = table.iter().collect();
@@ -154,6 +178,27 @@ impl Profiles {
             if is_secret(key) {
                 let (path, line, profile, key) = at(key);
                 return Err(ProfileError::Secret {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            if RUN_ONLY_KEYS.contains(&key) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::RunOnly {
+                    path,
+                    line,
+                    profile,
+                    key,
+                });
+            }
+            if value
+                .as_str()
+                .is_some_and(|text| crate::net::redact_url(text) != text)
+            {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::UrlCredentials {
                     path,
                     line,
                     profile,
@@ -183,7 +228,7 @@ impl Profiles {
                     key,
                 });
             }
-            profile.flags.push((key.to_owned(), value));
+            profile.flags.push((key.to_owned(), value, line));
         }
         Ok(profile)
     }
@@ -201,7 +246,10 @@ impl Profiles {
                 .find(|(key, _)| key.get_ref() == "base-url")
                 .and_then(|(_, value)| value.as_str())
                 .map(host_of)
-                .unwrap_or_else(|| "tenant from the key file".to_owned());
+                .unwrap_or_else(|| match table.keys().any(|k| k.get_ref() == "key-file") {
+                    true => "tenant from the key file".to_owned(),
+                    false => "tenant from --base-url or SECURID_BASE_URL".to_owned(),
+                });
             let keys: Vec<&str> = table.keys().map(|k| k.get_ref().as_str()).collect();
             out.push_str(&format!("  {name}  {host}  ({})\n", keys.join(", ")));
         }
@@ -274,7 +322,7 @@ impl Profile {
         };
         let mut words = Vec::new();
         let mut ids = Vec::new();
-        for (key, value) in &self.flags {
+        for (key, value, _) in &self.flags {
             let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(key)) else {
                 continue;
             };
@@ -288,7 +336,16 @@ impl Profile {
             if is_given(id) || conflicting {
                 continue;
             }
+            // A counted flag (`verbose = 2`) is the flag given that often.
+            let counted = match (arg.get_action(), value) {
+                (clap::ArgAction::Count, FlagValue::Text(text)) => text.parse::<u8>().ok(),
+                _ => None,
+            };
             match value {
+                _ if counted.is_some() => {
+                    let times = counted.unwrap_or_default().into();
+                    words.extend(std::iter::repeat_n(format!("--{key}"), times));
+                }
                 FlagValue::Text(text) => words.push(format!("--{key}={}", home_expanded(text))),
                 FlagValue::Switch(true) => words.push(format!("--{key}")),
                 FlagValue::Switch(false) => continue,
@@ -296,6 +353,19 @@ impl Profile {
             ids.push(id.to_owned());
         }
         (words, ids)
+    }
+
+    /// Where a value the run's flags refused came from: `clap`'s error for
+    /// the flag `--long`, with this profile, its file and the key's line.
+    pub fn explain(&self, long: Option<&str>, refusal: &str) -> String {
+        let line = long
+            .and_then(|long| self.flags.iter().find(|(key, _, _)| key == long))
+            .map_or_else(String::new, |(_, _, line)| format!(":{line}"));
+        format!(
+            "profile {} in {}{line}: {refusal}",
+            self.name,
+            self.path.display()
+        )
     }
 }
 
@@ -336,6 +406,41 @@ mod tests {
     }
 
     #[test]
+    fn run_only_keys_are_refused_naming_file_line_and_key() {
+        for key in RUN_ONLY_KEYS {
+            let (_dir, profiles) =
+                load(&format!("[profiles.prod]\nconfirm = true\n{key} = true\n"));
+            let err = profiles
+                .unwrap()
+                .unwrap()
+                .profile("prod", &command())
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("config.toml:3: profile prod: {key} belongs")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_with_a_password_is_refused_without_showing_it() {
+        let (_dir, profiles) =
+            load("[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n");
+        let err = profiles
+            .unwrap()
+            .unwrap()
+            .profile("prod", &command())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.toml:3: profile prod: proxy carries"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("admin"), "{err}");
+    }
+
+    #[test]
     fn an_unknown_key_names_file_line_and_key() {
         let (_dir, profiles) = load("[profiles.test]\n\nrate = 5\nbase_uri = \"x\"\n");
         let err = profiles
@@ -361,5 +466,11 @@ mod tests {
             "{listing}"
         );
         assert!(!listing.contains("/secret/path"), "{listing}");
+        let (_dir, profiles) = load("[profiles.api]\nclient-id = \"c\"\n");
+        let listing = profiles.unwrap().unwrap().listing();
+        assert!(
+            listing.contains("api  tenant from --base-url or SECURID_BASE_URL  (client-id)"),
+            "{listing}"
+        );
     }
 }

@@ -83,6 +83,9 @@ pub struct Connection {
     pub tenant: String,
     /// The proxy requests go (or would go) through.
     pub proxy: Option<Url>,
+    /// The public ID of the run's credential (key file access ID, OAuth
+    /// Client ID), as the token source loaded it.
+    pub credential_id: Option<String>,
 }
 
 impl Connection {
@@ -128,6 +131,7 @@ impl Connection {
             mock: None,
             tenant: "nowhere (dry run)".into(),
             proxy,
+            credential_id: None,
         })
     }
 }
@@ -149,7 +153,8 @@ pub async fn connect(
             base_url,
             credentials,
         } => {
-            let (base, tokens) = credentials_for(base_url.as_ref(), credentials, settings).await?;
+            let (base, tokens) =
+                credentials_for(base_url.as_ref(), credentials, settings, halt).await?;
             build(base, tokens, settings, announce, halt)
         }
     }
@@ -179,7 +184,7 @@ async fn connect_mock(
                 issuer: Some(issuer),
                 ..oauth.clone()
             };
-            oauth_tokens(&oauth, settings).await?
+            oauth_tokens(&oauth, settings, halt).await?
         }
         None => TokenProvider::fixed(mock.static_token().clone()),
     };
@@ -217,6 +222,7 @@ fn build(
         concurrency: settings.concurrency,
     };
     let tenant = client_config.base_url.host_str().unwrap_or("?").to_owned();
+    let credential_id = tokens.public_id().map(str::to_owned);
     let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {
         client: Some(Arc::new(client)),
@@ -224,6 +230,7 @@ fn build(
         mock: None,
         tenant,
         proxy,
+        credential_id,
     })
 }
 
@@ -231,6 +238,7 @@ async fn credentials_for(
     base_url: Option<&Url>,
     credentials: &Credentials,
     settings: &Settings,
+    halt: &Arc<Halt>,
 ) -> Result<(Url, TokenProvider), ConnectError> {
     match credentials {
         Credentials::Token(token) => {
@@ -246,7 +254,7 @@ async fn credentials_for(
                     "no tenant given: pass --base-url with the Administration API REST URL shown for the OAuth client".into(),
                 )
             })?;
-            Ok((base, oauth_tokens(oauth, settings).await?))
+            Ok((base, oauth_tokens(oauth, settings, halt).await?))
         }
     }
 }
@@ -256,6 +264,7 @@ async fn credentials_for(
 async fn oauth_tokens(
     oauth: &OAuthSettings,
     settings: &Settings,
+    halt: &Arc<Halt>,
 ) -> Result<TokenProvider, ConnectError> {
     if let Some(warning) = crate::auth::permission_warning(&oauth.key) {
         eprintln!("{warning}");
@@ -269,10 +278,27 @@ async fn oauth_tokens(
             retry_after: Arc::new(move |value| {
                 super::parse_retry_after(value, SystemTime::now(), policy.max_retry_after)
             }),
+            pause: {
+                let halt = halt.clone();
+                Arc::new(move |delay| {
+                    let halt = halt.clone();
+                    Box::pin(async move { halt.sleep(delay).await })
+                })
+            },
         },
     };
     let client = OAuthClient::connect(oauth, &transport).await?;
     Ok(TokenProvider::from_oauth(client).await?)
+}
+
+/// Loads an OAuth client's private key as a real run does, with the same
+/// warning for a key others may read; sends nothing, for an offline dry run.
+pub fn check_client_key(path: &std::path::Path) -> Result<(), ConnectError> {
+    if let Some(warning) = crate::auth::permission_warning(path) {
+        eprintln!("{warning}");
+    }
+    crate::auth::ClientKey::load(path).map_err(AuthError::from)?;
+    Ok(())
 }
 
 /// Loads the key file and finds the tenant its tokens may go to: `base_url`

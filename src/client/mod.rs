@@ -14,7 +14,8 @@ mod verify;
 
 pub use adaptive::Rate;
 pub use connect::{
-    connect, key_file_route, ConnectError, Connection, Credentials, Settings, Target,
+    check_client_key, connect, key_file_route, ConnectError, Connection, Credentials, Settings,
+    Target,
 };
 pub use pacer::Pacer;
 pub use retry::{parse_retry_after, RetryPolicy};
@@ -132,6 +133,11 @@ impl Client {
         })
     }
 
+    /// Where the run's tokens come from.
+    pub fn token_kind(&self) -> TokenKind {
+        self.tokens.kind()
+    }
+
     /// Tokens signed or obtained so far, when they are of `kind` (never
     /// for a fixed token).
     pub fn tokens_had(&self, kind: TokenKind) -> Option<u64> {
@@ -157,7 +163,8 @@ impl Client {
         };
         let log = AttemptLog::default();
         let result = self.exchange(&prepared, &log).await;
-        let mut attempted = reply::conclude(op, result, &log);
+        let oauth = self.tokens.kind() == TokenKind::OAuth;
+        let mut attempted = reply::conclude(op, result, &log, oauth);
         attempted.attempts += resolution.attempts;
         attempted.resolved = resolution.resolved;
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {
@@ -167,15 +174,23 @@ impl Client {
     }
 
     /// One request to its conclusion, asking for a fresh token once if the
-    /// tenant refuses the current one.
+    /// tenant refuses the current one. An OAuth access token's 403 means a
+    /// missing permission, which no new token brings: only its 401 renews.
     async fn exchange(
         &self,
         prepared: &Prepared,
         log: &AttemptLog,
     ) -> Result<reply::Success, Failure> {
         let mut result = self.with_retries(prepared, log).await;
-        if let Err(Failure::AuthRefused { token, .. }) = &result {
-            if self.tokens.renew_after_rejection(token).await {
+        if let Err(Failure::AuthRefused { token, status, .. }) = &result {
+            let renewable = *status == 401 || self.tokens.kind() != TokenKind::OAuth;
+            let renewed = renewable
+                && tokio::select! {
+                    biased;
+                    _ = self.halt.halted() => return Err(self.halted()),
+                    renewed = self.tokens.renew_after_rejection(token) => renewed,
+                };
+            if renewed {
                 result = self.with_retries(prepared, log).await;
             }
         }
@@ -248,11 +263,14 @@ impl Client {
             sent_at = self.pacer.wait_turn() => sent_at,
         };
         let waited = waiting.elapsed();
-        let token = self
-            .tokens
-            .bearer()
-            .await
-            .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
+        // A renewal may wait on the token endpoint's retries: the halt ends
+        // that wait too, and the row is left unsent.
+        let token = tokio::select! {
+            biased;
+            _ = self.halt.halted() => return Err(self.halted()),
+            token = self.tokens.bearer() => token,
+        }
+        .map_err(|e| Failure::Local(format!("cannot get a bearer token: {e}")))?;
         if self.halt.is_set() {
             return Err(self.halted());
         }

@@ -3,6 +3,7 @@
 //! act on. Bodies are read up to a cap, so a hostile or broken server cannot
 //! make the tool hold gigabytes.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -186,7 +187,13 @@ fn tenant_message(body: &str) -> String {
 }
 
 /// The row's final account after its last attempt.
-pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptLog) -> Attempted {
+/// With `oauth`, a 403 names the operation's permission, not a role.
+pub fn conclude(
+    op: &Operation,
+    result: Result<Success, Failure>,
+    log: &AttemptLog,
+    oauth: bool,
+) -> Attempted {
     let attempts = log.attempts.load(Ordering::Relaxed);
     match result {
         Ok(success) if op.lists.is_some() => listed(op, &success, attempts),
@@ -206,7 +213,11 @@ pub fn conclude(op: &Operation, result: Result<Success, Failure>, log: &AttemptL
                 listed: Vec::new(),
             }
         }
-        Err(failure) => conclude_failure(&|s| op.explain(s), op.method, &failure, log),
+        Err(failure) => {
+            let permission = oauth.then_some(op.permission);
+            let explain = |s| explained(op.explain(s), s, permission);
+            conclude_failure(&explain, op.method, &failure, log)
+        }
     }
 }
 
@@ -239,10 +250,26 @@ fn listed(op: &Operation, success: &Success, attempts: u32) -> Attempted {
     }
 }
 
-/// A request's final account when it failed; `explain` gives the documented
-/// meaning of a status code for the call that was made.
+/// The meaning of `status` for a call: its `documented` one, except a 403
+/// to an OAuth client, which names the `permission` the call needs (the
+/// catalog's text speaks of an administrator's role).
+pub fn explained(
+    documented: Option<&'static str>,
+    status: u16,
+    permission: Option<&str>,
+) -> Option<Cow<'static, str>> {
+    match (status, permission) {
+        (403, Some(permission)) => Some(Cow::Owned(format!(
+            "not authorised: the OAuth client's token lacks permission {permission}; grant it to the client (and keep it in --scope)"
+        ))),
+        _ => documented.map(Cow::Borrowed),
+    }
+}
+
+/// A request's final account when it failed; `explain` gives the meaning
+/// of a status code for the call that was made.
 pub fn conclude_failure(
-    explain: &dyn Fn(u16) -> Option<&'static str>,
+    explain: &dyn Fn(u16) -> Option<Cow<'static, str>>,
     method: HttpMethod,
     failure: &Failure,
     log: &AttemptLog,
@@ -285,7 +312,7 @@ fn halted(reason: &HaltReason, log: &AttemptLog, attempts: u32) -> Attempted {
 }
 
 fn failure_message(
-    explain: &dyn Fn(u16) -> Option<&'static str>,
+    explain: &dyn Fn(u16) -> Option<Cow<'static, str>>,
     method: HttpMethod,
     failure: &Failure,
     log: &AttemptLog,
@@ -308,12 +335,12 @@ fn failure_message(
         | Failure::AuthRefused { message, .. }
         | Failure::Status { message, .. } => {
             let status = failure.status().unwrap_or_default();
-            let meaning = explain(status).unwrap_or(match status {
+            let meaning = explain(status).unwrap_or(Cow::Borrowed(match status {
                 401 => "not authenticated: the token was refused",
                 300..=399 => "redirect",
                 400..=499 => "refused by the tenant",
                 _ => "error at the tenant",
-            });
+            }));
             let said = if message.is_empty() {
                 String::new()
             } else {
@@ -389,7 +416,7 @@ mod tests {
             status: 409,
             message: "Token not assigned".into(),
         };
-        let account = conclude(&SID_CLEAR_PIN, Err(failure), &log);
+        let account = conclude(&SID_CLEAR_PIN, Err(failure), &log, false);
         assert_eq!(account.outcome, Outcome::Failed);
         assert_eq!(account.http_status, Some(409));
         assert_eq!(
@@ -406,7 +433,7 @@ mod tests {
             status: 404,
             message: String::new(),
         };
-        let account = conclude(&DS100_DELETE, Err(failure), &log);
+        let account = conclude(&DS100_DELETE, Err(failure), &log, false);
         assert!(
             account.message.contains("probably deleted by that attempt"),
             "{}",

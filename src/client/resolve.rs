@@ -210,7 +210,14 @@ impl Client {
                 Attempted::failed_here(Some(success.status), attempts, message)
             }),
             Err(failure) => Err(reply::conclude_failure(
-                &|status| lookup.explain(status),
+                &|status| {
+                    let oauth = self.tokens.kind() == crate::auth::TokenKind::OAuth;
+                    reply::explained(
+                        lookup.explain(status),
+                        status,
+                        oauth.then_some(lookup.permission),
+                    )
+                },
                 lookup.method,
                 &failure,
                 &log,

@@ -73,6 +73,24 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// The same error naming `shown` where it named `read`: standard input
+    /// is read from a private spool file, but shown as `-`.
+    pub fn shown_as(mut self, read: &Path, shown: &Path) -> Self {
+        let (InputError::Io { path, .. }
+        | InputError::Empty { path, .. }
+        | InputError::NotCsv { path, .. }
+        | InputError::Encoding { path, .. }
+        | InputError::MissingColumns { path, .. }
+        | InputError::DuplicateColumn { path, .. }
+        | InputError::Csv { path, .. }) = &mut self;
+        if path == read {
+            *path = shown.to_owned();
+        }
+        self
+    }
+}
+
 /// One input row on its way through the run: its raw record (copied to the
 /// results untouched), the canonical values the operation needs, and whether
 /// it may be sent.

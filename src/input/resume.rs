@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
 use crate::ops::Operation;
-use crate::outcome::{unescape_formula, Outcome, RESULT_COLUMNS};
+use crate::outcome::{json_input_name, unescape_formula, Outcome, RESULT_COLUMNS};
 
 /// How a row done in an earlier run is described; a later resume recognises
 /// its own skipped rows by it.
@@ -117,7 +117,7 @@ impl Done {
             source,
         })?;
         let name = path.display().to_string();
-        let mut columns: Option<(csv::StringRecord, ColumnMap)> = None;
+        let mut columns: Option<(Vec<String>, ColumnMap)> = None;
         let mut reader = std::io::BufReader::new(file);
         let mut text = String::new();
         for line in 1.. {
@@ -150,14 +150,16 @@ impl Done {
                 return Err(bad(&format!("these are results of {written_by}, not {}; --resume takes results of the same operation", op.name)));
             }
             if columns.is_none() {
-                let header: csv::StringRecord = object
+                let keys: Vec<&String> = object
                     .keys()
                     .filter(|k| !RESULT_COLUMNS.contains(&k.as_str()))
                     .collect();
-                let map = ColumnMap::build(path, header.clone(), op)?;
-                columns = Some((header, map));
+                let header: csv::StringRecord = keys.iter().map(|k| json_input_name(k)).collect();
+                let keys = keys.into_iter().cloned().collect::<Vec<_>>();
+                let map = ColumnMap::build(path, header, op)?;
+                columns = Some((keys, map));
             }
-            let (header, map) = columns.as_ref().expect("set above");
+            let (keys, map) = columns.as_ref().expect("set above");
             let done = match Outcome::parse(text_of("outcome")) {
                 Some(Outcome::Ok) => true,
                 Some(Outcome::Skipped) => text_of("message").starts_with(DONE_PREFIX),
@@ -168,7 +170,7 @@ impl Done {
             }
             let input = RawRow {
                 line,
-                record: header.iter().map(text_of).collect(),
+                record: keys.iter().map(|k| text_of(k)).collect(),
             };
             let checked = validate::check(op, map, &input);
             if checked.is_ready() {

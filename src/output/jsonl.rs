@@ -1,14 +1,16 @@
 //! Results as JSON Lines (`--format jsonl`): one object per input row with
 //! the same fields as the CSV, the input's columns first in their own
 //! order, then the results' own, numbers as numbers. Values are written as
-//! they are: a JSON reader runs no formula, so no cell is escaped.
+//! they are: a JSON reader runs no formula, so no cell is escaped. Each key
+//! is written once: an input column named like a results column, or like an
+//! earlier input column, is renamed (`input.line`, `note_2`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::writer::{RowSpan, RESOLVED_FIELDS};
-use crate::outcome::{one_line, RowResult};
+use crate::outcome::{json_input_keys, one_line, RowResult};
 
 /// Appends one row's object and its line end to `out`.
 pub fn push_row(
@@ -19,10 +21,6 @@ pub fn push_row(
     operation: &str,
     finished_at: &str,
 ) {
-    let mut object = serde_json::Map::new();
-    for (i, name) in header.iter().enumerate() {
-        object.insert(name.to_owned(), input.get(i).unwrap_or_default().into());
-    }
     let texts = [
         ("line", result.line.into()),
         ("outcome", result.outcome.as_str().into()),
@@ -34,9 +32,8 @@ pub fn push_row(
         ("queued_ms", (result.queued.as_millis() as u64).into()),
         ("duration_ms", (result.duration.as_millis() as u64).into()),
     ];
-    // Keys of the input come first: a map keeps them in insertion order
-    // only with serde_json's preserve_order, so the object is written by
-    // hand in this order.
+    // Written by hand, not through a map: the input's keys come first in
+    // their own order, and each key once (see `json_input_keys`).
     out.push(b'{');
     let resolved = RESOLVED_FIELDS.iter().map(|field| {
         let value = result
@@ -47,9 +44,11 @@ pub fn push_row(
             .unwrap_or_default();
         (resolved_name(*field), serde_json::Value::from(value))
     });
-    let fields = header
-        .iter()
-        .map(|name| (name.to_owned(), object.remove(name).unwrap_or_default()))
+    let inputs =
+        (0..header.len()).map(|i| serde_json::Value::from(input.get(i).unwrap_or_default()));
+    let fields = json_input_keys(header.iter())
+        .into_iter()
+        .zip(inputs)
         .chain(texts.into_iter().map(|(k, v)| (k.to_owned(), v)))
         .chain(resolved.map(|(k, v)| (k.to_owned(), v)))
         .chain([
@@ -97,4 +96,34 @@ pub fn line_index(path: &Path) -> std::io::Result<(u64, Vec<RowSpan>)> {
     }
     index.sort_unstable();
     Ok((0, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    #[test]
+    fn repeated_and_results_named_input_columns_keep_every_value_once() {
+        let header = csv::StringRecord::from(vec!["note", "note", "line", "outcome"]);
+        let input = csv::StringRecord::from(vec!["first", "second", "7", "ok"]);
+        let result = RowResult::unsent(3, Outcome::Invalid, "bad");
+        let mut out = Vec::new();
+        push_row(&mut out, &header, &input, &result, "report", "t");
+        let text = String::from_utf8(out).unwrap();
+        let keys: Vec<&str> = text
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|k| ["note", "note_2", "line", "input.line", "outcome"].contains(k))
+            .collect();
+        assert_eq!(keys.len(), 5, "each key once: {text}");
+        let object: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(object["note"], "first");
+        assert_eq!(object["note_2"], "second");
+        assert_eq!(object["input.line"], "7");
+        assert_eq!(object["input.outcome"], "ok");
+        assert_eq!(object["line"], 3);
+        assert_eq!(object["outcome"], "invalid");
+    }
 }

@@ -17,7 +17,8 @@ pub struct Summary {
     /// The tenant's host (or `simulated tenant`), `null` when nothing was
     /// sent anywhere.
     pub tenant: Option<String>,
-    /// The credential's public id: the key file's access ID. Never a secret.
+    /// The credential's public id: the key file's access ID or the OAuth
+    /// client's Client ID (none for a bearer token). Never a secret.
     pub credential_id: Option<String>,
     /// RFC 3339 times the run started (after confirmation) and ended.
     pub started_at: String,
@@ -219,8 +220,10 @@ impl Summary {
         if let Some(v) = &self.verified {
             let _ = writeln!(
                 out,
-                "  verified: {} rows read back as changed, {} not changed, {} could not be read",
-                v.yes, v.no, v.unknown
+                "  verified: {} read back as changed, {} not changed, {} could not be read",
+                plural(v.yes, "row", "rows"),
+                v.no,
+                v.unknown
             );
         }
         for finding in &self.input_findings {
@@ -312,6 +315,13 @@ mod tests {
         ));
         let text = s.render();
         assert!(text.contains("outcomes: ok 2, invalid 1"), "{text}");
+        let mut one = s.clone();
+        one.verified = Some(Verified {
+            yes: 1,
+            no: 0,
+            unknown: 0,
+        });
+        assert!(one.render().contains("verified: 1 row read back"));
         assert!(
             text.contains("requests: 4 (2 retries, 1 throttled"),
             "{text}"

@@ -150,7 +150,8 @@ impl ResultsWriter {
         input: &csv::StringRecord,
         result: &RowResult,
     ) -> Result<(), OutputError> {
-        self.in_order &= result.line > self.last_line;
+        // A report writes one line per item, so a row's items share a line.
+        self.in_order &= result.line >= self.last_line;
         self.last_line = result.line;
         self.write_row(input, result)
             .map_err(|source| OutputError::Csv {
@@ -461,6 +462,20 @@ mod tests {
         let mut r = RowResult::unsent(line, Outcome::Failed, message);
         r.http_status = Some(404);
         r
+    }
+
+    #[test]
+    fn items_of_one_row_sharing_its_line_leave_the_file_in_order() {
+        let (_dir, _path, mut writer) = new_writer(&["userId"]);
+        for line in [2, 2, 3, 3, 3, 4] {
+            let input = csv::StringRecord::from(vec![format!("u{line}")]);
+            writer.append(&input, &result(line, "item")).unwrap();
+        }
+        assert!(writer.in_order, "no rewrite at the end");
+        writer
+            .append(&csv::StringRecord::from(vec!["u"]), &result(3, "late"))
+            .unwrap();
+        assert!(!writer.in_order);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::ops::Operation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("{operation} changes {} on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "credential", "credentials"))]
+    #[error("{operation} changes {} on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "row", "rows"))]
     NoTerminal {
         operation: &'static str,
         rows: u64,
@@ -47,10 +47,12 @@ impl Plan<'_> {
     }
 }
 
-/// Returns once the plan may go ahead. Non-destructive operations and plans
-/// that send nothing need no confirmation.
+/// Returns once the plan may go ahead. Non-destructive operations, plans
+/// that send nothing, and read-only operations (`report`, which changes
+/// nothing even under a profile's `confirm = true`) need no confirmation.
 pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
-    if !(plan.operation.destructive || plan.always) || plan.rows == 0 {
+    let read_only = plan.operation.lists.is_some();
+    if !(plan.operation.destructive || plan.always) || plan.rows == 0 || read_only {
         return Ok(());
     }
     eprintln!("{}", plan.describe());
@@ -116,5 +118,29 @@ mod tests {
             always: false,
         };
         assert!(confirm(&plan, false).is_ok());
+    }
+
+    #[test]
+    fn a_read_only_report_is_never_asked_about() {
+        let plan = Plan {
+            operation: &crate::ops::REPORT,
+            tenant: "acme.example",
+            rows: 5,
+            always: true,
+        };
+        assert!(confirm(&plan, false).is_ok());
+    }
+
+    #[test]
+    fn the_refusal_counts_rows() {
+        let err = ConfirmError::NoTerminal {
+            operation: "user-delete",
+            rows: 4,
+            tenant: "acme.example".into(),
+        };
+        assert!(
+            err.to_string().starts_with("user-delete changes 4 rows on"),
+            "{err}"
+        );
     }
 }

@@ -183,15 +183,18 @@ struct Seen {
 /// Reads every sent row's answer and decides whether the run must stop.
 pub struct Watch {
     limits: Limits,
-    operation: &'static str,
+    /// What the credentials may lack, for the breaker's message: a role
+    /// for a key file, permissions for an OAuth client.
+    lacking: String,
     seen: Mutex<Seen>,
 }
 
 impl Watch {
-    pub fn new(limits: Limits, operation: &'static str) -> Self {
+    /// `lacking` completes "the credentials are wrong or expired, or ...".
+    pub fn new(limits: Limits, lacking: String) -> Self {
         Watch {
             limits,
-            operation,
+            lacking,
             seen: Mutex::default(),
         }
     }
@@ -220,8 +223,8 @@ impl Watch {
     fn breaker(&self, seen: &Seen) -> Option<HaltReason> {
         if seen.auth_refusals_in_a_row >= AUTH_REFUSALS_TO_STOP {
             return Some(HaltReason::Fatal(format!(
-                "{} rows in a row were refused with 401/403 even with a fresh token: the credentials are wrong or expired, or the administrator lacks the role {} needs (Help Desk or Super Administrator)",
-                seen.auth_refusals_in_a_row, self.operation
+                "{} rows in a row were refused with 401/403: the credentials are wrong or expired, or {}",
+                seen.auth_refusals_in_a_row, self.lacking
             )));
         }
         let since = seen.unreachable_since?;
@@ -279,7 +282,7 @@ mod tests {
     }
 
     fn watch(limits: Limits) -> Watch {
-        Watch::new(limits, "ds100-clear-pin")
+        Watch::new(limits, "the administrator lacks the role".into())
     }
 
     #[tokio::test(start_paused = true)]

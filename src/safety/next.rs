@@ -120,13 +120,15 @@ pub fn without_secrets(argv: &[String]) -> Vec<String> {
 
 /// How to carry on when rows were left undone.
 /// `argv` is the command as typed, less any token, `results` this run's
-/// results file.
+/// results file. A run that read standard input (`-`) carries on from the
+/// retry file instead: the same command would wait on standard input again.
 pub fn next_step(
     argv: &[String],
     token_typed: bool,
     results: &Path,
     counts: &Counts,
     retry: Option<PathBuf>,
+    from_stdin: bool,
 ) -> Option<String> {
     // The same rows the retry file holds: failed, not attempted, invalid.
     let kinds = [Outcome::Failed, Outcome::NotAttempted, Outcome::Invalid];
@@ -144,10 +146,15 @@ pub fn next_step(
         plural(undone, "row", "rows"),
         breakdown.join(", ")
     );
-    if undone > counts.get(Outcome::Invalid) {
+    let argv = match (from_stdin, &retry) {
+        (false, _) => Some(argv.to_vec()),
+        (true, Some(retry)) => Some(input_replaced(argv, retry)),
+        (true, None) => None,
+    };
+    if let (Some(argv), true) = (argv, undone > counts.get(Outcome::Invalid)) {
         step.push_str(&format!(
             "; carry on (rows already ok are skipped) with:\n    {}",
-            resume_command(argv, results, token_typed)
+            resume_command(&argv, results, token_typed)
         ));
     }
     if let Some(retry) = retry {
@@ -161,6 +168,15 @@ pub fn next_step(
         ));
     }
     Some(step)
+}
+
+/// `argv` reading `input` where it read standard input (`-`).
+fn input_replaced(argv: &[String], input: &Path) -> Vec<String> {
+    let mut words = argv.to_vec();
+    if let Some(dash) = words.iter_mut().skip(1).find(|w| *w == "-") {
+        *dash = input.display().to_string();
+    }
+    words
 }
 
 #[cfg(test)]
@@ -257,6 +273,7 @@ mod tests {
             Path::new("r.results.csv"),
             &counts,
             None,
+            false,
         )
         .unwrap();
         assert!(
@@ -271,8 +288,25 @@ mod tests {
             Path::new("r.results.csv"),
             &one,
             None,
+            false,
         )
         .unwrap();
         assert!(step.starts_with("1 row not done"), "{step}");
+    }
+
+    #[test]
+    fn a_run_from_standard_input_carries_on_from_its_retry_file() {
+        let mut one = Counts::default();
+        one.add(Outcome::Failed);
+        let typed = argv(&["securid-bulk", "ds100-delete", "-", "--yes"]);
+        let results = Path::new("stdin.results.csv");
+        let retry = Some(PathBuf::from("stdin.retry.csv"));
+        let step = next_step(&typed, false, results, &one, retry, true).unwrap();
+        assert!(
+            step.contains("securid-bulk ds100-delete stdin.retry.csv --yes --resume"),
+            "{step}"
+        );
+        let step = next_step(&typed, false, results, &one, None, true).unwrap();
+        assert!(!step.contains("carry on"), "{step}");
     }
 }

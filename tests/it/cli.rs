@@ -115,6 +115,38 @@ fn a_semicolon_export_gets_the_delimiter_hint_and_runs_with_it() {
 }
 
 #[test]
+fn standard_input_is_named_dash_and_carried_on_from_the_retry_file() {
+    let scene = Scene::sample();
+    let run = |data: Vec<u8>| {
+        bin()
+            .current_dir(scene.dir.path())
+            .args(["ds100-clear-pin", "-", "--rate", "0", "--base-url"])
+            .arg(scene.tenant.url())
+            .env("SECURID_TOKEN", scene.tenant.token())
+            .write_stdin(data)
+            .output()
+            .unwrap()
+    };
+    let missing = run(b"serial,ticket\n014010008038,x\n".to_vec());
+    assert_eq!(code(&missing), 1);
+    let err = stderr(&missing);
+    assert!(err.contains("-:1: missing column userId"), "{err}");
+    assert!(
+        !err.contains(".tmp") && !err.contains("securid-bulk-stdin"),
+        "{err}"
+    );
+    let bad = std::fs::read(crate::fixture::sample("ds100-clear-pin-bad.csv")).unwrap();
+    let failed = run(bad);
+    assert_eq!(code(&failed), 2, "{}", stderr(&failed));
+    let err = stderr(&failed);
+    assert!(
+        err.contains("ds100-clear-pin stdin.retry.csv --rate 0"),
+        "carries on from the retry file: {err}"
+    );
+    assert!(!err.contains("securid-bulk-stdin"), "{err}");
+}
+
+#[test]
 fn standard_input_is_read_and_its_spool_removed() {
     let scene = Scene::sample();
     let data = std::fs::read(crate::fixture::sample("ds100-clear-pin.csv")).unwrap();
@@ -154,6 +186,53 @@ fn config(dir: &Path, url: &str) -> std::path::PathBuf {
         "config.toml",
         &format!("[profiles.test]\nbase-url = \"{url}\"\nrate = 0\nconcurrency = 2\n"),
     )
+}
+
+#[test]
+fn a_token_from_the_environment_drops_the_whole_oauth_client_of_a_profile() {
+    let scene = Scene::sample();
+    let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
+    let config = write(
+        scene.dir.path(),
+        "config.toml",
+        &format!(
+            "[profiles.p]\nbase-url = \"{}\"\nrate = 0\nclient-id = \"c\"\nclient-key = \"/nonexistent.jwk\"\nissuer = \"http://127.0.0.1:9/oauth\"\ntoken-url = \"http://127.0.0.1:9/token\"\nscope = \"rsa.user.read\"\n",
+            scene.tenant.url()
+        ),
+    );
+    let out = bin()
+        .args(["ds100-clear-pin", "--force", "--profile", "p", "--config"])
+        .arg(&config)
+        .arg(&input)
+        .env("SECURID_TOKEN", scene.tenant.token())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
+}
+
+#[test]
+fn a_bad_profile_value_names_the_profile_file_and_line_and_verbose_counts() {
+    let dir = crate::fixture::temp_dir();
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let run = |profile: &str| {
+        let config = write(dir.path(), "config.toml", profile);
+        bin()
+            .args(["ds100-clear-pin", "--dry-run", "--force", "--profile", "p"])
+            .arg("--config")
+            .arg(&config)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let out = run("[profiles.p]\nconcurrency = 2\nrate = \"fast\"\n");
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("profile p in "), "{err}");
+    assert!(err.contains("config.toml:3: "), "{err}");
+    assert!(err.contains("'fast'") && err.contains("--rate"), "{err}");
+    let out = run("[profiles.p]\nverbose = 2\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[test]
@@ -280,6 +359,52 @@ fn json_lines_results_parse_back_row_by_row_and_resume() {
         &["--resume", path.to_str().unwrap()],
     );
     assert!(stderr(&output).contains("skipped 3"), "{}", stderr(&output));
+}
+
+#[test]
+fn json_lines_keys_repeat_no_input_column_and_resume_reads_them_back() {
+    let scene = Scene::sample();
+    let sample = std::fs::read_to_string(crate::fixture::sample("ds100-clear-pin.csv")).unwrap();
+    let mut text = String::from("userId,tokenSerialNumber,line,outcome,note,note\n");
+    for (i, row) in sample.lines().skip(1).enumerate() {
+        let fields: Vec<&str> = row.split(',').collect();
+        text.push_str(&format!(
+            "{},{},{i},failed,first,second\n",
+            fields[0], fields[1]
+        ));
+    }
+    let input = write(scene.dir.path(), "chained.csv", &text);
+    let output = run_op(
+        &scene.tenant,
+        "ds100-clear-pin",
+        &input,
+        &["--format", "jsonl"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let path = scene.dir.path().join("chained.results.jsonl");
+    let written = std::fs::read_to_string(&path).unwrap();
+    let first = written.lines().next().unwrap();
+    assert_eq!(first.matches("\"line\":").count(), 1, "{first}");
+    assert_eq!(first.matches("\"note\":").count(), 1, "{first}");
+    let row: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(row["line"], 2);
+    assert_eq!(row["input.line"], "0");
+    assert_eq!(row["outcome"], "ok");
+    assert_eq!(row["input.outcome"], "failed");
+    assert_eq!(
+        (&row["note"], &row["note_2"]),
+        (&"first".into(), &"second".into())
+    );
+    let again = scene.dir.path().join("again.csv");
+    let resume = [
+        "--resume",
+        path.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ];
+    let output = run_op(&scene.tenant, "ds100-clear-pin", &input, &resume);
+    assert!(stderr(&output).contains("skipped 7"), "{}", stderr(&output));
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
 }
 
 #[test]

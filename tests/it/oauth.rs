@@ -123,6 +123,7 @@ fn every_operation_runs_with_an_rsa_and_an_ec_client_across_token_expiries() {
             let summary = summary(&summary_path);
             let obtained = summary["access_tokens_obtained"].as_u64().unwrap_or(0);
             assert!(obtained >= 2, "{key_type} {op}: {summary}");
+            assert_eq!(summary["credential_id"], client.id.as_str(), "{summary}");
             let oauth = tenant.stats().oauth;
             assert!(
                 oauth.refused.is_empty(),
@@ -174,17 +175,48 @@ fn a_token_without_the_permission_is_refused_per_row_naming_it() {
     assert_exit(&out, 1);
     let rows = results(&results_path(&input));
     assert_eq!(rows[0]["http_status"], "403", "{:?}", rows[0]);
-    assert_eq!(rows[0]["attempts"], "2", "one fresh token and one retry");
+    assert_eq!(rows[0]["attempts"], "1", "a new token brings no permission");
+    assert_eq!(
+        tenant.stats().oauth.tokens_issued,
+        1,
+        "a 403 renews no access token"
+    );
     let message = &rows[0]["message"];
     assert!(
         message.contains("lacks permission rsa.authenticator.ds100.manage"),
         "{message}"
     );
     assert!(
-        stderr(&out).contains("stopped"),
-        "the breaker stops the run"
+        message.contains("the OAuth client's token lacks permission")
+            && !message.contains("Help Desk"),
+        "names the permission, not a role: {message}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("stopped"), "the breaker stops the run: {err}");
+    assert!(
+        err.contains("the OAuth client lacks a permission ds100-clear-pin needs")
+            && !err.contains("Help Desk"),
+        "{err}"
     );
     assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), 0);
+}
+
+#[test]
+fn verify_with_a_scope_lacking_a_read_back_permission_is_refused_up_front() {
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &[]);
+    let input = copy_sample(dir.path(), "user-delete.csv");
+    let scope = ["--scope", "rsa.user.delete", "--verify"];
+    let out = run_oauth(&tenant, &client, "user-delete", &input, &scope);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--verify") && err.contains("--scope lacks the permission"),
+        "{err}"
+    );
+    assert!(err.contains("rsa.user.read"), "{err}");
+    assert_eq!(tenant.stats().oauth.tokens_issued, 0, "nothing asked for");
+    assert!(!results_path(&input).exists());
 }
 
 #[test]
@@ -468,4 +500,129 @@ fn a_client_refused_mid_run_is_not_asked_again_row_after_row() {
     );
     assert_eq!(oauth.refused.get("client-gone"), Some(&1));
     assert_no_secret(&client, &everything(&out, dir.path()));
+}
+
+/// A token endpoint on loopback: the first request gets `token`, living one
+/// second; every later one a 503 asking to come back in 30 s. Counts them.
+fn stalling_token_endpoint(
+    token: &str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (counted, token) = (requests.clone(), token.to_owned());
+    // The thread ends with the test process; it holds nothing else.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(20) {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = match counted.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    let json = format!(r#"{{"access_token":"{token}","expires_in":1}}"#);
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}", json.len())
+                }
+                _ => "HTTP/1.1 503 Service Unavailable\r\nretry-after: 30\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+            };
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    (url, requests)
+}
+
+#[test]
+fn ctrl_c_ends_a_token_renewal_waiting_on_the_endpoints_retries() {
+    use std::sync::atomic::Ordering;
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "ec", &["--static-token", "tok-1"]);
+    let (token_url, requests) = stalling_token_endpoint("tok-1");
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
+        .arg("ds100-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &tenant.url(), "--client-id", &client.id])
+        .arg("--client-key")
+        .arg(&client.key)
+        .args(["--token-url", &token_url, "--rate", "1", "-j", "1", "-q"])
+        .env_remove("SECURID_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while requests.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "the renewal was refused once"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (exit, text) = finish(child);
+    assert_eq!(exit, Some(130), "{text}");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "no token request after the halt"
+    );
+    let rows = results(&results_path(&input));
+    assert_eq!(rows.len(), 7, "every row accounted for");
+    let done = rows.iter().filter(|r| r["outcome"] == "ok").count();
+    assert!(done >= 1, "{rows:?}");
+    for row in rows.iter().filter(|r| r["outcome"] != "ok") {
+        assert_eq!(row["outcome"], "not_attempted", "{row:?}");
+        assert_eq!(row["attempts"], "0", "{row:?}");
+        assert!(row["message"].contains("interrupted"), "{row:?}");
+    }
+    assert_eq!(tenant.stats().applied_total("ds100-clear-pin"), done as u64);
+}
+
+#[test]
+fn an_offline_dry_run_loads_the_client_key_and_sends_nothing() {
+    let dir = temp_dir();
+    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &[]);
+    let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
+    let dry_run = |key: &Path| {
+        bin()
+            .arg("ds100-clear-pin")
+            .arg(&input)
+            .args(["--dry-run", "--force", "--client-id", &client.id])
+            .arg("--client-key")
+            .arg(key)
+            .args(["--issuer", &client.issuer])
+            .output()
+            .unwrap()
+    };
+    let missing = dir.path().join("nonexistent.jwk");
+    let out = dry_run(&missing);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("nonexistent.jwk"), "{}", stderr(&out));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&client.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = dry_run(&client.key);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("is readable by group or others; chmod 600"),
+        "{}",
+        stderr(&out)
+    );
+    let oauth = tenant.stats().oauth;
+    assert_eq!((oauth.discovery_requests, oauth.token_requests), (0, 0));
 }

@@ -19,10 +19,7 @@ fn destructive_run_without_yes_or_terminal_is_refused_and_sends_nothing() {
     let out = run_op(&tenant, "ds100-delete", &input, &[]);
     assert_exit(&out, 1);
     let text = stderr(&out);
-    assert!(
-        text.contains("ds100-delete changes 3 credentials"),
-        "{text}"
-    );
+    assert!(text.contains("ds100-delete changes 3 rows"), "{text}");
     assert!(text.contains("--yes"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
     assert_eq!(tenant.stats().requests, 0);
