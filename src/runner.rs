@@ -122,6 +122,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
+    let begun = Started::now();
     let config = Arc::new(config);
     let scan = Arc::new(scan(&config).await?);
     let summary = config.summary_json.as_deref();
@@ -129,7 +130,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     announce_profile(&config, &connection);
-    let rows = send_rows(&config, &scan, &connection, &halt).await;
+    let rows = send_rows(&config, &scan, &connection, &halt, begun).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
@@ -202,12 +203,14 @@ async fn send_rows(
     scan: &Arc<Scan>,
     connection: &Connection,
     halt: &Arc<Halt>,
+    mut started: Started,
 ) -> Result<(Written, Arc<Tally>, Started), RunError> {
+    let asking = Instant::now();
     confirm_plan(config, scan, connection)?;
+    // The time the admin spent reading the prompt is not the run's.
+    started.prompt = asking.elapsed();
     let listing = config.operation.lists;
     let header = listed_header(&scan.columns.header, listing);
-    // The clock starts once the admin has confirmed.
-    let started = (Instant::now(), std::time::SystemTime::now());
     let writer = ResultsWriter::create_as(
         &config.output,
         &header,
@@ -267,9 +270,30 @@ fn lacking(config: &Config, connection: &Connection) -> String {
     }
 }
 
-/// When the rows started: for the elapsed time, and the wall clock for the
-/// summary.
-type Started = (Instant, std::time::SystemTime);
+/// When the run began (before the scan), on the monotonic clock for the
+/// elapsed time and on the wall clock for the summary, and how long the
+/// confirmation prompt held it, which the elapsed time leaves out.
+#[derive(Clone, Copy)]
+struct Started {
+    at: Instant,
+    wall: std::time::SystemTime,
+    prompt: std::time::Duration,
+}
+
+impl Started {
+    fn now() -> Self {
+        Started {
+            at: Instant::now(),
+            wall: std::time::SystemTime::now(),
+            prompt: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The time the run worked: everything but the confirmation prompt.
+    fn elapsed(&self) -> std::time::Duration {
+        self.at.elapsed().saturating_sub(self.prompt)
+    }
+}
 
 /// Asks before a destructive run, naming the tenant and the rows to send.
 fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
@@ -671,7 +695,7 @@ fn report(
         profile: config.profile.clone(),
         tenant: tenant_shown(config, connection),
         credential_id: connection.credential_id.clone(),
-        started_at: started.1,
+        started_at: started.wall,
         command_line: next::without_secrets(&config.argv),
         input: match config.input_is_stdin {
             true => std::path::Path::new("-"),
@@ -681,7 +705,7 @@ fn report(
         dry_run: config.dry_run.is_on(),
         counts: &counts,
         figures,
-        elapsed: started.0.elapsed(),
+        elapsed: started.elapsed(),
         proxy: connection.proxy.as_ref().map(show_proxy),
         stopped: halted.as_ref().map(HaltReason::describe),
         next_step,
