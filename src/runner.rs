@@ -6,7 +6,6 @@
 //! results.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,19 +18,19 @@ use crate::client::{
 };
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
-use crate::net::show_proxy;
-use crate::ops::Listing;
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::{
-    files, InputRows, OutputError, RequestFigures, ResultsWriter, RetryError, RunFacts, Summary,
-    Verified,
-};
+use crate::output::{files, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
-use crate::safety::{next, signals, Canary, Halt, HaltReason, Watch};
+use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
+mod report;
+mod writing;
+
 use handoff::Handoff;
+use report::{report, Started};
+use writing::{listed_header, spawn_writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -270,31 +269,6 @@ fn lacking(config: &Config, connection: &Connection) -> String {
     }
 }
 
-/// When the run began (before the scan), on the monotonic clock for the
-/// elapsed time and on the wall clock for the summary, and how long the
-/// confirmation prompt held it, which the elapsed time leaves out.
-#[derive(Clone, Copy)]
-struct Started {
-    at: Instant,
-    wall: std::time::SystemTime,
-    prompt: std::time::Duration,
-}
-
-impl Started {
-    fn now() -> Self {
-        Started {
-            at: Instant::now(),
-            wall: std::time::SystemTime::now(),
-            prompt: std::time::Duration::ZERO,
-        }
-    }
-
-    /// The time the run worked: everything but the confirmation prompt.
-    fn elapsed(&self) -> std::time::Duration {
-        self.at.elapsed().saturating_sub(self.prompt)
-    }
-}
-
 /// Asks before a destructive run, naming the tenant and the rows to send.
 fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result<(), RunError> {
     if config.dry_run.is_on() {
@@ -346,119 +320,6 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
             source: std::io::Error::other(e.to_string()),
         })
     })
-}
-
-/// The writer is a task on the runtime, not a thread of its own: a result
-/// handed over by a worker is written on the same core without waking
-/// another thread, and a buffered write to the page cache is too short to
-/// hold up the workers.
-fn spawn_writer(
-    mut writer: ResultsWriter,
-    listing: Option<&'static Listing>,
-    mut results: mpsc::Receiver<Finished>,
-    tally: Arc<Tally>,
-    halt: Arc<Halt>,
-) -> tokio::task::JoinHandle<Result<Written, OutputError>> {
-    tokio::spawn(async move {
-        let mut written = Written {
-            to_retry: BTreeSet::new(),
-        };
-        let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let (record, result) = tokio::select! {
-                finished = results.recv() => match finished {
-                    Some(finished) => finished,
-                    None => break,
-                },
-                _ = sync_tick.tick() => {
-                    if let Err(e) = sync_off_runtime(&mut writer).await {
-                        halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
-                        return Err(e);
-                    }
-                    continue;
-                }
-            };
-            // Results already queued are written before one flush: each is
-            // on disk as soon as the writer has caught up, without a system
-            // call per row when rows come faster than one at a time.
-            let lines = result_lines(record, &result, listing);
-            let mut stored = lines
-                .iter()
-                .try_for_each(|line| writer.append(line, &result));
-            if stored.is_ok() && results.is_empty() {
-                stored = writer.flush();
-            }
-            if let Err(e) = stored {
-                halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
-                return Err(e);
-            }
-            if result.outcome.needs_attention() {
-                written.to_retry.insert(result.line);
-            }
-            tally.add(result.outcome);
-        }
-        // Putting a large file back in input order is real work: off the
-        // runtime.
-        let path = writer.path().to_owned();
-        let finished = tokio::task::spawn_blocking(move || writer.finish()).await;
-        finished.unwrap_or_else(|e| {
-            Err(OutputError::Io {
-                path,
-                source: std::io::Error::other(e.to_string()),
-            })
-        })?;
-        Ok(written)
-    })
-}
-
-/// The results header: the input's columns, then a listing's item columns.
-fn listed_header(input: &csv::StringRecord, listing: Option<&Listing>) -> csv::StringRecord {
-    let mut header = input.clone();
-    for column in listing.map(|l| l.columns).unwrap_or_default() {
-        header.push_field(column);
-    }
-    header
-}
-
-/// One row's results lines: the row itself, or for a listing read one line
-/// per item after the row's cells (one line with the item columns empty
-/// when there is no item: an empty list, a failure, a row not sent).
-fn result_lines(
-    record: csv::StringRecord,
-    result: &RowResult,
-    listing: Option<&Listing>,
-) -> Vec<csv::StringRecord> {
-    let Some(listing) = listing else {
-        return vec![record];
-    };
-    let with = |cells: &[String]| {
-        let mut line = record.clone();
-        for i in 0..listing.columns.len() {
-            line.push_field(cells.get(i).map_or("", String::as_str));
-        }
-        line
-    };
-    match result.listed.as_slice() {
-        [] => vec![with(&[])],
-        items => items.iter().map(|item| with(item)).collect(),
-    }
-}
-
-/// Syncs what the writer flushed on a blocking thread: an fdatasync can
-/// take long on a slow disk, and the runtime's one worker thread must keep
-/// sending requests and firing timers meanwhile.
-async fn sync_off_runtime(writer: &mut ResultsWriter) -> Result<(), OutputError> {
-    let Some(file) = writer.take_unsynced()? else {
-        return Ok(());
-    };
-    let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
-    synced
-        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
-        .map_err(|source| OutputError::Io {
-            path: writer.path().to_owned(),
-            source,
-        })
 }
 
 fn spawn_workers(
@@ -633,87 +494,5 @@ fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(O
             Some((Outcome::NotAttempted, canary.message()))
         }
         Verdict::Ready => None,
-    }
-}
-
-/// The tenant host a run sent to, or would send to.
-fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
-    match &config.dry_run {
-        DryRun::Offline { would_send_to, .. } => would_send_to
-            .as_ref()
-            .and_then(|url| url.host_str())
-            .map(str::to_owned),
-        _ => Some(connection.tenant.clone()),
-    }
-}
-
-/// The report of the run: the summary's facts, gathered from the run's
-/// parts, and why it halted, if it did.
-fn report(
-    config: &Config,
-    scan: &Scan,
-    tally: &Tally,
-    halt: &Halt,
-    connection: &Connection,
-    retry: Option<std::path::PathBuf>,
-    started: Started,
-) -> RunReport {
-    let counts = tally.snapshot();
-    let traffic = connection.traffic();
-    let client = connection.client.as_ref();
-    let figures = RequestFigures {
-        requests: traffic.requests.load(Relaxed),
-        lookups: traffic.lookups.load(Relaxed),
-        retries: traffic.retries.load(Relaxed),
-        throttled: traffic.throttled.load(Relaxed),
-        settled_rate: client.and_then(|c| c.settled_rate()),
-        tokens_signed: client.and_then(|c| c.tokens_had(TokenKind::KeyFile)),
-        access_tokens_obtained: client.and_then(|c| c.tokens_had(TokenKind::OAuth)),
-        verified: (config.verify && !config.dry_run.is_on()).then(|| {
-            let [yes, no, unknown] = &traffic.verified;
-            Verified {
-                yes: yes.load(Relaxed),
-                no: no.load(Relaxed),
-                unknown: unknown.load(Relaxed),
-            }
-        }),
-    };
-    let next_step = match config.dry_run.is_on() {
-        true => None,
-        false => next::next_step(
-            &config.argv,
-            config.token_on_command_line,
-            &config.output,
-            &counts,
-            retry,
-            config.input_is_stdin,
-        ),
-    };
-    let halted = halt.reason();
-    let summary = Summary::new(RunFacts {
-        operation: config.operation.name,
-        profile: config.profile.clone(),
-        tenant: tenant_shown(config, connection),
-        credential_id: connection.credential_id.clone(),
-        started_at: started.wall,
-        command_line: next::without_secrets(&config.argv),
-        input: match config.input_is_stdin {
-            true => std::path::Path::new("-"),
-            false => &config.input,
-        },
-        results: &config.output,
-        dry_run: config.dry_run.is_on(),
-        counts: &counts,
-        figures,
-        elapsed: started.elapsed(),
-        proxy: connection.proxy.as_ref().map(show_proxy),
-        stopped: halted.as_ref().map(HaltReason::describe),
-        next_step,
-        input_findings: scan.report(),
-    });
-    RunReport {
-        summary,
-        counts,
-        halted,
     }
 }

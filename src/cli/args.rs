@@ -1,0 +1,438 @@
+//! The flags every operation takes (`RunArgs`), their translation into
+//! [`Flags`], and which credential settings a run keeps when several kinds
+//! were given: a flag beats the environment, which beats a profile.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::Args;
+use reqwest::Url;
+
+use super::values::{parse_delimiter, parse_rate, parse_share, positive_seconds, seconds};
+use crate::client::{Rate, RetryPolicy, Settings};
+use crate::config::{CredentialKind, DryRunFlag, Flags, Given, OAuthFlags, Origin};
+use crate::net::{parse_proxy, ProxyChoice, UrlSource};
+use crate::output::Format;
+use crate::safety::Limits;
+use crate::secret::Secret;
+
+/// Flags shared by every operation.
+#[derive(Args, Debug)]
+pub(super) struct RunArgs {
+    /// The input CSV (header row required); `-` reads standard input.
+    input: PathBuf,
+
+    /// Results file [default: <input stem>.results.csv beside the input;
+    /// stdin.results.csv in the current directory for `-`].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Results as CSV, or as JSON Lines (one object per input row).
+    #[arg(long, value_enum, default_value = "csv", value_name = "FORMAT")]
+    format: FormatArg,
+
+    /// Profile of the config file to run with [default: none].
+    #[arg(
+        long,
+        env = "SECURID_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub(super) profile: Option<String>,
+
+    /// Config file holding the profiles [default:
+    /// $XDG_CONFIG_HOME/securid-bulk/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+
+    /// Log each request on stderr (row line, method, path, status, attempt,
+    /// wait); -vv adds more. RUST_LOG overrides the level.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Append the request log as JSON Lines to FILE (created 0600), an
+    /// audit trail beside the results.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+
+    /// Overwrite the results file if it exists.
+    #[arg(long)]
+    force: bool,
+
+    /// Validate every row and write the plan; send nothing. With =lookup,
+    /// send only the lookups (email or username → userId, device → token
+    /// serial), which change nothing, to prove the file resolves.
+    #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
+          require_equals = true, default_missing_value = "offline")]
+    dry_run: Option<DryRunArg>,
+
+    /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
+    /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
+    #[arg(
+        long,
+        env = "SECURID_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    base_url: Option<String>,
+
+    /// Bearer token. Prefer the environment variable, which stays out of
+    /// shell history.
+    #[arg(
+        long,
+        env = "SECURID_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = parse_secret
+    )]
+    token: Option<Secret>,
+
+    /// Proxy for requests to an https:// tenant [default: HTTPS_PROXY,
+    /// ALL_PROXY and NO_PROXY from the environment]. Plain http:// to
+    /// loopback never goes through a proxy.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    proxy: Option<Url>,
+
+    /// Send straight to the tenant, ignoring the proxy environment variables.
+    #[arg(long)]
+    no_proxy: bool,
+
+    /// Admin API key file from the Cloud Administration Console.
+    #[arg(
+        long,
+        env = "SECURID_KEY_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    key_file: Option<PathBuf>,
+
+    /// OAuth API client: its Client ID (Platform > API Access Management in
+    /// the Cloud Administration Console).
+    #[arg(
+        long,
+        env = "SECURID_CLIENT_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
+    client_id: Option<String>,
+
+    /// OAuth API client: its private key file (a JWK JSON file, RSA or EC,
+    /// or a PKCS#8 PEM), saved when the client was created.
+    #[arg(
+        long,
+        env = "SECURID_CLIENT_KEY",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    client_key: Option<PathBuf>,
+
+    /// OAuth API client: its Issuer URL, e.g.
+    /// https://<tenant>.auth.securid.com/oauth. The token endpoint is found
+    /// by OpenID discovery there, else it is <issuer>/token.
+    #[arg(
+        long,
+        env = "SECURID_ISSUER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    issuer: Option<String>,
+
+    /// OAuth API client: the token endpoint, used as is instead of the one
+    /// found from --issuer.
+    #[arg(long, value_name = "URL")]
+    token_url: Option<String>,
+
+    /// OAuth API client: the permissions to ask for, separated by spaces
+    /// [default: the operation's and its lookups', see `operations`].
+    #[arg(long, value_name = "\"PERMISSION ...\"")]
+    scope: Option<String>,
+
+    /// Lifetime of each token signed from the key file, in seconds (at most
+    /// 3600); a fresh one is signed shortly before it expires.
+    #[arg(long, default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(2..=3600))]
+    token_lifetime: u64,
+
+    /// Run against a built-in simulated tenant seeded with samples/tenant.json
+    /// (with --client-id and --client-key, as that client's authorization
+    /// server).
+    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
+    mock: bool,
+
+    /// Rows in flight at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+
+    /// Requests per second for the whole run: a number, 0 for unlimited, or
+    /// "auto" to adapt to the tenant's quota.
+    #[arg(long, default_value = "10", value_name = "R|0|auto", value_parser = parse_rate)]
+    rate: Rate,
+
+    /// Attempts per row before giving up, the first included.
+    #[arg(long, default_value_t = 6, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    max_attempts: u32,
+
+    /// Seconds to wait for one answer.
+    #[arg(long, default_value = "30", value_name = "SECS", value_parser = positive_seconds)]
+    timeout: Duration,
+
+    /// Longest Retry-After honoured, in seconds; longer ones are cut to this.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    max_retry_after: u64,
+
+    /// Field delimiter of the input.
+    #[arg(long, default_value = ",", value_name = "C", value_parser = parse_delimiter)]
+    delimiter: u8,
+
+    /// No progress display; errors and the summary only.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Also write the summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
+
+    /// Go ahead with a destructive operation (delete, disable, unassign)
+    /// without asking.
+    #[arg(long)]
+    yes: bool,
+
+    /// After each row succeeds, read its state back through the matching
+    /// lookup; a change that did not take fails the row (see the `verified`
+    /// column). The reads count against --rate.
+    #[arg(long)]
+    verify: bool,
+
+    /// Canary: send only the first N rows; the rest are not attempted.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+
+    /// Stop taking new rows once N rows have failed.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_failures: Option<u64>,
+
+    /// Stop taking new rows once this share of sent rows failed (0.2 or 20%),
+    /// checked after --failure-sample rows.
+    #[arg(long, value_name = "P", value_parser = parse_share)]
+    max_failure_rate: Option<f64>,
+
+    /// Rows sent before --max-failure-rate is checked.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    failure_sample: u64,
+
+    /// Stop the run when no request has reached the tenant for this long.
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+    max_unreachable: Duration,
+
+    /// Skip rows an earlier run did (its results say ok); may be repeated to
+    /// name every results file of a chain of runs.
+    #[arg(long, value_name = "RESULTS.csv")]
+    resume: Vec<PathBuf>,
+}
+
+/// The results' format, as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// CSV with the input's columns, then the results' own.
+    Csv,
+    /// JSON Lines: one object per input row, the same fields.
+    Jsonl,
+}
+
+/// What a dry run may send, as typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DryRunArg {
+    /// Nothing at all (`--dry-run`).
+    #[value(hide = true)]
+    Offline,
+    /// The lookups only (`--dry-run=lookup`).
+    Lookup,
+}
+
+impl RunArgs {
+    /// The flags, with where clap found the token and the tenant URL.
+    pub(super) fn into_flags(
+        self,
+        matches: &clap::ArgMatches,
+        from_profile: &[String],
+        given: Vec<Given>,
+    ) -> Flags {
+        let source = |id: &str| matches.value_source(id);
+        let base_url_source = match source("base_url") {
+            _ if from_profile.iter().any(|id| id == "base_url") => UrlSource::Profile,
+            Some(ValueSource::EnvVariable) => UrlSource::BaseUrlEnvironment,
+            _ => UrlSource::BaseUrlFlag,
+        };
+        Flags {
+            token_on_command_line: source("token") == Some(ValueSource::CommandLine)
+                && self.token.is_some(),
+            base_url_source,
+            input: self.input,
+            output: self.output,
+            format: match self.format {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Jsonl => Format::Jsonl,
+            },
+            profile: None,
+            confirm_always: false,
+            verbose: self.verbose,
+            log_file: self.log_file,
+            force: self.force,
+            dry_run: self.dry_run.map(|d| match d {
+                DryRunArg::Offline => DryRunFlag::Offline,
+                DryRunArg::Lookup => DryRunFlag::Lookup,
+            }),
+            base_url: self.base_url,
+            token: self.token,
+            key_file: self.key_file,
+            oauth: OAuthFlags {
+                client_id: self.client_id,
+                client_key: self.client_key,
+                issuer: self.issuer,
+                issuer_source: match source("issuer") {
+                    _ if from_profile.iter().any(|id| id == "issuer") => UrlSource::Profile,
+                    Some(ValueSource::EnvVariable) => UrlSource::IssuerEnvironment,
+                    _ => UrlSource::IssuerFlag,
+                },
+                token_url: self.token_url,
+                scope: self.scope,
+            },
+            given,
+            mock: self.mock,
+            client: Settings {
+                timeout: self.timeout,
+                rate: self.rate,
+                retry: RetryPolicy {
+                    max_attempts: self.max_attempts,
+                    max_retry_after: Duration::from_secs(self.max_retry_after),
+                    ..RetryPolicy::default()
+                },
+                concurrency: self.concurrency.into(),
+                proxy: match (self.proxy, self.no_proxy) {
+                    (_, true) => ProxyChoice::Direct,
+                    (Some(proxy), false) => ProxyChoice::Given(proxy),
+                    (None, false) => ProxyChoice::Environment,
+                },
+                token_lifetime: Duration::from_secs(self.token_lifetime),
+            },
+            delimiter: self.delimiter,
+            quiet: self.quiet,
+            summary_json: self.summary_json,
+            yes: self.yes,
+            verify: self.verify,
+            limit: self.limit,
+            limits: Limits {
+                max_failures: self.max_failures,
+                max_failure_rate: self.max_failure_rate,
+                failure_sample: self.failure_sample,
+                max_unreachable: self.max_unreachable,
+            },
+            resume: self.resume,
+        }
+    }
+}
+
+/// Every credential setting: its kind, its argument id, its flag and its
+/// environment variable.
+const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
+    (
+        CredentialKind::BearerToken,
+        "token",
+        "--token",
+        Some("SECURID_TOKEN"),
+    ),
+    (
+        CredentialKind::KeyFile,
+        "key_file",
+        "--key-file",
+        Some("SECURID_KEY_FILE"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_id",
+        "--client-id",
+        Some("SECURID_CLIENT_ID"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "client_key",
+        "--client-key",
+        Some("SECURID_CLIENT_KEY"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "issuer",
+        "--issuer",
+        Some("SECURID_ISSUER"),
+    ),
+    (
+        CredentialKind::OAuthClient,
+        "token_url",
+        "--token-url",
+        None,
+    ),
+    (CredentialKind::OAuthClient, "scope", "--scope", None),
+];
+
+/// Credentials of a kind given by the strongest source win over those of
+/// other kinds from weaker ones: a flag over the environment over a
+/// config-file profile. So `--token` works for a one-off run even with
+/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell. Returns
+/// the settings left, with where each came from.
+pub(super) fn prefer_flags_over_environment(
+    run: &mut RunArgs,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+) -> Vec<Given> {
+    let given: Vec<Given> = CREDENTIAL_SETTINGS
+        .iter()
+        .filter_map(|(kind, id, flag, env)| {
+            let origin = match matches.value_source(id)? {
+                _ if from_profile.iter().any(|p| p == id) => Origin::Profile,
+                ValueSource::EnvVariable => Origin::Environment,
+                ValueSource::CommandLine => Origin::Flag,
+                _ => return None,
+            };
+            Some(Given {
+                kind: *kind,
+                flag,
+                env: *env,
+                origin,
+            })
+        })
+        .collect();
+    let Some(strongest) = given.iter().map(|g| g.origin).max() else {
+        return given;
+    };
+    let winners: Vec<CredentialKind> = given
+        .iter()
+        .filter(|g| g.origin == strongest)
+        .map(|g| g.kind)
+        .collect();
+    let (kept, dropped): (Vec<Given>, Vec<Given>) =
+        given.into_iter().partition(|g| winners.contains(&g.kind));
+    for g in dropped {
+        match g.kind {
+            CredentialKind::BearerToken => run.token = None,
+            CredentialKind::KeyFile => run.key_file = None,
+            CredentialKind::OAuthClient => {
+                run.client_id = None;
+                run.client_key = None;
+                run.issuer = None;
+                run.token_url = None;
+                run.scope = None;
+            }
+        }
+    }
+    kept
+}
+
+fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(text))
+}

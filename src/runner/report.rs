@@ -1,0 +1,123 @@
+//! The end of a run: when it began and how long it worked, and the report
+//! built from the run's parts (the summary's facts and why it halted).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use crate::auth::TokenKind;
+use crate::client::Connection;
+use crate::config::{Config, DryRun};
+use crate::input::Scan;
+use crate::net::show_proxy;
+use crate::outcome::Tally;
+use crate::output::{RequestFigures, RunFacts, Summary, Verified};
+use crate::safety::{next, Halt, HaltReason};
+
+use super::RunReport;
+
+/// When the run began (before the scan), on the monotonic clock for the
+/// elapsed time and on the wall clock for the summary, and how long the
+/// confirmation prompt held it, which the elapsed time leaves out.
+#[derive(Clone, Copy)]
+pub(super) struct Started {
+    at: Instant,
+    wall: std::time::SystemTime,
+    pub(super) prompt: std::time::Duration,
+}
+
+impl Started {
+    pub(super) fn now() -> Self {
+        Started {
+            at: Instant::now(),
+            wall: std::time::SystemTime::now(),
+            prompt: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The time the run worked: everything but the confirmation prompt.
+    fn elapsed(&self) -> std::time::Duration {
+        self.at.elapsed().saturating_sub(self.prompt)
+    }
+}
+
+/// The tenant host a run sent to, or would send to.
+fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
+    match &config.dry_run {
+        DryRun::Offline { would_send_to, .. } => would_send_to
+            .as_ref()
+            .and_then(|url| url.host_str())
+            .map(str::to_owned),
+        _ => Some(connection.tenant.clone()),
+    }
+}
+
+/// The report of the run: the summary's facts, gathered from the run's
+/// parts, and why it halted, if it did.
+pub(super) fn report(
+    config: &Config,
+    scan: &Scan,
+    tally: &Tally,
+    halt: &Halt,
+    connection: &Connection,
+    retry: Option<std::path::PathBuf>,
+    started: Started,
+) -> RunReport {
+    let counts = tally.snapshot();
+    let traffic = connection.traffic();
+    let client = connection.client.as_ref();
+    let figures = RequestFigures {
+        requests: traffic.requests.load(Relaxed),
+        lookups: traffic.lookups.load(Relaxed),
+        retries: traffic.retries.load(Relaxed),
+        throttled: traffic.throttled.load(Relaxed),
+        settled_rate: client.and_then(|c| c.settled_rate()),
+        tokens_signed: client.and_then(|c| c.tokens_had(TokenKind::KeyFile)),
+        access_tokens_obtained: client.and_then(|c| c.tokens_had(TokenKind::OAuth)),
+        verified: (config.verify && !config.dry_run.is_on()).then(|| {
+            let [yes, no, unknown] = &traffic.verified;
+            Verified {
+                yes: yes.load(Relaxed),
+                no: no.load(Relaxed),
+                unknown: unknown.load(Relaxed),
+            }
+        }),
+    };
+    let next_step = match config.dry_run.is_on() {
+        true => None,
+        false => next::next_step(
+            &config.argv,
+            config.token_on_command_line,
+            &config.output,
+            &counts,
+            retry,
+            config.input_is_stdin,
+        ),
+    };
+    let halted = halt.reason();
+    let summary = Summary::new(RunFacts {
+        operation: config.operation.name,
+        profile: config.profile.clone(),
+        tenant: tenant_shown(config, connection),
+        credential_id: connection.credential_id.clone(),
+        started_at: started.wall,
+        command_line: next::without_secrets(&config.argv),
+        input: match config.input_is_stdin {
+            true => std::path::Path::new("-"),
+            false => &config.input,
+        },
+        results: &config.output,
+        dry_run: config.dry_run.is_on(),
+        counts: &counts,
+        figures,
+        elapsed: started.elapsed(),
+        proxy: connection.proxy.as_ref().map(show_proxy),
+        stopped: halted.as_ref().map(HaltReason::describe),
+        next_step,
+        input_findings: scan.report(),
+    });
+    RunReport {
+        summary,
+        counts,
+        halted,
+    }
+}
