@@ -10,12 +10,14 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::writer::{RowSpan, RESOLVED_FIELDS};
-use crate::outcome::{json_input_keys, one_line, RowResult};
+use crate::outcome::{one_line, RowResult};
 
-/// Appends one row's object and its line end to `out`.
+/// Appends one row's object and its line end to `out`. `keys` are the
+/// input columns' keys, `outcome::json_input_keys` of the header, worked out once
+/// per file.
 pub fn push_row(
     out: &mut Vec<u8>,
-    header: &csv::StringRecord,
+    keys: &[String],
     input: &csv::StringRecord,
     result: &RowResult,
     operation: &str,
@@ -44,10 +46,10 @@ pub fn push_row(
             .unwrap_or_default();
         (resolved_name(*field), serde_json::Value::from(value))
     });
-    let inputs =
-        (0..header.len()).map(|i| serde_json::Value::from(input.get(i).unwrap_or_default()));
-    let fields = json_input_keys(header.iter())
-        .into_iter()
+    let inputs = (0..keys.len()).map(|i| serde_json::Value::from(input.get(i).unwrap_or_default()));
+    let fields = keys
+        .iter()
+        .cloned()
         .zip(inputs)
         .chain(texts.into_iter().map(|(k, v)| (k.to_owned(), v)))
         .chain(resolved.map(|(k, v)| (k.to_owned(), v)))
@@ -109,7 +111,8 @@ mod tests {
         let input = csv::StringRecord::from(vec!["first", "second", "7", "ok"]);
         let result = RowResult::unsent(3, Outcome::Invalid, "bad");
         let mut out = Vec::new();
-        push_row(&mut out, &header, &input, &result, "report", "t");
+        let keys = crate::outcome::json_input_keys(header.iter());
+        push_row(&mut out, &keys, &input, &result, "report", "t");
         let text = String::from_utf8(out).unwrap();
         let keys: Vec<&str> = text
             .split('"')

@@ -71,7 +71,8 @@ pub struct ResultsWriter {
 }
 
 struct JsonlRows {
-    header: csv::StringRecord,
+    /// The input columns' keys, distinct and clear of the results' own.
+    keys: Vec<String>,
     pending: Vec<u8>,
 }
 
@@ -104,7 +105,7 @@ impl ResultsWriter {
             false => path.to_owned(),
         };
         let jsonl = (format == Format::Jsonl).then(|| JsonlRows {
-            header: input_header.clone(),
+            keys: crate::outcome::json_input_keys(input_header.iter()),
             pending: Vec::new(),
         });
         let mut writer = ResultsWriter {
@@ -164,8 +165,8 @@ impl ResultsWriter {
     fn write_row(&mut self, input: &csv::StringRecord, result: &RowResult) -> csv::Result<()> {
         if let Some(jsonl) = &mut self.jsonl {
             self.times.format(result.finished_at, &mut self.cell);
-            let (header, pending) = (&jsonl.header, &mut jsonl.pending);
-            jsonl::push_row(pending, header, input, result, self.operation, &self.cell);
+            let (keys, pending) = (&jsonl.keys, &mut jsonl.pending);
+            jsonl::push_row(pending, keys, input, result, self.operation, &self.cell);
             return Ok(());
         }
         for i in 0..self.width {
