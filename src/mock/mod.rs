@@ -386,10 +386,16 @@ fn parse_seed(text: &str, origin: &str) -> Result<TenantSeed, MockError> {
 
 /// A fresh static token from the system's secure random source.
 fn random_token() -> Result<Secret, MockError> {
-    let mut bytes = [0u8; 24];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+    let hex = secure_hex().ok_or_else(|| {
         MockError::KeyGeneration("no secure random source for the static token".into())
     })?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(Secret::new(format!("mock-{hex}")))
+}
+
+/// 24 bytes from the system's secure random source, in hex; `None` when
+/// there is none.
+pub(crate) fn secure_hex() -> Option<String> {
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -400,11 +400,7 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 }
 
 fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        bytes[..16].copy_from_slice(&fastrand::u128(..).to_be_bytes());
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = super::secure_hex().unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)));
     format!("mock-at-{hex}")
 }
 
