@@ -309,12 +309,18 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
     }
     refuse_mixed_credentials(&flags.given)?;
     // A dry run that sends nothing checks the client's flags all the same.
-    if flags.oauth.any() {
-        oauth_settings(operation, &flags.oauth, flags.mock, flags.verify)?;
-    }
+    let oauth = match flags.oauth.any() {
+        true => Some(oauth_settings(
+            operation,
+            &flags.oauth,
+            flags.mock,
+            flags.verify,
+        )?),
+        false => None,
+    };
     match flags.dry_run {
-        None => Ok(DryRun::Off(target(flags, operation)?)),
-        Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags, operation)?)),
+        None => Ok(DryRun::Off(target(flags, oauth)?)),
+        Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags, oauth)?)),
         // Nothing is sent, but a --base-url the real run would refuse is
         // refused now, so the dry run finds that problem too.
         Some(DryRunFlag::Offline) if flags.mock => Ok(DryRun::Offline {
@@ -334,16 +340,9 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
     }
 }
 
-fn target(flags: &Flags, operation: &Operation) -> Result<Target, ConfigError> {
-    let oauth = match flags.oauth.any() {
-        true => Some(oauth_settings(
-            operation,
-            &flags.oauth,
-            flags.mock,
-            flags.verify,
-        )?),
-        false => None,
-    };
+/// Where a real run (or a dry run with lookups) sends, with its
+/// credentials; `oauth` is the OAuth client already checked by `dry_run`.
+fn target(flags: &Flags, oauth: Option<OAuthSettings>) -> Result<Target, ConfigError> {
     #[cfg(feature = "mock")]
     if flags.mock {
         let options = Box::new(crate::mock::MockOptions::sample());
