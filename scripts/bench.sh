@@ -23,6 +23,8 @@
 #   BENCH_REPEATS     runs of each CPU-bound case (overhead-bound, Python peer,
 #                     dry run); the table gives the median (default 5)
 #   BENCH_KEEP=1      keep the work directory (inputs, results, summaries)
+#   BENCH_MODELS      quota models to run, space-separated names from the
+#                     matrix (default: all six)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -150,6 +152,16 @@ QUOTA_MODELS=(
     "background-30-absent|1400|70|--burst 10 --background-share 0.3 --retry-after absent"
     "schedule-halved-exact|2000|100|--burst 10 --quota-schedule 10s:50,20s:100 --retry-after exact"
 )
+if [ -n "${BENCH_MODELS:-}" ]; then
+    chosen=()
+    for model in "${QUOTA_MODELS[@]}"; do
+        for wanted in $BENCH_MODELS; do
+            [ "${model%%|*}" = "$wanted" ] && chosen+=("$model")
+        done
+    done
+    [ ${#chosen[@]} -gt 0 ] || { say "bench: BENCH_MODELS names no model of the matrix"; exit 64; }
+    QUOTA_MODELS=("${chosen[@]}")
+fi
 for model in "${QUOTA_MODELS[@]}"; do
     IFS='|' read -r name rows share flags <<<"$model"
     subset "$ROWS" "$rows" "$WORK/quota-$name.csv"

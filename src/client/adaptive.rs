@@ -6,24 +6,31 @@
 //!   [`SLOW_START_DOUBLING`] while the tenant accepts ("slow start"), because
 //!   quotas are unknown and climbing additively from a safe guess would take
 //!   minutes.
-//! - The tenant's capacity is measured, not guessed: the requests it accepted
-//!   over the last [`ESTIMATE_WINDOW`] of *sending* time. Time every worker
-//!   spent paused by `Retry-After` is left out, since nothing was sent then.
+//! - The tenant's capacity is measured, not guessed, two ways: the requests
+//!   it accepted over the last [`ESTIMATE_WINDOW`] of *sending* time (time
+//!   every worker spent paused by `Retry-After` left out, since nothing was
+//!   sent then, and a whole-second pause after a 10 ms wait would halve the
+//!   measure), and over the same stretch of wall-clock time, pauses
+//!   included (a window quota's wait to the window's end is its shape, and
+//!   leaving it out doubles the measure).
 //! - A 429 (once per congestion event: a 429 for a request sent before the
-//!   last cut says nothing new) sets the rate just under that measure
-//!   ([`MARGIN`] of it), not a blind multiplicative cut. Too short a sample
-//!   halves the rate instead. A 429 while the rate sits at the level the last
-//!   one chose means that level was too high: it drops by [`RECUT`] at least.
+//!   last cut says nothing new) sets the rate just under a measure
+//!   ([`MARGIN`] of it), not a blind multiplicative cut; see
+//!   [`RateControl::next_level`] for which measure each case trusts.
 //! - A 429 has a cost: the pause it brings (every worker waits out its
-//!   `Retry-After`) times the rate is requests not sent. After a cut the rate
-//!   holds its level for a plateau that scales with that cost (a pause of
-//!   10 ms buys a short plateau, a whole second a long one), and doubles
-//!   each time a probe finds the same capacity again; then it probes with
-//!   convex growth, slow at first and then fast (as CUBIC does), so a quota
-//!   that came back is found within seconds of the plateau's end.
+//!   `Retry-After`, or the backoff expected without one) times the rate is
+//!   requests not sent. The cost sets how far a level that drew a 429 falls
+//!   (3% when it is cheap, up to [`RECUT`] when it is a second) and how long
+//!   the new level holds before probing: a plateau of pause ÷ (1 − margin),
+//!   the time the margin needs to win one pause back (a 10 ms pause buys a
+//!   short plateau, a whole second a long one), doubled each time a probe
+//!   finds the same capacity again. Then it probes with convex growth, slow
+//!   at first and then fast (as CUBIC does), so a quota that came back is
+//!   found within seconds of the plateau's end.
 //!
-//! A fixed `--rate` is a ceiling; an unlimited run has none and adopts a rate
-//! only when the first 429 arrives. Retry-After is not enforced here: the
+//! A fixed `--rate` is a ceiling, paced [`FIXED_HEADROOM`] under the rate
+//! given; an unlimited run has none and adopts a rate only when the first
+//! 429 arrives. Retry-After is not enforced here: the
 //! pacer's pause gate honours it whatever the rate, and tells this module
 //! about it so the estimate and the cost leave paused time out.
 
@@ -65,6 +72,12 @@ const PROBING: f64 = 1.02;
 const SAME_CAPACITY: f64 = 0.1;
 /// The rate never falls below this (requests per second).
 const FLOOR: f64 = 0.5;
+/// A fixed `--rate` is paced this much under the rate given. The tenant
+/// counts arrivals, which jitter by some tenths of a millisecond: at exactly
+/// N per second a window that holds N requests refuses every request that
+/// arrives a hair before the one N earlier has aged out, and 1% keeps a
+/// request's worth of room in every second.
+const FIXED_HEADROOM: f64 = 0.02;
 
 /// How the run was told to pace itself (`--rate`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,12 +136,13 @@ pub struct RateControl {
     clock: SendingClock,
     last_growth: Instant,
     last_cut: Option<Instant>,
-    /// Sending times of the acceptances in the last [`ESTIMATE_WINDOW`].
-    recent: VecDeque<Duration>,
+    /// Sending times and wall-clock instants of the acceptances in the last
+    /// [`ESTIMATE_WINDOW`] of sending time.
+    recent: VecDeque<(Duration, Instant)>,
     accepted: u64,
     /// What the tenant accepted when it last refused (requests per second).
     capacity: Option<f64>,
-    /// The pause the latest 429 brought.
+    /// What the latest 429 cost: the pause it brought.
     last_pause: Duration,
     /// Probes in a row that found the same capacity.
     repeats: i32,
@@ -142,7 +156,10 @@ impl RateControl {
     pub fn new(start: Rate, now: Instant) -> Self {
         let (rate, ceiling, slow_start) = match start {
             Rate::Unlimited => (None, None, false),
-            Rate::Fixed(r) => (Some(r.max(FLOOR)), Some(r.max(FLOOR)), false),
+            Rate::Fixed(r) => {
+                let paced = (r * (1.0 - FIXED_HEADROOM)).max(FLOOR);
+                (Some(paced), Some(paced), false)
+            }
             Rate::Auto => (Some(AUTO_START), None, true),
         };
         RateControl {
@@ -193,7 +210,14 @@ impl RateControl {
         let rate = self.rate.filter(|_| self.adapted)?;
         if let Some(epoch) = self.epoch {
             let accepted = self.capacity.unwrap_or(f64::INFINITY);
-            return Some(rate.min(epoch.level).min(accepted));
+            // A fixed --rate is paced under the rate given: the rate to pass
+            // is the one that paces at this level.
+            let to_pass = if self.ceiling.is_some() {
+                1.0 / (1.0 - FIXED_HEADROOM)
+            } else {
+                1.0
+            };
+            return Some((rate.min(epoch.level) * to_pass).min(accepted));
         }
         let sending = self.clock.now(now);
         let average = (sending >= SLOW_START_DOUBLING && self.accepted > 0)
@@ -202,15 +226,9 @@ impl RateControl {
     }
 
     /// Every worker is paused from `now` for `delay` (a 429's Retry-After
-    /// or backoff). The paused time is left out of every measure, and the
-    /// pause is the cost of the 429 that brought it.
+    /// or backoff). The paused time is left out of the sending measures.
     pub fn paused(&mut self, now: Instant, delay: Duration) {
         self.clock.pause(now, now + delay);
-        self.last_pause = delay;
-        if let Some(epoch) = &mut self.epoch {
-            let plateau = delay.mul_f64(2f64.powi(self.repeats) / (1.0 - MARGIN));
-            epoch.plateau = epoch.plateau.max(plateau.clamp(MIN_PLATEAU, MAX_PLATEAU));
-        }
     }
 
     /// The tenant accepted a request (any answer but 429). `binding` says
@@ -219,11 +237,11 @@ impl RateControl {
     pub fn accepted(&mut self, now: Instant, binding: bool) {
         self.accepted += 1;
         let sending = self.clock.now(now);
-        self.recent.push_back(sending);
+        self.recent.push_back((sending, now));
         while self
             .recent
             .front()
-            .is_some_and(|t| *t + ESTIMATE_WINDOW < sending)
+            .is_some_and(|(t, _)| *t + ESTIMATE_WINDOW < sending)
         {
             self.recent.pop_front();
         }
@@ -242,23 +260,25 @@ impl RateControl {
         self.rate = Some(self.ceiling.map_or(grown, |c| grown.min(c)));
     }
 
-    /// The tenant refused a request sent at `sent_at` with a 429. Returns
-    /// whether the rate was cut.
-    pub fn throttled(&mut self, now: Instant, sent_at: Instant) -> bool {
+    /// The tenant refused a request sent at `sent_at` with a 429 that costs
+    /// `cost`: its `Retry-After`, or the backoff expected without one.
+    /// Returns whether the rate was cut.
+    pub fn throttled(&mut self, now: Instant, sent_at: Instant, cost: Duration) -> bool {
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return false;
         }
+        self.last_pause = cost;
         let sending = self.clock.now(now);
         let probing = self.probing();
         self.tight |= self.epoch.is_some() && !probing;
-        let (level, capacity) = self.next_level(sending);
+        let (level, capacity) = self.next_level(sending, now);
         self.note_capacity(capacity, probing);
         let level = level.max(FLOOR);
         self.rate = Some(level);
         self.epoch = Some(Epoch {
             level,
             began: sending,
-            plateau: MIN_PLATEAU,
+            plateau: self.plateau(),
         });
         self.slow_start = false;
         self.last_cut = Some(now);
@@ -270,22 +290,27 @@ impl RateControl {
     /// The level after a 429, and the capacity it measured, if any.
     ///
     /// - A probe above a level that held found the capacity between the two:
-    ///   the level stays, unless the tenant accepted more meanwhile.
-    /// - A 429 at the level (the quota shrank, or the last measure was too
-    ///   high) goes under what the tenant accepted since that level began,
-    ///   and at least [`RECUT`] under the level (less when 429s are cheap).
+    ///   the level stays, unless the tenant accepted more meanwhile (by both
+    ///   measures); when 429s are cheap, just under what the probe reached.
+    /// - A cheap 429 at the level (a quota that shrank, or a timer's
+    ///   jitter) takes 3% off it: the next one costs as little.
+    /// - A costly 429 at the level goes under what the tenant accepted by
+    ///   the wall clock, pauses included, cut by at least [`Self::recut`]
+    ///   and at most by half.
     /// - The first 429 goes under what the tenant accepted lately (the last
-    ///   doubling of slow start); without enough sample, to half the rate.
-    fn next_level(&self, sending: Duration) -> (f64, Option<f64>) {
+    ///   doubling of slow start), or 3% under the rate when it is cheap;
+    ///   without enough sample, to half the rate (3% off when cheap).
+    fn next_level(&self, sending: Duration, now: Instant) -> (f64, Option<f64>) {
         let rate = self.rate;
         match self.epoch {
             Some(epoch) if self.probing() => {
                 let measured = self.measure(sending, PROBE_WINDOW, MIN_SAMPLE);
                 let rate = rate.unwrap_or(epoch.level);
-                let found = if self.last_pause <= CHEAP_PAUSE {
-                    rate * MARGIN
+                let found = if self.cheap() {
+                    rate.min(measured.unwrap_or(rate)) * MARGIN
                 } else {
-                    let accepted = measured.unwrap_or(0.0).min(rate) * MARGIN;
+                    let wall = self.measure_wall(now).unwrap_or(f64::INFINITY);
+                    let accepted = measured.unwrap_or(0.0).min(wall).min(rate) * MARGIN;
                     let grew = accepted > epoch.level * (1.0 + SAME_CAPACITY);
                     if grew {
                         accepted
@@ -295,22 +320,37 @@ impl RateControl {
                 };
                 (found.max(epoch.level), measured)
             }
+            Some(epoch) if self.cheap() => {
+                let since = sending.saturating_sub(epoch.began).min(ESTIMATE_WINDOW);
+                let measured = self.measure(sending, since, MIN_SAMPLE);
+                (epoch.level * MARGIN, measured)
+            }
             Some(epoch) => {
                 let since = sending.saturating_sub(epoch.began).min(ESTIMATE_WINDOW);
                 let measured = self.measure(sending, since, MIN_SAMPLE);
-                let under = measured.map_or(f64::INFINITY, |m| m * MARGIN);
-                (under.min(epoch.level * self.recut()), measured)
+                let under = self.measure_wall(now).map_or(f64::INFINITY, |m| m * MARGIN);
+                let level = epoch.level;
+                (under.clamp(level * 0.5, level * self.recut()), measured)
             }
             None if self.slow_start => {
                 let measured = self.measure(sending, SLOW_START_WINDOW, SLOW_START_WINDOW);
                 let rate = rate.unwrap_or(AUTO_START);
-                let level = measured.map_or(rate * 0.5, |m| m.min(rate) * MARGIN);
+                let level = match measured {
+                    _ if self.cheap() => rate * MARGIN,
+                    Some(m) => m.min(rate) * MARGIN,
+                    None => rate * 0.5,
+                };
                 (level, measured)
             }
             None => {
                 let measured = self.measure(sending, ESTIMATE_WINDOW, MIN_SAMPLE);
                 let rate = rate.or(measured).unwrap_or(AUTO_START);
-                let level = measured.map_or(rate * 0.5, |m| m.min(rate) * MARGIN);
+                let blind = if self.cheap() {
+                    rate * MARGIN
+                } else {
+                    rate * 0.5
+                };
+                let level = measured.map_or(blind, |m| m.min(rate) * MARGIN);
                 (level, measured)
             }
         }
@@ -323,16 +363,28 @@ impl RateControl {
         PROBE_GAIN / pause
     }
 
-    /// How far a level that drew a 429 falls at least: a little when 429s
-    /// are cheap, [`RECUT`] when each one costs a long pause. (What the
-    /// tenant accepted since the level began says little here: it took
-    /// everything until it refused.)
+    /// Whether the latest 429 cost next to nothing.
+    fn cheap(&self) -> bool {
+        self.last_pause <= CHEAP_PAUSE
+    }
+
+    /// How long a new level holds before probing: the time the 3% margin
+    /// under it needs to win back the pause a probe may cost, doubled each
+    /// time a probe found the same capacity again.
+    fn plateau(&self) -> Duration {
+        let plateau = self
+            .last_pause
+            .mul_f64(2f64.powi(self.repeats) / (1.0 - MARGIN));
+        plateau.clamp(MIN_PLATEAU, MAX_PLATEAU)
+    }
+
+    /// How far under a level that drew a 429 the rate goes at least: 3% when
+    /// the pause costs a third of a second or less, up to [`RECUT`] when it
+    /// costs a second or more. A deeper cut makes the next costly 429 less
+    /// likely; a shallower one loses less rate for the rest of the run.
     fn recut(&self) -> f64 {
-        if self.last_pause <= CHEAP_PAUSE {
-            MARGIN
-        } else {
-            RECUT
-        }
+        let cut = self.last_pause.as_secs_f64() * (1.0 - RECUT);
+        1.0 - cut.clamp(1.0 - MARGIN, 1.0 - RECUT)
     }
 
     /// Whether the rate is above the level the last 429 chose.
@@ -347,8 +399,26 @@ impl RateControl {
     /// (less if the run is younger).
     fn measure(&self, sending: Duration, window: Duration, least: Duration) -> Option<f64> {
         let span = sending.min(window);
-        let count = self.recent.iter().filter(|t| **t + span >= sending).count();
+        let count = self
+            .recent
+            .iter()
+            .filter(|(t, _)| *t + span >= sending)
+            .count();
         (span >= least && count > 0).then(|| count as f64 / span.as_secs_f64())
+    }
+
+    /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of
+    /// wall-clock time, pauses included (once the run is [`MIN_SAMPLE`]
+    /// old). A window quota's pauses are part of its shape: counted as
+    /// sending time, a window that fills in half a second looks like twice
+    /// its quota.
+    fn measure_wall(&self, now: Instant) -> Option<f64> {
+        let span = now
+            .saturating_duration_since(self.clock.started)
+            .min(ESTIMATE_WINDOW);
+        let from = now.checked_sub(span)?;
+        let count = self.recent.iter().filter(|(_, at)| *at >= from).count();
+        (span >= MIN_SAMPLE && count > 0).then(|| count as f64 / span.as_secs_f64())
     }
 
     /// Probing that finds the same capacity again waits longer next time.
@@ -401,7 +471,7 @@ mod tests {
         for i in 1..=300 {
             control.accepted(t0 + secs(i as f64 / 100.0), true);
         }
-        assert!(control.throttled(t0 + secs(3.0), t0 + secs(2.99)));
+        assert!(control.throttled(t0 + secs(3.0), t0 + secs(2.99), secs(1.0)));
         let rate = control.rate().unwrap();
         assert!((rate - 100.0 * MARGIN).abs() < 1.0, "{rate}");
     }
@@ -418,7 +488,7 @@ mod tests {
             control.accepted(t0 + secs(2.0 + i as f64 / 100.0), true);
         }
         // 200 accepted in 3 s, 1 of them paused: the tenant takes 100/s.
-        control.throttled(t0 + secs(3.0), t0 + secs(3.0));
+        control.throttled(t0 + secs(3.0), t0 + secs(3.0), secs(1.0));
         let rate = control.rate().unwrap();
         assert!((rate - 100.0 * MARGIN).abs() < 1.0, "{rate}");
     }
@@ -427,11 +497,81 @@ mod tests {
     fn one_cut_per_congestion_event() {
         let t0 = Instant::now();
         let mut control = RateControl::new(Rate::Fixed(100.0), t0);
-        assert!(control.throttled(t0 + secs(0.1), t0));
-        assert!(!control.throttled(t0 + secs(0.2), t0 + secs(0.05)));
-        assert!((control.rate().unwrap() - 50.0).abs() < 0.01);
-        assert!(control.throttled(t0 + secs(0.3), t0 + secs(0.25)));
-        assert!(control.rate().unwrap() < 50.0);
+        assert!(control.throttled(t0 + secs(0.1), t0, secs(1.0)));
+        assert!(!control.throttled(t0 + secs(0.2), t0 + secs(0.05), secs(1.0)));
+        let halved = 100.0 * (1.0 - FIXED_HEADROOM) / 2.0;
+        assert!((control.rate().unwrap() - halved).abs() < 0.01);
+        assert!(control.throttled(t0 + secs(0.3), t0 + secs(0.25), secs(1.0)));
+        assert!(control.rate().unwrap() < halved);
+    }
+
+    #[test]
+    fn a_fixed_rate_is_paced_just_under_it_and_reported_as_the_rate_to_pass() {
+        let t0 = Instant::now();
+        let mut control = RateControl::new(Rate::Fixed(100.0), t0);
+        assert_eq!(control.rate(), Some(98.0));
+        for i in 1..=300 {
+            control.accepted(t0 + secs(i as f64 / 98.0), true);
+        }
+        control.throttled(t0 + secs(3.1), t0 + secs(3.1), secs(1.0));
+        let paced = control.rate().unwrap();
+        let to_pass = control.settled(t0 + secs(3.1)).unwrap();
+        assert!((to_pass * (1.0 - FIXED_HEADROOM) - paced).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_cheap_first_429_without_a_sample_takes_3_percent_off_not_half() {
+        let t0 = Instant::now();
+        let mut cheap = RateControl::new(Rate::Fixed(200.0), t0);
+        let mut costly = RateControl::new(Rate::Fixed(200.0), t0);
+        cheap.throttled(t0 + secs(0.1), t0, secs(0.01));
+        costly.throttled(t0 + secs(0.1), t0, secs(1.0));
+        assert!((cheap.rate().unwrap() - 196.0 * MARGIN).abs() < 0.01);
+        assert!((costly.rate().unwrap() - 98.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_429_at_the_level_cuts_deeper_the_more_it_costs() {
+        let t0 = Instant::now();
+        let level_after = |cost: f64| {
+            let mut control = RateControl::new(Rate::Fixed(100.0), t0);
+            for i in 1..=300 {
+                control.accepted(t0 + secs(i as f64 / 100.0), true);
+            }
+            control.throttled(t0 + secs(3.0), t0 + secs(3.0), secs(0.01));
+            let level = control.rate().unwrap();
+            for i in 1..=100 {
+                control.accepted(t0 + secs(3.0 + i as f64 / level), false);
+            }
+            control.throttled(t0 + secs(4.1), t0 + secs(4.1), secs(cost));
+            control.rate().unwrap() / level
+        };
+        assert!((level_after(0.01) - MARGIN).abs() < 0.001);
+        assert!((level_after(0.5) - 0.95).abs() < 0.001);
+        assert!((level_after(1.0) - RECUT).abs() < 0.001);
+        assert!((level_after(5.0) - RECUT).abs() < 0.001);
+    }
+
+    /// A fixed window of 100 a second, met at 294/s and then at half that:
+    /// each window fills early and the rest is a wait to its end. Measured
+    /// in sending time the tenant takes what it is sent; by the wall clock,
+    /// 100 a second.
+    #[test]
+    fn a_window_quota_is_measured_by_the_wall_clock_when_a_level_fails() {
+        let t0 = Instant::now();
+        let mut control = RateControl::new(Rate::Fixed(300.0), t0);
+        for window in 0..=2 {
+            let level = control.rate().unwrap();
+            let start = window as f64;
+            for i in 0..100 {
+                control.accepted(t0 + secs(start + i as f64 / level), true);
+            }
+            let full = start + 100.0 / level;
+            control.throttled(t0 + secs(full), t0 + secs(full), secs(start + 1.0 - full));
+            control.paused(t0 + secs(full), secs(start + 1.0 - full));
+        }
+        let rate = control.rate().unwrap();
+        assert!(rate > 90.0 && rate <= 100.0, "{rate}");
     }
 
     #[test]
@@ -443,8 +583,9 @@ mod tests {
             for i in 1..=200 {
                 control.accepted(t0 + secs(i as f64 / 100.0), false);
             }
-            control.throttled(t0 + secs(2.0), t0 + secs(2.0));
         }
+        cheap.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(0.01));
+        costly.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(1.0));
         cheap.paused(t0 + secs(2.0), secs(0.01));
         costly.paused(t0 + secs(2.0), secs(1.0));
         let level = cheap.rate().unwrap();
@@ -478,7 +619,7 @@ mod tests {
         for i in 1..=50 {
             control.accepted(t0 + secs(i as f64 / 50.0), false);
         }
-        control.throttled(t0 + secs(1.0), t0 + secs(1.0));
+        control.throttled(t0 + secs(1.0), t0 + secs(1.0), secs(1.0));
         let rate = control.rate().unwrap();
         assert!((rate - 50.0 * MARGIN).abs() < 0.01, "{rate}");
         assert_eq!(control.settled(t0 + secs(1.0)), Some(rate));
@@ -502,7 +643,7 @@ mod tests {
         let mut control = RateControl::new(Rate::Fixed(20.0), t0);
         control.accepted(t0 + secs(1.0), true);
         assert_eq!(control.settled(t0 + secs(1.0)), None);
-        assert!(control.throttled(t0 + secs(2.0), t0 + secs(2.0)));
+        assert!(control.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(1.0)));
         assert!(control.rate().unwrap() >= FLOOR);
     }
 }

@@ -125,7 +125,7 @@ impl Client {
             fixed_urls: fixed_urls(&config.base_url),
             base: config.base_url.clone(),
             tokens,
-            pacer: Pacer::new(config.rate),
+            pacer: Pacer::new(config.rate, pacer::Timer::Precise),
             halt,
             policy: config.retry,
             lookups: resolve::LookupCache::default(),
@@ -296,9 +296,10 @@ impl Client {
         let response = request.send().await;
         let failure_or_reply = reply::read(response, token, &self.policy).await;
         match &failure_or_reply {
-            Err(Failure::Throttled { .. }) => {
+            Err(Failure::Throttled { retry_after, .. }) => {
                 self.traffic.throttled.fetch_add(1, Ordering::Relaxed);
-                self.pacer.throttled(sent_at);
+                let cost = retry_after.unwrap_or(self.policy.expected_first_backoff());
+                self.pacer.throttled(sent_at, cost);
             }
             Err(Failure::Timeout | Failure::Connect(_) | Failure::Local(_)) => {}
             _ => self.pacer.accepted(),

@@ -8,6 +8,12 @@
 //! because the rate changes while workers wait and governor's quota is fixed
 //! at construction. All state sits behind one std mutex that is only ever
 //! held for a few arithmetic steps, never across an await.
+//!
+//! Slots are kept to a tenth of a millisecond, not the runtime timer's
+//! millisecond: a tenant whose burst allowance is one request refuses any
+//! request that arrives sooner than its interval after the one before, and
+//! timers that wake up to a millisecond late make every other gap a
+//! millisecond short (see [`Timer`]).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,11 +22,34 @@ use tokio::time::Instant;
 
 use super::adaptive::{Rate, RateControl};
 
-/// How late a timer may wake: tokio's timers have millisecond resolution.
-const TIMER_LATENESS: Duration = Duration::from_millis(1);
+/// How long before a slot the precise timer takes over from the runtime's,
+/// whose timers wake on the first whole millisecond at or after their
+/// deadline.
+const RUNTIME_TIMER_SLACK: Duration = Duration::from_millis(2);
+/// Above this rate slots are closer than the runtime timer's millisecond
+/// allows to keep anyway, and one thread sleep per slot would cost more CPU
+/// than the precision is worth: tenants that take such rates have burst
+/// allowances.
+const PRECISE_UP_TO: f64 = 500.0;
+
+/// How a worker sleeps until its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The runtime's timer to two milliseconds before the slot, then a
+    /// thread sleep for the rest, which the kernel keeps to some tens of
+    /// microseconds. One worker per slot sleeps precisely; the others wait
+    /// on the runtime's timer and find the slot taken.
+    Precise,
+    /// The paused clock of the simulations, whose timers also wake on
+    /// whole milliseconds: a wake is taken to come at its deadline, as the
+    /// precise timer's nearly does.
+    #[cfg(test)]
+    Simulated,
+}
 
 pub struct Pacer {
     state: Mutex<State>,
+    timer: Timer,
 }
 
 struct State {
@@ -30,16 +59,21 @@ struct State {
     paused_until: Option<Instant>,
     /// When a worker last had to wait for its slot.
     last_held: Option<Instant>,
+    /// The slot a worker is waiting for with the precise timer.
+    precise_waiter: Option<Instant>,
+    /// Whether the tenant has answered anything yet.
+    answered: bool,
 }
 
 /// What a worker is told to do next.
 enum Turn {
     Go,
     WaitUntil(Instant),
+    WaitPreciselyUntil(Instant),
 }
 
 impl Pacer {
-    pub fn new(start: Rate) -> Self {
+    pub fn new(start: Rate, timer: Timer) -> Self {
         let now = Instant::now();
         Pacer {
             state: Mutex::new(State {
@@ -47,7 +81,10 @@ impl Pacer {
                 next_slot: now,
                 paused_until: None,
                 last_held: None,
+                precise_waiter: None,
+                answered: false,
             }),
+            timer,
         }
     }
 
@@ -57,12 +94,30 @@ impl Pacer {
     /// cut) applies to the very next slot, not after a queue of slots given
     /// out at the old rate.
     pub async fn wait_turn(&self) -> Instant {
+        let mut now = Instant::now();
         loop {
-            let turn = self.lock().turn(Instant::now());
-            match turn {
-                Turn::Go => return Instant::now(),
-                Turn::WaitUntil(t) => tokio::time::sleep_until(t).await,
-            }
+            let turn = self.lock().turn(now, self.timer);
+            let deadline = match turn {
+                Turn::Go => return now,
+                Turn::WaitUntil(t) => {
+                    tokio::time::sleep_until(t).await;
+                    t
+                }
+                Turn::WaitPreciselyUntil(t) => {
+                    sleep_precisely_until(t).await;
+                    t
+                }
+            };
+            now = self.woke_at(deadline);
+        }
+    }
+
+    /// When a worker that slept until `_deadline` is taken to have woken.
+    fn woke_at(&self, _deadline: Instant) -> Instant {
+        match self.timer {
+            Timer::Precise => Instant::now(),
+            #[cfg(test)]
+            Timer::Simulated => _deadline,
         }
     }
 
@@ -83,15 +138,22 @@ impl Pacer {
     pub fn accepted(&self) {
         let now = Instant::now();
         let mut state = self.lock();
+        state.first_answer(now);
         let binding = state
             .last_held
             .is_some_and(|held| now.saturating_duration_since(held) < Duration::from_secs(1));
         state.control.accepted(now, binding);
     }
 
-    /// The tenant answered a request sent at `sent_at` with 429.
-    pub fn throttled(&self, sent_at: Instant) {
-        self.lock().control.throttled(Instant::now(), sent_at);
+    /// The tenant answered a request sent at `sent_at` with 429; `cost` is
+    /// the pause it brings: its `Retry-After`, or without one the backoff
+    /// to expect (the wait actually drawn is random, and a short draw does
+    /// not make the next 429 cheap).
+    pub fn throttled(&self, sent_at: Instant, cost: Duration) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.first_answer(now);
+        state.control.throttled(now, sent_at, cost);
     }
 
     /// The rate in force (for the controller's simulations).
@@ -111,8 +173,24 @@ impl Pacer {
 }
 
 impl State {
+    /// The run's first request also opened the connection, so it reached
+    /// the tenant later than its slot, by as much as the set-up took; a
+    /// second request sent on time over the open connection would arrive
+    /// less than an interval after it, which a burst allowance of one
+    /// refuses. Slots not yet given out when the first answer comes keep an
+    /// interval from that answer, by which the first request had arrived.
+    fn first_answer(&mut self, now: Instant) {
+        if std::mem::replace(&mut self.answered, true) {
+            return;
+        }
+        if let Some(rate) = self.control.rate() {
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            self.next_slot = self.next_slot.max(now + interval);
+        }
+    }
+
     /// One step of a worker's wait: past any pause, then to the next slot.
-    fn turn(&mut self, now: Instant) -> Turn {
+    fn turn(&mut self, now: Instant, timer: Timer) -> Turn {
         if let Some(until) = self.paused_until.filter(|t| *t > now) {
             return Turn::WaitUntil(until);
         }
@@ -121,7 +199,13 @@ impl State {
         };
         if self.next_slot > now {
             self.last_held = Some(now);
-            return Turn::WaitUntil(self.next_slot);
+            let slot = self.next_slot;
+            if timer == Timer::Precise && rate <= PRECISE_UP_TO && self.precise_waiter != Some(slot)
+            {
+                self.precise_waiter = Some(slot);
+                return Turn::WaitPreciselyUntil(slot);
+            }
+            return Turn::WaitUntil(slot);
         }
         self.take_slot(now, rate);
         Turn::Go
@@ -131,14 +215,13 @@ impl State {
     /// be owed to workers that woke a little late, never more, so an idle
     /// spell does not become a burst, and one interval's worth keeps the
     /// rate whole when timers wake late. Once the tenant has refused a
-    /// request sent at a rate that had held, only the timer's own lateness
-    /// (a millisecond) is owed: its burst allowance may be as small as one
-    /// request, and two slots given out much closer than the interval would
-    /// overrun it.
+    /// request sent at a rate that had held, nothing is owed: its burst
+    /// allowance may be as small as one request, and a slot taken late
+    /// followed by one on time would arrive closer than the interval.
     fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let slack = if self.control.tight() {
-            TIMER_LATENESS.min(interval)
+            Duration::ZERO
         } else if self.control.rate_was_cut() {
             interval
         } else {
@@ -149,13 +232,32 @@ impl State {
     }
 }
 
+/// Sleeps until `deadline` to within the kernel's timer slack: the
+/// runtime's timer for all but the last [`RUNTIME_TIMER_SLACK`], then a
+/// thread sleep off the runtime. Never wakes before `deadline`.
+async fn sleep_precisely_until(deadline: Instant) {
+    if let Some(coarse) = deadline.checked_sub(RUNTIME_TIMER_SLACK) {
+        tokio::time::sleep_until(coarse).await;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return;
+    }
+    if tokio::task::spawn_blocking(move || std::thread::sleep(left))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_later_caller() {
-        let pacer = Pacer::new(Rate::Unlimited);
+        let pacer = Pacer::new(Rate::Unlimited, Timer::Simulated);
         pacer.pause_all(Duration::from_secs(5));
         let start = Instant::now();
         pacer.wait_turn().await;
@@ -164,7 +266,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_shorter_pause_does_not_cut_a_longer_one() {
-        let pacer = Pacer::new(Rate::Unlimited);
+        let pacer = Pacer::new(Rate::Unlimited, Timer::Simulated);
         pacer.pause_all(Duration::from_secs(5));
         pacer.pause_all(Duration::from_secs(1));
         let start = Instant::now();
@@ -174,7 +276,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slots_are_spaced_by_the_rate() {
-        let pacer = Pacer::new(Rate::Fixed(10.0));
+        let pacer = Pacer::new(Rate::Fixed(10.0), Timer::Simulated);
         let start = Instant::now();
         for _ in 0..21 {
             pacer.wait_turn().await;
@@ -185,9 +287,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cut_rate_spaces_later_slots_wider() {
-        let pacer = Pacer::new(Rate::Fixed(100.0));
+        let pacer = Pacer::new(Rate::Fixed(100.0), Timer::Simulated);
         let sent = pacer.wait_turn().await;
-        pacer.throttled(sent);
+        pacer.throttled(sent, Duration::from_millis(10));
         let rate = pacer.settled_rate().unwrap();
         assert!(rate < 100.0, "{rate}");
         let start = Instant::now();
@@ -198,8 +300,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn slots_after_the_first_answer_keep_an_interval_from_it() {
+        let pacer = Pacer::new(Rate::Fixed(100.0), Timer::Simulated);
+        let first = pacer.wait_turn().await;
+        tokio::time::sleep(Duration::from_millis(6)).await;
+        pacer.accepted();
+        let second = pacer.wait_turn().await;
+        assert!(
+            second - first >= Duration::from_millis(16),
+            "{:?}",
+            second - first
+        );
+    }
+
+    #[tokio::test]
+    async fn a_precise_sleep_never_wakes_before_its_deadline() {
+        for micros in [0, 300, 1_700, 2_300, 3_100] {
+            let deadline = Instant::now() + Duration::from_micros(micros);
+            sleep_precisely_until(deadline).await;
+            assert!(Instant::now() >= deadline);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn slots_after_a_pause_start_when_it_ends() {
-        let pacer = Pacer::new(Rate::Fixed(100.0));
+        let pacer = Pacer::new(Rate::Fixed(100.0), Timer::Simulated);
         pacer.pause_all(Duration::from_secs(2));
         let start = Instant::now();
         pacer.wait_turn().await;

@@ -29,6 +29,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The mean of the first backoff's draw: what a 429 without
+    /// `Retry-After` is expected to cost.
+    pub fn expected_first_backoff(&self) -> Duration {
+        self.base.min(self.cap) / 2
+    }
+
     /// The delays between attempts, as `backon` consumes them.
     pub fn backoff(&self) -> FullJitter {
         FullJitter {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::adaptive::Rate;
-use super::pacer::Pacer;
+use super::pacer::{Pacer, Timer};
 use crate::mock::quota::{parse_schedule, Quota, QuotaModel, QuotaSpec};
 
 /// The tenant's quota in the scenarios, and the rows sent: 20 s at quota.
@@ -24,6 +24,16 @@ const LATENCY: Duration = Duration::from_millis(5);
 /// The pause a 429 without `Retry-After` brings (the backoff's mean first
 /// step).
 const BACKOFF: Duration = Duration::from_millis(500);
+/// How late after its slot a request reaches the tenant's quota, at most:
+/// the precise timer's lateness and the network's (drawn from a seeded
+/// generator, so every run is the same).
+const ARRIVAL_JITTER: Duration = Duration::from_micros(200);
+/// The run's first request also opens the connection; later ones find it
+/// open (the tenant answers well within the interval between requests).
+const CONNECT: Duration = Duration::from_millis(1);
+/// The tenant's whole wall-clock seconds, which HTTP dates count, fall this
+/// far into its own windows.
+const WALL_CLOCK_OFFSET: Duration = Duration::from_millis(0);
 
 /// How the tenant's `Retry-After` reads, and so how long the client pauses.
 #[derive(Clone, Copy, Debug)]
@@ -41,7 +51,9 @@ impl Form {
         match self {
             Form::Exact => Some(now + wait),
             Form::WholeSeconds => Some(now + whole(wait).max(Duration::from_secs(1))),
-            Form::HttpDate => Some(whole(now + wait)),
+            Form::HttpDate => {
+                Some(whole(now + wait + WALL_CLOCK_OFFSET).saturating_sub(WALL_CLOCK_OFFSET))
+            }
             Form::Absent => None,
         }
     }
@@ -83,14 +95,19 @@ struct Ledger {
     /// carried it reached the client.
     advertised: Option<(Duration, Duration)>,
     ignored_retry_after: usize,
+    jitter: Option<fastrand::Rng>,
+    sent: usize,
 }
 
 async fn simulate(spec: QuotaSpec, form: Form, rate: Rate) -> Run {
     let t0 = Instant::now();
-    let pacer = Arc::new(Pacer::new(rate));
+    let pacer = Arc::new(Pacer::new(rate, Timer::Simulated));
     let quota = Arc::new(Mutex::new(Quota::new(spec)));
     let rows = Arc::new(AtomicUsize::new(ROWS));
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ledger = Arc::new(Mutex::new(Ledger {
+        jitter: Some(fastrand::Rng::with_seed(16)),
+        ..Ledger::default()
+    }));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
         let (pacer, quota, rows, ledger) =
@@ -132,17 +149,28 @@ async fn send_once(
     t0: Instant,
 ) -> bool {
     let sent = pacer.wait_turn().await;
-    let at = sent - t0;
     let verdict = {
         let mut ledger = ledger.lock().unwrap();
+        let jitter = ledger
+            .jitter
+            .as_mut()
+            .map_or(0, |rng| rng.u64(0..=ARRIVAL_JITTER.as_micros() as u64));
+        let connect = if ledger.sent == 0 {
+            CONNECT
+        } else {
+            Duration::ZERO
+        };
+        ledger.sent += 1;
+        let at = sent - t0 + connect + Duration::from_micros(jitter);
         if ledger
             .advertised
             .is_some_and(|(end, told)| at < end && at >= told)
         {
             ledger.ignored_retry_after += 1;
         }
-        quota.lock().unwrap().admit(at)
+        (at, quota.lock().unwrap().admit(at))
     };
+    let (at, verdict) = verdict;
     tokio::time::sleep(LATENCY).await;
     let answered = Instant::now() - t0;
     let mut ledger = ledger.lock().unwrap();
@@ -154,13 +182,13 @@ async fn send_once(
         }
         Err(wait) => {
             ledger.throttled += 1;
-            pacer.throttled(sent);
             let end = form.advertised_end(at, wait);
             if let Some(end) = end {
                 let latest = ledger.advertised.map_or(end, |(e, _)| e.max(end));
                 ledger.advertised = Some((latest, answered));
             }
             let pause = end.map_or(BACKOFF, |end| end.saturating_sub(answered));
+            pacer.throttled(sent, pause);
             pacer.pause_all(pause);
             false
         }
@@ -200,6 +228,7 @@ fn spec(model: QuotaModel) -> QuotaSpec {
         window: Duration::from_secs(1),
         background_share: 0.0,
         schedule: Vec::new(),
+        window_phase: Duration::ZERO,
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::lock;
 use super::options::{MockOptions, RetryAfterForm};
-use super::quota::Quota;
+use super::quota::{Quota, QuotaSpec};
 
 /// How long to hold a request before handling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +43,18 @@ pub(crate) struct Faults {
 impl Faults {
     pub fn from_options(opts: &MockOptions) -> Self {
         let seed = opts.fault_seed.unwrap_or_else(|| fastrand::u64(..));
-        let quota = (opts.rate > 0.0).then(|| Mutex::new(Quota::new(opts.quota_spec())));
+        let started = Instant::now();
+        let window = Duration::from_secs_f64(opts.quota_window);
+        let quota = (opts.rate > 0.0).then(|| {
+            Mutex::new(Quota::new(QuotaSpec {
+                window_phase: wall_clock_phase(SystemTime::now(), window),
+                ..opts.quota_spec()
+            }))
+        });
         Faults {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             quota,
-            started: Instant::now(),
+            started,
             advertised_until: Mutex::new(None),
             retry_after: opts.retry_after,
             fail_rate: opts.fail_rate,
@@ -130,6 +137,17 @@ impl Faults {
 /// round up (never 0, which would invite an immediate retry); exact seconds
 /// keep the milliseconds (at least 0.001); a date rounds up to the next
 /// whole second for the same reason.
+/// How far `now` lies into a window that starts on a whole multiple of
+/// `window` since the Unix epoch.
+fn wall_clock_phase(now: SystemTime, window: Duration) -> Duration {
+    let since_epoch = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let window = window.as_nanos().max(1);
+    Duration::from_nanos((since_epoch % window) as u64)
+}
+
 pub(crate) fn retry_after_value(
     form: RetryAfterForm,
     wait: Duration,
@@ -165,6 +183,19 @@ fn advertised_wait(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wall_clock_phase_is_the_time_since_the_last_window_boundary() {
+        let at = UNIX_EPOCH + Duration::from_millis(12_345);
+        assert_eq!(
+            wall_clock_phase(at, Duration::from_secs(1)),
+            Duration::from_millis(345)
+        );
+        assert_eq!(
+            wall_clock_phase(at, Duration::from_secs(60)),
+            Duration::from_millis(12_345)
+        );
+    }
 
     #[test]
     fn retry_after_forms() {

@@ -276,6 +276,7 @@ impl MockOptions {
                 .as_deref()
                 .and_then(|text| parse_schedule(text).ok())
                 .unwrap_or_default(),
+            window_phase: Duration::ZERO,
         }
     }
 

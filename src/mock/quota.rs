@@ -16,8 +16,9 @@ use std::time::Duration;
 pub enum QuotaModel {
     /// Tokens refill at --rate per second, at most --burst held.
     TokenBucket,
-    /// --rate × --quota-window requests per window; windows start at fixed
-    /// boundaries and Retry-After is the time to the window's end.
+    /// --rate × --quota-window requests per window; windows start on whole
+    /// multiples of the window since the Unix epoch (as gateways' rate-limit
+    /// services count them) and Retry-After is the time to the window's end.
     FixedWindow,
     /// At most --rate × --quota-window requests in any --quota-window
     /// seconds (a log of admissions).
@@ -38,6 +39,9 @@ pub(crate) struct QuotaSpec {
     pub background_share: f64,
     /// From which time (since the first request) which rate applies.
     pub schedule: Vec<(Duration, f64)>,
+    /// How far into a fixed window the tenant's clock starts: the wall
+    /// clock's time since the Unix epoch, modulo the window, when it started.
+    pub window_phase: Duration,
 }
 
 /// A token bucket: `capacity` tokens at most, refilled at `rate` per second.
@@ -87,12 +91,15 @@ impl TokenBucket {
 struct FixedWindow {
     limit: u64,
     window: Duration,
+    /// See [`QuotaSpec::window_phase`].
+    phase: Duration,
     current: u128,
     count: u64,
 }
 
 impl FixedWindow {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        let now = now + self.phase;
         let index = now.as_nanos() / self.window.as_nanos().max(1);
         if index != self.current {
             self.current = index;
@@ -144,6 +151,7 @@ impl Shape {
             QuotaModel::FixedWindow => Shape::Fixed(FixedWindow {
                 limit: per_window as u64,
                 window: spec.window,
+                phase: spec.window_phase,
                 current: u128::MAX,
                 count: 0,
             }),
@@ -317,7 +325,20 @@ mod tests {
             window: Duration::from_secs(1),
             background_share: 0.0,
             schedule: Vec::new(),
+            window_phase: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn fixed_windows_start_on_the_wall_clocks_boundaries() {
+        let mut quota = Quota::new(QuotaSpec {
+            window_phase: ms(600),
+            ..spec(QuotaModel::FixedWindow, 2.0)
+        });
+        assert_eq!(quota.admit(ms(0)), Ok(()));
+        assert_eq!(quota.admit(ms(100)), Ok(()));
+        assert_eq!(quota.admit(ms(200)), Err(ms(200)));
+        assert_eq!(quota.admit(ms(400)), Ok(()));
     }
 
     #[test]

@@ -78,6 +78,11 @@ pub struct Stats {
     /// shows whether clients really paused after a 429.
     #[serde(default)]
     pub arrivals_ms: Vec<u64>,
+    /// The same arrivals in microseconds, to show how evenly a client's
+    /// requests arrive (a burst allowance of one refuses any that come
+    /// sooner than the quota's interval after the one before).
+    #[serde(default)]
+    pub arrivals_us: Vec<u64>,
     /// When 429s were sent, in milliseconds since the tenant started.
     #[serde(default)]
     pub throttled_ms: Vec<u64>,
@@ -177,7 +182,11 @@ impl Recorder {
     pub fn request(&self, endpoint: &str) {
         let mut stats = lock(&self.stats);
         stats.requests += 1;
-        push_capped(&mut stats.arrivals_ms, self.started.elapsed());
+        let elapsed = self.started.elapsed();
+        push_capped(&mut stats.arrivals_ms, elapsed);
+        if stats.arrivals_us.len() < TIMELINE_CAP {
+            stats.arrivals_us.push(elapsed.as_micros() as u64);
+        }
         *stats.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
 
