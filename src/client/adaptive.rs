@@ -97,6 +97,14 @@ struct SendingClock {
 }
 
 impl SendingClock {
+    fn new(started: Instant) -> Self {
+        SendingClock {
+            started,
+            paused_before: Duration::ZERO,
+            pause: None,
+        }
+    }
+
     fn now(&self, now: Instant) -> Duration {
         let paused_now = self.pause.map_or(Duration::ZERO, |(from, until)| {
             now.min(until).saturating_duration_since(from)
@@ -134,11 +142,14 @@ pub struct RateControl {
     ceiling: Option<f64>,
     slow_start: bool,
     clock: SendingClock,
+    /// Time since the run began less only the backoffs the run chose itself
+    /// (a 429 without `Retry-After`): pauses the tenant asked for stay in.
+    tenant_clock: SendingClock,
     last_growth: Instant,
     last_cut: Option<Instant>,
-    /// Sending times and wall-clock instants of the acceptances in the last
+    /// Sending times and tenant-clock times of the acceptances in the last
     /// [`ESTIMATE_WINDOW`] of sending time.
-    recent: VecDeque<(Duration, Instant)>,
+    recent: VecDeque<(Duration, Duration)>,
     accepted: u64,
     /// What the tenant accepted when it last refused (requests per second).
     capacity: Option<f64>,
@@ -166,11 +177,8 @@ impl RateControl {
             rate,
             ceiling,
             slow_start,
-            clock: SendingClock {
-                started: now,
-                paused_before: Duration::ZERO,
-                pause: None,
-            },
+            clock: SendingClock::new(now),
+            tenant_clock: SendingClock::new(now),
             last_growth: now,
             last_cut: None,
             recent: VecDeque::new(),
@@ -225,10 +233,15 @@ impl RateControl {
         Some(average.map_or(rate, |avg| rate.min(avg)))
     }
 
-    /// Every worker is paused from `now` for `delay` (a 429's Retry-After
-    /// or backoff). The paused time is left out of the sending measures.
-    pub fn paused(&mut self, now: Instant, delay: Duration) {
+    /// Every worker is paused from `now` for `delay`: a 429's Retry-After
+    /// when `asked`, else a backoff of the run's own. The paused time is
+    /// left out of the sending measures, and a backoff out of the
+    /// tenant-clock measure too.
+    pub fn paused(&mut self, now: Instant, delay: Duration, asked: bool) {
         self.clock.pause(now, now + delay);
+        if !asked {
+            self.tenant_clock.pause(now, now + delay);
+        }
     }
 
     /// The tenant accepted a request (any answer but 429). `binding` says
@@ -237,7 +250,7 @@ impl RateControl {
     pub fn accepted(&mut self, now: Instant, binding: bool) {
         self.accepted += 1;
         let sending = self.clock.now(now);
-        self.recent.push_back((sending, now));
+        self.recent.push_back((sending, self.tenant_clock.now(now)));
         while self
             .recent
             .front()
@@ -407,17 +420,20 @@ impl RateControl {
         (span >= least && count > 0).then(|| count as f64 / span.as_secs_f64())
     }
 
-    /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of
-    /// wall-clock time, pauses included (once the run is [`MIN_SAMPLE`]
-    /// old). A window quota's pauses are part of its shape: counted as
-    /// sending time, a window that fills in half a second looks like twice
-    /// its quota.
+    /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of the
+    /// tenant's clock: wall-clock time with the pauses the tenant asked for
+    /// (once the run is [`MIN_SAMPLE`] old). A window quota's wait to the
+    /// window's end is part of its shape: counted as sending time, a window
+    /// that fills in half a second looks like twice its quota. A backoff
+    /// the run chose itself says nothing of the tenant and is left out.
     fn measure_wall(&self, now: Instant) -> Option<f64> {
-        let span = now
-            .saturating_duration_since(self.clock.started)
-            .min(ESTIMATE_WINDOW);
-        let from = now.checked_sub(span)?;
-        let count = self.recent.iter().filter(|(_, at)| *at >= from).count();
+        let tenant_now = self.tenant_clock.now(now);
+        let span = tenant_now.min(ESTIMATE_WINDOW);
+        let count = self
+            .recent
+            .iter()
+            .filter(|(_, at)| *at + span >= tenant_now)
+            .count();
         (span >= MIN_SAMPLE && count > 0).then(|| count as f64 / span.as_secs_f64())
     }
 
@@ -483,7 +499,7 @@ mod tests {
         for i in 1..=100 {
             control.accepted(t0 + secs(i as f64 / 100.0), true);
         }
-        control.paused(t0 + secs(1.0), secs(1.0));
+        control.paused(t0 + secs(1.0), secs(1.0), true);
         for i in 1..=100 {
             control.accepted(t0 + secs(2.0 + i as f64 / 100.0), true);
         }
@@ -568,7 +584,7 @@ mod tests {
             }
             let full = start + 100.0 / level;
             control.throttled(t0 + secs(full), t0 + secs(full), secs(start + 1.0 - full));
-            control.paused(t0 + secs(full), secs(start + 1.0 - full));
+            control.paused(t0 + secs(full), secs(start + 1.0 - full), true);
         }
         let rate = control.rate().unwrap();
         assert!(rate > 90.0 && rate <= 100.0, "{rate}");
@@ -586,8 +602,8 @@ mod tests {
         }
         cheap.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(0.01));
         costly.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(1.0));
-        cheap.paused(t0 + secs(2.0), secs(0.01));
-        costly.paused(t0 + secs(2.0), secs(1.0));
+        cheap.paused(t0 + secs(2.0), secs(0.01), true);
+        costly.paused(t0 + secs(2.0), secs(1.0), true);
         let level = cheap.rate().unwrap();
         for control in [&mut cheap, &mut costly] {
             control.accepted(t0 + secs(4.0), true);

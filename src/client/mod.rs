@@ -216,7 +216,7 @@ impl Client {
             .notify(|failure, delay| {
                 self.traffic.retries.fetch_add(1, Ordering::Relaxed);
                 if matches!(failure, Failure::Throttled { .. }) {
-                    self.pacer.pause_all(delay);
+                    self.pacer.pause_all(delay, failure.retry_after().is_some());
                 }
             })
             .await
@@ -244,7 +244,7 @@ impl Client {
                 }) if throttled < THROTTLED_PER_ATTEMPT && *delay < self.policy.max_retry_after => {
                     throttled += 1;
                     self.traffic.retries.fetch_add(1, Ordering::Relaxed);
-                    self.pacer.pause_all(*delay);
+                    self.pacer.pause_all(*delay, true);
                 }
                 _ => return result,
             }

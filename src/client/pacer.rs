@@ -122,14 +122,15 @@ impl Pacer {
     }
 
     /// Closes the gate for every worker for `delay` (never shortening a
-    /// pause already in force).
-    pub fn pause_all(&self, delay: Duration) {
+    /// pause already in force): a `Retry-After` the tenant `asked` for, or
+    /// a backoff of the run's own.
+    pub fn pause_all(&self, delay: Duration, asked: bool) {
         let now = Instant::now();
         let until = now + delay;
         let mut state = self.lock();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
-            state.control.paused(now, delay);
+            state.control.paused(now, delay, asked);
         }
         state.next_slot = state.next_slot.max(until);
     }
@@ -258,7 +259,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_later_caller() {
         let pacer = Pacer::new(Rate::Unlimited, Timer::Simulated);
-        pacer.pause_all(Duration::from_secs(5));
+        pacer.pause_all(Duration::from_secs(5), true);
         let start = Instant::now();
         pacer.wait_turn().await;
         assert!(Instant::now() - start >= Duration::from_secs(5));
@@ -267,8 +268,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_shorter_pause_does_not_cut_a_longer_one() {
         let pacer = Pacer::new(Rate::Unlimited, Timer::Simulated);
-        pacer.pause_all(Duration::from_secs(5));
-        pacer.pause_all(Duration::from_secs(1));
+        pacer.pause_all(Duration::from_secs(5), true);
+        pacer.pause_all(Duration::from_secs(1), true);
         let start = Instant::now();
         pacer.wait_turn().await;
         assert!(Instant::now() - start >= Duration::from_secs(5));
@@ -325,7 +326,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn slots_after_a_pause_start_when_it_ends() {
         let pacer = Pacer::new(Rate::Fixed(100.0), Timer::Simulated);
-        pacer.pause_all(Duration::from_secs(2));
+        pacer.pause_all(Duration::from_secs(2), true);
         let start = Instant::now();
         pacer.wait_turn().await;
         assert!(Instant::now() - start >= Duration::from_secs(2));

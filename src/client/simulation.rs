@@ -21,9 +21,9 @@ const ROWS: usize = 2_000;
 const WORKERS: usize = 16;
 /// From a request's send to its answer reaching the client.
 const LATENCY: Duration = Duration::from_millis(5);
-/// The pause a 429 without `Retry-After` brings (the backoff's mean first
-/// step).
-const BACKOFF: Duration = Duration::from_millis(500);
+/// A 429 without `Retry-After` pauses for a backoff drawn up to this (the
+/// first step of the client's full jitter), and is expected to cost half.
+const BACKOFF: Duration = Duration::from_secs(1);
 /// How late after its slot a request reaches the tenant's quota, at most:
 /// the precise timer's lateness and the network's (drawn from a seeded
 /// generator, so every run is the same).
@@ -187,9 +187,15 @@ async fn send_once(
                 let latest = ledger.advertised.map_or(end, |(e, _)| e.max(end));
                 ledger.advertised = Some((latest, answered));
             }
-            let pause = end.map_or(BACKOFF, |end| end.saturating_sub(answered));
-            pacer.throttled(sent, pause);
-            pacer.pause_all(pause);
+            let (pause, cost) = match end {
+                Some(end) => (end.saturating_sub(answered), end.saturating_sub(answered)),
+                None => {
+                    let draw = ledger.jitter.as_mut().map_or(0.5, |rng| rng.f64());
+                    (BACKOFF.mul_f64(draw), BACKOFF / 2)
+                }
+            };
+            pacer.throttled(sent, cost);
+            pacer.pause_all(pause, end.is_some());
             false
         }
     }
