@@ -165,8 +165,9 @@ pub(super) struct RunArgs {
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
 
-    /// Requests per second for the whole run: a number, 0 for unlimited, or
-    /// "auto" to adapt to the tenant's quota.
+    /// Requests per second for the whole run: a number (a ceiling, paced 2%
+    /// under it for the jitter of arrivals), 0 for unlimited, or "auto" to
+    /// adapt to the tenant's quota.
     #[arg(long, default_value = "10", value_name = "R|0|auto", value_parser = parse_rate)]
     rate: Rate,
 

@@ -209,22 +209,19 @@ impl RateControl {
     }
 
     /// The rate to report at the end, if the run had to find one: always for
-    /// `auto`, and for any run that met a 429. After a 429 it is the level
-    /// just under what the tenant accepted, never a probe above it nor more
-    /// than the tenant accepted when it last refused; with no
+    /// `auto`, and for any run that met a 429. After a 429 it is the `--rate`
+    /// that paces at the level just under what the tenant accepted, never
+    /// at a probe above it nor more than the tenant accepted when it last
+    /// refused; with no
     /// 429 it is what the tenant accepted on average while the run was
     /// sending, if lower than the rate.
     pub fn settled(&self, now: Instant) -> Option<f64> {
         let rate = self.rate.filter(|_| self.adapted)?;
         if let Some(epoch) = self.epoch {
             let accepted = self.capacity.unwrap_or(f64::INFINITY);
-            // A fixed --rate is paced under the rate given: the rate to pass
-            // is the one that paces at this level.
-            let to_pass = if self.ceiling.is_some() {
-                1.0 / (1.0 - FIXED_HEADROOM)
-            } else {
-                1.0
-            };
+            // A --rate is paced under the rate given: the rate to pass is
+            // the one that paces at this level.
+            let to_pass = 1.0 / (1.0 - FIXED_HEADROOM);
             return Some((rate.min(epoch.level) * to_pass).min(accepted));
         }
         let sending = self.clock.now(now);
@@ -638,7 +635,8 @@ mod tests {
         control.throttled(t0 + secs(1.0), t0 + secs(1.0), secs(1.0));
         let rate = control.rate().unwrap();
         assert!((rate - 50.0 * MARGIN).abs() < 0.01, "{rate}");
-        assert_eq!(control.settled(t0 + secs(1.0)), Some(rate));
+        let to_pass = control.settled(t0 + secs(1.0)).unwrap();
+        assert!((to_pass * (1.0 - FIXED_HEADROOM) - rate).abs() < 0.01);
     }
 
     #[test]

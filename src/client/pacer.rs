@@ -213,15 +213,18 @@ impl State {
     }
 
     /// Takes the slot that is due. A tenth of a second's worth of slots may
-    /// be owed to workers that woke a little late, never more, so an idle
-    /// spell does not become a burst, and one interval's worth keeps the
-    /// rate whole when timers wake late. Once the tenant has refused a
-    /// request sent at a rate that had held, nothing is owed: its burst
-    /// allowance may be as small as one request, and a slot taken late
-    /// followed by one on time would arrive closer than the interval.
+    /// be owed to workers that came a little late (all of them busy when
+    /// the slot was due), never more, so an idle spell does not become a
+    /// burst, and one interval's worth keeps the rate whole when timers wake
+    /// late. Nothing is owed for a slot a worker was waiting for with the
+    /// precise timer (it is late only by the runtime's being busy), nor once
+    /// the tenant has refused a request sent at a rate that had held: a
+    /// burst allowance may be as small as one request, and a slot taken
+    /// late followed by one on time would arrive closer than the interval.
     fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
-        let slack = if self.control.tight() {
+        let waited_for = self.precise_waiter == Some(self.next_slot);
+        let slack = if self.control.tight() || waited_for {
             Duration::ZERO
         } else if self.control.rate_was_cut() {
             interval
