@@ -32,6 +32,11 @@ const RUNTIME_TIMER_SLACK: Duration = Duration::from_millis(2);
 /// allowances.
 const PRECISE_UP_TO: f64 = 500.0;
 
+/// The share of an interval owed to a slot taken late by its precise
+/// waiter: a tenth of a millisecond at 100 a second, half the headroom a
+/// fixed rate keeps for the jitter of arrivals.
+const WAITED_SLACK: f64 = 0.01;
+
 /// How a worker sleeps until its slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
@@ -216,16 +221,20 @@ impl State {
     /// be owed to workers that came a little late (all of them busy when
     /// the slot was due), never more, so an idle spell does not become a
     /// burst, and one interval's worth keeps the rate whole when timers wake
-    /// late. Nothing is owed for a slot a worker was waiting for with the
-    /// precise timer (it is late only by the runtime's being busy), nor once
-    /// the tenant has refused a request sent at a rate that had held: a
-    /// burst allowance may be as small as one request, and a slot taken
-    /// late followed by one on time would arrive closer than the interval.
+    /// late. For a slot a worker was waiting for with the precise timer,
+    /// only [`WAITED_SLACK`] of an interval is owed: the thread sleep's own
+    /// lateness, not a runtime that was busy for half a millisecond. Nothing
+    /// is owed once the tenant has refused a request sent at a rate that
+    /// had held. A burst allowance may be as small as one request, and a
+    /// slot taken late followed by one on time would arrive closer than the
+    /// interval.
     fn take_slot(&mut self, now: Instant, rate: f64) {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let waited_for = self.precise_waiter == Some(self.next_slot);
-        let slack = if self.control.tight() || waited_for {
+        let slack = if self.control.tight() {
             Duration::ZERO
+        } else if waited_for {
+            interval.mul_f64(WAITED_SLACK)
         } else if self.control.rate_was_cut() {
             interval
         } else {
