@@ -26,8 +26,10 @@ pub(crate) struct Delay {
 pub(crate) struct Faults {
     rng: Mutex<fastrand::Rng>,
     quota: Option<Mutex<Quota>>,
-    /// The quota's clock starts here.
+    /// The quota's clock starts here, on the monotonic clock and on the wall
+    /// clock (which HTTP dates and fixed windows count).
     started: Instant,
+    started_wall: SystemTime,
     /// The end of the latest `Retry-After` the tenant advertised.
     advertised_until: Mutex<Option<Instant>>,
     retry_after: RetryAfterForm,
@@ -43,11 +45,11 @@ pub(crate) struct Faults {
 impl Faults {
     pub fn from_options(opts: &MockOptions) -> Self {
         let seed = opts.fault_seed.unwrap_or_else(|| fastrand::u64(..));
-        let started = Instant::now();
+        let (started, started_wall) = (Instant::now(), SystemTime::now());
         let window = Duration::from_secs_f64(opts.quota_window);
         let quota = (opts.rate > 0.0).then(|| {
             Mutex::new(Quota::new(QuotaSpec {
-                window_phase: wall_clock_phase(SystemTime::now(), window),
+                window_phase: wall_clock_phase(started_wall, window),
                 ..opts.quota_spec()
             }))
         });
@@ -55,6 +57,7 @@ impl Faults {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             quota,
             started,
+            started_wall,
             advertised_until: Mutex::new(None),
             retry_after: opts.retry_after,
             fail_rate: opts.fail_rate,
@@ -89,9 +92,13 @@ impl Faults {
             return Ok(());
         };
         let now = Instant::now();
-        let wait = lock(quota).admit(now.saturating_duration_since(self.started));
+        let elapsed = now.saturating_duration_since(self.started);
+        let wait = lock(quota).admit(elapsed);
         wait.map_err(|wait| {
-            let value = retry_after_value(self.retry_after, wait, SystemTime::now());
+            // The wall clock as the quota counts it, so a window's end is a
+            // whole second to the nanosecond and its date is not a second late.
+            let wall_now = self.started_wall + elapsed;
+            let value = retry_after_value(self.retry_after, wait, wall_now);
             if let Some(until) = value.as_deref().and_then(advertised_wait) {
                 let mut advertised = lock(&self.advertised_until);
                 *advertised = advertised.max(Some(now + until));
