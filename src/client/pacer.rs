@@ -71,6 +71,7 @@ struct State {
 }
 
 /// What a worker is told to do next.
+#[derive(Debug, PartialEq)]
 enum Turn {
     Go,
     WaitUntil(Instant),
@@ -197,24 +198,32 @@ impl State {
 
     /// One step of a worker's wait: past any pause, then to the next slot.
     fn turn(&mut self, now: Instant, timer: Timer) -> Turn {
+        let rate = self.control.rate();
         if let Some(until) = self.paused_until.filter(|t| *t > now) {
-            return Turn::WaitUntil(until);
+            return self.wait_for(until, timer, rate);
         }
-        let Some(rate) = self.control.rate() else {
+        let Some(rate) = rate else {
             return Turn::Go;
         };
         if self.next_slot > now {
             self.last_held = Some(now);
-            let slot = self.next_slot;
-            if timer == Timer::Precise && rate <= PRECISE_UP_TO && self.precise_waiter != Some(slot)
-            {
-                self.precise_waiter = Some(slot);
-                return Turn::WaitPreciselyUntil(slot);
-            }
-            return Turn::WaitUntil(slot);
+            return self.wait_for(self.next_slot, timer, Some(rate));
         }
         self.take_slot(now, rate);
         Turn::Go
+    }
+
+    /// Waits for `slot` (the end of a pause is the first slot after it):
+    /// one worker with the precise timer, when the rate is one it keeps.
+    fn wait_for(&mut self, slot: Instant, timer: Timer, rate: Option<f64>) -> Turn {
+        let precise = timer == Timer::Precise
+            && rate.is_some_and(|r| r <= PRECISE_UP_TO)
+            && self.precise_waiter != Some(slot);
+        if precise {
+            self.precise_waiter = Some(slot);
+            return Turn::WaitPreciselyUntil(slot);
+        }
+        Turn::WaitUntil(slot)
     }
 
     /// Takes the slot that is due. A tenth of a second's worth of slots may
@@ -324,6 +333,22 @@ mod tests {
             "{:?}",
             second - first
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_a_pause_is_waited_for_precisely_as_the_next_slot() {
+        let pacer = Pacer::new(Rate::Fixed(100.0), Timer::Precise);
+        pacer.pause_all(Duration::from_secs(1), true);
+        let now = Instant::now();
+        let until = now + Duration::from_secs(1);
+        let mut state = pacer.lock();
+        assert_eq!(
+            state.turn(now, Timer::Precise),
+            Turn::WaitPreciselyUntil(until)
+        );
+        // One precise waiter per slot; the others wait on the runtime.
+        assert_eq!(state.turn(now, Timer::Precise), Turn::WaitUntil(until));
+        assert_eq!(state.next_slot, until);
     }
 
     #[tokio::test]
