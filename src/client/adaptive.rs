@@ -145,6 +145,10 @@ pub struct RateControl {
     /// Time since the run began less only the backoffs the run chose itself
     /// (a 429 without `Retry-After`): pauses the tenant asked for stay in.
     tenant_clock: SendingClock,
+    /// When (on the tenant clock) slow start ended: what the tenant accepted
+    /// while the run was still doubling its rate says what the run sent,
+    /// not what the tenant takes.
+    ramp_ended: Duration,
     last_growth: Instant,
     last_cut: Option<Instant>,
     /// Sending times and tenant-clock times of the acceptances in the last
@@ -179,6 +183,7 @@ impl RateControl {
             slow_start,
             clock: SendingClock::new(now),
             tenant_clock: SendingClock::new(now),
+            ramp_ended: Duration::ZERO,
             last_growth: now,
             last_cut: None,
             recent: VecDeque::new(),
@@ -290,7 +295,9 @@ impl RateControl {
             began: sending,
             plateau: self.plateau(),
         });
-        self.slow_start = false;
+        if std::mem::replace(&mut self.slow_start, false) {
+            self.ramp_ended = self.tenant_clock.now(now);
+        }
         self.last_cut = Some(now);
         self.last_growth = now;
         self.adapted = true;
@@ -419,13 +426,15 @@ impl RateControl {
 
     /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of the
     /// tenant's clock: wall-clock time with the pauses the tenant asked for
-    /// (once the run is [`MIN_SAMPLE`] old). A window quota's wait to the
+    /// (once [`MIN_SAMPLE`] has passed since slow start ended). A window quota's wait to the
     /// window's end is part of its shape: counted as sending time, a window
     /// that fills in half a second looks like twice its quota. A backoff
     /// the run chose itself says nothing of the tenant and is left out.
     fn measure_wall(&self, now: Instant) -> Option<f64> {
         let tenant_now = self.tenant_clock.now(now);
-        let span = tenant_now.min(ESTIMATE_WINDOW);
+        let span = tenant_now
+            .saturating_sub(self.ramp_ended)
+            .min(ESTIMATE_WINDOW);
         let count = self
             .recent
             .iter()
