@@ -10,9 +10,10 @@
 //!   it accepted over the last [`ESTIMATE_WINDOW`] of *sending* time (time
 //!   every worker spent paused by `Retry-After` left out, since nothing was
 //!   sent then, and a whole-second pause after a 10 ms wait would halve the
-//!   measure), and over the same stretch of wall-clock time, pauses
-//!   included (a window quota's wait to the window's end is its shape, and
-//!   leaving it out doubles the measure).
+//!   measure), and over the same stretch of wall-clock time with the
+//!   pauses the tenant asked for (a window quota's wait to the window's end
+//!   is its shape, and leaving it out doubles the measure), but not the
+//!   run's own backoffs nor slow start's ramp.
 //! - A 429 (once per congestion event: a 429 for a request sent before the
 //!   last cut says nothing new) sets the rate just under a measure
 //!   ([`MARGIN`] of it), not a blind multiplicative cut; see
