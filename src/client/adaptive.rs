@@ -76,8 +76,8 @@ const FLOOR: f64 = 0.5;
 /// A fixed `--rate` is paced this much under the rate given. The tenant
 /// counts arrivals, which jitter by some tenths of a millisecond: at exactly
 /// N per second a window that holds N requests refuses every request that
-/// arrives a hair before the one N earlier has aged out, and 1% keeps a
-/// request's worth of room in every second.
+/// arrives a hair before the one N earlier has aged out, and 2% keeps two
+/// requests' room a second at 100 a second.
 const FIXED_HEADROOM: f64 = 0.02;
 
 /// How the run was told to pace itself (`--rate`).
@@ -218,9 +218,8 @@ impl RateControl {
     /// `auto`, and for any run that met a 429. After a 429 it is the `--rate`
     /// that paces at the level just under what the tenant accepted, never
     /// at a probe above it nor more than the tenant accepted when it last
-    /// refused; with no
-    /// 429 it is what the tenant accepted on average while the run was
-    /// sending, if lower than the rate.
+    /// refused; with no 429 it is what the tenant accepted on average while
+    /// the run was sending, if lower than the rate.
     pub fn settled(&self, now: Instant) -> Option<f64> {
         let rate = self.rate.filter(|_| self.adapted)?;
         if let Some(epoch) = self.epoch {
@@ -338,37 +337,29 @@ impl RateControl {
                 };
                 (found.max(epoch.level), measured)
             }
-            Some(epoch) if self.cheap() => {
-                let since = sending.saturating_sub(epoch.began).min(ESTIMATE_WINDOW);
-                let measured = self.measure(sending, since, MIN_SAMPLE);
-                (epoch.level * MARGIN, measured)
-            }
             Some(epoch) => {
                 let since = sending.saturating_sub(epoch.began).min(ESTIMATE_WINDOW);
                 let measured = self.measure(sending, since, MIN_SAMPLE);
+                let level = epoch.level * self.recut();
+                if self.cheap() {
+                    return (level, measured);
+                }
                 let under = self.measure_wall(now).map_or(f64::INFINITY, |m| m * MARGIN);
-                let level = epoch.level;
-                (under.clamp(level * 0.5, level * self.recut()), measured)
+                (under.clamp(epoch.level * 0.5, level), measured)
             }
             None if self.slow_start => {
                 let measured = self.measure(sending, SLOW_START_WINDOW, SLOW_START_WINDOW);
                 let rate = rate.unwrap_or(AUTO_START);
                 let level = match measured {
-                    _ if self.cheap() => rate * MARGIN,
-                    Some(m) => m.min(rate) * MARGIN,
-                    None => rate * 0.5,
+                    Some(m) if !self.cheap() => m.min(rate) * MARGIN,
+                    _ => self.blind_cut(rate),
                 };
                 (level, measured)
             }
             None => {
                 let measured = self.measure(sending, ESTIMATE_WINDOW, MIN_SAMPLE);
                 let rate = rate.or(measured).unwrap_or(AUTO_START);
-                let blind = if self.cheap() {
-                    rate * MARGIN
-                } else {
-                    rate * 0.5
-                };
-                let level = measured.map_or(blind, |m| m.min(rate) * MARGIN);
+                let level = measured.map_or(self.blind_cut(rate), |m| m.min(rate) * MARGIN);
                 (level, measured)
             }
         }
@@ -379,6 +370,16 @@ impl RateControl {
     fn probe_gain(&self) -> f64 {
         let pause = self.last_pause.as_secs_f64().clamp(0.1, 1.0);
         PROBE_GAIN / pause
+    }
+
+    /// The rate after a first 429 with nothing measured to go by: 3% off
+    /// when it was cheap, half when it cost a pause.
+    fn blind_cut(&self, rate: f64) -> f64 {
+        if self.cheap() {
+            rate * MARGIN
+        } else {
+            rate * 0.5
+        }
     }
 
     /// Whether the latest 429 cost next to nothing.
@@ -427,10 +428,11 @@ impl RateControl {
 
     /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of the
     /// tenant's clock: wall-clock time with the pauses the tenant asked for
-    /// (once [`MIN_SAMPLE`] has passed since slow start ended). A window quota's wait to the
-    /// window's end is part of its shape: counted as sending time, a window
-    /// that fills in half a second looks like twice its quota. A backoff
-    /// the run chose itself says nothing of the tenant and is left out.
+    /// (once [`MIN_SAMPLE`] has passed since slow start ended). A window
+    /// quota's wait to the window's end is part of its shape: counted as
+    /// sending time, a window that fills in half a second looks like twice
+    /// its quota. A backoff the run chose itself says nothing of the tenant
+    /// and is left out.
     fn measure_wall(&self, now: Instant) -> Option<f64> {
         let tenant_now = self.tenant_clock.now(now);
         let span = tenant_now

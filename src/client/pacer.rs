@@ -191,8 +191,7 @@ impl State {
             return;
         }
         if let Some(rate) = self.control.rate() {
-            let interval = Duration::from_secs_f64(1.0 / rate);
-            self.next_slot = self.next_slot.max(now + interval);
+            self.next_slot = self.next_slot.max(now + interval(rate));
         }
     }
 
@@ -238,7 +237,7 @@ impl State {
     /// slot taken late followed by one on time would arrive closer than the
     /// interval.
     fn take_slot(&mut self, now: Instant, rate: f64) {
-        let interval = Duration::from_secs_f64(1.0 / rate);
+        let interval = interval(rate);
         let waited_for = self.precise_waiter == Some(self.next_slot);
         let slack = if self.control.tight() {
             Duration::ZERO
@@ -252,6 +251,11 @@ impl State {
         let earliest = now.checked_sub(slack).unwrap_or(now);
         self.next_slot = self.next_slot.max(earliest) + interval;
     }
+}
+
+/// The time between two slots at `rate` requests per second.
+fn interval(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate)
 }
 
 /// Sleeps until `deadline` to within the kernel's timer slack: the

@@ -31,9 +31,6 @@ const ARRIVAL_JITTER: Duration = Duration::from_micros(200);
 /// The run's first request also opens the connection; later ones find it
 /// open (the tenant answers well within the interval between requests).
 const CONNECT: Duration = Duration::from_millis(1);
-/// The tenant's whole wall-clock seconds, which HTTP dates count, fall this
-/// far into its own windows.
-const WALL_CLOCK_OFFSET: Duration = Duration::from_millis(0);
 
 /// How the tenant's `Retry-After` reads, and so how long the client pauses.
 #[derive(Clone, Copy, Debug)]
@@ -51,9 +48,7 @@ impl Form {
         match self {
             Form::Exact => Some(now + wait),
             Form::WholeSeconds => Some(now + whole(wait).max(Duration::from_secs(1))),
-            Form::HttpDate => {
-                Some(whole(now + wait + WALL_CLOCK_OFFSET).saturating_sub(WALL_CLOCK_OFFSET))
-            }
+            Form::HttpDate => Some(whole(now + wait)),
             Form::Absent => None,
         }
     }
@@ -95,7 +90,8 @@ struct Ledger {
     /// carried it reached the client.
     advertised: Option<(Duration, Duration)>,
     ignored_retry_after: usize,
-    jitter: Option<fastrand::Rng>,
+    /// Draws each request's arrival jitter and each backoff.
+    rng: fastrand::Rng,
     sent: usize,
 }
 
@@ -105,7 +101,7 @@ async fn simulate(spec: QuotaSpec, form: Form, rate: Rate) -> Run {
     let quota = Arc::new(Mutex::new(Quota::new(spec)));
     let rows = Arc::new(AtomicUsize::new(ROWS));
     let ledger = Arc::new(Mutex::new(Ledger {
-        jitter: Some(fastrand::Rng::with_seed(16)),
+        rng: fastrand::Rng::with_seed(16),
         ..Ledger::default()
     }));
     let mut workers = tokio::task::JoinSet::new();
@@ -149,12 +145,9 @@ async fn send_once(
     t0: Instant,
 ) -> bool {
     let sent = pacer.wait_turn().await;
-    let verdict = {
+    let (at, verdict) = {
         let mut ledger = ledger.lock().unwrap();
-        let jitter = ledger
-            .jitter
-            .as_mut()
-            .map_or(0, |rng| rng.u64(0..=ARRIVAL_JITTER.as_micros() as u64));
+        let jitter = ledger.rng.u64(0..=ARRIVAL_JITTER.as_micros() as u64);
         let connect = if ledger.sent == 0 {
             CONNECT
         } else {
@@ -170,7 +163,6 @@ async fn send_once(
         }
         (at, quota.lock().unwrap().admit(at))
     };
-    let (at, verdict) = verdict;
     tokio::time::sleep(LATENCY).await;
     let answered = Instant::now() - t0;
     let mut ledger = ledger.lock().unwrap();
@@ -188,11 +180,11 @@ async fn send_once(
                 ledger.advertised = Some((latest, answered));
             }
             let (pause, cost) = match end {
-                Some(end) => (end.saturating_sub(answered), end.saturating_sub(answered)),
-                None => {
-                    let draw = ledger.jitter.as_mut().map_or(0.5, |rng| rng.f64());
-                    (BACKOFF.mul_f64(draw), BACKOFF / 2)
+                Some(end) => {
+                    let wait = end.saturating_sub(answered);
+                    (wait, wait)
                 }
+                None => (BACKOFF.mul_f64(ledger.rng.f64()), BACKOFF / 2),
             };
             pacer.throttled(sent, cost);
             pacer.pause_all(pause, end.is_some());

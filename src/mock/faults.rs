@@ -46,11 +46,11 @@ impl Faults {
     pub fn from_options(opts: &MockOptions) -> Self {
         let seed = opts.fault_seed.unwrap_or_else(|| fastrand::u64(..));
         let (started, started_wall) = (Instant::now(), SystemTime::now());
-        let window = Duration::from_secs_f64(opts.quota_window);
         let quota = (opts.rate > 0.0).then(|| {
+            let spec = opts.quota_spec();
             Mutex::new(Quota::new(QuotaSpec {
-                window_phase: wall_clock_phase(started_wall, window),
-                ..opts.quota_spec()
+                window_phase: wall_clock_phase(started_wall, spec.window),
+                ..spec
             }))
         });
         Faults {
@@ -140,10 +140,6 @@ impl Faults {
     }
 }
 
-/// The `Retry-After` value for a wait, in the configured form. Whole seconds
-/// round up (never 0, which would invite an immediate retry); exact seconds
-/// keep the milliseconds (at least 0.001); a date rounds up to the next
-/// whole second for the same reason.
 /// How far `now` lies into a window that starts on a whole multiple of
 /// `window` since the Unix epoch.
 fn wall_clock_phase(now: SystemTime, window: Duration) -> Duration {
@@ -155,6 +151,10 @@ fn wall_clock_phase(now: SystemTime, window: Duration) -> Duration {
     Duration::from_nanos((since_epoch % window) as u64)
 }
 
+/// The `Retry-After` value for a wait, in the configured form. Whole seconds
+/// round up (never 0, which would invite an immediate retry); exact seconds
+/// keep the milliseconds (at least 0.001); a date rounds up to the next
+/// whole second for the same reason.
 pub(crate) fn retry_after_value(
     form: RetryAfterForm,
     wait: Duration,

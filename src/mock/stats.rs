@@ -161,9 +161,9 @@ pub(crate) struct Recorder {
     started: std::time::Instant,
 }
 
-fn push_capped(timeline: &mut Vec<u64>, at: std::time::Duration) {
+fn push_capped(timeline: &mut Vec<u64>, at: u64) {
     if timeline.len() < TIMELINE_CAP {
-        timeline.push(at.as_millis() as u64);
+        timeline.push(at);
     }
 }
 
@@ -183,10 +183,8 @@ impl Recorder {
         let mut stats = lock(&self.stats);
         stats.requests += 1;
         let elapsed = self.started.elapsed();
-        push_capped(&mut stats.arrivals_ms, elapsed);
-        if stats.arrivals_us.len() < TIMELINE_CAP {
-            stats.arrivals_us.push(elapsed.as_micros() as u64);
-        }
+        push_capped(&mut stats.arrivals_ms, elapsed.as_millis() as u64);
+        push_capped(&mut stats.arrivals_us, elapsed.as_micros() as u64);
         *stats.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
     }
 
@@ -197,7 +195,10 @@ impl Recorder {
             400 => stats.bad_requests += 1,
             429 => {
                 stats.throttled += 1;
-                push_capped(&mut stats.throttled_ms, self.started.elapsed());
+                push_capped(
+                    &mut stats.throttled_ms,
+                    self.started.elapsed().as_millis() as u64,
+                );
             }
             _ => {}
         }
