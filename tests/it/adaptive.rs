@@ -14,16 +14,15 @@ const SEED: &str = "7";
 const QUOTA: f64 = 40.0;
 
 fn quota_tenant() -> Tenant {
-    Tenant::start(&[
-        "--users",
-        USERS,
-        "--seed",
-        SEED,
-        "--rate",
-        &QUOTA.to_string(),
-        "--burst",
-        "5",
-    ])
+    tenant_with_quota(&["--burst", "5"])
+}
+
+/// A tenant of [`USERS`] users whose quota is [`QUOTA`], shaped by `shape`.
+fn tenant_with_quota(shape: &[&str]) -> Tenant {
+    let quota = QUOTA.to_string();
+    let mut args = vec!["--users", USERS, "--seed", SEED, "--rate", &quota];
+    args.extend_from_slice(shape);
+    Tenant::start(&args)
 }
 
 /// The clear-PIN rows that match the generated tenant.
@@ -115,18 +114,7 @@ fn a_fixed_rate_the_tenant_never_refuses_reports_no_settled_rate() {
 /// A tenant whose quota has a burst of two and whose `Retry-After` is whole
 /// seconds, so every 429 asks for a full second's wait.
 fn small_burst_tenant() -> Tenant {
-    Tenant::start(&[
-        "--users",
-        USERS,
-        "--seed",
-        SEED,
-        "--rate",
-        &QUOTA.to_string(),
-        "--burst",
-        "2",
-        "--retry-after",
-        "seconds",
-    ])
+    tenant_with_quota(&["--burst", "2", "--retry-after", "seconds"])
 }
 
 fn run_jobs(tenant: &Tenant, input: &Path, rate: &str, jobs: &str) -> std::process::Output {
