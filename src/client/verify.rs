@@ -1,3 +1,4 @@
+//! A target's state, read through the lookup its catalog entry names.
 //! `--verify`: after a row's change succeeded, its state is read back
 //! through the lookup its catalog entry names, through the same pacer,
 //! retries and token as every request. A change that did not take fails the
@@ -20,7 +21,7 @@ impl Client {
         row: &Checked,
         attempted: &mut Attempted,
     ) {
-        let found = self.read_back(op, row, &mut attempted.attempts).await;
+        let found = self.read_state(op, row, &mut attempted.attempts).await;
         if let Found::No(state) = &found {
             attempted.outcome = Outcome::Failed;
             attempted.message = format!(
@@ -37,7 +38,12 @@ impl Client {
         attempted.verified = found.cell();
     }
 
-    async fn read_back(&self, op: &Operation, row: &Checked, attempts: &mut u32) -> Found {
+    /// Reads the row's target through the lookup its catalog entry names:
+    /// `Found::Yes` when it already is what the operation makes it, `No`
+    /// with the state found otherwise. After a change this is the
+    /// read-back; before one, it tells a change from a no-op and what the
+    /// change will replace.
+    pub async fn read_state(&self, op: &Operation, row: &Checked, attempts: &mut u32) -> Found {
         let Some(verify) = op.verify else {
             return Found::Unknown(format!("no lookup shows what {} changes", op.name));
         };
