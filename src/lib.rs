@@ -19,3 +19,4 @@ pub mod progress;
 pub mod runner;
 pub mod safety;
 pub mod secret;
+pub mod terminal;

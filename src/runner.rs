@@ -127,6 +127,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     let halt = Arc::new(Halt::default());
+    announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
     announce_profile(&config, &connection);
     let rows = send_rows(&config, &scan, &connection, &halt, begun).await;
@@ -141,7 +142,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     };
     let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
-    eprint!("{}", report.summary.render());
+    eprint!("{}", crate::terminal::printable(&report.summary.render()));
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
     }
@@ -151,14 +152,39 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     }
 }
 
-/// Names the profile and the tenant before anything is sent, so a run
-/// against the wrong tenant is seen at once.
+/// Names the profile, the tenant (`host:port`) and where the tenant and
+/// the credential came from, so a run against the wrong tenant is seen at
+/// once.
 fn announce_profile(config: &Config, connection: &Connection) {
-    if let (Some(profile), false) = (&config.profile, config.quiet) {
-        eprintln!(
-            "{}: profile {profile}, tenant {}",
-            config.operation.name, connection.tenant
-        );
+    if config.quiet || (config.profile.is_none() && config.origins.unused_environment.is_empty()) {
+        return;
+    }
+    let profile = config
+        .profile
+        .as_deref()
+        .map_or(String::new(), |p| format!("profile {p}, "));
+    let from = |what: &Option<String>| what.as_deref().map(|w| format!(" ({w})"));
+    let tenant_from = from(&config.origins.tenant).unwrap_or_default();
+    let credential = config
+        .origins
+        .credential
+        .as_deref()
+        .map_or(String::new(), |c| format!(", credential {c}"));
+    let line = format!(
+        "{}: {profile}tenant {}{tenant_from}{credential}",
+        config.operation.name, connection.tenant
+    );
+    eprintln!("{}", crate::terminal::printable(&line));
+}
+
+/// The environment variables set but not used, by name, before anything
+/// is sent (an OAuth client's first token included).
+fn announce_unused_environment(config: &Config) {
+    if config.quiet {
+        return;
+    }
+    for note in &config.origins.unused_environment {
+        eprintln!("note: {}", crate::terminal::printable(note));
     }
 }
 

@@ -1,6 +1,7 @@
 //! The flags every operation takes (`RunArgs`), their translation into
 //! [`Flags`], and which credential settings a run keeps when several kinds
-//! were given: a flag beats the environment, which beats a profile.
+//! were given: a flag beats a profile chosen by name, which beats the
+//! environment.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -158,7 +159,7 @@ pub(super) struct RunArgs {
     /// (with --client-id and --client-key, as that client's authorization
     /// server).
     #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
-    mock: bool,
+    pub(super) mock: bool,
 
     /// Rows in flight at once.
     #[arg(short = 'j', long, default_value_t = 8, value_name = "N",
@@ -305,6 +306,7 @@ impl RunArgs {
                 scope: self.scope,
             },
             given,
+            unused_environment: Vec::new(),
             mock: self.mock,
             client: Settings {
                 timeout: self.timeout,
@@ -382,9 +384,10 @@ const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
 ];
 
 /// Credentials of a kind given by the strongest source win over those of
-/// other kinds from weaker ones: a flag over the environment over a
-/// config-file profile. So `--token` works for a one-off run even with
-/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell. Returns
+/// other kinds from weaker ones: a flag over a profile chosen by name over
+/// the environment. So `--token` works for a one-off run even with
+/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell, and a
+/// leftover `SECURID_TOKEN` never replaces a profile's key file. Returns
 /// the settings left, with where each came from.
 pub(super) fn prefer_flags_over_environment(
     run: &mut RunArgs,

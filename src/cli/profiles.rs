@@ -7,7 +7,8 @@
 //! `key-file`, `rate`, ...), mapped onto them generically: a new flag needs
 //! no code here. Secrets never sit in a profile: a key naming an inline
 //! secret (`token`) is refused with the file, line and key. A value from a
-//! profile yields to the same flag typed or set in the environment.
+//! profile yields to the same flag typed on the command line, and wins over
+//! the environment (a profile is chosen by name, so it is meant).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,22 @@ pub enum ProfileError {
     },
     #[error("{path}: {what}")]
     Syntax { path: PathBuf, what: String },
+    #[error("{path} is writable by {who} (mode {mode:03o}); it decides where tokens go, so it is not used: run chmod {fix} {path}")]
+    Writable {
+        path: PathBuf,
+        who: &'static str,
+        mode: u32,
+        fix: &'static str,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
+    WrongType {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm")]
     UnknownKey {
         path: PathBuf,
@@ -140,9 +157,11 @@ impl Profiles {
             }
             Err(source) => return Err(ProfileError::Read { path, source }),
         };
+        refuse_writable_by_others(&path)?;
+        // toml's message keeps its line, the line's text and a caret.
         let file: File = toml::from_str(&text).map_err(|e| ProfileError::Syntax {
             path: path.clone(),
-            what: e.to_string().trim_end().replace('\n', " "),
+            what: e.to_string().trim_end().to_owned(),
         })?;
         Ok(Some(Profiles {
             path,
@@ -215,11 +234,8 @@ impl Profiles {
                     value: value.to_string(),
                 }
             })?;
-            if key == CONFIRM {
-                profile.confirm = value == FlagValue::Switch(true);
-                continue;
-            }
-            if command.get_arguments().all(|a| a.get_long() != Some(key)) {
+            let arg = command.get_arguments().find(|a| a.get_long() == Some(key));
+            if arg.is_none() && key != CONFIRM {
                 let (path, line, profile, key) = at(key);
                 return Err(ProfileError::UnknownKey {
                     path,
@@ -227,6 +243,25 @@ impl Profiles {
                     profile,
                     key,
                 });
+            }
+            let expected = expected_kind(arg);
+            if !expected.accepts(&value) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::WrongType {
+                    path,
+                    line,
+                    profile,
+                    key,
+                    value: crate::net::redact_url(&match &value {
+                        FlagValue::Text(text) => format!("{text:?}"),
+                        FlagValue::Switch(b) => b.to_string(),
+                    }),
+                    expected: expected.describe(),
+                });
+            }
+            if key == CONFIRM {
+                profile.confirm = value == FlagValue::Switch(true);
+                continue;
             }
             profile.flags.push((key.to_owned(), value, line));
         }
@@ -268,6 +303,93 @@ fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key) || SECRET_WORDS.iter().any(|word| key.contains(word))
 }
 
+/// What a profile key's value must be: a switch takes `true` or `false`
+/// (never the string "true", which would silently read as off), a counted
+/// flag a whole number, every other flag a string or number.
+#[derive(Clone, Copy)]
+enum Expected {
+    Switch,
+    Count,
+    Value,
+    /// A flag whose value may be left out (`dry-run = true`, or `"lookup"`).
+    SwitchOrValue,
+}
+
+impl Expected {
+    fn accepts(self, value: &FlagValue) -> bool {
+        match (self, value) {
+            (Expected::Switch, FlagValue::Switch(_)) => true,
+            (Expected::Count, FlagValue::Text(text)) => text.parse::<u8>().is_ok(),
+            (Expected::Value, FlagValue::Text(_)) => true,
+            (Expected::SwitchOrValue, _) => true,
+            _ => false,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Expected::Switch => "true or false, without quotes",
+            Expected::Count => "a whole number (how many times the flag is given)",
+            Expected::Value => "a string or a number, not true or false",
+            Expected::SwitchOrValue => "true, false or a value",
+        }
+    }
+}
+
+/// The kind of value `arg` takes; `None` is the profile's own `confirm`.
+fn expected_kind(arg: Option<&clap::Arg>) -> Expected {
+    let Some(arg) = arg else {
+        return Expected::Switch;
+    };
+    match arg.get_action() {
+        clap::ArgAction::SetTrue | clap::ArgAction::SetFalse => Expected::Switch,
+        clap::ArgAction::Count => Expected::Count,
+        _ if arg.get_num_args().is_some_and(|n| n.min_values() == 0) => Expected::SwitchOrValue,
+        _ => Expected::Value,
+    }
+}
+
+/// Refuses a config file, or its directory, that group or others may
+/// write, as ssh refuses such a config: whoever can write it chooses where
+/// the run's tokens go.
+#[cfg(unix)]
+fn refuse_writable_by_others(path: &Path) -> Result<(), ProfileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    for (at, fix) in [(path, "go-w"), (dir, "go-w")] {
+        let Ok(meta) = std::fs::metadata(at) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        // A sticky shared directory (/tmp) keeps others from replacing
+        // the file, as ssh allows.
+        if meta.is_dir() && mode & 0o1000 != 0 {
+            continue;
+        }
+        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (true, true) => "group and others",
+            (true, false) => "its group",
+            (false, true) => "others",
+            (false, false) => continue,
+        };
+        return Err(ProfileError::Writable {
+            path: at.to_owned(),
+            who,
+            mode,
+            fix,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_writable_by_others(_: &Path) -> Result<(), ProfileError> {
+    Ok(())
+}
+
 fn flag_value(value: &Value) -> Option<FlagValue> {
     match value {
         Value::String(text) => Some(FlagValue::Text(text.clone())),
@@ -305,21 +427,17 @@ fn host_of(url: &str) -> String {
 
 impl Profile {
     /// The arguments this profile adds for the flags `given` does not
-    /// already set (typed, or from the environment), nor a flag that
-    /// conflicts with a given one (a profile's tenant yields to `--mock`).
+    /// already set on the command line, nor a flag that conflicts with a
+    /// typed one (a profile's tenant yields to `--mock`). A profile chosen
+    /// by name wins over the environment for every key it sets: the
+    /// profile's arguments are typed words to clap, which beat its `env`.
     pub fn arguments(
         &self,
         command: &clap::Command,
         given: &clap::ArgMatches,
     ) -> (Vec<String>, Vec<String>) {
-        let is_given = |id: &str| {
-            matches!(
-                given.value_source(id),
-                Some(
-                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
-                )
-            )
-        };
+        let is_given =
+            |id: &str| given.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
         let mut words = Vec::new();
         let mut ids = Vec::new();
         for (key, value, _) in &self.flags {

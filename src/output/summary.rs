@@ -14,7 +14,7 @@ pub struct Summary {
     pub operation: &'static str,
     /// The config-file profile, if the run used one.
     pub profile: Option<String>,
-    /// The tenant's host (or `simulated tenant`), `null` when nothing was
+    /// The tenant as `host:port` (or `simulated tenant`), `null` when nothing was
     /// sent anywhere.
     pub tenant: Option<String>,
     /// The credential's public id: the key file's access ID or the OAuth

@@ -55,7 +55,7 @@ pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
     if !(plan.operation.destructive || plan.always) || plan.rows == 0 || read_only {
         return Ok(());
     }
-    eprintln!("{}", plan.describe());
+    eprintln!("{}", crate::terminal::printable(&plan.describe()));
     if yes {
         eprintln!("confirmed by --yes");
         return Ok(());
