@@ -273,9 +273,11 @@ fn unused_environment(
     let Some(sub) = command.find_subcommand(operation) else {
         return Vec::new();
     };
+    let strongest = kept.iter().map(|g| g.origin).max();
     let winner = kept
         .iter()
-        .max_by_key(|g| g.origin)
+        .filter(|g| Some(g.origin) == strongest)
+        .find(|g| g.names_the_credential())
         .map(crate::config::Given::shown);
     let mut notes = Vec::new();
     for arg in sub.get_arguments() {

@@ -223,6 +223,12 @@ pub struct Origins {
 }
 
 impl Given {
+    /// Whether this setting is the credential itself (a token, a key file,
+    /// a client ID or key), not a detail of it (scope, issuer, token URL).
+    pub fn names_the_credential(&self) -> bool {
+        !matches!(self.flag, "--scope" | "--token-url" | "--issuer")
+    }
+
     /// The setting and where it came from, as messages name it.
     pub fn shown(&self) -> String {
         match (self.env, self.origin) {
@@ -351,7 +357,7 @@ fn origins(flags: &Flags) -> Origins {
     let credential = flags
         .given
         .iter()
-        .find(|g| g.flag != "--scope" && g.flag != "--token-url" && g.flag != "--issuer")
+        .find(|g| g.names_the_credential())
         .map(Given::shown);
     Origins {
         tenant,
