@@ -113,7 +113,11 @@ fn a_named_profile_wins_over_the_environment_and_the_banner_names_what_was_not_u
             err.contains("SECURID_BASE_URL is set but not used: profile test sets base-url"),
             "{dry:?}: {err}"
         );
-        assert!(err.contains(&format!("127.0.0.1:{port}")), "{dry:?}: {err}");
+        // The summary names the tenant with its port.
+        assert!(
+            err.contains(&format!("tenant: 127.0.0.1:{port}")),
+            "{dry:?}: {err}"
+        );
     }
     assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
     assert_eq!(sink.connections(), 0, "the leftover tenant was contacted");
