@@ -132,8 +132,7 @@ pub struct Profile {
     pub ticket_required: bool,
     /// Approvals a plan needs before it is applied.
     pub approvals: usize,
-    /// The allowed_signers file approvals are checked against; a relative
-    /// path is the config file's directory's.
+    /// The allowed_signers file approvals are checked against.
     pub allowed_signers: Option<PathBuf>,
 }
 
@@ -243,7 +242,7 @@ impl Profiles {
                         expected,
                     }
                 };
-                profile.set(policy, value, &self.path).map_err(expected)?;
+                profile.set(policy, value).map_err(expected)?;
                 continue;
             }
             let value = flag_value(value).ok_or_else(|| {
@@ -333,7 +332,7 @@ impl Policy {
 
 impl Profile {
     /// Sets a policy key, or says what its value should have been.
-    fn set(&mut self, policy: Policy, value: &Value, config: &Path) -> Result<(), &'static str> {
+    fn set(&mut self, policy: Policy, value: &Value) -> Result<(), &'static str> {
         match (policy, value) {
             (Policy::TicketRequired, Value::Boolean(required)) => self.ticket_required = *required,
             (Policy::TicketRequired, _) => return Err("true or false"),
@@ -345,11 +344,7 @@ impl Profile {
             }
             (Policy::Approvals, _) => return Err("a number of approvals from 0 to 100"),
             (Policy::AllowedSigners, Value::String(path)) if !path.is_empty() => {
-                let path = PathBuf::from(home_expanded(path));
-                self.allowed_signers = Some(match config.parent() {
-                    Some(dir) if path.is_relative() => dir.join(path),
-                    _ => path,
-                });
+                self.allowed_signers = Some(PathBuf::from(home_expanded(path)));
             }
             (Policy::AllowedSigners, _) => {
                 return Err("the path of an OpenSSH allowed_signers file")
@@ -520,7 +515,7 @@ mod tests {
 
     #[test]
     fn approval_policy_is_the_profiles_own_and_checked_where_it_is_written() {
-        let (dir, profiles) = load(
+        let (_dir, profiles) = load(
             "[profiles.prod]\nticket-required = true\napprovals = 2\nallowed-signers = \"signers\"\n",
         );
         let profile = profiles
@@ -530,7 +525,7 @@ mod tests {
             .unwrap();
         assert!(profile.ticket_required);
         assert_eq!(profile.approvals, 2);
-        assert_eq!(profile.allowed_signers, Some(dir.path().join("signers")));
+        assert_eq!(profile.allowed_signers, Some(PathBuf::from("signers")));
         assert!(profile.flags.is_empty(), "{:?}", profile.flags);
 
         for (text, expected) in [
