@@ -252,6 +252,9 @@ fn run_command(
     if let Some(profile) = profile {
         flags.profile = Some(profile.name.clone());
         flags.confirm_always = profile.confirm;
+        flags.ticket_required = profile.ticket_required;
+        flags.approvals_required = profile.approvals;
+        flags.allowed_signers = profile.allowed_signers.clone();
     }
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }

@@ -65,6 +65,14 @@ pub struct Config {
     pub token_on_command_line: bool,
     /// Where the tenant and the credential came from, for the banner.
     pub origins: Origins,
+    /// The change ticket (`--ticket`), stamped into every output.
+    pub ticket: Option<String>,
+    /// Approvals a plan needs before it is applied (a profile's
+    /// `approvals`); 0 when none are required.
+    pub approvals_required: usize,
+    /// The OpenSSH allowed_signers file approvals are checked against (a
+    /// profile's `allowed-signers`).
+    pub allowed_signers: Option<PathBuf>,
 }
 
 /// Whether the run changes anything, and where its requests go: the one
@@ -136,6 +144,11 @@ pub struct Flags {
     pub yes: bool,
     pub verify: bool,
     pub limit: Option<u64>,
+    pub ticket: Option<String>,
+    /// The profile refuses a run without `--ticket`.
+    pub ticket_required: bool,
+    pub approvals_required: usize,
+    pub allowed_signers: Option<PathBuf>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
 }
@@ -273,6 +286,12 @@ impl Config {
                 operation.name
             )));
         }
+        if flags.ticket_required && flags.ticket.is_none() {
+            return Err(ConfigError::Refused(format!(
+                "profile {} requires a change ticket: add --ticket ID (nothing was sent)",
+                flags.profile.as_deref().unwrap_or_default()
+            )));
+        }
         let dry_run = dry_run(&flags, operation)?;
         let origins = origins(&flags);
         Ok(Config {
@@ -300,6 +319,9 @@ impl Config {
             limits: flags.limits,
             resume: flags.resume,
             token_on_command_line: flags.token_on_command_line,
+            ticket: flags.ticket,
+            approvals_required: flags.approvals_required,
+            allowed_signers: flags.allowed_signers,
         })
     }
 }

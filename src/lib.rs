@@ -3,6 +3,7 @@
 //! The binary is a thin shell over this library; ARCHITECTURE.md describes
 //! how a row travels through these modules and what each one owns.
 
+pub mod approval;
 pub mod auth;
 pub mod cli;
 pub mod client;

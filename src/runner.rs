@@ -242,7 +242,8 @@ async fn send_rows(
         config.operation.name,
         config.format,
         config.force,
-    )?;
+    )?
+    .with_ticket(config.ticket.as_deref());
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
@@ -308,6 +309,7 @@ fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result
         tenant: &connection.tenant,
         rows,
         always: config.confirm_always,
+        ticket: config.ticket.as_deref(),
     };
     Ok(confirm(&plan, config.yes)?)
 }
@@ -408,7 +410,7 @@ async fn send_row(
             }
         }
     };
-    let span = tracing::info_span!("row", line = row.line);
+    let span = tracing::info_span!("row", line = row.line, ticket = config.ticket.as_deref());
     let (attempted, first_sent) = crate::client::first_send(sending.instrument(span)).await;
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {

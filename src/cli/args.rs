@@ -10,7 +10,9 @@ use clap::parser::ValueSource;
 use clap::Args;
 use reqwest::Url;
 
-use super::values::{parse_delimiter, parse_rate, parse_share, positive_seconds, seconds};
+use super::values::{
+    parse_delimiter, parse_rate, parse_share, parse_ticket, positive_seconds, seconds,
+};
 use crate::client::{Rate, RetryPolicy, Settings};
 use crate::config::{CredentialKind, DryRunFlag, Flags, Given, OAuthFlags, Origin};
 use crate::net::{parse_proxy, ProxyChoice, UrlSource};
@@ -208,6 +210,12 @@ pub(super) struct RunArgs {
     #[arg(long)]
     verify: bool,
 
+    /// A change ticket (CHG0012345) stamped into the results, the summary
+    /// and the request log; a profile's `ticket-required = true` refuses a
+    /// run without one.
+    #[arg(long, value_name = "ID", value_parser = parse_ticket)]
+    ticket: Option<String>,
+
     /// Canary: send only the first N rows; the rest are not attempted.
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -330,6 +338,10 @@ impl RunArgs {
             yes: self.yes,
             verify: self.verify,
             limit: self.limit,
+            ticket: self.ticket,
+            ticket_required: false,
+            approvals_required: 0,
+            allowed_signers: None,
             limits: Limits {
                 max_failures: self.max_failures,
                 max_failure_rate: self.max_failure_rate,

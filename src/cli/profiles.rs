@@ -19,8 +19,12 @@ mod checks;
 
 use checks::{expected_kind, refuse_writable_by_others};
 
-/// Keys that are the profile's own, not a flag.
+/// Keys that are the profile's own, not a flag: standing policy, which a
+/// flag typed for one run must not be able to lift (`--approvals 0`).
 const CONFIRM: &str = "confirm";
+const TICKET_REQUIRED: &str = "ticket-required";
+const APPROVALS: &str = "approvals";
+const ALLOWED_SIGNERS: &str = "allowed-signers";
 
 /// Parts of a key that mark an inline secret; a credential sits in a profile
 /// only by path (`key-file`, `client-key`).
@@ -31,7 +35,7 @@ const SECRET_KEYS: &[&str] = &["token"];
 /// that answered the confirmation itself (`yes`, `force`) would defeat
 /// `confirm = true`; the others name this run's files or the profile itself.
 const RUN_ONLY_KEYS: &[&str] = &[
-    "yes", "force", "resume", "output", "profile", "config", "input",
+    "yes", "force", "resume", "output", "profile", "config", "input", "ticket",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +63,7 @@ pub enum ProfileError {
         value: String,
         expected: &'static str,
     },
-    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm")]
+    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm, ticket-required, approvals, allowed-signers")]
     UnknownKey {
         path: PathBuf,
         line: usize,
@@ -94,6 +98,21 @@ pub enum ProfileError {
         profile: String,
         key: String,
         value: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
+    Expected {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{path}: profile {profile}: approvals = {approvals} needs allowed-signers = PATH, the OpenSSH allowed_signers file listing who may approve")]
+    NoSigners {
+        path: PathBuf,
+        profile: String,
+        approvals: usize,
     },
     #[error("no profile {name} in {path}{known}")]
     Missing {
@@ -130,6 +149,12 @@ pub struct Profile {
     pub path: PathBuf,
     /// Ask before every run, clear-PIN runs included.
     pub confirm: bool,
+    /// Refuse a run without `--ticket`.
+    pub ticket_required: bool,
+    /// Approvals a plan needs before it is applied.
+    pub approvals: usize,
+    /// The allowed_signers file approvals are checked against.
+    pub allowed_signers: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +253,21 @@ impl Profiles {
                     key,
                 });
             }
+            if let Some(policy) = Policy::of(key) {
+                let expected = |expected| {
+                    let (path, line, profile, key) = at(key);
+                    ProfileError::Expected {
+                        path,
+                        line,
+                        profile,
+                        key,
+                        value: value.to_string(),
+                        expected,
+                    }
+                };
+                profile.set(policy, value).map_err(expected)?;
+                continue;
+            }
             let value = flag_value(value).ok_or_else(|| {
                 let (path, line, profile, key) = at(key);
                 ProfileError::BadValue {
@@ -269,6 +309,13 @@ impl Profiles {
             }
             profile.flags.push((key.to_owned(), value, line));
         }
+        if profile.approvals > 0 && profile.allowed_signers.is_none() {
+            return Err(ProfileError::NoSigners {
+                path: self.path.clone(),
+                profile: profile.name,
+                approvals: profile.approvals,
+            });
+        }
         Ok(profile)
     }
 
@@ -300,6 +347,49 @@ impl Profiles {
             .matches('\n')
             .count()
             + 1
+    }
+}
+
+/// A profile's own policy key.
+#[derive(Clone, Copy)]
+enum Policy {
+    TicketRequired,
+    Approvals,
+    AllowedSigners,
+}
+
+impl Policy {
+    fn of(key: &str) -> Option<Policy> {
+        match key {
+            TICKET_REQUIRED => Some(Policy::TicketRequired),
+            APPROVALS => Some(Policy::Approvals),
+            ALLOWED_SIGNERS => Some(Policy::AllowedSigners),
+            _ => None,
+        }
+    }
+}
+
+impl Profile {
+    /// Sets a policy key, or says what its value should have been.
+    fn set(&mut self, policy: Policy, value: &Value) -> Result<(), &'static str> {
+        match (policy, value) {
+            (Policy::TicketRequired, Value::Boolean(required)) => self.ticket_required = *required,
+            (Policy::TicketRequired, _) => return Err("true or false"),
+            (Policy::Approvals, Value::Integer(n)) => {
+                self.approvals = usize::try_from(*n)
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or("a number of approvals from 0 to 100")?;
+            }
+            (Policy::Approvals, _) => return Err("a number of approvals from 0 to 100"),
+            (Policy::AllowedSigners, Value::String(path)) if !path.is_empty() => {
+                self.allowed_signers = Some(PathBuf::from(home_expanded(path)));
+            }
+            (Policy::AllowedSigners, _) => {
+                return Err("the path of an OpenSSH allowed_signers file")
+            }
+        }
+        Ok(())
     }
 }
 
@@ -455,6 +545,45 @@ mod tests {
                     .contains(&format!("config.toml:3: profile prod: {key} belongs")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn approval_policy_is_the_profiles_own_and_checked_where_it_is_written() {
+        let (_dir, profiles) = load(
+            "[profiles.prod]\nticket-required = true\napprovals = 2\nallowed-signers = \"signers\"\n",
+        );
+        let profile = profiles
+            .unwrap()
+            .unwrap()
+            .profile("prod", &command())
+            .unwrap();
+        assert!(profile.ticket_required);
+        assert_eq!(profile.approvals, 2);
+        assert_eq!(profile.allowed_signers, Some(PathBuf::from("signers")));
+        assert!(profile.flags.is_empty(), "{:?}", profile.flags);
+
+        for (text, expected) in [
+            (
+                "approvals = \"two\"",
+                "config.toml:2: profile prod: approvals = \"two\": expected a number",
+            ),
+            (
+                "ticket-required = \"yes\"",
+                "config.toml:2: profile prod: ticket-required = \"yes\": expected true or false",
+            ),
+            (
+                "approvals = 1",
+                "approvals = 1 needs allowed-signers = PATH",
+            ),
+        ] {
+            let (_dir, profiles) = load(&format!("[profiles.prod]\n{text}\n"));
+            let err = profiles
+                .unwrap()
+                .unwrap()
+                .profile("prod", &command())
+                .unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
         }
     }
 

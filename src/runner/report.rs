@@ -96,6 +96,7 @@ pub(super) fn report(
         profile: config.profile.clone(),
         tenant: tenant_shown(config, connection),
         credential_id: connection.credential_id.clone(),
+        ticket: config.ticket.clone(),
         started_at: started.wall,
         command_line: next::without_secrets(&config.argv),
         input: match config.input_is_stdin {

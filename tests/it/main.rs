@@ -22,4 +22,5 @@ mod report;
 mod runner;
 mod safety;
 mod security;
+mod ticket;
 mod verify;
