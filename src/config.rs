@@ -82,6 +82,8 @@ pub enum DryRun {
         key_file: Option<PathBuf>,
         /// An OAuth client's private key, loaded as the real run would.
         client_key: Option<PathBuf>,
+        /// A dry run of a `--mock` run: its tenant is the simulated one.
+        simulated: bool,
     },
 }
 
@@ -327,6 +329,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
             would_send_to: None,
             key_file: None,
             client_key: flags.oauth.client_key.clone(),
+            simulated: true,
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -336,6 +339,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
                 .transpose()?,
             key_file: flags.key_file.clone(),
             client_key: flags.oauth.client_key.clone(),
+            simulated: false,
         }),
     }
 }

@@ -64,7 +64,7 @@ impl Outcome {
 /// The columns appended after the input's own columns. The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 13] = [
+pub const RESULT_COLUMNS: [&str; 15] = [
     "line",
     "outcome",
     "http_status",
@@ -78,6 +78,8 @@ pub const RESULT_COLUMNS: [&str; 13] = [
     "resolved_tokenSerialNumber",
     "verified",
     "operation",
+    "tenant",
+    "input_sha256",
 ];
 
 /// Marks an input column whose name is a results column in a JSON Lines

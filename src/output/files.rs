@@ -255,6 +255,16 @@ impl FileIdentity {
     }
 }
 
+/// Standard output as a file of its own (`-o -`): a duplicate of the
+/// descriptor, so the results writer owns it like any results file.
+pub fn stdout_file() -> std::io::Result<File> {
+    #[cfg(unix)]
+    let owned = std::os::fd::AsFd::as_fd(&std::io::stdout()).try_clone_to_owned()?;
+    #[cfg(windows)]
+    let owned = std::os::windows::io::AsHandle::as_handle(&std::io::stdout()).try_clone_to_owned()?;
+    Ok(File::from(owned))
+}
+
 /// The file a symbolic link at `path` leads to, resolved through every
 /// link when it exists; for a dangling link, its target read relative to
 /// the link's directory. Any other path as it is.

@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::writer::{RowSpan, RESOLVED_FIELDS};
+use crate::identity::RunIdentity;
 use crate::outcome::{one_line, RowResult};
 
 /// Appends one row's object and its line end to `out`. `keys` are the
@@ -20,7 +21,7 @@ pub fn push_row(
     keys: &[String],
     input: &csv::StringRecord,
     result: &RowResult,
-    operation: &str,
+    run: &RunIdentity,
     finished_at: &str,
 ) {
     let texts = [
@@ -58,7 +59,9 @@ pub fn push_row(
                 "verified".to_owned(),
                 one_line(&result.verified, 200).into(),
             ),
-            ("operation".to_owned(), operation.into()),
+            ("operation".to_owned(), run.operation.into()),
+            ("tenant".to_owned(), run.tenant.as_str().into()),
+            ("input_sha256".to_owned(), run.input_sha256.as_str().into()),
         ]);
     for (i, (key, value)) in fields.enumerate() {
         if i > 0 {
@@ -112,7 +115,13 @@ mod tests {
         let result = RowResult::unsent(3, Outcome::Invalid, "bad");
         let mut out = Vec::new();
         let keys = crate::outcome::json_input_keys(header.iter());
-        push_row(&mut out, &keys, &input, &result, "report", "t");
+        let run = RunIdentity {
+            operation: "report",
+            tenant: crate::identity::SIMULATED_TENANT.into(),
+            input: "in.csv".into(),
+            input_sha256: "00".into(),
+        };
+        push_row(&mut out, &keys, &input, &result, &run, "t");
         let text = String::from_utf8(out).unwrap();
         let keys: Vec<&str> = text
             .split('"')
@@ -128,5 +137,7 @@ mod tests {
         assert_eq!(object["input.outcome"], "ok");
         assert_eq!(object["line"], 3);
         assert_eq!(object["outcome"], "invalid");
+        assert_eq!(object["tenant"], "the simulated tenant");
+        assert_eq!(object["input_sha256"], "00");
     }
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use crate::auth::TokenKind;
 use crate::client::Connection;
-use crate::config::{Config, DryRun};
+use crate::config::Config;
+use crate::identity::NO_TENANT;
 use crate::input::Scan;
 use crate::net::show_proxy;
 use crate::outcome::Tally;
@@ -40,14 +41,12 @@ impl Started {
     }
 }
 
-/// The tenant host a run sent to, or would send to.
-fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
-    match &config.dry_run {
-        DryRun::Offline { would_send_to, .. } => would_send_to
-            .as_ref()
-            .and_then(|url| url.host_str())
-            .map(str::to_owned),
-        _ => Some(connection.tenant.clone()),
+/// The tenant a run sent to, or would send to, as its outputs record it;
+/// none for a dry run that named none.
+fn tenant_shown(connection: &Connection) -> Option<String> {
+    match connection.tenant_label.as_str() {
+        NO_TENANT => None,
+        label => Some(label.to_owned()),
     }
 }
 
@@ -97,7 +96,7 @@ pub(super) fn report(
     let summary = Summary::new(RunFacts {
         operation: config.operation.name,
         profile: config.profile.clone(),
-        tenant: tenant_shown(config, connection),
+        tenant: tenant_shown(connection),
         credential_id: connection.credential_id.clone(),
         started_at: started.wall,
         command_line: next::without_secrets(&config.argv),
@@ -105,6 +104,7 @@ pub(super) fn report(
             true => std::path::Path::new("-"),
             false => &config.input,
         },
+        input_sha256: &scan.sha256,
         results: &config.output,
         dry_run: config.dry_run.is_on(),
         counts: &counts,
