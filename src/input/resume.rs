@@ -261,9 +261,7 @@ struct ResultsLayout {
 impl ResultsLayout {
     fn find(path: &Path, header: &csv::StringRecord) -> Result<Self, InputError> {
         let names: Vec<&str> = header.iter().collect();
-        let width = (0..names.len().saturating_sub(1))
-            .rev()
-            .find(|&i| names[i] == "line" && names[i + 1] == "outcome");
+        let width = super::header::results_width(&names);
         let message = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "message"));
         let after = |name: &str| width.and_then(|w| (w..names.len()).find(|&i| names[i] == name));
         match (width, message) {

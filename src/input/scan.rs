@@ -12,6 +12,7 @@ use std::path::Path;
 
 use super::fingerprint::Fingerprinter;
 use super::hygiene::{Hygiene, SecondLook};
+use super::header::Provenance;
 use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader};
 use crate::ops::{Field, Operation};
 
@@ -160,8 +161,11 @@ pub fn scan_resuming(
             .collect::<Vec<_>>()
             .join(", "),
     })?;
+    // An earlier run's output given as input is refused row by row, as its
+    // record of the operation says (a file may hold rows of several runs).
+    let provenance = Provenance::of(&header);
     let columns = ColumnMap::build(path, header, op)?;
-    let first = FirstRead::of(reader, op, &columns, done)?;
+    let first = FirstRead::of(reader, op, &columns, done, (path, provenance))?;
     let mut scan = Scan {
         columns,
         delimiter,
@@ -218,6 +222,7 @@ impl FirstRead {
         op: &'static Operation,
         columns: &ColumnMap,
         done: &Done,
+        (path, provenance): (&Path, Provenance),
     ) -> Result<FirstRead, InputError> {
         let mut first = FirstRead {
             rows: 0,
@@ -231,6 +236,7 @@ impl FirstRead {
         let mut checked = Checked::default();
         while let Some(raw) = reader.advance() {
             let raw = raw?;
+            provenance.check(path, raw.line, &raw.record, op)?;
             first.rows += 1;
             first.hygiene.look_at_cells(raw);
             validate::check_into(op, columns, raw, &mut checked);
