@@ -91,12 +91,14 @@ pub const JSON_INPUT_PREFIX: &str = "input.";
 /// already used takes `_2`, `_3`, ... (`note,note` gives `note`, `note_2`).
 pub fn json_input_keys<'a>(header: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    // A set beside the list: a header may have a hundred thousand columns.
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     for name in header {
         let base = match RESULT_COLUMNS.contains(&name) {
             true => format!("{JSON_INPUT_PREFIX}{name}"),
             false => name.to_owned(),
         };
-        let taken = |key: &str| keys.iter().any(|k| k == key) || RESULT_COLUMNS.contains(&key);
+        let taken = |key: &str| used.contains(key) || RESULT_COLUMNS.contains(&key);
         let mut key = base.clone();
         for n in 2.. {
             if !taken(&key) {
@@ -104,6 +106,7 @@ pub fn json_input_keys<'a>(header: impl IntoIterator<Item = &'a str>) -> Vec<Str
             }
             key = format!("{base}_{n}");
         }
+        used.insert(key.clone());
         keys.push(key);
     }
     keys

@@ -132,11 +132,14 @@ pub fn check_outputs(
     summary_json: Option<&Path>,
     force: bool,
 ) -> Result<(), OutputError> {
-    if results.exists() && !force {
+    let to_stdout = super::naming::is_stdout(results);
+    if results.exists() && !force && !to_stdout {
         let path = results.to_owned();
         return Err(OutputError::Exists { path });
     }
-    check_creatable("-o/--output", results, force)?;
+    if !to_stdout {
+        check_creatable("-o/--output", results, force)?;
+    }
     check_creatable("the retry file", retry, force)?;
     if let Some(summary) = summary_json {
         check_creatable("--summary-json", summary, force)?;

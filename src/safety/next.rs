@@ -147,6 +147,9 @@ pub fn next_step(
         breakdown.join(", ")
     );
     let argv = match (from_stdin, &retry) {
+        // Results on standard output (`-o -`) left no file to resume from:
+        // the retry file is the way on.
+        _ if crate::output::naming::is_stdout(results) => None,
         (false, _) => Some(argv.to_vec()),
         (true, Some(retry)) => Some(input_replaced(argv, retry)),
         (true, None) => None,
