@@ -18,6 +18,7 @@ mod lookup;
 mod mock_api;
 mod oauth;
 mod report;
+mod run_record;
 mod runner;
 mod safety;
 mod security;
