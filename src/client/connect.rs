@@ -15,10 +15,10 @@ use crate::auth::{
     AuthError, KeyFile, OAuthClient, OAuthSettings, TokenProvider, TokenRetry, Transport,
 };
 #[cfg(feature = "mock")]
-use crate::mock::{MockError, MockOptions, MockServer};
-#[cfg(feature = "mock")]
 use crate::identity::SIMULATED_TENANT;
 use crate::identity::{tenant_label, NO_TENANT};
+#[cfg(feature = "mock")]
+use crate::mock::{MockError, MockOptions, MockServer};
 use crate::net::{describe_route, tenant_url, ProxyChoice, UrlSource};
 use crate::safety::Halt;
 use crate::secret::Secret;

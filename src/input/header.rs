@@ -315,11 +315,20 @@ mod tests {
         let results = of(&["userId", "line", "outcome", "message", "operation"]);
         let row = |op: &str| header(&["u", "2", "ok", "", op]);
         let check = |op: &str| results.check(Path::new("r.csv"), 2, &row(op), &DS100_CLEAR_PIN);
-        assert!(check("report").is_ok(), "a listing's results feed operations");
+        assert!(
+            check("report").is_ok(),
+            "a listing's results feed operations"
+        );
         let err = check("sid-clear-pin").unwrap_err().to_string();
-        assert!(err.contains("r.csv:2: this is the results of sid-clear-pin; did you mean --resume?"), "{err}");
+        assert!(
+            err.contains("r.csv:2: this is the results of sid-clear-pin; did you mean --resume?"),
+            "{err}"
+        );
         let err = check("ds100-clear-pin").unwrap_err().to_string();
-        assert!(err.contains("ok would be sent again: did you mean --resume?"), "{err}");
+        assert!(
+            err.contains("ok would be sent again: did you mean --resume?"),
+            "{err}"
+        );
     }
 
     #[test]

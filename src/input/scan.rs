@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::fingerprint::Fingerprinter;
-use super::hygiene::{Hygiene, SecondLook};
 use super::header::Provenance;
+use super::hygiene::{Hygiene, SecondLook};
 use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader};
 use crate::ops::{Field, Operation};
 

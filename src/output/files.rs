@@ -264,7 +264,8 @@ pub fn stdout_file() -> std::io::Result<File> {
     #[cfg(unix)]
     let owned = std::os::fd::AsFd::as_fd(&std::io::stdout()).try_clone_to_owned()?;
     #[cfg(windows)]
-    let owned = std::os::windows::io::AsHandle::as_handle(&std::io::stdout()).try_clone_to_owned()?;
+    let owned =
+        std::os::windows::io::AsHandle::as_handle(&std::io::stdout()).try_clone_to_owned()?;
     Ok(File::from(owned))
 }
 

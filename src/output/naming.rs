@@ -163,7 +163,11 @@ mod tests {
             ("d/u.resume-2.results.csv", "d/u.resume-2.dry-run.csv"),
             ("stdin.results.csv", "stdin.dry-run.csv"),
         ] {
-            assert_eq!(dry_run_output(Path::new(real)), PathBuf::from(dry), "{real}");
+            assert_eq!(
+                dry_run_output(Path::new(real)),
+                PathBuf::from(dry),
+                "{real}"
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(

@@ -58,7 +58,13 @@ where
             .delimiter(retry.delimiter)
             .flexible(true)
             .from_writer(file);
-        let copied = copy_lines(header.as_ref(), &mut rows, retry.lines, &record, &mut writer);
+        let copied = copy_lines(
+            header.as_ref(),
+            &mut rows,
+            retry.lines,
+            &record,
+            &mut writer,
+        );
         match copied {
             Ok(()) => writer.flush(),
             Err(CopyFailure::Write(e)) => Err(e.into()),
@@ -195,11 +201,20 @@ mod tests {
             input: "in.csv".into(),
             input_sha256: "cd".into(),
         };
-        let header = csv::StringRecord::from(vec!["a", "retry.operation", "retry.tenant", "retry.input_sha256", "b"]);
+        let header = csv::StringRecord::from(vec![
+            "a",
+            "retry.operation",
+            "retry.tenant",
+            "retry.input_sha256",
+            "b",
+        ]);
         let record = Record::for_header(Some(&header), &identity);
         let row = csv::StringRecord::from(vec!["1", "old", "old", "old", "2"]);
         let out = record.put_into(&row, record.cells);
-        assert_eq!(out.iter().collect::<Vec<_>>(), ["1", "sid-clear-pin", "t", "cd", "2"]);
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            ["1", "sid-clear-pin", "t", "cd", "2"]
+        );
         let short = record.put_into(&csv::StringRecord::from(vec!["1"]), record.cells);
         assert_eq!(short.len(), 4);
     }

@@ -67,7 +67,11 @@ fn a_rehearsal_never_counts_for_a_real_tenant_nor_the_other_way_round() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
     let rehearsal = scene.dir.path().join("rehearsal.csv");
-    let output = run_mock("ds100-clear-pin", &input, &["-o", rehearsal.to_str().unwrap()]);
+    let output = run_mock(
+        "ds100-clear-pin",
+        &input,
+        &["-o", rehearsal.to_str().unwrap()],
+    );
     assert_exit(&output, 0);
     assert_eq!(results(&rehearsal)[0]["tenant"], "the simulated tenant");
 
@@ -92,16 +96,32 @@ fn a_rehearsal_never_counts_for_a_real_tenant_nor_the_other_way_round() {
 
     // Another rehearsal, on whatever port it draws, resumes it.
     let again = scene.dir.path().join("again.csv");
-    let resume = ["--resume", rehearsal.to_str().unwrap(), "-o", again.to_str().unwrap()];
+    let resume = [
+        "--resume",
+        rehearsal.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ];
     let output = run_mock("ds100-clear-pin", &input, &resume);
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("skipped 7"), "{}", stderr(&output));
 
     // A rehearsal never resumes a real tenant's run.
     let real = scene.dir.path().join("real.csv");
-    let output = run_op(&scene.tenant, "ds100-clear-pin", &input, &["-o", real.to_str().unwrap()]);
+    let output = run_op(
+        &scene.tenant,
+        "ds100-clear-pin",
+        &input,
+        &["-o", real.to_str().unwrap()],
+    );
     assert_exit(&output, 0);
-    let resume = ["--resume", real.to_str().unwrap(), "-o", again.to_str().unwrap(), "--force"];
+    let resume = [
+        "--resume",
+        real.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+        "--force",
+    ];
     let output = run_mock("ds100-clear-pin", &input, &resume);
     assert_exit(&output, 1);
     assert!(
@@ -126,7 +146,12 @@ fn resume_refuses_json_lines_results_of_another_operation_or_of_none() {
     let before = scene.tenant.stats().requests;
     let x = scene.dir.path().join("x.csv");
     let resume = |file: &Path| {
-        let args = ["--resume", file.to_str().unwrap(), "-o", x.to_str().unwrap()];
+        let args = [
+            "--resume",
+            file.to_str().unwrap(),
+            "-o",
+            x.to_str().unwrap(),
+        ];
         run_op(&scene.tenant, "ds100-clear-pin", &input, &args)
     };
     let output = resume(&previous);
@@ -150,7 +175,11 @@ fn resume_refuses_json_lines_results_of_another_operation_or_of_none() {
     let unnamed = write(scene.dir.path(), "unnamed.results.jsonl", &unnamed);
     let output = resume(&unnamed);
     assert_exit(&output, 1);
-    assert!(stderr(&output).contains("names no operation"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("names no operation"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(scene.tenant.stats().requests, before, "nothing sent");
 }
 
@@ -212,26 +241,45 @@ fn input_columns_named_like_results_columns_are_renamed_and_read_back() {
     let mut text = String::from("userId,tokenSerialNumber,outcome,message,tenant,note,note\n");
     for row in sample.lines().skip(1) {
         let fields: Vec<&str> = row.split(',').collect();
-        text.push_str(&format!("{},{},failed,theirs,elsewhere,a,b\n", fields[0], fields[1]));
+        text.push_str(&format!(
+            "{},{},failed,theirs,elsewhere,a,b\n",
+            fields[0], fields[1]
+        ));
     }
     let input = write(scene.dir.path(), "named.csv", &text);
     let output = run_op(&scene.tenant, "ds100-clear-pin", &input, &[]);
     assert_exit(&output, 0);
     let path = results_path(&input);
     let mut reader = csv::Reader::from_path(&path).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let mut seen = std::collections::HashSet::new();
-    assert!(header.iter().all(|h| seen.insert(h.clone())), "a name repeats: {header:?}");
+    assert!(
+        header.iter().all(|h| seen.insert(h.clone())),
+        "a name repeats: {header:?}"
+    );
     let rows = results(&path);
     assert_eq!(rows[0]["outcome"], "ok");
     assert_eq!(rows[0]["input.outcome"], "failed");
     assert_eq!(rows[0]["input.message"], "theirs");
     assert_eq!(rows[0]["input.tenant"], "elsewhere");
     assert_eq!(rows[0]["tenant"], scene.tenant.label());
-    assert_eq!((rows[0]["note"].as_str(), rows[0]["note_2"].as_str()), ("a", "b"));
+    assert_eq!(
+        (rows[0]["note"].as_str(), rows[0]["note_2"].as_str()),
+        ("a", "b")
+    );
     // --resume reads the renamed columns back: every row is done.
     let again = scene.dir.path().join("again.csv");
-    let resume = ["--resume", path.to_str().unwrap(), "-o", again.to_str().unwrap()];
+    let resume = [
+        "--resume",
+        path.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ];
     let output = run_op(&scene.tenant, "ds100-clear-pin", &input, &resume);
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("skipped 7"), "{}", stderr(&output));
@@ -271,7 +319,11 @@ fn dash_o_dash_writes_results_to_standard_output_and_the_summary_to_standard_err
     assert!(header.iter().any(|h| h == "outcome"), "{header:?}");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 7);
-    assert!(stderr(&output).contains("outcomes: ok 7"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("outcomes: ok 7"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("outcomes:"));
     assert!(!results_path(&input).exists());
     assert!(!Path::new("-").exists());

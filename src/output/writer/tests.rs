@@ -210,17 +210,37 @@ fn header_cells_are_escaped() {
 
 #[test]
 fn every_line_records_the_run_and_the_header_repeats_no_name() {
-    let (_dir, path, mut writer) = new_writer(&["userId", "line", "outcome", "tenant", "note", "note"]);
+    let (_dir, path, mut writer) =
+        new_writer(&["userId", "line", "outcome", "tenant", "note", "note"]);
     let input = csv::StringRecord::from(vec!["u", "7", "ok", "x", "a", "b"]);
     writer.write(&input, &result(2, "m")).unwrap();
     writer.finish().unwrap();
     let mut reader = csv::Reader::from_path(&path).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let mut seen = std::collections::HashSet::new();
     assert!(header.iter().all(|h| seen.insert(h)), "{header:?}");
-    assert_eq!(&header[..6], ["userId", "input.line", "input.outcome", "input.tenant", "note", "note_2"]);
+    assert_eq!(
+        &header[..6],
+        [
+            "userId",
+            "input.line",
+            "input.outcome",
+            "input.tenant",
+            "note",
+            "note_2"
+        ]
+    );
     let row = reader.records().next().unwrap().unwrap();
-    let cell = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap().to_owned();
+    let cell = |name: &str| {
+        row.get(header.iter().position(|h| h == name).unwrap())
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(cell("input.line"), "7");
     assert_eq!(cell("line"), "2");
     assert_eq!(cell("operation"), "ds100-clear-pin");
