@@ -118,7 +118,7 @@ impl Done {
         let input_header: csv::StringRecord = header
             .iter()
             .take(layout.width)
-            .map(|name| json_input_name(&unescape_formula(name)).to_owned())
+            .map(|name| json_input_name(unescape_formula(name)).to_owned())
             .collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();

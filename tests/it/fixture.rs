@@ -176,6 +176,12 @@ pub fn results_path(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.results.csv"))
 }
 
+/// `<input stem>.dry-run.csv` beside the input: where a dry run writes.
+pub fn dry_run_path(input: &Path) -> PathBuf {
+    let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+    input.with_file_name(format!("{stem}.dry-run.csv"))
+}
+
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
