@@ -14,7 +14,9 @@ use crate::client::{Credentials, Settings, Target};
 use crate::net::{checked_url, tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
-use crate::output::naming::{default_output, next_output, retry_path, stdin_output};
+use crate::output::naming::{
+    default_output, dry_run_output, is_stdout, next_output, retry_path, stdin_output,
+};
 use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
@@ -92,6 +94,8 @@ pub enum DryRun {
         key_file: Option<PathBuf>,
         /// An OAuth client's private key, loaded as the real run would.
         client_key: Option<PathBuf>,
+        /// A dry run of a `--mock` run: its tenant is the simulated one.
+        simulated: bool,
     },
 }
 
@@ -272,13 +276,7 @@ impl Config {
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
         let input_is_stdin = flags.input.as_os_str() == "-";
-        let output = match (&flags.output, flags.resume.last()) {
-            (Some(output), _) => output.clone(),
-            (None, Some(previous)) => next_output(previous),
-            (None, None) if input_is_stdin => stdin_output(flags.format),
-            (None, None) => default_output(&flags.input, flags.format),
-        };
-        let retry = retry_path(&output);
+        let (output, retry) = output_names(&flags, input_is_stdin);
         refuse_shared_files(&flags, &output, &retry)?;
         if flags.verify && operation.lists.is_some() {
             return Err(ConfigError::Refused(format!(
@@ -326,6 +324,25 @@ impl Config {
     }
 }
 
+/// The results file and the retry file. With no `-o`, the results go beside
+/// the input (or follow the last `--resume` file); a dry run writes its own
+/// name, never the real run's. The retry file is the real run's in a dry
+/// run too (which writes none, but checks it as the real run would), and
+/// sits beside the default results when they go to standard output.
+fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
+    let default = match flags.resume.last() {
+        Some(previous) => next_output(previous),
+        None if input_is_stdin => stdin_output(flags.format),
+        None => default_output(&flags.input, flags.format),
+    };
+    match &flags.output {
+        Some(output) if is_stdout(output) => (output.clone(), retry_path(&default)),
+        Some(output) => (output.clone(), retry_path(output)),
+        None if flags.dry_run.is_some() => (dry_run_output(&default), retry_path(&default)),
+        None => (default.clone(), retry_path(&default)),
+    }
+}
+
 /// Refuses a run where two of its files are one file (the input written
 /// over by its own results, a retry file over the input, ...), whatever
 /// --force says: nothing is sent or written.
@@ -334,7 +351,10 @@ fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(),
     if flags.input.as_os_str() != "-" {
         roles.push(("the input", &flags.input));
     }
-    roles.extend([("the results file (-o)", output), ("the retry file", retry)]);
+    if !is_stdout(output) {
+        roles.push(("the results file (-o)", output));
+    }
+    roles.push(("the retry file", retry));
     if let Some(log) = &flags.log_file {
         roles.push(("the --log-file", log));
     }
@@ -453,6 +473,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
             would_send_to: None,
             key_file: None,
             client_key: flags.oauth.client_key.clone(),
+            simulated: true,
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -462,6 +483,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
                 .transpose()?,
             key_file: flags.key_file.clone(),
             client_key: flags.oauth.client_key.clone(),
+            simulated: false,
         }),
     }
 }

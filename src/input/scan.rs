@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::fingerprint::Fingerprinter;
+use super::header::Provenance;
 use super::hygiene::{Hygiene, SecondLook};
 use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader};
 use crate::ops::{Field, Operation};
@@ -102,6 +103,9 @@ pub struct Scan {
     /// Rows that will be sent: valid, not duplicates, not done earlier, not
     /// in conflict with another row.
     pub ready: u64,
+    /// The SHA-256 of the file's bytes (lower-case hex), worked out during
+    /// the scan's read.
+    pub sha256: String,
     findings: BTreeMap<u64, Vec<Finding>>,
 }
 
@@ -147,7 +151,7 @@ pub fn scan_resuming(
     delimiter: u8,
     done: &Done,
 ) -> Result<Scan, InputError> {
-    let mut reader = RecordReader::open(path, delimiter)?;
+    let mut reader = RecordReader::open(path, delimiter)?.digesting();
     let header = reader.next_header()?.ok_or_else(|| InputError::Empty {
         path: path.to_owned(),
         expected: op
@@ -157,13 +161,17 @@ pub fn scan_resuming(
             .collect::<Vec<_>>()
             .join(", "),
     })?;
+    // An earlier run's output given as input is refused row by row, as its
+    // record of the operation says (a file may hold rows of several runs).
+    let provenance = Provenance::of(&header);
     let columns = ColumnMap::build(path, header, op)?;
-    let first = FirstRead::of(reader, op, &columns, done)?;
+    let first = FirstRead::of(reader, op, &columns, done, (path, provenance))?;
     let mut scan = Scan {
         columns,
         delimiter,
         rows: first.rows,
         ready: 0,
+        sha256: first.sha256,
         findings: BTreeMap::new(),
     };
     let repeated = repeated(first.identity_prints);
@@ -205,6 +213,7 @@ struct FirstRead {
     hygiene: Hygiene,
     /// (line, earlier results file, line there).
     done_earlier: Vec<(u64, String, u64)>,
+    sha256: String,
 }
 
 impl FirstRead {
@@ -213,6 +222,7 @@ impl FirstRead {
         op: &'static Operation,
         columns: &ColumnMap,
         done: &Done,
+        (path, provenance): (&Path, Provenance),
     ) -> Result<FirstRead, InputError> {
         let mut first = FirstRead {
             rows: 0,
@@ -220,11 +230,13 @@ impl FirstRead {
             identity_prints: Vec::new(),
             hygiene: Hygiene::new(op, columns),
             done_earlier: Vec::new(),
+            sha256: String::new(),
         };
         let mut prints = Fingerprinter::default();
         let mut checked = Checked::default();
         while let Some(raw) = reader.advance() {
             let raw = raw?;
+            provenance.check(path, raw.line, &raw.record, op)?;
             first.rows += 1;
             first.hygiene.look_at_cells(raw);
             validate::check_into(op, columns, raw, &mut checked);
@@ -243,6 +255,7 @@ impl FirstRead {
                 first.done_earlier.push((raw.line, file.to_owned(), line));
             }
         }
+        first.sha256 = reader.sha256()?.unwrap_or_default();
         Ok(first)
     }
 }
@@ -375,7 +388,7 @@ mod tests {
         let previous = dir.path().join("old.results.csv");
         std::fs::write(
             &previous,
-            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message\n{},002,9,ok,200,1,\n", U1.to_uppercase()),
+            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation,tenant\n{},002,9,ok,200,1,,ds100-clear-pin,t\n", U1.to_uppercase()),
         )
         .unwrap();
         let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();

@@ -20,6 +20,6 @@ pub enum Format {
     Jsonl,
 }
 
-pub use retry::{write_retry_file, InputRows, RetryError};
+pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
