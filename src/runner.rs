@@ -26,10 +26,12 @@ use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
 mod report;
+mod workers;
 mod writing;
 
 use handoff::Handoff;
 use report::{report, Started};
+use workers::spawn_workers;
 use writing::{listed_header, spawn_writer};
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +241,8 @@ async fn send_rows(
     let read_result = reading
         .await
         .map_err(|e| RunError::Setup(format!("reader failed: {e}")))?;
+    // A worker's supervisor ends only once the row of a crashed worker is
+    // written; it never fails itself.
     for worker in workers {
         let _ = worker.await;
     }
@@ -320,48 +324,6 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
             source: std::io::Error::other(e.to_string()),
         })
     })
-}
-
-fn spawn_workers(
-    config: &Arc<Config>,
-    client: Option<Arc<Client>>,
-    work: mpsc::Receiver<Row>,
-    results: &mpsc::Sender<Finished>,
-    halt: &Arc<Halt>,
-    watch: &Arc<Watch>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let Some(client) = client else {
-        return Vec::new();
-    };
-    let work = Arc::new(tokio::sync::Mutex::new(work));
-    (0..config.client.concurrency)
-        .map(|_| {
-            let (client, work, results, halt, watch) = (
-                client.clone(),
-                work.clone(),
-                results.clone(),
-                halt.clone(),
-                watch.clone(),
-            );
-            let config = config.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Some(row) = work.lock().await.recv().await else {
-                        return;
-                    };
-                    let finished = if halt.is_set() {
-                        not_attempted(row, &halt)
-                    } else {
-                        let result = send_row(&client, &config, &row, &watch, &halt).await;
-                        (row.record, result)
-                    };
-                    if results.send(finished).await.is_err() {
-                        return;
-                    }
-                }
-            })
-        })
-        .collect()
 }
 
 async fn send_row(

@@ -16,8 +16,12 @@ use jsonwebtoken::{encode, Header};
 use reqwest::Url;
 use serde_json::Value;
 
+use super::provider::MAX_OAUTH_LIFETIME;
 use super::{AuthError, ClientKey};
-use crate::net::{checked_url, http_client, redact_url, ProxyChoice, UrlSource};
+use crate::net::{
+    checked_url, http_client, is_loopback_host, read_capped, redact_url, Capped, ProxyChoice,
+    UrlSource,
+};
 use crate::outcome::one_line;
 use crate::secret::Secret;
 
@@ -60,6 +64,16 @@ pub enum OAuthError {
     },
     #[error("the token endpoint {url} answered 200 without a usable access_token; check --issuer or --token-url")]
     NoToken { url: String },
+    #[error("the token endpoint {url} answered 200 with an expires_in that is not a number of seconds; check --issuer or --token-url")]
+    BadLifetime { url: String },
+    #[error("the token endpoint {url} answered with more than 64 KiB, which no token answer needs; check --issuer or --token-url")]
+    TooLarge { url: String },
+    #[error("the discovery document {url} is refused: its {field} {problem}; check --issuer, or name the token endpoint with --token-url")]
+    Discovery {
+        url: String,
+        field: &'static str,
+        problem: String,
+    },
     #[error("an OAuth client needs its Issuer URL: pass --issuer (or set SECURID_ISSUER), or --token-url")]
     NoIssuer,
     #[error("{0}")]
@@ -77,7 +91,10 @@ impl OAuthError {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            OAuthError::Refused { .. } | OAuthError::NoToken { .. }
+            OAuthError::Refused { .. }
+                | OAuthError::NoToken { .. }
+                | OAuthError::BadLifetime { .. }
+                | OAuthError::TooLarge { .. }
         )
     }
 }
@@ -206,7 +223,7 @@ impl OAuthClient {
             };
             let delay = advised.unwrap_or(delay);
             (self.retry.pause)(delay).await;
-            issued_at = unix_now().unwrap_or(issued_at + delay);
+            issued_at = unix_now().unwrap_or(issued_at.saturating_add(delay));
         }
     }
 
@@ -262,7 +279,14 @@ impl OAuthClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| (self.retry.retry_after)(v));
-        let text = response.text().await.unwrap_or_default();
+        let text = match read_capped(response).await {
+            Ok(Capped { cut: true, .. }) => {
+                let url = self.shown_url();
+                return Attempt::Final(OAuthError::TooLarge { url });
+            }
+            Ok(Capped { text, .. }) => text,
+            Err(_) => String::new(),
+        };
         match status {
             200 => self.read_token(&text),
             429 | 500..=599 => Attempt::Again(format!("HTTP {status}"), retry_after),
@@ -277,13 +301,12 @@ impl OAuthClient {
             let url = self.shown_url();
             return Attempt::Final(OAuthError::NoToken { url });
         };
-        let lifetime = match json.get("expires_in") {
-            Some(Value::Number(n)) => n.as_u64().map(Duration::from_secs),
-            Some(Value::String(s)) => s.trim().parse().ok().map(Duration::from_secs),
-            _ => None,
-        };
-        let lifetime = lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
-        Attempt::Token(Secret::new(token), lifetime)
+        match token_lifetime(json.get("expires_in")) {
+            Some(lifetime) => Attempt::Token(Secret::new(token), lifetime),
+            None => Attempt::Final(OAuthError::BadLifetime {
+                url: self.shown_url(),
+            }),
+        }
     }
 
     /// The final refusal, naming what most likely caused it.
@@ -340,8 +363,25 @@ impl OAuthClient {
     }
 }
 
+/// An access token's lifetime from `expires_in`: whole seconds, as a number
+/// or a string of digits, kept between 1 s and 24 h (a token the endpoint
+/// says lives for ever is still renewed daily); the default when absent;
+/// `None` when the value is no lifetime at all (negative, a fraction, text).
+fn token_lifetime(expires_in: Option<&Value>) -> Option<Duration> {
+    let seconds = match expires_in {
+        None | Some(Value::Null) => return Some(DEFAULT_TOKEN_LIFETIME),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    }?;
+    let lifetime = Duration::from_secs(seconds.min(MAX_OAUTH_LIFETIME.as_secs()));
+    Some(lifetime.max(Duration::from_secs(1)))
+}
+
 /// The token endpoint the issuer's discovery document names, or
-/// `<issuer>/token` when there is no usable document.
+/// `<issuer>/token` when there is no usable document. A document that names
+/// another issuer or sends the token elsewhere is refused (RFC 8414 §3.3):
+/// the signed assertion would go where the issuer never sent it.
 async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError> {
     let base = issuer.as_str().trim_end_matches('/');
     let fallback = checked_url(&format!("{base}/token"), UrlSource::Discovery)?;
@@ -358,7 +398,7 @@ async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError
     let http =
         http_client(&document, transport.timeout, route.as_ref(), 1).map_err(OAuthError::Http)?;
     let answer = http
-        .get(document)
+        .get(document.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await;
@@ -368,11 +408,69 @@ async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError
     if !response.status().is_success() {
         return Ok(fallback);
     }
-    let json: Value = response.json().await.unwrap_or(Value::Null);
-    match json.get("token_endpoint").and_then(Value::as_str) {
-        Some(endpoint) => Ok(checked_url(endpoint, UrlSource::Discovery)?),
-        None => Ok(fallback),
+    let refused = |field: &'static str, problem: String| OAuthError::Discovery {
+        url: redact_url(document.as_str()),
+        field,
+        problem,
+    };
+    let text = match read_capped(response).await {
+        Ok(Capped { cut: true, .. }) => {
+            return Err(refused("size", "is more than 64 KiB".to_owned()));
+        }
+        Ok(Capped { text, .. }) => text,
+        Err(_) => return Ok(fallback),
+    };
+    let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !json.is_object() {
+        return Ok(fallback);
     }
+    match trusted_endpoint(&json, issuer) {
+        Ok(Some(endpoint)) => Ok(endpoint),
+        Ok(None) => Ok(fallback),
+        Err((field, problem)) => Err(refused(field, problem)),
+    }
+}
+
+/// The token endpoint a discovery document names, once it is known to be
+/// the configured issuer's own: `issuer` identical, the endpoint on the
+/// issuer's host and port, and https unless both are loopback. `None` when
+/// it names none; otherwise the field at fault and what is wrong with it.
+fn trusted_endpoint(document: &Value, issuer: &Url) -> Result<Option<Url>, (&'static str, String)> {
+    let configured = issuer.as_str().trim_end_matches('/');
+    let named = document.get("issuer").and_then(Value::as_str);
+    match named {
+        Some(named) if named.trim_end_matches('/') == configured => {}
+        Some(named) => {
+            let named = redact_url(&one_line(named, DESCRIPTION_MAX));
+            return Err((
+                "issuer",
+                format!("is {named:?}, not the configured issuer {configured}"),
+            ));
+        }
+        None => return Err(("issuer", "is missing".to_owned())),
+    }
+    let Some(endpoint) = document.get("token_endpoint").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let shown = redact_url(&one_line(endpoint, DESCRIPTION_MAX));
+    let bad = |problem: &str| Err(("token_endpoint", format!("{shown} {problem}")));
+    let Ok(url) = checked_url(endpoint, UrlSource::Discovery) else {
+        return bad("is not an https URL (plain http goes only to this machine)");
+    };
+    let place = |u: &Url| {
+        (
+            u.host_str().map(str::to_ascii_lowercase),
+            u.port_or_known_default(),
+        )
+    };
+    if place(&url) != place(issuer) {
+        return bad("is not on the issuer's host; pass --token-url to use it anyway");
+    }
+    let loopback = url.host_str().is_some_and(is_loopback_host);
+    if url.scheme() != "https" && (issuer.scheme() == "https" || !loopback) {
+        return bad("is plain http behind an https issuer");
+    }
+    Ok(Some(url))
 }
 
 /// A random UUID (version 4) for `jti`.
@@ -423,5 +521,102 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+
+    fn document(issuer: &str, endpoint: &str) -> Value {
+        serde_json::json!({"issuer": issuer, "token_endpoint": endpoint})
+    }
+
+    #[test]
+    fn discovery_is_trusted_only_for_the_issuers_own_endpoint() {
+        let issuer = Url::parse("https://t.auth.securid.com/oauth").unwrap();
+        let own = document(
+            "https://t.auth.securid.com/oauth",
+            "https://t.auth.securid.com/oauth/token",
+        );
+        assert!(trusted_endpoint(&own, &issuer).unwrap().is_some());
+        let cases = [
+            (
+                document(
+                    "https://other.auth.securid.com/oauth",
+                    "https://t.auth.securid.com/oauth/token",
+                ),
+                "issuer",
+            ),
+            (
+                serde_json::json!({"token_endpoint": "https://t.auth.securid.com/oauth/token"}),
+                "issuer",
+            ),
+            (
+                document(
+                    "https://t.auth.securid.com/oauth",
+                    "https://evil.example/token",
+                ),
+                "token_endpoint",
+            ),
+            (
+                document(
+                    "https://t.auth.securid.com/oauth",
+                    "https://t.auth.securid.com:8443/token",
+                ),
+                "token_endpoint",
+            ),
+            (
+                document(
+                    "https://t.auth.securid.com/oauth",
+                    "http://t.auth.securid.com/oauth/token",
+                ),
+                "token_endpoint",
+            ),
+        ];
+        for (doc, field) in cases {
+            assert_eq!(
+                trusted_endpoint(&doc, &issuer).unwrap_err().0,
+                field,
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_endpoint_is_refused_behind_an_https_loopback_issuer() {
+        let issuer = Url::parse("https://127.0.0.1:8443/oauth").unwrap();
+        let doc = document(
+            "https://127.0.0.1:8443/oauth",
+            "http://127.0.0.1:8443/oauth/token",
+        );
+        assert_eq!(
+            trusted_endpoint(&doc, &issuer).unwrap_err().0,
+            "token_endpoint"
+        );
+        let issuer = Url::parse("http://127.0.0.1:8080/oauth").unwrap();
+        let doc = document(
+            "http://127.0.0.1:8080/oauth",
+            "http://127.0.0.1:8080/oauth/token",
+        );
+        assert!(trusted_endpoint(&doc, &issuer).unwrap().is_some());
+    }
+
+    #[test]
+    fn expires_in_is_clamped_and_nonsense_is_refused() {
+        let day = Some(MAX_OAUTH_LIFETIME);
+        assert_eq!(token_lifetime(Some(&serde_json::json!(u64::MAX))), day);
+        assert_eq!(
+            token_lifetime(Some(&serde_json::json!("18446744073709551615"))),
+            day
+        );
+        assert_eq!(
+            token_lifetime(Some(&serde_json::json!(600))),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(token_lifetime(None), Some(DEFAULT_TOKEN_LIFETIME));
+        for nonsense in [
+            serde_json::json!(-5),
+            serde_json::json!(1.5),
+            serde_json::json!("soon"),
+            serde_json::json!(true),
+        ] {
+            assert_eq!(token_lifetime(Some(&nonsense)), None, "{nonsense}");
+        }
     }
 }

@@ -15,6 +15,8 @@ use super::{mint_jwt, AuthError, KeyFile, OAuthClient, MAX_LIFETIME};
 use crate::secret::Secret;
 
 const MIN_LIFETIME: Duration = Duration::from_secs(2);
+/// The longest an OAuth access token is kept, whatever `expires_in` said.
+pub const MAX_OAUTH_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 const MIN_MARGIN: Duration = Duration::from_millis(500);
 const MAX_MARGIN: Duration = Duration::from_secs(60);
 
@@ -85,7 +87,7 @@ impl Minter {
             Minter::KeyFile { key, lifetime } => signed(key, *lifetime, now),
             Minter::OAuth(client) => {
                 let (token, lifetime) = client.obtain(now).await?;
-                let lifetime = lifetime.max(Duration::from_secs(1));
+                let lifetime = lifetime.clamp(Duration::from_secs(1), MAX_OAUTH_LIFETIME);
                 Ok(Cached {
                     token,
                     issued: now,
@@ -107,9 +109,12 @@ fn signed(key: &KeyFile, lifetime: Duration, now: Duration) -> Result<Cached, Au
 }
 
 impl Renewing {
+    /// Checked sums: a lifetime the network handed over must not be able
+    /// to overflow the clock; a sum out of range counts as stale.
     fn is_fresh(&self, cached: &Cached) -> Result<bool, AuthError> {
-        let expires = cached.issued + cached.lifetime;
-        Ok((self.clock)()? + refresh_margin(cached.lifetime) < expires)
+        let expires = cached.issued.checked_add(cached.lifetime);
+        let renew_at = (self.clock)()?.checked_add(refresh_margin(cached.lifetime));
+        Ok(matches!((renew_at, expires), (Some(renew_at), Some(expires)) if renew_at < expires))
     }
 }
 

@@ -7,6 +7,7 @@ mod fixture;
 mod adaptive;
 mod auth;
 mod cli;
+mod crash;
 mod faults;
 mod fuzz_input;
 mod halt;
