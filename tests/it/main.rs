@@ -18,6 +18,7 @@ mod lifecycle;
 mod lookup;
 mod mock_api;
 mod oauth;
+mod oauth_hostile;
 mod report;
 mod runner;
 mod safety;
