@@ -15,6 +15,7 @@ mod hostile_input;
 mod hostile_server;
 mod interrupt;
 mod lifecycle;
+mod logging;
 mod lookup;
 mod mock_api;
 mod oauth;
