@@ -6,6 +6,7 @@
 //! results.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -97,7 +98,26 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs one job from its config to its report: scan the whole input,
 /// check the outputs, connect, send the rows, then report.
-pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
+pub async fn run(config: Config) -> Result<RunReport, RunError> {
+    // Signals are the run's from its first moment, so that none can leave
+    // the spooled copy of standard input behind.
+    let halt = Arc::new(Halt::default());
+    let sending = Arc::new(AtomicBool::new(false));
+    let signals = signals::Signals::register();
+    let watching = tokio::spawn(signals::watch(signals, halt.clone(), sending.clone()));
+    let ran = run_spooled(config, Watched { halt, sending }).await;
+    watching.abort();
+    ran
+}
+
+/// What the run shares with its signal handler: the halt, and whether rows
+/// are being sent (before that, a signal quits at once).
+struct Watched {
+    halt: Arc<Halt>,
+    sending: Arc<AtomicBool>,
+}
+
+async fn run_spooled(mut config: Config, watched: Watched) -> Result<RunReport, RunError> {
     // Standard input is read twice like any input, so it is spooled to a
     // private file first; the file goes when the run ends, however it ends.
     // Every message names it `-`, as typed, never the spool.
@@ -105,12 +125,12 @@ pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
         .input_is_stdin
         .then(|| files::spool(&mut std::io::stdin().lock()))
     else {
-        return run_file(config).await;
+        return run_file(config, watched).await;
     };
     let spool = spool.map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
     config.input = spool.path.clone();
     let shown = |e: InputError| e.shown_as(&spool.path, std::path::Path::new("-"));
-    match run_file(config).await {
+    match run_file(config, watched).await {
         Err(RunError::Input(e)) => Err(RunError::Input(shown(e))),
         Err(RunError::Retry(RetryError::Input(e))) => {
             Err(RunError::Retry(RetryError::Input(shown(e))))
@@ -119,7 +139,7 @@ pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
     }
 }
 
-async fn run_file(config: Config) -> Result<RunReport, RunError> {
+async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunError> {
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -128,10 +148,10 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
-    let halt = Arc::new(Halt::default());
+    let Watched { halt, sending } = watched;
     let mut connection = open(&config, &halt).await?;
     announce_profile(&config, &connection);
-    let rows = send_rows(&config, &scan, &connection, &halt, begun).await;
+    let rows = send_rows(&config, &scan, &connection, (&halt, &sending), begun).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
@@ -203,11 +223,12 @@ async fn send_rows(
     config: &Arc<Config>,
     scan: &Arc<Scan>,
     connection: &Connection,
-    halt: &Arc<Halt>,
+    (halt, sending): (&Arc<Halt>, &AtomicBool),
     mut started: Started,
 ) -> Result<(Written, Arc<Tally>, Started), RunError> {
     let asking = Instant::now();
     confirm_plan(config, scan, connection)?;
+    sending.store(true, Ordering::SeqCst);
     // The time the admin spent reading the prompt is not the run's.
     started.prompt = asking.elapsed();
     let listing = config.operation.lists;
@@ -219,7 +240,6 @@ async fn send_rows(
         config.format,
         config.force,
     )?;
-    let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
     let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
@@ -251,7 +271,6 @@ async fn send_rows(
         .map_err(|_| RunError::Setup("the results writer stopped unexpectedly".into()))??;
     read_result?;
     progress.finish();
-    signals.abort();
     Ok((written, tally, started))
 }
 
