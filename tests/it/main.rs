@@ -21,6 +21,7 @@ mod mock_api;
 mod oauth;
 mod oauth_hostile;
 mod report;
+mod retry_file;
 mod runner;
 mod safety;
 mod security;
