@@ -464,7 +464,7 @@ fn trusted_endpoint(document: &Value, issuer: &Url) -> Result<Option<Url>, (&'st
         )
     };
     if place(&url) != place(issuer) {
-        return bad("is not on the issuer's host; pass --token-url to use it anyway");
+        return bad("is not on the issuer's host");
     }
     let loopback = url.host_str().is_some_and(is_loopback_host);
     if url.scheme() != "https" && (issuer.scheme() == "https" || !loopback) {
