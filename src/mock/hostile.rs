@@ -42,8 +42,8 @@ pub enum HostileMode {
 }
 
 /// What a hostile authorization server does instead of answering properly
-/// (`--hostile-oauth MODE`).
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+/// (`MockOptions::hostile_oauth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostileOAuth {
     /// Access tokens that live for ever: `"expires_in": 18446744073709551615`.
     ExpiresForever,

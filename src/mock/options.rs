@@ -121,8 +121,9 @@ pub struct MockOptions {
     /// Answer as an authorization server the client must not trust: tokens
     /// that live for ever, a 150 MiB token answer or discovery document, a
     /// slow token endpoint, a discovery document naming another issuer or
-    /// a token endpoint on another host.
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// a token endpoint on another host. For the tests, which start the
+    /// tenant in process: not a command-line flag.
+    #[arg(skip)]
     pub hostile_oauth: Option<HostileOAuth>,
 
     /// Where `--hostile redirect-offhost` sends the client (the request's

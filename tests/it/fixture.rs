@@ -26,8 +26,15 @@ struct MockFlags {
 impl Tenant {
     /// Starts a tenant configured with the same flags as `securid-bulk mock`.
     pub fn start(flags: &[&str]) -> Tenant {
+        Tenant::start_with(flags, |_| {})
+    }
+
+    /// Starts a tenant from `flags`, with options no flag sets changed by
+    /// `edit`.
+    pub fn start_with(flags: &[&str], edit: impl FnOnce(&mut MockOptions)) -> Tenant {
         let argv = std::iter::once("mock").chain(flags.iter().copied());
-        let options = MockFlags::try_parse_from(argv).expect("mock flags").options;
+        let mut options = MockFlags::try_parse_from(argv).expect("mock flags").options;
+        edit(&mut options);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -293,12 +293,9 @@ fn a_signal_while_fetching_the_token_leaves_no_stdin_spool() {
     for signal in ["-TERM", "-INT"] {
         let dir = temp_dir();
         let client_dir = dir.path().join("client");
-        let tenant = Tenant::start(&[
-            "--write-oauth-client",
-            client_dir.to_str().unwrap(),
-            "--hostile-oauth",
-            "slow-token",
-        ]);
+        let flags = ["--write-oauth-client", client_dir.to_str().unwrap()];
+        let slow = Some(securid_bulk::mock::HostileOAuth::SlowToken);
+        let tenant = Tenant::start_with(&flags, |options| options.hostile_oauth = slow);
         let about: serde_json::Value =
             serde_json::from_slice(&std::fs::read(client_dir.join("client.json")).unwrap())
                 .unwrap();

@@ -19,11 +19,21 @@ pub(crate) struct Client {
 /// A tenant acting as the authorization server of a client it generated
 /// with `key_type` (`rsa` or `ec`), with more mock flags.
 pub(crate) fn tenant_with_client(dir: &Path, key_type: &str, flags: &[&str]) -> (Tenant, Client) {
+    tenant_with_client_as(dir, key_type, flags, None)
+}
+
+/// [`tenant_with_client`], its authorization server hostile in `mode`.
+pub(crate) fn tenant_with_client_as(
+    dir: &Path,
+    key_type: &str,
+    flags: &[&str],
+    mode: Option<securid_bulk::mock::HostileOAuth>,
+) -> (Tenant, Client) {
     let client_dir = dir.join(format!("client-{key_type}"));
     let client_arg = client_dir.to_str().unwrap().to_owned();
     let mut all = vec!["--write-oauth-client", &client_arg, "--key-type", key_type];
     all.extend_from_slice(flags);
-    let tenant = Tenant::start(&all);
+    let tenant = Tenant::start_with(&all, |options| options.hostile_oauth = mode);
     let about: serde_json::Value =
         serde_json::from_slice(&std::fs::read(client_dir.join("client.json")).unwrap()).unwrap();
     let client = Client {

@@ -5,13 +5,18 @@
 //! crash, a lost row or an assertion sent elsewhere.
 
 use crate::fixture::*;
-use crate::oauth::{run_oauth, tenant_with_client};
+use securid_bulk::mock::HostileOAuth;
+
+use crate::oauth::{run_oauth, tenant_with_client_as, Client};
+
+fn hostile(dir: &std::path::Path, mode: HostileOAuth) -> (Tenant, Client) {
+    tenant_with_client_as(dir, "rsa", &[], Some(mode))
+}
 
 #[test]
 fn a_token_said_to_live_for_ever_is_kept_a_day_and_every_row_is_done() {
     let dir = temp_dir();
-    let (tenant, client) =
-        tenant_with_client(dir.path(), "rsa", &["--hostile-oauth", "expires-forever"]);
+    let (tenant, client) = hostile(dir.path(), HostileOAuth::ExpiresForever);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_oauth(&tenant, &client, "ds100-clear-pin", &input, &["-j", "2"]);
     assert_exit(&out, 0);
@@ -24,8 +29,7 @@ fn a_token_said_to_live_for_ever_is_kept_a_day_and_every_row_is_done() {
 #[test]
 fn a_huge_token_answer_fails_cleanly_naming_the_token_endpoint() {
     let dir = temp_dir();
-    let (tenant, client) =
-        tenant_with_client(dir.path(), "rsa", &["--hostile-oauth", "huge-token-answer"]);
+    let (tenant, client) = hostile(dir.path(), HostileOAuth::HugeTokenAnswer);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_oauth(&tenant, &client, "ds100-clear-pin", &input, &[]);
     assert_exit(&out, 1);
@@ -38,9 +42,9 @@ fn a_huge_token_answer_fails_cleanly_naming_the_token_endpoint() {
 
 /// Runs against a tenant whose discovery document is hostile in `mode`,
 /// checks the run stopped before any token request, and gives its stderr.
-fn refused_discovery(mode: &str) -> (String, String) {
+fn refused_discovery(mode: HostileOAuth) -> (String, String) {
     let dir = temp_dir();
-    let (tenant, client) = tenant_with_client(dir.path(), "rsa", &["--hostile-oauth", mode]);
+    let (tenant, client) = hostile(dir.path(), mode);
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let out = run_oauth(&tenant, &client, "ds100-clear-pin", &input, &[]);
     assert_exit(&out, 1);
@@ -55,7 +59,7 @@ fn refused_discovery(mode: &str) -> (String, String) {
 
 #[test]
 fn a_discovery_document_naming_another_issuer_is_refused() {
-    let (err, issuer) = refused_discovery("issuer-mismatch");
+    let (err, issuer) = refused_discovery(HostileOAuth::IssuerMismatch);
     assert!(err.contains("its issuer"), "{err}");
     assert!(err.contains("other-tenant.auth.securid.com"), "{err}");
     assert!(err.contains(&issuer), "{err}");
@@ -63,7 +67,7 @@ fn a_discovery_document_naming_another_issuer_is_refused() {
 
 #[test]
 fn a_discovery_document_sending_the_token_to_another_host_is_refused() {
-    let (err, _) = refused_discovery("token-endpoint-offhost");
+    let (err, _) = refused_discovery(HostileOAuth::TokenEndpointOffhost);
     assert!(err.contains("its token_endpoint"), "{err}");
     assert!(err.contains("collector.example.net"), "{err}");
     assert!(err.contains("--token-url"), "{err}");
@@ -71,6 +75,6 @@ fn a_discovery_document_sending_the_token_to_another_host_is_refused() {
 
 #[test]
 fn a_huge_discovery_document_is_refused() {
-    let (err, _) = refused_discovery("huge-discovery");
+    let (err, _) = refused_discovery(HostileOAuth::HugeDiscovery);
     assert!(err.contains("64 KiB"), "{err}");
 }
