@@ -99,19 +99,18 @@ impl Worker {
                 row: Some(row),
                 slot: &self.slot,
             };
-            let finished = match held.row() {
-                Some(_) if self.halt.is_set() => None,
-                Some(row) => {
+            let result = match held.row() {
+                Some(row) if !self.halt.is_set() => {
                     check_injected_panic(panic_at, row.line);
                     let watch = &self.watch;
                     Some(send_row(&self.client, &self.config, row, watch, &self.halt).await)
                 }
-                None => None,
+                _ => None,
             };
             let Some(row) = held.release() else {
                 continue;
             };
-            let finished = match finished {
+            let finished = match result {
                 Some(result) => (row.record, result),
                 None => not_attempted(row, &self.halt),
             };
