@@ -314,6 +314,18 @@ mod tests {
         let provider = TokenProvider::start(minter, clock).await.unwrap();
         (Arc::new(provider), millis)
     }
+
+    #[tokio::test]
+    async fn a_lifetime_past_the_clocks_range_is_stale_not_a_panic() {
+        let (provider, _) = fake_provider(secs(600)).await;
+        let Source::Renewing(renewing) = &provider.source else {
+            panic!("a key file renews");
+        };
+        renewing.cache.write().await.lifetime = Duration::MAX;
+        let cached = renewing.cache.read().await;
+        assert!(!renewing.is_fresh(&cached).unwrap());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn renewal_before_expiry_is_single_flight() {
         fn shared<T: Send + Sync>(_: &T) {}
