@@ -1,6 +1,8 @@
 //! The request log: `-v` on stderr, `--log-file FILE` appended as JSON
 //! Lines (an audit trail that survives the terminal), both through
-//! `tracing`; `RUST_LOG` overrides the level. Events carry method, path,
+//! `tracing`. `RUST_LOG` overrides the terminal's level only: the audit
+//! log's level is set by `-v` alone (requests at least), so a filter left in
+//! the environment never empties it. Events carry method, path,
 //! status, attempt and wait, inside the row's span (its input line), never
 //! a header or a body: no token, key or assertion reaches a log.
 
@@ -44,7 +46,7 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
                 .with_current_span(true)
                 .with_span_list(false)
                 .with_writer(Mutex::new(files::open_append(path)?))
-                .with_filter(filter(level)),
+                .with_filter(EnvFilter::new(format!("securid_bulk={level}"))),
         ),
         None => None,
     };
