@@ -16,7 +16,14 @@ fn main() -> ExitCode {
         Command::ListOperations => Some(Ok(ops::listing().into_bytes())),
         Command::ListProfiles(listing) => Some(Ok(listing.clone().into_bytes())),
         Command::Completions(shell) => Some(Ok(cli::completions(*shell))),
-        Command::Man => Some(cli::man_page()),
+        Command::Man(None) => Some(cli::man_page()),
+        Command::Man(Some(dir)) => Some(cli::write_man_pages(dir).map(|written| {
+            let lines: String = written
+                .iter()
+                .map(|path| format!("{}\n", path.display()))
+                .collect();
+            lines.into_bytes()
+        })),
         _ => None,
     };
     if let Some(text) = printed {
