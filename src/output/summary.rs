@@ -30,9 +30,11 @@ pub struct Summary {
     pub dry_run: bool,
     pub rows: u64,
     pub outcomes: std::collections::BTreeMap<&'static str, u64>,
+    /// Every request sent to the tenant, lookups included: the request log
+    /// has one line for each.
     pub requests: u64,
-    /// Lookup requests (email → userId, device → token serial), apart from
-    /// the operation's own requests.
+    /// Of `requests`, the lookups (email → userId, device → token serial)
+    /// and read-backs.
     pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
@@ -57,6 +59,9 @@ pub struct Summary {
     pub next_step: Option<String>,
     /// What the pre-run scan found across rows, one line per kind.
     pub input_findings: Vec<String>,
+    /// Retry files of the runs this one resumed: this run's results and
+    /// retry file say what is still to do, not those.
+    pub superseded: Vec<PathBuf>,
     /// Why the retry file could not be written, when it could not.
     pub retry_error: Option<String>,
 }
@@ -100,6 +105,7 @@ pub struct RunFacts<'a> {
     pub stopped: Option<String>,
     pub next_step: Option<String>,
     pub input_findings: Vec<String>,
+    pub superseded: Vec<PathBuf>,
 }
 
 impl Summary {
@@ -131,7 +137,7 @@ impl Summary {
             dry_run: facts.dry_run,
             rows: counts.total(),
             outcomes,
-            requests: figures.requests,
+            requests: figures.requests + figures.lookups,
             lookups: figures.lookups,
             retries: figures.retries,
             throttled: figures.throttled,
@@ -149,6 +155,7 @@ impl Summary {
             stopped: facts.stopped,
             next_step: facts.next_step,
             input_findings: facts.input_findings,
+            superseded: facts.superseded,
             retry_error: None,
         }
     }
@@ -182,7 +189,14 @@ impl Summary {
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
         if !self.dry_run || self.lookups > 0 {
             let lookups = if self.lookups > 0 {
-                format!(", {}", plural(self.lookups, "lookup", "lookups"))
+                format!(
+                    ", {} of them {}",
+                    self.lookups,
+                    match self.lookups {
+                        1 => "a lookup",
+                        _ => "lookups",
+                    }
+                )
             } else {
                 String::new()
             };
@@ -239,6 +253,13 @@ impl Summary {
         if let Some(error) = &self.retry_error {
             let _ = writeln!(out, "  retry file not written: {error}");
         }
+        for old in &self.superseded {
+            let _ = writeln!(
+                out,
+                "  superseded: {} (written by the run resumed here; it no longer says what is left)",
+                old.display()
+            );
+        }
         out
     }
 
@@ -282,6 +303,7 @@ mod tests {
             stopped: None,
             next_step: None,
             input_findings: Vec::new(),
+            superseded: Vec::new(),
         }
     }
 
@@ -349,7 +371,8 @@ mod tests {
             Duration::from_secs(1),
         ));
         assert!(
-            s.render().contains("requests: 0, 3 lookups (0 retries"),
+            s.render()
+                .contains("requests: 3, 3 of them lookups (0 retries"),
             "{}",
             s.render()
         );

@@ -40,6 +40,20 @@ impl Started {
     }
 }
 
+/// The retry files beside the results this run resumed from: their rows
+/// are this run's input now, so they no longer say what is left to do.
+fn superseded_retry_files(config: &Config) -> Vec<std::path::PathBuf> {
+    if config.dry_run.is_on() {
+        return Vec::new();
+    }
+    config
+        .resume
+        .iter()
+        .map(|results| crate::output::naming::retry_path(results))
+        .filter(|old| *old != config.retry && old.is_file())
+        .collect()
+}
+
 /// The tenant host a run sent to, or would send to.
 fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
     match &config.dry_run {
@@ -59,7 +73,7 @@ pub(super) fn report(
     tally: &Tally,
     halt: &Halt,
     connection: &Connection,
-    retry: Option<std::path::PathBuf>,
+    (retry, refused_for_good): (Option<std::path::PathBuf>, u64),
     started: Started,
 ) -> RunReport {
     let counts = tally.snapshot();
@@ -89,6 +103,7 @@ pub(super) fn report(
             config.token_on_command_line,
             &config.output,
             &counts,
+            refused_for_good,
             retry,
             config.input_is_stdin,
         ),
@@ -114,6 +129,7 @@ pub(super) fn report(
         stopped: halted.as_ref().map(HaltReason::describe),
         next_step,
         input_findings: scan.report(),
+        superseded: superseded_retry_files(config),
     });
     RunReport {
         summary,
