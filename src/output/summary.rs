@@ -188,21 +188,14 @@ impl Summary {
             .collect();
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
         if !self.dry_run || self.lookups > 0 {
-            let lookups = if self.lookups > 0 {
-                format!(
-                    ", {} of them {}",
-                    self.lookups,
-                    match self.lookups {
-                        1 => "a lookup",
-                        _ => "lookups",
-                    }
-                )
-            } else {
-                String::new()
+            // The lookups are part of the requests, as in the request log.
+            let lookups = match self.lookups {
+                0 => String::new(),
+                n => format!("{}, ", plural(n, "lookup", "lookups")),
             };
             let _ = writeln!(
                 out,
-                "  requests: {}{lookups} ({}, {} throttled by the tenant)",
+                "  requests: {} ({lookups}{}, {} throttled by the tenant)",
                 self.requests,
                 plural(self.retries, "retry", "retries"),
                 self.throttled
@@ -371,8 +364,7 @@ mod tests {
             Duration::from_secs(1),
         ));
         assert!(
-            s.render()
-                .contains("requests: 3, 3 of them lookups (0 retries"),
+            s.render().contains("requests: 3 (3 lookups, 0 retries"),
             "{}",
             s.render()
         );

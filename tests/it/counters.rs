@@ -36,7 +36,7 @@ fn reports_request_count_includes_its_lookups_as_the_log_does() {
     assert_eq!(tenant.stats().requests, logged);
     let text = stderr(&out);
     assert!(
-        text.contains(&format!("requests: {logged}, 4 of them lookups")),
+        text.contains(&format!("requests: {logged} (4 lookups, ")),
         "{text}"
     );
     // nobody@ is unknown (404): sending the row again cannot help.
