@@ -176,6 +176,7 @@ fn exit_status(roff: &mut Roff) {
 const OTHER_VARIABLES: &[(&str, &str)] = &[
     ("HTTPS_PROXY, https_proxy, ALL_PROXY, all_proxy", "Proxy for requests to an https:// tenant, unless --proxy or --no-proxy is given."),
     ("NO_PROXY, no_proxy", "Hosts, domains and address ranges reached without the proxy."),
+    ("SSL_CERT_FILE, SSL_CERT_DIR", "Certificate authorities an https:// tenant, token endpoint or proxy is checked against, instead of the system's."),
     ("RUST_LOG", "Overrides the level of the request log (-v, --log-file), e.g. securid_bulk=debug."),
     ("NO_COLOR", "When set and not empty, the request log on stderr has no colour."),
     ("XDG_CONFIG_HOME, HOME", "Where the default config file is: $XDG_CONFIG_HOME/securid-bulk/config.toml, else ~/.config/securid-bulk/config.toml; ~/ in a profile's paths is $HOME."),
