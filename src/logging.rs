@@ -34,7 +34,7 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
     };
     let stderr = (verbose > 0 || from_environment.is_some()).then(|| {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(|| AboveTheBar)
             .with_ansi(use_color())
             .with_target(false)
             .with_filter(filter(level))
@@ -56,6 +56,21 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
         .with(file)
         .try_init();
     Ok(())
+}
+
+/// stderr, through the progress bar when one is shown: a log line on a
+/// terminal never lands on the bar's line.
+struct AboveTheBar;
+
+impl std::io::Write for AboveTheBar {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        crate::progress::write_stderr(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set.

@@ -81,6 +81,9 @@ impl RunReport {
 /// are in the run's [`Tally`]).
 struct Written {
     to_retry: BTreeSet<u64>,
+    /// Failed rows the tenant would refuse again (see
+    /// `RowResult::refused_for_good`).
+    refused_for_good: u64,
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -179,7 +182,16 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         Ok(retry) => (retry, None),
         Err(e) => (None, Some(e)),
     };
-    let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    let refused = written.refused_for_good;
+    let mut report = report(
+        &config,
+        &scan,
+        &tally,
+        &halt,
+        &connection,
+        (retry, refused),
+        started,
+    );
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
     eprint!("{}", crate::terminal::printable(&report.summary.render()));
     if let Some(path) = &config.summary_json {
@@ -310,7 +322,9 @@ async fn send_rows(
     .with_ticket(config.ticket.as_deref());
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
-    let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
+    // Rows skipped (done by an earlier run) or invalid are never sent.
+    let to_send = scan.ready.min(config.limit.unwrap_or(u64::MAX));
+    let progress = Progress::start(style, to_send, tally.clone(), connection.traffic());
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
