@@ -19,7 +19,9 @@ use crate::client::{
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::{files, InputRows, OutputError, ResultsWriter, RetryError, Summary};
+use crate::output::{
+    files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary, UndoWriter,
+};
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
@@ -77,6 +79,8 @@ impl RunReport {
 /// are in the run's [`Tally`]).
 struct Written {
     to_retry: BTreeSet<u64>,
+    /// Lines this run wrote to the undo file, when it keeps one.
+    undone: Option<u64>,
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -126,6 +130,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
+    check_undo(&config)?;
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     announce_profile(&config, &connection);
@@ -141,6 +146,9 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     };
     let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
+    let undo_file = naming::undo_path(&config.output);
+    let undone = written.undone.map(|rows| (undo_file.as_path(), rows));
+    report.summary.undo = crate::safety::next::undo_step(config.operation, undone, std::time::SystemTime::now());
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
@@ -217,13 +225,21 @@ async fn send_rows(
         config.format,
         config.force,
     )?;
+    let undo = open_undo(config, connection)?;
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
     let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
-    let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
+    let writing = spawn_writer(
+        writer,
+        undo,
+        listing,
+        results_rx,
+        tally.clone(),
+        halt.clone(),
+    );
     let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, lacking(config, connection)));
     let client = connection.client.clone();
@@ -249,6 +265,48 @@ async fn send_rows(
     progress.finish();
     signals.abort();
     Ok((written, tally, started))
+}
+
+/// The undo file of a real run of an operation that can be undone.
+fn open_undo(config: &Config, connection: &Connection) -> Result<Option<UndoWriter>, RunError> {
+    let (Some(inverse), Some(client)) = (config.operation.inverse(), &connection.client) else {
+        return Ok(None);
+    };
+    if config.dry_run.is_on() {
+        return Ok(None);
+    }
+    let path = naming::undo_path(&config.output);
+    let resume = !config.resume.is_empty();
+    let tenant = client.tenant_origin();
+    let undo = UndoWriter::open(&path, config.operation, inverse, &tenant, resume, config.force)?;
+    Ok(Some(undo))
+}
+
+/// Before anything is sent: the undo file a real run will write is no
+/// other file of the run, and not left over from an earlier run (unless
+/// resuming it or `--force`).
+fn check_undo(config: &Config) -> Result<(), RunError> {
+    if config.operation.inverse().is_none() || config.dry_run.is_on() {
+        return Ok(());
+    }
+    let undo = naming::undo_path(&config.output);
+    let roles = [
+        ("the input", config.input.as_path()),
+        ("the results", &config.output),
+        ("the retry file", &config.retry),
+        ("the undo file", &undo),
+    ];
+    if let Some((first, second, path)) = files::first_shared(&roles) {
+        return Err(RunError::Setup(format!(
+            "{first} and {second} are one file, {}; choose another results name with -o",
+            path.display()
+        )));
+    }
+    if undo.exists() && config.resume.is_empty() && !config.force {
+        return Err(OutputError::Exists { path: undo }.into());
+    }
+    files::check_creatable("the undo file", &undo, config.force)?;
+    Ok(())
 }
 
 /// What refused credentials may lack, for the breaker: the OAuth client's
@@ -403,6 +461,7 @@ async fn send_row(
         resolved: attempted.resolved,
         verified: attempted.verified,
         listed: attempted.listed,
+        undo: attempted.undo,
     }
 }
 

@@ -3,6 +3,7 @@
 //! worth retrying, and reduces whatever came back to one row's account.
 
 mod adaptive;
+mod before;
 mod connect;
 mod pacer;
 mod reply;
@@ -149,12 +150,35 @@ impl Client {
     /// or retries exhausted. Values the row left empty are looked up first;
     /// a failed lookup fails the row and the operation is not sent.
     /// With `verify`, a success is read back (see [`Client::verify_change`]).
+    /// An operation that can be undone reads the target first (see
+    /// `before`).
     pub async fn execute(&self, op: &'static Operation, row: &Checked, verify: bool) -> Attempted {
-        let resolution = match self.resolve(op, row).await {
+        self.execute_after(op, row, verify, None).await
+    }
+
+    /// [`Client::execute`] with the target's earlier state already known
+    /// (`Some`, e.g. from a plan) rather than read now.
+    pub async fn execute_after(
+        &self,
+        op: &'static Operation,
+        row: &Checked,
+        verify: bool,
+        known: Option<ops::Found>,
+    ) -> Attempted {
+        let mut resolution = match self.resolve(op, row).await {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
         };
         let row = &resolution.row;
+        let before = match known {
+            Some(found) => Some(found),
+            None => (self.state_before(op, row, &mut resolution.attempts)).await,
+        };
+        if before == Some(ops::Found::Yes) {
+            let mut done = before::already_done(op, resolution.attempts);
+            done.resolved = resolution.resolved;
+            return done;
+        }
         let prepared = Prepared {
             method: op.method,
             url: self.url_for(op, row),
@@ -170,6 +194,7 @@ impl Client {
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {
             self.verify_change(op, row, &mut attempted).await;
         }
+        before::note_undo(op, before.as_ref(), row, &mut attempted);
         attempted
     }
 
@@ -462,7 +487,11 @@ impl serde::Serialize for Body<'_> {
             )?;
         }
         for (name, value) in self.op.fixed {
-            map.serialize_entry(name, value)?;
+            match *value {
+                "true" => map.serialize_entry(name, &true)?,
+                "false" => map.serialize_entry(name, &false)?,
+                text => map.serialize_entry(name, text)?,
+            }
         }
         map.end()
     }
@@ -541,7 +570,11 @@ mod tests {
             request_body(&crate::ops::USER_DISABLE, &user).as_deref(),
             Some(r#"{"userStatus":"Disabled"}"#)
         );
-        assert_eq!(request_body(&crate::ops::USER_DELETE, &user), None);
+        assert_eq!(request_body(&crate::ops::USER_DELETE_NOW, &user), None);
+        assert_eq!(
+            request_body(&crate::ops::USER_DELETE, &user).as_deref(),
+            Some(r#"{"markDeleted":true}"#)
+        );
         let fixed = fixed_urls(&Url::parse("https://gw.example/securid/").unwrap());
         assert!(fixed.contains_key(DS100_DELETE.path));
         assert!(

@@ -211,6 +211,7 @@ pub fn conclude(
                 resolved: Vec::new(),
                 verified: String::new(),
                 listed: Vec::new(),
+                undo: None,
             }
         }
         Err(failure) => {
@@ -289,6 +290,7 @@ pub fn conclude_failure(
         resolved: Vec::new(),
         verified: String::new(),
         listed: Vec::new(),
+        undo: None,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The results writer's task: it owns the results file, writes each result
-//! as it comes (a listing read's items as lines of their own), syncs once
+//! The results writer's task: it owns the results file and the undo file,
+//! writes each result (and each change's undo line) as it comes (a listing read's items as lines of their own), syncs once
 //! a second off the runtime, and hands back the counts and the lines still
 //! to do.
 
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::ops::Listing;
 use crate::outcome::{RowResult, Tally};
-use crate::output::{OutputError, ResultsWriter};
+use crate::output::{OutputError, ResultsWriter, UndoWriter};
 use crate::safety::{Halt, HaltReason};
 
 use super::{Finished, Written};
@@ -21,6 +21,7 @@ use super::{Finished, Written};
 /// hold up the workers.
 pub(super) fn spawn_writer(
     mut writer: ResultsWriter,
+    mut undo: Option<UndoWriter>,
     listing: Option<&'static Listing>,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
@@ -29,6 +30,7 @@ pub(super) fn spawn_writer(
     tokio::spawn(async move {
         let mut written = Written {
             to_retry: BTreeSet::new(),
+            undone: None,
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -53,8 +55,14 @@ pub(super) fn spawn_writer(
             let mut stored = lines
                 .iter()
                 .try_for_each(|line| writer.append(line, &result));
+            if let (Ok(()), Some(undo), Some(values)) = (&stored, &mut undo, &result.undo) {
+                stored = undo.append(values);
+            }
             if stored.is_ok() && results.is_empty() {
                 stored = writer.flush();
+                if let (Ok(()), Some(undo)) = (&stored, &mut undo) {
+                    stored = undo.flush();
+                }
             }
             if let Err(e) = stored {
                 halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));
@@ -64,6 +72,11 @@ pub(super) fn spawn_writer(
                 written.to_retry.insert(result.line);
             }
             tally.add(result.outcome);
+        }
+        if let Some(undo) = undo {
+            written.undone = Some(undo.finish().inspect_err(|e| {
+                halt.stop(HaltReason::Fatal(format!("cannot write the undo file: {e}")));
+            })?);
         }
         // Putting a large file back in input order is real work: off the
         // runtime.
