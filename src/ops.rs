@@ -113,6 +113,10 @@ pub struct Listing {
     pub member: &'static str,
     pub columns: &'static [&'static str],
     pub empty: &'static str,
+    /// A read of the row's own state beside the list, and the note the
+    /// row's message gets when the read finds it (a user pending
+    /// deletion).
+    pub note: Option<(Verify, &'static str)>,
 }
 
 impl Listing {
@@ -257,14 +261,16 @@ impl Operation {
     }
 
     /// The OAuth permissions a run of this operation asks for: its own, its
-    /// lookups', and with `--verify` those of the lookups that read the
-    /// change back, each once, in that order.
+    /// lookups', and those of the lookups that read its target (before a
+    /// change that can be undone, and after one with `--verify`), each
+    /// once, in that order.
     pub fn scopes(&self, verify: bool) -> Vec<&'static str> {
         let lookups = self.resolvers.iter().map(|r| r.lookup);
+        let reads_target = verify || self.inverse().is_some();
         let read_backs = self
             .verify
             .iter()
-            .filter(|_| verify)
+            .filter(|_| reads_target)
             .flat_map(|v| v.lookups.iter().copied());
         let mut scopes = vec![self.permission];
         for lookup in lookups.chain(read_backs) {

@@ -148,7 +148,8 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
     let undo_file = naming::undo_path(&config.output);
     let undone = written.undone.map(|rows| (undo_file.as_path(), rows));
-    report.summary.undo = crate::safety::next::undo_step(config.operation, undone, std::time::SystemTime::now());
+    report.summary.undo =
+        crate::safety::next::undo_step(config.operation, undone, std::time::SystemTime::now());
     eprint!("{}", report.summary.render());
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
@@ -278,7 +279,14 @@ fn open_undo(config: &Config, connection: &Connection) -> Result<Option<UndoWrit
     let path = naming::undo_path(&config.output);
     let resume = !config.resume.is_empty();
     let tenant = client.tenant_origin();
-    let undo = UndoWriter::open(&path, config.operation, inverse, &tenant, resume, config.force)?;
+    let undo = UndoWriter::open(
+        &path,
+        config.operation,
+        inverse,
+        &tenant,
+        resume,
+        config.force,
+    )?;
     Ok(Some(undo))
 }
 

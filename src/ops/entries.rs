@@ -493,6 +493,16 @@ pub static AUTHENTICATORS: Listing = Listing {
         "assignedAt",
     ],
     empty: "the user holds no authenticator",
+    // The user lookup shows the mark; a row given by userId alone has no
+    // key to look the user up by, and gets no note.
+    note: Some((
+        Verify {
+            lookups: USER_READS,
+            owner: ("id", Field::UserId),
+            expect: Expect::Member("markDeleted", "true"),
+        },
+        "the user is pending deletion (marked deleted): the tenant purges the user seven days after the mark; user-undelete takes it back until then",
+    )),
 };
 
 /// `securid-bulk report`: read-only, the authenticators each user holds.

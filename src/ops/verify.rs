@@ -131,7 +131,9 @@ fn text<'v>(object: &'v Value, member: &str) -> Option<&'v str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{DS100_DISABLE, SID_ASSIGN, SID_UNASSIGN, USER_DELETE, USER_DELETE_NOW, USER_DISABLE};
+    use crate::ops::{
+        DS100_DISABLE, SID_ASSIGN, SID_UNASSIGN, USER_DELETE, USER_DELETE_NOW, USER_DISABLE,
+    };
     use serde_json::json;
 
     const ALICE: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";

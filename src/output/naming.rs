@@ -134,7 +134,11 @@ mod tests {
 
     #[test]
     fn a_run_and_its_resumed_runs_share_one_undo_file() {
-        for results in ["d/u.results.csv", "d/u.resume-2.results.csv", "d/u.results.jsonl"] {
+        for results in [
+            "d/u.results.csv",
+            "d/u.resume-2.results.csv",
+            "d/u.results.jsonl",
+        ] {
             assert_eq!(undo_path(Path::new(results)), PathBuf::from("d/u.undo.csv"));
         }
         assert_eq!(

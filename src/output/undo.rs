@@ -60,7 +60,10 @@ impl UndoWriter {
             rows: 0,
         };
         if !existing {
-            writer.csv.write_record(&header).map_err(|e| writer.error(e))?;
+            writer
+                .csv
+                .write_record(&header)
+                .map_err(|e| writer.error(e))?;
             writer.flush()?;
         }
         Ok(writer)
@@ -148,11 +151,23 @@ mod tests {
     fn a_resumed_run_appends_below_the_same_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("u.undo.csv");
-        let open = |resume| UndoWriter::open(&path, &DS100_DISABLE, &DS100_ENABLE, "http://t:1", resume, false);
+        let open = |resume| {
+            UndoWriter::open(
+                &path,
+                &DS100_DISABLE,
+                &DS100_ENABLE,
+                "http://t:1",
+                resume,
+                false,
+            )
+        };
         let mut first = open(false).unwrap();
         first.append(&line("a")).unwrap();
         assert_eq!(first.finish().unwrap(), 1);
-        assert!(open(false).is_err(), "an existing undo file is not replaced");
+        assert!(
+            open(false).is_err(),
+            "an existing undo file is not replaced"
+        );
         let mut second = open(true).unwrap();
         second.append(&line("b")).unwrap();
         second.finish().unwrap();

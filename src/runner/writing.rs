@@ -75,7 +75,9 @@ pub(super) fn spawn_writer(
         }
         if let Some(undo) = undo {
             written.undone = Some(undo.finish().inspect_err(|e| {
-                halt.stop(HaltReason::Fatal(format!("cannot write the undo file: {e}")));
+                halt.stop(HaltReason::Fatal(format!(
+                    "cannot write the undo file: {e}"
+                )));
             })?);
         }
         // Putting a large file back in input order is real work: off the

@@ -151,8 +151,9 @@ mod tests {
             irreversible: true,
         };
         assert!(
-            err.to_string()
-                .starts_with("user-delete-now changes 4 rows on acme.example, which cannot be undone,"),
+            err.to_string().starts_with(
+                "user-delete-now changes 4 rows on acme.example, which cannot be undone,"
+            ),
             "{err}"
         );
     }

@@ -98,7 +98,9 @@ pub fn undo_step(
     let (path, rows) = undo?;
     let file = shell_quote(&path.display().to_string());
     if rows == 0 {
-        return Some(format!("nothing to undo: this run changed nothing ({file})"));
+        return Some(format!(
+            "nothing to undo: this run changed nothing ({file})"
+        ));
     }
     let mut step = format!(
         "securid-bulk {} {file} ({} changed; same tenant and credentials as this run)",
