@@ -1,8 +1,11 @@
 //! The state a reversible change replaces. Before a change that can be
-//! undone, the target is read once (through the read `--verify` uses): a
-//! target already in the wanted state is not sent, so its audit stamps
-//! stay as they were and the undo never touches it; a target that changes
-//! gets its line in the undo file once the tenant took the change.
+//! undone, the target is read once (through the read `--verify` uses). A
+//! target already in the wanted state is left out of the undo file, so the
+//! undo never touches it; it is still sent (the tenant answers 200 again,
+//! and the row's result is the tenant's), except where the tenant refuses
+//! a change already made (409), which would only fail the row. A target
+//! that changes gets its line in the undo file once the tenant took the
+//! change.
 
 use crate::input::Checked;
 use crate::ops::{Found, Operation, Undo};
@@ -29,8 +32,20 @@ impl Client {
     }
 }
 
+/// Whether the tenant refuses the change for a target already changed.
+pub(super) fn refused_when_done(op: &Operation) -> bool {
+    matches!(
+        op.undo,
+        Undo::By {
+            refused_when_done: true,
+            ..
+        }
+    )
+}
+
 /// The answer for a row whose target already is what the operation makes
-/// it: nothing is sent and nothing goes in the undo file.
+/// it, when the tenant would refuse the change: nothing is sent and
+/// nothing goes in the undo file.
 pub(super) fn already_done(op: &Operation, attempts: u32) -> Attempted {
     let message = format!(
         "the tenant already shows what {} makes it: nothing sent, nothing to undo",
@@ -68,7 +83,10 @@ pub(super) fn note_undo(
         (Found::Unknown(why), _) => Err(format!(
             "not in the undo file: the state before the change is unknown ({why})"
         )),
-        (Found::Yes, _) => Err("not in the undo file: nothing was changed".to_owned()),
+        (Found::Yes, _) => Err(format!(
+            "not in the undo file: the tenant showed what {} makes it before the run",
+            op.name
+        )),
     };
     match changed {
         Ok(()) => {

@@ -174,7 +174,7 @@ impl Client {
             Some(found) => Some(found),
             None => (self.state_before(op, row, &mut resolution.attempts)).await,
         };
-        if before == Some(ops::Found::Yes) {
+        if before == Some(ops::Found::Yes) && before::refused_when_done(op) {
             let mut done = before::already_done(op, resolution.attempts);
             done.resolved = resolution.resolved;
             return done;

@@ -19,7 +19,7 @@ pub const UNDO_COLUMNS: [&str; 2] = ["tenant", "undoes"];
 
 pub struct UndoWriter {
     path: PathBuf,
-    csv: csv::Writer<File>,
+    file: File,
     columns: Vec<Field>,
     /// The tenant's origin (`scheme://host:port`) and the operation undone.
     stamp: [String; 2],
@@ -54,23 +54,21 @@ impl UndoWriter {
         };
         let mut writer = UndoWriter {
             path: path.to_owned(),
-            csv: csv::WriterBuilder::new().from_writer(file),
+            file,
             columns,
             stamp: [tenant.to_owned(), undone.name.to_owned()],
             rows: 0,
         };
         if !existing {
-            writer
-                .csv
-                .write_record(&header)
-                .map_err(|e| writer.error(e))?;
-            writer.flush()?;
+            writer.write_line(&header)?;
         }
         Ok(writer)
     }
 
-    /// Writes one changed target into the buffer; [`Self::flush`] hands it
-    /// to the operating system.
+    /// Writes one changed target to the file at once, as one write: a
+    /// process killed at any moment leaves whole lines only, and the line
+    /// is there before the row's result, so a resumed run, which skips the
+    /// row, never loses it.
     pub fn append(&mut self, values: &[(Field, String)]) -> Result<(), OutputError> {
         let cells: Vec<String> = self
             .columns
@@ -83,27 +81,31 @@ impl UndoWriter {
             })
             .chain(self.stamp.iter().cloned())
             .collect();
-        self.csv.write_record(&cells).map_err(|e| self.error(e))?;
+        self.write_line(&cells)?;
         self.rows += 1;
         Ok(())
     }
 
-    pub fn flush(&mut self) -> Result<(), OutputError> {
-        self.csv.flush().map_err(|source| OutputError::Io {
-            path: self.path.clone(),
-            source,
-        })
+    fn write_line<T: AsRef<[u8]>>(&mut self, cells: &[T]) -> Result<(), OutputError> {
+        use std::io::Write as _;
+        // Formatted apart, so the line reaches the file whole.
+        let mut line = csv::Writer::from_writer(Vec::new());
+        line.write_record(cells).map_err(|e| self.error(e))?;
+        let line = line.into_inner().map_err(|e| self.io(e.into_error()))?;
+        self.file.write_all(&line).map_err(|e| self.io(e))
     }
 
-    /// Flushes and syncs the file; the lines this run wrote.
-    pub fn finish(mut self) -> Result<u64, OutputError> {
-        self.flush()?;
-        let io = |source| OutputError::Io {
+    /// Syncs the file; the lines this run wrote.
+    pub fn finish(self) -> Result<u64, OutputError> {
+        self.file.sync_data().map_err(|e| self.io(e))?;
+        Ok(self.rows)
+    }
+
+    fn io(&self, source: std::io::Error) -> OutputError {
+        OutputError::Io {
             path: self.path.clone(),
             source,
-        };
-        self.csv.get_ref().sync_data().map_err(io)?;
-        Ok(self.rows)
+        }
     }
 
     fn error(&self, source: csv::Error) -> OutputError {

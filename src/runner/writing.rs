@@ -52,17 +52,20 @@ pub(super) fn spawn_writer(
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
             let lines = result_lines(record, &result, listing);
-            let mut stored = lines
-                .iter()
-                .try_for_each(|line| writer.append(line, &result));
-            if let (Ok(()), Some(undo), Some(values)) = (&stored, &mut undo, &result.undo) {
-                stored = undo.append(values);
+            // The undo line first: a row whose result is on disk has its
+            // undo line on disk too, so a resumed run that skips the row
+            // does not lose it.
+            let mut stored = match (&mut undo, &result.undo) {
+                (Some(undo), Some(values)) => undo.append(values),
+                _ => Ok(()),
+            };
+            if stored.is_ok() {
+                stored = lines
+                    .iter()
+                    .try_for_each(|line| writer.append(line, &result));
             }
             if stored.is_ok() && results.is_empty() {
                 stored = writer.flush();
-                if let (Ok(()), Some(undo)) = (&stored, &mut undo) {
-                    stored = undo.flush();
-                }
             }
             if let Err(e) = stored {
                 halt.stop(HaltReason::Fatal(format!("cannot write results: {e}")));

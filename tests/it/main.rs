@@ -21,4 +21,5 @@ mod report;
 mod runner;
 mod safety;
 mod security;
+mod undo;
 mod verify;
