@@ -8,15 +8,14 @@ use crate::ops::{Field, Operation};
 /// The opening of `securid-bulk <operation> --help`.
 pub fn operation_page(op: &Operation) -> String {
     let mut page = format!("{}.\n\n", capitalised(op.summary));
-    match (op.irreversible(), op.inverse()) {
-        (true, _) => page.push_str("It cannot be undone.\n\n"),
-        (false, Some(inverse)) => page.push_str(&format!(
+    // An irreversible operation's summary says it cannot be undone.
+    if let Some(inverse) = op.inverse() {
+        page.push_str(&format!(
             "Each run writes <results stem>.undo.csv beside the results: the rows it \
              changed (not those already in the wanted state), ready for \
              `securid-bulk {} <file>`, which takes them back.\n\n",
             inverse.name
-        )),
-        (false, None) => {}
+        ));
     }
     if op.destructive {
         page.push_str(

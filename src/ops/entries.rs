@@ -123,7 +123,7 @@ const fn user_status_member(member: &'static str, value: &'static str) -> Option
 
 pub static DS100_CLEAR_PIN: Operation = Operation {
     name: "ds100-clear-pin",
-    summary: "clear the PIN of a user's DS100 OTP credential",
+    summary: "clear the PIN of a user's DS100 OTP credential (cannot be undone)",
     required: &[Field::UserId, Field::TokenSerialNumber],
     method: HttpMethod::Patch,
     path: "/AdminInterface/restapi/v1/ds100/clearPin/otp",
@@ -142,7 +142,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
 
 pub static SID_CLEAR_PIN: Operation = Operation {
     name: "sid-clear-pin",
-    summary: "clear the PIN of a user's SID700 hardware token",
+    summary: "clear the PIN of a user's SID700 hardware token (cannot be undone)",
     required: &[Field::UserId, Field::TokenSerialNumber],
     method: HttpMethod::Patch,
     path: "/AdminInterface/restapi/v2/users/{userId}/sidTokens/clearPin",
@@ -201,7 +201,7 @@ pub static DS100_ENABLE: Operation = Operation {
 
 pub static DS100_DELETE: Operation = Operation {
     name: "ds100-delete",
-    summary: "delete a user's DS100 OTP credential",
+    summary: "delete a user's DS100 OTP credential (cannot be undone)",
     required: &[
         Field::UserId,
         Field::TokenSerialNumber,
@@ -328,7 +328,7 @@ pub static USER_ENABLE: Operation = Operation {
 /// before the tenant purges it, and can be taken back until then.
 pub static USER_DELETE: Operation = Operation {
     name: "user-delete",
-    summary: "mark a disabled user deleted (the tenant purges the user seven days later; user-undelete takes it back until then)",
+    summary: "mark a disabled user deleted (purged by the tenant seven days later; user-undelete takes it back until then)",
     required: &[Field::UserId],
     method: HttpMethod::Put,
     path: "/AdminInterface/restapi/v1/users/{userId}/markDeleted",
@@ -408,7 +408,7 @@ pub static USER_UNDELETE: Operation = Operation {
 
 pub static USER_DELETE_NOW: Operation = Operation {
     name: "user-delete-now",
-    summary: "delete a disabled user now, without the seven days user-delete keeps it",
+    summary: "delete a disabled user now, without user-delete's seven days (cannot be undone)",
     required: &[Field::UserId],
     method: HttpMethod::Delete,
     path: "/AdminInterface/restapi/v1/users/{userId}",

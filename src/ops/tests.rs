@@ -152,6 +152,10 @@ fn every_change_names_its_undo_and_an_undo_of_an_undo_is_the_first() {
             }
         }
     }
+    for op in CATALOG {
+        let says = op.summary.contains("cannot be undone");
+        assert_eq!(says, op.irreversible(), "{}: {}", op.name, op.summary);
+    }
     assert_eq!(SID_UNASSIGN.inverse().map(|o| o.name), Some("sid-assign"));
     assert_eq!(SID_ASSIGN.inverse().map(|o| o.name), Some("sid-unassign"));
     assert!(matches!(REPORT.undo, Undo::Nothing));
