@@ -19,19 +19,19 @@ use crate::client::{
 use crate::config::{Config, DryRun};
 use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::{
-    files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary, UndoWriter,
-};
+use crate::output::{files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
 mod report;
+mod undo;
 mod writing;
 
 use handoff::Handoff;
 use report::{report, Started};
+use undo::{check_undo, check_undo_input, open_undo};
 use writing::{listed_header, spawn_writer};
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +134,10 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     announce_profile(&config, &connection);
+    if let Err(e) = check_undo_input(&config, &scan, &connection) {
+        connection.close().await;
+        return Err(e);
+    }
     let rows = send_rows(&config, &scan, &connection, &halt, begun).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
@@ -266,55 +270,6 @@ async fn send_rows(
     progress.finish();
     signals.abort();
     Ok((written, tally, started))
-}
-
-/// The undo file of a real run of an operation that can be undone.
-fn open_undo(config: &Config, connection: &Connection) -> Result<Option<UndoWriter>, RunError> {
-    let (Some(inverse), Some(client)) = (config.operation.inverse(), &connection.client) else {
-        return Ok(None);
-    };
-    if config.dry_run.is_on() {
-        return Ok(None);
-    }
-    let path = naming::undo_path(&config.output);
-    let resume = !config.resume.is_empty();
-    let tenant = client.tenant_origin();
-    let undo = UndoWriter::open(
-        &path,
-        config.operation,
-        inverse,
-        &tenant,
-        resume,
-        config.force,
-    )?;
-    Ok(Some(undo))
-}
-
-/// Before anything is sent: the undo file a real run will write is no
-/// other file of the run, and not left over from an earlier run (unless
-/// resuming it or `--force`).
-fn check_undo(config: &Config) -> Result<(), RunError> {
-    if config.operation.inverse().is_none() || config.dry_run.is_on() {
-        return Ok(());
-    }
-    let undo = naming::undo_path(&config.output);
-    let roles = [
-        ("the input", config.input.as_path()),
-        ("the results", &config.output),
-        ("the retry file", &config.retry),
-        ("the undo file", &undo),
-    ];
-    if let Some((first, second, path)) = files::first_shared(&roles) {
-        return Err(RunError::Setup(format!(
-            "{first} and {second} are one file, {}; choose another results name with -o",
-            path.display()
-        )));
-    }
-    if undo.exists() && config.resume.is_empty() && !config.force {
-        return Err(OutputError::Exists { path: undo }.into());
-    }
-    files::check_creatable("the undo file", &undo, config.force)?;
-    Ok(())
 }
 
 /// What refused credentials may lack, for the breaker: the OAuth client's

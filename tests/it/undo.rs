@@ -348,3 +348,31 @@ fn user_delete_now_cannot_be_undone_and_refuses_without_a_terminal_or_yes() {
     assert!(!dir.path().join("oscar.undo.csv").exists());
     assert_eq!(user(&tenant, "oscar.lindqvist@acme.example").0, 404);
 }
+
+#[test]
+fn an_undo_file_is_refused_by_another_tenant_and_by_the_operation_it_undoes() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "sid-disable.csv");
+    let out = run_op(&tenant, "sid-disable", &input, &["--yes"]);
+    assert_exit(&out, 0);
+    let (_, undo) = printed_undo(&out);
+    let sent = tenant.stats().requests;
+
+    let again = run_op(&tenant, "sid-disable", &undo, &["--yes"]);
+    assert_exit(&again, 1);
+    assert!(
+        stderr(&again).contains("run sid-enable on it"),
+        "{}",
+        stderr(&again)
+    );
+    let other = Tenant::start(&[]);
+    let elsewhere = run_op(&other, "sid-enable", &undo, &["--yes"]);
+    assert_exit(&elsewhere, 1);
+    let text = stderr(&elsewhere);
+    assert!(
+        text.contains(&format!("written against {}", tenant.url())),
+        "{text}"
+    );
+    assert_eq!(other.stats().requests, 0, "nothing sent");
+    assert_eq!(tenant.stats().requests, sent, "nothing sent");
+}
