@@ -376,3 +376,24 @@ fn an_undo_file_is_refused_by_another_tenant_and_by_the_operation_it_undoes() {
     assert_eq!(other.stats().requests, 0, "nothing sent");
     assert_eq!(tenant.stats().requests, sent, "nothing sent");
 }
+
+#[test]
+fn report_shows_a_user_pending_deletion() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = write(
+        dir.path(),
+        "who.csv",
+        "email\nsam.carter@acme.example\nken.tanaka@acme.example\n",
+    );
+    assert_exit(&run_op(&tenant, "report", &input, &[]), 0);
+    let rows = results(&results_path(&input));
+    let message = |email: &str| {
+        let row = rows.iter().find(|r| r["email"] == email).unwrap();
+        row["message"].clone()
+    };
+    assert!(
+        message("sam.carter@acme.example").contains("pending deletion"),
+        "{rows:?}"
+    );
+    assert!(!message("ken.tanaka@acme.example").contains("pending deletion"));
+}
