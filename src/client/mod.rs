@@ -172,7 +172,7 @@ impl Client {
         let row = &resolution.row;
         let before = match known {
             Some(found) => Some(found),
-            None => (self.state_before(op, row, &mut resolution.attempts)).await,
+            None => self.state_before(op, row, &mut resolution.attempts).await,
         };
         if before == Some(ops::Found::Yes) && before::refused_when_done(op) {
             let mut done = before::already_done(op, resolution.attempts);

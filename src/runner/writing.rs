@@ -1,7 +1,8 @@
 //! The results writer's task: it owns the results file and the undo file,
-//! writes each result (and each change's undo line) as it comes (a listing read's items as lines of their own), syncs once
-//! a second off the runtime, and hands back the counts and the lines still
-//! to do.
+//! writes each result as it comes (a change's undo line before it, a
+//! listing read's items as lines of their own), syncs once a second off the
+//! runtime, and hands back the counts, the lines still to do and the undo
+//! lines written.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
