@@ -32,4 +32,5 @@ mod safety;
 mod security;
 mod terminal;
 mod ticket;
+mod undo;
 mod verify;
