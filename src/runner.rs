@@ -96,7 +96,7 @@ type Finished = (csv::StringRecord, RowResult);
 /// writer and the timers, beside the reader's own thread. A job waits on the
 /// network, and one core drives requests far faster than any tenant's
 /// quota allows, so a second worker thread would only add wake-ups between
-/// threads (the README's benchmark section has the figures).
+/// threads (docs/benchmark.md has the figures).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The README's OAuth permissions table, rendered from the catalog.
+/// The OAuth permissions table of docs/operations.md, rendered from the
+/// catalog.
 fn permissions_table() -> String {
     let quoted = |scopes: &[&str]| match scopes.is_empty() {
         true => "none".to_owned(),
@@ -39,12 +40,12 @@ fn permissions_table() -> String {
 }
 
 #[test]
-fn the_readme_permissions_table_matches_the_catalog() {
-    let readme = include_str!("../../README.md");
+fn the_docs_permissions_table_matches_the_catalog() {
+    let page = include_str!("../../docs/operations.md");
     let table = permissions_table();
     assert!(
-        readme.contains(&table),
-        "the README's table should be:\n{table}"
+        page.contains(&table),
+        "docs/operations.md's table should be:\n{table}"
     );
 }
 

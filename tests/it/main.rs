@@ -10,6 +10,7 @@ mod cli;
 mod completions;
 mod counters;
 mod crash;
+mod docs;
 mod faults;
 mod fuzz_input;
 mod halt;

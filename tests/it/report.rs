@@ -1,5 +1,5 @@
-//! `securid-bulk report` end to end, and the offboarding workflow the README
-//! walks through, from one HR file of emails to deleted users, every step
+//! `securid-bulk report` end to end, and the offboarding workflow that
+//! docs/workflows/offboarding.md walks through, from one HR file of emails to deleted users, every step
 //! against one simulated tenant.
 
 use std::path::Path;
@@ -80,8 +80,8 @@ fn report_lists_each_authenticator_and_accounts_for_every_user() {
     );
 }
 
-/// The report's lines of one device type, as an input file (the README
-/// does this with awk).
+/// The report's lines of one device type, as an input file (the
+/// offboarding page does this with awk).
 fn lines_of_type(report: &Path, device_type: &str, to: &Path) {
     let mut reader = csv::Reader::from_path(report).unwrap();
     let mut writer = csv::Writer::from_path(to).unwrap();
