@@ -82,7 +82,6 @@ pub struct Config {
 /// The level of the request log file (`--log-level`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogLevel {
-    /// Every request: method, path, status, attempt, wait.
     Info,
     Debug,
     Trace,
