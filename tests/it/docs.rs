@@ -143,10 +143,20 @@ fn copy_dir(from: &Path, to: &Path) {
         let target = to.join(path.file_name().expect("name"));
         if path.is_dir() {
             copy_dir(&path, &target);
-        } else if !path.to_string_lossy().contains(".results.") {
+        } else if !is_an_output(&path) {
             std::fs::copy(&path, &target).expect("copy sample");
         }
     }
+}
+
+/// A file an earlier run left beside a sample (a results, retry, undo or
+/// dry-run file): not copied, so the documented commands find what a fresh
+/// checkout has.
+fn is_an_output(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    [".results.", ".retry.", ".undo.", ".dry-run.", ".resume-"]
+        .iter()
+        .any(|mark| name.contains(mark))
 }
 
 fn free_port() -> u16 {
