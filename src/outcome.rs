@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::ops::Field;
 
+mod planned;
+
+pub use planned::{Action, Planned, PlannedTarget};
+
 /// What happened to one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +141,8 @@ pub struct RowResult {
     /// A listing read's items, one results line each (see
     /// `ops::Listing`); empty for every other operation.
     pub listed: Vec<Vec<String>>,
+    /// What planning found for the row (`--plan` only).
+    pub planned: Option<Box<Planned>>,
 }
 
 impl RowResult {
@@ -155,6 +161,7 @@ impl RowResult {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
+            planned: None,
         }
     }
 }

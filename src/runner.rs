@@ -403,6 +403,7 @@ async fn send_row(
         resolved: attempted.resolved,
         verified: attempted.verified,
         listed: attempted.listed,
+        planned: None,
     }
 }
 

@@ -5,6 +5,7 @@
 mod adaptive;
 mod connect;
 mod pacer;
+mod plan;
 mod reply;
 mod resolve;
 mod retry;
@@ -154,23 +155,35 @@ impl Client {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
         };
-        let row = &resolution.row;
-        let prepared = Prepared {
-            method: op.method,
-            url: self.url_for(op, row),
-            body: request_body(op, row),
-            is_lookup: false,
-        };
+        let mut attempted = self.change(op, &resolution.row, verify).await;
+        attempted.attempts += resolution.attempts;
+        attempted.resolved = resolution.resolved;
+        attempted
+    }
+
+    /// The operation's request for a row whose values are all known, and
+    /// with `verify` its read-back.
+    async fn change(&self, op: &'static Operation, row: &Checked, verify: bool) -> Attempted {
+        let prepared = self.prepare(op, row);
         let log = AttemptLog::default();
         let result = self.exchange(&prepared, &log).await;
         let oauth = self.tokens.kind() == TokenKind::OAuth;
         let mut attempted = reply::conclude(op, result, &log, oauth);
-        attempted.attempts += resolution.attempts;
-        attempted.resolved = resolution.resolved;
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {
             self.verify_change(op, row, &mut attempted).await;
         }
         attempted
+    }
+
+    /// The operation's request for a row: what is sent, and what a plan
+    /// records.
+    fn prepare(&self, op: &Operation, row: &Checked) -> Prepared {
+        Prepared {
+            method: op.method,
+            url: self.url_for(op, row),
+            body: request_body(op, row),
+            is_lookup: false,
+        }
     }
 
     /// One request to its conclusion, asking for a fresh token once if the
