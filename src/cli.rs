@@ -35,6 +35,11 @@ pub enum Command {
     Completions(clap_complete::Shell),
     /// `man`: the roff page.
     Man,
+    /// `show PLAN`: print a plan for review.
+    ShowPlan {
+        path: PathBuf,
+        format: crate::plan::show::ShowFormat,
+    },
     #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
@@ -81,7 +86,28 @@ pub fn command() -> clap::Command {
                         .value_parser(clap::value_parser!(clap_complete::Shell)),
                 ),
         )
-        .subcommand(clap::Command::new("man").about("Print the man page (roff) on stdout"));
+        .subcommand(clap::Command::new("man").about("Print the man page (roff) on stdout"))
+        .subcommand(
+            clap::Command::new("show")
+                .about("Print a plan for review: its summary, then each row's action")
+                .arg(
+                    clap::Arg::new("plan")
+                        .required(true)
+                        .value_name("PLAN")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                )
+                .arg(
+                    clap::Arg::new("format")
+                        .long("format")
+                        .value_name("FORMAT")
+                        .default_value("text")
+                        .value_parser(["text", "csv", "jsonl"])
+                        .help("text for reading, csv for a spreadsheet, jsonl for a script"),
+                ),
+        )
+        .subcommand(help::apply_command(RunArgs::augment_args(
+            clap::Command::new("apply"),
+        )));
     #[cfg(feature = "mock")]
     {
         // augment_args sets the struct's own doc as `about`: ours go after.
@@ -147,17 +173,35 @@ where
                 ),
             }))
         }
+        "show" => {
+            let path = sub
+                .get_one::<PathBuf>("plan")
+                .cloned()
+                .ok_or_else(|| CliError::Usage("show: name a plan file".into()))?;
+            let format = match sub.get_one::<String>("format").map(String::as_str) {
+                Some("csv") => crate::plan::show::ShowFormat::Csv,
+                Some("jsonl") => crate::plan::show::ShowFormat::Jsonl,
+                _ => crate::plan::show::ShowFormat::Text,
+            };
+            Ok(Command::ShowPlan { path, format })
+        }
         #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
         ))),
         _ => {
-            let op = ops::find(name)
-                .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
+            let (op, applying) = match name {
+                "apply" => apply_plan(sub)?,
+                _ => (
+                    ops::find(name)
+                        .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?,
+                    None,
+                ),
+            };
             let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             let argv = argv_without_token(&args.0);
             let Some(profile_name) = run.profile.clone() else {
-                return run_command(op, run, sub, &[], None, argv);
+                return run_command(op, run, sub, &[], None, argv, applying);
             };
             let explicit = run.config.clone();
             let profiles =
@@ -181,9 +225,38 @@ where
                 })?;
             let sub = matches.subcommand_matches(name).expect("the same command");
             let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
-            run_command(op, run, sub, &from_profile, Some(&profile), argv)
+            run_command(op, run, sub, &from_profile, Some(&profile), argv, applying)
         }
     }
+}
+
+/// `apply PLAN`: the plan read through and checked (digest, age), and the
+/// operation it names.
+fn apply_plan(
+    sub: &clap::ArgMatches,
+) -> Result<(&'static ops::Operation, Option<Box<crate::plan::Applying>>), CliError> {
+    let path = sub
+        .get_one::<PathBuf>("input")
+        .ok_or_else(|| CliError::Usage("apply: name a plan file".into()))?;
+    let recheck = !sub.get_flag("no_recheck");
+    let max_age = sub
+        .get_one::<std::time::Duration>("max_age")
+        .copied()
+        .unwrap_or(crate::plan::DEFAULT_MAX_AGE);
+    let applying = crate::plan::Applying::open(path, recheck, max_age)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let name = &applying.plan.header.operation;
+    let op = ops::CATALOG
+        .iter()
+        .copied()
+        .find(|op| op.name == name)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: the plan names the operation {name:?}, which this build does not know",
+                path.display()
+            ))
+        })?;
+    Ok((op, Some(Box::new(applying))))
 }
 
 fn matches_of(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, CliError> {
@@ -219,12 +292,33 @@ fn run_command(
     from_profile: &[String],
     profile: Option<&profiles::Profile>,
     argv: Vec<String>,
+    applying: Option<Box<crate::plan::Applying>>,
 ) -> Result<Command, CliError> {
     let given = prefer_flags_over_environment(&mut run, matches, from_profile);
     let mut flags = run.into_flags(matches, from_profile, given);
     if let Some(profile) = profile {
         flags.profile = Some(profile.name.clone());
         flags.confirm_always = profile.confirm;
+    }
+    if let Some(applying) = applying {
+        if flags.plan.is_some() {
+            return Err(CliError::Usage(
+                "apply sends a plan's changes; --plan makes a plan: give one of them".into(),
+            ));
+        }
+        // The plan's tenant, unless the run names one (which must be it).
+        if flags.base_url.is_none() && !flags.mock {
+            match applying.plan.header.tenant.as_str() {
+                crate::plan::SIMULATED_TENANT => flags.mock = true,
+                tenant => flags.base_url = Some(tenant.to_owned()),
+            }
+        }
+        flags.apply = Some(applying);
+    } else if flags.plan.is_some() && op.lists.is_some() {
+        return Err(CliError::Usage(format!(
+            "{} changes nothing, so there is nothing to plan",
+            op.name
+        )));
     }
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }

@@ -16,6 +16,7 @@ use crate::ops::Operation;
 use crate::output::files::first_shared;
 use crate::output::naming::{default_output, next_output, retry_path, stdin_output};
 use crate::output::Format;
+use crate::plan::Applying;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -63,6 +64,11 @@ pub struct Config {
     /// `--token` was typed on the command line, where the process list
     /// shows it.
     pub token_on_command_line: bool,
+    /// `--plan FILE`: read the tenant's state and write the plan here;
+    /// change nothing.
+    pub plan: Option<PathBuf>,
+    /// `apply PLAN`: the rows come from this plan, checked before the run.
+    pub apply: Option<Box<Applying>>,
 }
 
 /// Whether the run changes anything, and where its requests go: the one
@@ -134,6 +140,8 @@ pub struct Flags {
     pub limit: Option<u64>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
+    pub plan: Option<PathBuf>,
+    pub apply: Option<Box<Applying>>,
 }
 
 /// The OAuth client's flags as given.
@@ -236,6 +244,16 @@ impl Config {
                 operation.name
             )));
         }
+        if flags.plan.is_some() && flags.dry_run.is_some() {
+            return Err(ConfigError::Refused(
+                "--plan already changes nothing: drop --dry-run".into(),
+            ));
+        }
+        if flags.plan.is_some() && flags.verify {
+            return Err(ConfigError::Refused(
+                "--plan changes nothing, so there is nothing for --verify to read back; give --verify to apply".into(),
+            ));
+        }
         let dry_run = dry_run(&flags, operation)?;
         Ok(Config {
             operation,
@@ -261,6 +279,8 @@ impl Config {
             limits: flags.limits,
             resume: flags.resume,
             token_on_command_line: flags.token_on_command_line,
+            plan: flags.plan,
+            apply: flags.apply,
         })
     }
 }
@@ -274,6 +294,9 @@ fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(),
         roles.push(("the input", &flags.input));
     }
     roles.extend([("the results file (-o)", output), ("the retry file", retry)]);
+    if let Some(plan) = &flags.plan {
+        roles.push(("the --plan file", plan));
+    }
     if let Some(log) = &flags.log_file {
         roles.push(("the --log-file", log));
     }
@@ -309,16 +332,22 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
     }
     refuse_mixed_credentials(&flags.given)?;
     // A dry run that sends nothing checks the client's flags all the same.
+    // A plan, and an apply that re-reads each target, read what --verify reads.
+    let reads_state = flags.verify
+        || flags.plan.is_some()
+        || flags.apply.as_ref().is_some_and(|a| a.recheck);
     let oauth = match flags.oauth.any() {
         true => Some(oauth_settings(
             operation,
             &flags.oauth,
             flags.mock,
-            flags.verify,
+            reads_state,
         )?),
         false => None,
     };
     match flags.dry_run {
+        // A plan sends lookups and reads only.
+        None if flags.plan.is_some() => Ok(DryRun::Lookups(target(flags, oauth)?)),
         None => Ok(DryRun::Off(target(flags, oauth)?)),
         Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags, oauth)?)),
         // Nothing is sent, but a --base-url the real run would refuse is

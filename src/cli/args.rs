@@ -235,6 +235,12 @@ pub(super) struct RunArgs {
     /// name every results file of a chain of runs.
     #[arg(long, value_name = "RESULTS.csv")]
     resume: Vec<PathBuf>,
+
+    /// Change nothing: read each row's lookups and its target's current
+    /// state (paced by --rate) and write what a run would do to FILE, for
+    /// `show`, `approve` and `apply`.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    plan: Option<PathBuf>,
 }
 
 /// The results' format, as typed.
@@ -335,6 +341,8 @@ impl RunArgs {
                 max_unreachable: self.max_unreachable,
             },
             resume: self.resume,
+            plan: self.plan,
+            apply: None,
         }
     }
 }

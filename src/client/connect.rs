@@ -98,6 +98,17 @@ impl Connection {
         }
     }
 
+    /// The tenant as a plan names it (`scheme://host:port`, or the
+    /// simulated tenant whatever its port); `None` when nothing is sent.
+    pub fn tenant_label(&self) -> Option<String> {
+        #[cfg(feature = "mock")]
+        let simulated = self.mock.is_some();
+        #[cfg(not(feature = "mock"))]
+        let simulated = false;
+        let client = self.client.as_ref()?;
+        Some(crate::plan::tenant_label(client.base_url(), simulated))
+    }
+
     /// The run's request counts (all zero when nothing is sent).
     pub fn traffic(&self) -> Arc<Traffic> {
         self.client

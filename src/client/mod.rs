@@ -134,6 +134,11 @@ impl Client {
         })
     }
 
+    /// The tenant root requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
     /// Where the run's tokens come from.
     pub fn token_kind(&self) -> TokenKind {
         self.tokens.kind()

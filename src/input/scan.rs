@@ -106,6 +106,18 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// A scan of rows read from elsewhere than a CSV file (a plan's
+    /// entries): their columns and counts, with no cross-row findings.
+    pub fn of_rows(columns: ColumnMap, delimiter: u8, rows: u64, ready: u64) -> Scan {
+        Scan {
+            columns,
+            delimiter,
+            rows,
+            ready,
+            findings: BTreeMap::new(),
+        }
+    }
+
     pub fn findings_for(&self, line: u64) -> &[Finding] {
         self.findings.get(&line).map_or(&[], Vec::as_slice)
     }

@@ -13,14 +13,16 @@ use crate::outcome::{RowResult, Tally};
 use crate::output::{OutputError, ResultsWriter};
 use crate::safety::{Halt, HaltReason};
 
+use super::planning::entry_of;
 use super::{Finished, Written};
+use crate::plan::PlanWriter;
 
 /// The writer is a task on the runtime, not a thread of its own: a result
 /// handed over by a worker is written on the same core without waking
 /// another thread, and a buffered write to the page cache is too short to
 /// hold up the workers.
 pub(super) fn spawn_writer(
-    mut writer: ResultsWriter,
+    (mut writer, mut plan): (ResultsWriter, Option<PlanWriter>),
     listing: Option<&'static Listing>,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
@@ -29,11 +31,12 @@ pub(super) fn spawn_writer(
     tokio::spawn(async move {
         let mut written = Written {
             to_retry: BTreeSet::new(),
+            plan: None,
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let (record, result) = tokio::select! {
+            let (record, mut result) = tokio::select! {
                 finished = results.recv() => match finished {
                     Some(finished) => finished,
                     None => break,
@@ -49,6 +52,15 @@ pub(super) fn spawn_writer(
             // Results already queued are written before one flush: each is
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
+            if let Some(plan) = &mut plan {
+                if let Err(e) = plan.append(&entry_of(&record, &mut result)) {
+                    halt.stop(HaltReason::Fatal(format!("cannot write the plan: {e}")));
+                    return Err(OutputError::Io {
+                        path: plan.path().to_owned(),
+                        source: std::io::Error::other(e.to_string()),
+                    });
+                }
+            }
             let lines = result_lines(record, &result, listing);
             let mut stored = lines
                 .iter()
@@ -64,6 +76,14 @@ pub(super) fn spawn_writer(
                 written.to_retry.insert(result.line);
             }
             tally.add(result.outcome);
+        }
+        if let Some(plan) = plan {
+            let path = plan.path().to_owned();
+            let (digest, tally) = plan.finish().map_err(|e| OutputError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            written.plan = Some((path, digest, tally));
         }
         // Putting a large file back in input order is real work: off the
         // runtime.
