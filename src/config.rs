@@ -333,9 +333,8 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
     refuse_mixed_credentials(&flags.given)?;
     // A dry run that sends nothing checks the client's flags all the same.
     // A plan, and an apply that re-reads each target, read what --verify reads.
-    let reads_state = flags.verify
-        || flags.plan.is_some()
-        || flags.apply.as_ref().is_some_and(|a| a.recheck);
+    let reads_state =
+        flags.verify || flags.plan.is_some() || flags.apply.as_ref().is_some_and(|a| a.recheck);
     let oauth = match flags.oauth.any() {
         true => Some(oauth_settings(
             operation,

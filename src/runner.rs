@@ -135,7 +135,10 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let mut connection = open(&config, &halt).await?;
     if let Some(applying) = &config.apply {
         let tenant = connection.tenant_label().unwrap_or_default();
-        let bound = applying.check_tenant(&tenant, "from --base-url, SECURID_BASE_URL, the profile or --mock");
+        let bound = applying.check_tenant(
+            &tenant,
+            "from --base-url, SECURID_BASE_URL, the profile or --mock",
+        );
         if let Err(e) = bound {
             connection.close().await;
             return Err(e.into());

@@ -39,7 +39,10 @@ impl Client {
         if self.halt.is_set() {
             let message = self.halt.not_attempted_message();
             let attempted = Attempted::ended(Outcome::NotAttempted, None, attempts, message);
-            return (attempted, Planned::failed("not planned", "the run stopped first"));
+            return (
+                attempted,
+                Planned::failed("not planned", "the run stopped first"),
+            );
         }
         let doable = planned
             .targets
@@ -195,7 +198,10 @@ fn lookup_failure_kind(failed: &Attempted) -> &'static str {
 
 fn ids_of(row: &Checked) -> BTreeMap<String, String> {
     IDS.into_iter()
-        .filter_map(|f| row.value(f).map(|v| (f.wire_name().to_owned(), v.to_owned())))
+        .filter_map(|f| {
+            row.value(f)
+                .map(|v| (f.wire_name().to_owned(), v.to_owned()))
+        })
         .collect()
 }
 
@@ -235,9 +241,11 @@ fn combine(mut accounts: Vec<(Option<String>, Attempted)>) -> Attempted {
     combined.message = accounts
         .iter()
         .map(|(serial, a)| match serial {
-            Some(serial) => format!("{serial}: {}", a.outcome.as_str()).to_owned()
-                + if a.message.is_empty() { "" } else { " " }
-                + &a.message,
+            Some(serial) => {
+                format!("{serial}: {}", a.outcome.as_str()).to_owned()
+                    + if a.message.is_empty() { "" } else { " " }
+                    + &a.message
+            }
             None => a.message.clone(),
         })
         .collect::<Vec<_>>()

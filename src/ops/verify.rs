@@ -62,7 +62,9 @@ impl Found {
             Found::Yes => "already done".to_owned(),
             Found::No(what) => what.clone(),
             Found::Missing { held_by: None } => "the tenant finds no such record".to_owned(),
-            Found::Missing { held_by: Some(holder) } => {
+            Found::Missing {
+                held_by: Some(holder),
+            } => {
                 format!("held by {holder}, not by the row's user")
             }
             Found::Unknown(why) => why.clone(),
@@ -114,7 +116,8 @@ impl Verify {
             Expect::Gone if owned.is_empty() => Found::Yes,
             Expect::Gone => Found::No(format!("still there with {member}={wanted}")),
             Expect::Member(..) if owned.is_empty() => {
-                let mut holders: Vec<&str> = records.iter().filter_map(|r| text(r, member)).collect();
+                let mut holders: Vec<&str> =
+                    records.iter().filter_map(|r| text(r, member)).collect();
                 holders.sort_unstable();
                 holders.dedup();
                 Found::Missing {

@@ -419,7 +419,10 @@ mod tests {
         let first = verify(&path).unwrap();
         assert_eq!(first.tally.rows, 2);
         assert_eq!(first.tally.fails["not found"], 1);
-        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         writeln!(file, r#"{{"approval": {{"principal": "a"}}}}"#).unwrap();
         let second = verify(&path).unwrap();
         assert_eq!(second.digest, first.digest);
@@ -433,6 +436,9 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("u2@", "u9@")).unwrap();
         let err = verify(&path).unwrap_err().to_string();
-        assert!(err.contains("the plan changed after it was written"), "{err}");
+        assert!(
+            err.contains("the plan changed after it was written"),
+            "{err}"
+        );
     }
 }

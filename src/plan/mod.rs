@@ -77,7 +77,8 @@ fn check_age(
     if age <= max_age {
         return Ok(());
     }
-    let whole = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+    let whole =
+        |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
     Err(PlanError::TooOld {
         path: path.to_owned(),
         created_at: header.created_at.clone(),
@@ -183,7 +184,10 @@ mod tests {
         let day = Duration::from_secs(24 * 3600);
         assert!(check_age(path, &header, day, created + Duration::from_secs(3600)).is_ok());
         let err = check_age(path, &header, day, created + day * 2).unwrap_err();
-        assert!(err.to_string().contains("longer than --max-age 1day"), "{err}");
+        assert!(
+            err.to_string().contains("longer than --max-age 1day"),
+            "{err}"
+        );
     }
 
     #[test]

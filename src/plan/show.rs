@@ -30,7 +30,11 @@ pub fn show(path: &Path, format: ShowFormat, out: &mut impl Write) -> Result<(),
     let op = crate::ops::find(&header.operation);
     if format == ShowFormat::Text {
         let ticket = header.ticket.as_deref().unwrap_or("none");
-        let credential = header.created_by.credential.as_deref().unwrap_or("a bearer token");
+        let credential = header
+            .created_by
+            .credential
+            .as_deref()
+            .unwrap_or("a bearer token");
         writeln!(
             out,
             "plan {}\n  operation  {}\n  tenant     {}\n  input      {} (sha256 {})\n  made       {} by {} with {credential}\n  ticket     {ticket}\n  digest     {}\n  approvals  {}",
@@ -115,7 +119,13 @@ fn csv_row(entry: &Entry, target: &PlannedTarget) -> Vec<String> {
             body.clone().unwrap_or_default(),
             String::new(),
         ),
-        Action::NoOp => ("no-op", String::new(), String::new(), String::new(), String::new()),
+        Action::NoOp => (
+            "no-op",
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ),
         Action::Fail { kind, reason } => (
             "fail",
             String::new(),

@@ -17,6 +17,7 @@ mod lifecycle;
 mod lookup;
 mod mock_api;
 mod oauth;
+mod plan;
 mod report;
 mod runner;
 mod safety;
