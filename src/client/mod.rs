@@ -4,6 +4,7 @@
 
 mod adaptive;
 mod connect;
+mod expand;
 mod pacer;
 mod plan;
 mod reply;
@@ -160,8 +161,28 @@ impl Client {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
         };
-        let mut attempted = self.change(op, &resolution.row, verify).await;
-        attempted.attempts += resolution.attempts;
+        let row = &resolution.row;
+        let mut attempts = resolution.attempts;
+        let mut attempted = if op.expands(|f| row.value(f)) {
+            match self.expand(op, row, &mut attempts).await {
+                Ok(rows) => {
+                    let mut accounts = Vec::with_capacity(rows.len());
+                    for one in &rows {
+                        let account = self.change(op, one, verify).await;
+                        accounts.push((expand::serial_of(one), account));
+                    }
+                    plan::combine(accounts)
+                }
+                Err(mut failed) => {
+                    // Its attempts already count the lookups.
+                    failed.resolved = resolution.resolved;
+                    return failed;
+                }
+            }
+        } else {
+            self.change(op, row, verify).await
+        };
+        attempted.attempts += attempts;
         attempted.resolved = resolution.resolved;
         attempted
     }

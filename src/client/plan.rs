@@ -32,10 +32,25 @@ impl Client {
             }
         };
         let mut attempts = resolution.attempts;
-        let target = self.plan_target(op, &resolution.row, &mut attempts).await;
-        let planned = Planned {
-            targets: vec![target],
+        let rows = match op.expands(|f| resolution.row.value(f)) {
+            true => match self.expand(op, &resolution.row, &mut attempts).await {
+                Ok(rows) => rows,
+                Err(failed) => {
+                    let kind = match failed.message.contains("holds no") {
+                        true => "no such credential",
+                        false => lookup_failure_kind(&failed),
+                    };
+                    let planned = Planned::failed(kind, failed.message.clone());
+                    return (failed, planned);
+                }
+            },
+            false => vec![resolution.row.clone().into_owned()],
         };
+        let mut planned = Planned::default();
+        for row in &rows {
+            let target = self.plan_target(op, row, &mut attempts).await;
+            planned.targets.push(target);
+        }
         if self.halt.is_set() {
             let message = self.halt.not_attempted_message();
             let attempted = Attempted::ended(Outcome::NotAttempted, None, attempts, message);
@@ -73,12 +88,20 @@ impl Client {
         };
         let ids = ids_of(row);
         let Some(verify) = op.verify else {
-            // No lookup shows what the operation changes (a PIN): every row
-            // is a change, and apply cannot re-check it.
+            // No lookup shows what the operation changes (a PIN): a row whose
+            // user holds the credential is a change, and apply cannot
+            // re-check it.
+            let action = match self.check_holder(op, row, attempts).await {
+                Some(found @ Found::Missing { held_by: Some(_) }) => {
+                    fail("not this user's", &found)
+                }
+                Some(found @ Found::Missing { held_by: None }) => fail("not found", &found),
+                _ => change,
+            };
             return PlannedTarget {
                 ids,
                 state: None,
-                action: change,
+                action,
             };
         };
         let found = self.read_state(op, row, attempts).await;
@@ -169,6 +192,7 @@ fn wanted(expect: Expect) -> String {
     match expect {
         Expect::Member(name, value) => format!("{name}={value}"),
         Expect::Gone => "gone".to_owned(),
+        Expect::Held => "held by the row's user".to_owned(),
     }
 }
 
@@ -216,7 +240,7 @@ fn serial_of(target: &PlannedTarget) -> Option<String> {
 /// One account for a row's targets: the first that needs attention sets
 /// the outcome; each message is prefixed with its serial when there are
 /// several.
-fn combine(mut accounts: Vec<(Option<String>, Attempted)>) -> Attempted {
+pub(super) fn combine(mut accounts: Vec<(Option<String>, Attempted)>) -> Attempted {
     if accounts.len() == 1 {
         if let Some((_, account)) = accounts.pop() {
             return account;

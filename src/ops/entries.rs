@@ -5,10 +5,10 @@
 
 use super::lookups::{
     DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL,
-    USER_BY_SID_TOKEN, USER_BY_USERNAME,
+    USER_BY_SID_TOKEN, USER_BY_USERNAME, USER_DEVICES,
 };
 use super::verify::{Expect, Verify};
-use super::{Field, HttpMethod, Listing, Operation};
+use super::{Credential, Field, HttpMethod, Listing, Operation};
 
 const DS100_CODES: &[(u16, &str)] = &[
     (400, "bad request: the tenant rejected the request syntax"),
@@ -73,6 +73,28 @@ const USER_READS: &[&super::Lookup] = &[&USERS_LOOKUP, &USERS_BY_USERNAME];
 const DS100_READS: &[&super::Lookup] = &[&DS100_LOOKUP];
 const SID_READS: &[&super::Lookup] = &[&SID_LOOKUP];
 
+/// A DS100 OTP credential: named by its token serial or its device, held
+/// by one user, listed among the user's authenticators.
+pub static DS100_CREDENTIAL: Credential = Credential {
+    kind: "DS100",
+    device_type: "SecurID DS100",
+    fields: &[
+        (Field::TokenSerialNumber, "tokenSerialNumber"),
+        (Field::DeviceSerialNumber, "deviceSerialNumber"),
+    ],
+    listing: &USER_DEVICES,
+    held_by: DS100_READS,
+};
+
+/// A SID700 hardware token, named by its serial.
+pub static SID700_CREDENTIAL: Credential = Credential {
+    kind: "SID700",
+    device_type: "SID700",
+    fields: &[(Field::TokenSerialNumber, "tokenSerialNumber")],
+    listing: &USER_DEVICES,
+    held_by: SID_READS,
+};
+
 const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
 const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
 const USER_MANAGE: &str = "rsa.user.manage";
@@ -118,6 +140,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     // No lookup shows whether a PIN is set.
     verify: None,
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
 };
 
@@ -140,6 +163,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: None,
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
 };
 
@@ -157,6 +181,7 @@ pub static DS100_DISABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: ds100_status("Disabled"),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
 };
 
@@ -174,6 +199,7 @@ pub static DS100_ENABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: ds100_status("Enabled"),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
 };
 
@@ -204,6 +230,7 @@ pub static DS100_DELETE: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: "rsa.authenticator.ds100.delete",
 };
 
@@ -221,6 +248,7 @@ pub static SID_ENABLE: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Enabled"),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
 };
 
@@ -238,6 +266,7 @@ pub static SID_DISABLE: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Disabled"),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
 };
 
@@ -259,6 +288,7 @@ pub static SID_UNASSIGN: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
 };
 
@@ -276,6 +306,7 @@ pub static USER_DISABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: user_status("Disabled"),
     lists: None,
+    credential: None,
     permission: USER_MANAGE,
 };
 
@@ -293,6 +324,7 @@ pub static USER_ENABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: user_status("Enabled"),
     lists: None,
+    credential: None,
     permission: USER_MANAGE,
 };
 
@@ -314,6 +346,7 @@ pub static USER_DELETE: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: None,
     permission: "rsa.user.delete",
 };
 
@@ -370,5 +403,6 @@ pub static REPORT: Operation = Operation {
     resolvers: BY_USER,
     verify: None,
     lists: Some(&AUTHENTICATORS),
+    credential: None,
     permission: "rsa.authenticator.mobile.read",
 };

@@ -27,6 +27,8 @@ pub enum Expect {
     Member(&'static str, &'static str),
     /// No record belongs to the row any more (a 404 counts).
     Gone,
+    /// At least one record belongs to the row: the row's user holds it.
+    Held,
 }
 
 /// What the read-back found.
@@ -97,7 +99,9 @@ impl Verify {
         let answer = match (answer, self.expect) {
             (Ok(answer), _) => answer,
             (Err(Some(404)), Expect::Gone) => return Found::Yes,
-            (Err(Some(404)), Expect::Member(..)) => return Found::Missing { held_by: None },
+            (Err(Some(404)), Expect::Member(..) | Expect::Held) => {
+                return Found::Missing { held_by: None }
+            }
             (Err(Some(status)), _) => {
                 return Found::Unknown(format!("the read-back answered HTTP {status}"))
             }
@@ -115,7 +119,7 @@ impl Verify {
         match self.expect {
             Expect::Gone if owned.is_empty() => Found::Yes,
             Expect::Gone => Found::No(format!("still there with {member}={wanted}")),
-            Expect::Member(..) if owned.is_empty() => {
+            Expect::Member(..) | Expect::Held if owned.is_empty() => {
                 let mut holders: Vec<&str> =
                     records.iter().filter_map(|r| text(r, member)).collect();
                 holders.sort_unstable();
@@ -125,6 +129,7 @@ impl Verify {
                         .then(|| format!("{member} {}", holders.join(", "))),
                 }
             }
+            Expect::Held => Found::Yes,
             Expect::Member(name, value) => {
                 let mut seen: Vec<&str> = owned
                     .iter()

@@ -124,7 +124,7 @@ fn already(op: &Operation) -> String {
     match op.verify.map(|v| v.expect) {
         Some(Expect::Member(_, value)) => format!("already {}", value.to_lowercase()),
         Some(Expect::Gone) => "already gone".to_owned(),
-        None => "already done".to_owned(),
+        Some(Expect::Held) | None => "already done".to_owned(),
     }
 }
 

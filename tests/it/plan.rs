@@ -208,3 +208,55 @@ fn an_edited_expired_or_foreign_plan_is_refused_with_nothing_sent() {
     );
     assert_eq!(changes(&tenant, "ds100-disable"), 0);
 }
+
+#[test]
+fn a_file_of_users_stands_for_each_credential_they_hold() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = write(
+        dir.path(),
+        "people.csv",
+        "email\nalice.martin@acme.example\nbob.nguyen@acme.example\ncarol.smith@acme.example\n",
+    );
+    let out = run_op(&tenant, "ds100-clear-pin", &input, &[]);
+    assert_exit(&out, 2);
+    let ledger = tenant.stats().applied["ds100-clear-pin"].clone();
+    let touched: Vec<&str> = ledger.keys().map(String::as_str).collect();
+    assert_eq!(touched, ["014010008031", "014010008038", "014010008039"]);
+    let rows = results(&results_path(&input));
+    assert_eq!(rows[0]["outcome"], "ok", "{rows:?}");
+    for serial in ["014010008038", "014010008039"] {
+        assert!(rows[0]["message"].contains(serial), "{rows:?}");
+    }
+    assert_eq!(rows[2]["outcome"], "failed");
+    assert!(rows[2]["message"].contains("holds no DS100 credential"));
+
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert!(
+        stderr(&out).contains(
+            "Plan: 2 to disable, 0 already disabled, 1 cannot be done (1 no such credential)."
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = apply(&tenant, &plan, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(changes(&tenant, "ds100-disable"), 2);
+}
+
+#[test]
+fn a_dry_run_with_lookups_checks_who_holds_the_credential() {
+    let Scene { tenant, dir } = Scene::sample();
+    // 1231314525 is Carol's SID700 token, not Alice's.
+    let input = write(
+        dir.path(),
+        "own.csv",
+        "email,tokenSerialNumber\nalice.martin@acme.example,1231314525\ncarol.smith@acme.example,1231314525\n",
+    );
+    let out = run_op(&tenant, "sid-clear-pin", &input, &["--dry-run=lookup"]);
+    assert_exit(&out, 2);
+    let rows = results(&results_path(&input));
+    assert_eq!(rows[0]["outcome"], "failed", "{rows:?}");
+    assert!(rows[0]["message"].contains("not this user's"), "{rows:?}");
+    assert_eq!(rows[1]["outcome"], "valid", "{rows:?}");
+    assert_eq!(tenant.stats().applied_total("sid-clear-pin"), 0);
+}
