@@ -131,6 +131,9 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
+    if let Some(plan) = &config.plan {
+        planning::check_plan_path(plan, config.force)?;
+    }
     let halt = Arc::new(Halt::default());
     let mut connection = open(&config, &halt).await?;
     if let Some(applying) = &config.apply {
@@ -142,6 +145,9 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
         if let Err(e) = bound {
             connection.close().await;
             return Err(e.into());
+        }
+        if !config.quiet {
+            eprintln!("{}", planning::banner(config.operation, applying));
         }
     }
     announce_profile(&config, &connection);

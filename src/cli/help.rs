@@ -127,46 +127,6 @@ touching a real tenant. It prints its URL, a static token and commands to \
 paste, then serves until Ctrl-C; `--mock` on an operation starts the same \
 tenant inside the run.";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::{DS100_CLEAR_PIN, DS100_DELETE};
-
-    #[test]
-    fn an_operation_page_names_its_columns_call_and_examples() {
-        let page = operation_page(&DS100_DELETE);
-        assert!(page.starts_with("Delete a user's DS100"), "{page}");
-        assert!(
-            page.contains("Required columns: userId (or email or username)"),
-            "{page}"
-        );
-        assert!(
-            page.contains("OAuth permission: rsa.authenticator.ds100.delete"),
-            "{page}"
-        );
-        assert!(page.contains("HTTP call: DELETE /AdminInterface"), "{page}");
-        assert!(page.contains("Asks for confirmation"), "{page}");
-        assert_eq!(page.matches("securid-bulk ds100-delete").count(), 2);
-        let page = operation_page(&DS100_CLEAR_PIN);
-        assert!(
-            page.contains("Optional columns: deviceSerialNumber, email, username"),
-            "{page}"
-        );
-        let page = operation_page(&crate::ops::USER_DISABLE);
-        assert!(
-            page.contains("PUT /AdminInterface/restapi/v1/users/{userId}/userStatus {userStatus: \"Disabled\"}"),
-            "{page}"
-        );
-        assert!(page.ends_with("one line per row."), "{page}");
-        let page = operation_page(&crate::ops::REPORT);
-        assert!(
-            page.ends_with("one line per listed item (one for a row with none)."),
-            "{page}"
-        );
-        assert!(top_level_examples().contains(", report)"));
-    }
-}
-
 /// `apply PLAN`: the flags of any run, the plan in place of the input, and
 /// the checks only an apply makes.
 pub fn apply_command(cmd: clap::Command) -> clap::Command {
@@ -211,3 +171,43 @@ Just before each change, apply reads that target again and skips the row as \
 stale when its state is no longer what the plan saw (naming then and now). \
 --no-recheck saves those reads, half the requests, at the cost of that \
 safety.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{DS100_CLEAR_PIN, DS100_DELETE};
+
+    #[test]
+    fn an_operation_page_names_its_columns_call_and_examples() {
+        let page = operation_page(&DS100_DELETE);
+        assert!(page.starts_with("Delete a user's DS100"), "{page}");
+        assert!(
+            page.contains("Required columns: userId (or email or username)"),
+            "{page}"
+        );
+        assert!(
+            page.contains("OAuth permission: rsa.authenticator.ds100.delete"),
+            "{page}"
+        );
+        assert!(page.contains("HTTP call: DELETE /AdminInterface"), "{page}");
+        assert!(page.contains("Asks for confirmation"), "{page}");
+        assert_eq!(page.matches("securid-bulk ds100-delete").count(), 2);
+        let page = operation_page(&DS100_CLEAR_PIN);
+        assert!(
+            page.contains("Optional columns: deviceSerialNumber, email, username"),
+            "{page}"
+        );
+        let page = operation_page(&crate::ops::USER_DISABLE);
+        assert!(
+            page.contains("PUT /AdminInterface/restapi/v1/users/{userId}/userStatus {userStatus: \"Disabled\"}"),
+            "{page}"
+        );
+        assert!(page.ends_with("one line per row."), "{page}");
+        let page = operation_page(&crate::ops::REPORT);
+        assert!(
+            page.ends_with("one line per listed item (one for a row with none)."),
+            "{page}"
+        );
+        assert!(top_level_examples().contains(", report)"));
+    }
+}

@@ -130,6 +130,24 @@ fn describe_header(header: &csv::StringRecord) -> String {
     }
 }
 
+/// Whether a header names users but none of the operation's credentials:
+/// each row then stands for every such credential its user holds. A file
+/// with a credential column is read as before, an empty cell included, so
+/// a half-filled sheet never widens to all of a user's credentials.
+fn file_of_users(positions: &[Option<usize>; Field::COUNT], op: &Operation) -> bool {
+    let Some(credential) = op.credential else {
+        return false;
+    };
+    let names_user = [Field::UserId, Field::Email, Field::Username]
+        .iter()
+        .any(|f| positions[f.index()].is_some());
+    names_user
+        && credential
+            .fields
+            .iter()
+            .all(|(f, _)| positions[f.index()].is_none())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,22 +254,4 @@ mod tests {
         .to_string();
         assert!(err.contains("columns 1 and 2 both mean userId"), "{err}");
     }
-}
-
-/// Whether a header names users but none of the operation's credentials:
-/// each row then stands for every such credential its user holds. A file
-/// with a credential column is read as before, an empty cell included, so
-/// a half-filled sheet never widens to all of a user's credentials.
-fn file_of_users(positions: &[Option<usize>; Field::COUNT], op: &Operation) -> bool {
-    let Some(credential) = op.credential else {
-        return false;
-    };
-    let names_user = [Field::UserId, Field::Email, Field::Username]
-        .iter()
-        .any(|f| positions[f.index()].is_some());
-    names_user
-        && credential
-            .fields
-            .iter()
-            .all(|(f, _)| positions[f.index()].is_none())
 }

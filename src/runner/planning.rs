@@ -152,3 +152,33 @@ pub(super) fn write_plan_retry(
     crate::output::write_retry_file(input, b',', lines, &config.retry, config.force)?;
     Ok(())
 }
+
+/// Refuses before anything is sent a plan path that could not be written.
+pub(super) fn check_plan_path(path: &Path, force: bool) -> Result<(), RunError> {
+    if path.exists() && !force {
+        return Err(RunError::Setup(format!(
+            "the plan {} already exists; choose another path or pass --force",
+            path.display()
+        )));
+    }
+    crate::output::files::check_creatable("--plan", path, force)?;
+    Ok(())
+}
+
+/// What an `apply` run is about to do, before it does it.
+pub(super) fn banner(op: &crate::ops::Operation, applying: &Applying) -> String {
+    let header = &applying.plan.header;
+    let ticket = header
+        .ticket
+        .as_deref()
+        .map_or_else(String::new, |t| format!(", ticket {t}"));
+    format!(
+        "apply: {} ({}), made {} by {}{ticket}, checked ({})\n{}",
+        applying.path.display(),
+        header.tenant,
+        header.created_at,
+        header.created_by.os_user,
+        applying.plan.digest,
+        plan::summary_line(op, &applying.plan.tally),
+    )
+}
