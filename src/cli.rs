@@ -56,6 +56,25 @@ pub enum CliError {
 
 /// The whole command line, as clap knows it (help, completions, man page).
 pub fn command() -> clap::Command {
+    command_with(false)
+}
+
+/// Settings `--mock` leaves aside: it names its own tenant and token.
+const MOCK_REPLACES: &[&str] = &["base_url", "token", "key_file", "issuer"];
+
+/// The command line for `args`: when `--mock` is among them, the
+/// environment variables of the settings it replaces are not read, so a
+/// `SECURID_BASE_URL` left in the shell yields to the explicit `--mock`
+/// (and the banner says so) instead of clashing with it.
+fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    let mock = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--mock");
+    command_with(mock)
+}
+
+fn command_with(env_yields_to_mock: bool) -> clap::Command {
     let mut cmd = clap::Command::new("securid-bulk")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Bulk operations against the RSA SecurID Cloud Administration API")
@@ -117,10 +136,15 @@ pub fn command() -> clap::Command {
         cmd = cmd.subcommand(mock);
     }
     for op in ops::commands() {
-        let sub = RunArgs::augment_args(clap::Command::new(op.name))
+        let mut sub = RunArgs::augment_args(clap::Command::new(op.name))
             .about(help::capitalised(op.summary))
             .long_about(help::operation_page(op))
             .args_override_self(true);
+        if env_yields_to_mock {
+            for id in MOCK_REPLACES {
+                sub = sub.mut_arg(*id, |arg| arg.env(None));
+            }
+        }
         cmd = cmd.subcommand(sub);
     }
     cmd
@@ -217,7 +241,7 @@ where
             let (words, from_profile) = profile.arguments(sub_command, sub);
             let with_profile = with_profile_arguments(&args.0, name, words);
             // The typed arguments parsed alone: a refusal now is the profile's.
-            let matches = command()
+            let matches = command_for(&with_profile.0)
                 .try_get_matches_from(&with_profile.0)
                 .map_err(|e| {
                     let refusal = usage_error_without_secrets(&e);
@@ -260,7 +284,7 @@ fn apply_plan(
 }
 
 fn matches_of(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, CliError> {
-    match command().try_get_matches_from(args) {
+    match command_for(args).try_get_matches_from(args) {
         Ok(matches) => Ok(matches),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
@@ -294,11 +318,17 @@ fn run_command(
     argv: Vec<String>,
     applying: Option<Box<crate::plan::Applying>>,
 ) -> Result<Command, CliError> {
+    let mock = run.mock;
     let given = prefer_flags_over_environment(&mut run, matches, from_profile);
+    let unused = unused_environment(op.name, matches, from_profile, profile, &given, mock);
     let mut flags = run.into_flags(matches, from_profile, given);
+    flags.unused_environment = unused;
     if let Some(profile) = profile {
         flags.profile = Some(profile.name.clone());
         flags.confirm_always = profile.confirm;
+        flags.ticket_required = profile.ticket_required;
+        flags.approvals_required = profile.approvals;
+        flags.allowed_signers = profile.allowed_signers.clone();
     }
     if let Some(applying) = applying {
         if flags.plan.is_some() {
@@ -321,6 +351,75 @@ fn run_command(
         )));
     }
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
+}
+
+/// Every environment variable of the run's flags that is set but not used,
+/// with why: a typed flag, the chosen profile, `--mock`, or credentials of
+/// another kind won. Printed before the first request, so a leftover
+/// variable that would have changed the tenant or credential is seen.
+fn unused_environment(
+    operation: &str,
+    matches: &clap::ArgMatches,
+    from_profile: &[String],
+    profile: Option<&profiles::Profile>,
+    kept: &[crate::config::Given],
+    mock: bool,
+) -> Vec<String> {
+    use clap::parser::ValueSource;
+    let command = command();
+    let Some(sub) = command.find_subcommand(operation) else {
+        return Vec::new();
+    };
+    let strongest = kept.iter().map(|g| g.origin).max();
+    let winner = kept
+        .iter()
+        .filter(|g| Some(g.origin) == strongest)
+        .find(|g| g.names_the_credential())
+        .map(crate::config::Given::shown);
+    let mut notes = Vec::new();
+    for arg in sub.get_arguments() {
+        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        if std::env::var_os(env).is_none_or(|v| v.is_empty()) {
+            continue;
+        }
+        let id = arg.get_id().as_str();
+        let flag = format!("--{long}");
+        let why = match matches.value_source(id) {
+            Some(ValueSource::EnvVariable)
+                if is_credential(id) && kept.iter().all(|g| g.flag != flag) =>
+            {
+                format!(
+                    "credentials of another kind win ({})",
+                    winner.as_deref().unwrap_or("none")
+                )
+            }
+            Some(ValueSource::EnvVariable) => continue,
+            _ if from_profile.iter().any(|p| p == id) => format!(
+                "profile {} sets {long}",
+                profile.map_or("", |p| p.name.as_str())
+            ),
+            Some(ValueSource::CommandLine) => format!("{flag} was given"),
+            _ if mock && MOCK_REPLACES.contains(&id) => {
+                "--mock runs against the simulated tenant with its own token".to_owned()
+            }
+            _ => continue,
+        };
+        notes.push(format!(
+            "{} is set but not used: {why}",
+            env.to_string_lossy()
+        ));
+    }
+    notes
+}
+
+/// Whether the argument `id` is a credential setting.
+fn is_credential(id: &str) -> bool {
+    matches!(
+        id,
+        "token" | "key_file" | "client_id" | "client_key" | "issuer"
+    )
 }
 
 /// The command line, wiped when parsing ends: it may hold `--token`.

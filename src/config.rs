@@ -69,6 +69,16 @@ pub struct Config {
     pub plan: Option<PathBuf>,
     /// `apply PLAN`: the rows come from this plan, checked before the run.
     pub apply: Option<Box<Applying>>,
+    /// Where the tenant and the credential came from, for the banner.
+    pub origins: Origins,
+    /// The change ticket (`--ticket`), stamped into every output.
+    pub ticket: Option<String>,
+    /// Approvals a plan needs before it is applied (a profile's
+    /// `approvals`); 0 when none are required.
+    pub approvals_required: usize,
+    /// The OpenSSH allowed_signers file approvals are checked against (a
+    /// profile's `allowed-signers`).
+    pub allowed_signers: Option<PathBuf>,
 }
 
 /// Whether the run changes anything, and where its requests go: the one
@@ -129,6 +139,8 @@ pub struct Flags {
     /// Every credential flag that was given, and where it came from, to
     /// name them when kinds are mixed.
     pub given: Vec<Given>,
+    /// Environment variables set but not used, and why.
+    pub unused_environment: Vec<String>,
     pub mock: bool,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
@@ -138,6 +150,11 @@ pub struct Flags {
     pub yes: bool,
     pub verify: bool,
     pub limit: Option<u64>,
+    pub ticket: Option<String>,
+    /// The profile refuses a run without `--ticket`.
+    pub ticket_required: bool,
+    pub approvals_required: usize,
+    pub allowed_signers: Option<PathBuf>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
     pub plan: Option<PathBuf>,
@@ -193,20 +210,53 @@ pub struct Given {
     pub origin: Origin,
 }
 
-/// Where a setting came from, weakest first: a flag beats the environment,
-/// which beats a config-file profile.
+/// Where a setting came from, weakest first: a flag beats a profile chosen
+/// by name (`--profile` or `SECURID_PROFILE`), which beats the environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Origin {
-    Profile,
     Environment,
+    Profile,
     Flag,
 }
 
+impl Origin {
+    /// Where a tenant URL of this source came from.
+    fn of_tenant(source: UrlSource) -> Origin {
+        match source {
+            UrlSource::BaseUrlEnvironment => Origin::Environment,
+            UrlSource::Profile => Origin::Profile,
+            _ => Origin::Flag,
+        }
+    }
+}
+
+/// Where the run's tenant and credential came from, and the environment
+/// variables that were set but not used, for the banner before the first
+/// request.
+#[derive(Debug, Default)]
+pub struct Origins {
+    /// `--base-url`, `SECURID_BASE_URL from the environment`, ...
+    pub tenant: Option<String>,
+    /// `--key-file`, `SECURID_TOKEN from the environment`, ...
+    pub credential: Option<String>,
+    /// One line per variable: its name and why it was not used.
+    pub unused_environment: Vec<String>,
+}
+
 impl Given {
-    fn shown(&self) -> String {
+    /// Whether this setting is the credential itself (a token, a key file,
+    /// a client ID or key), not a detail of it (scope, issuer, token URL).
+    pub fn names_the_credential(&self) -> bool {
+        !matches!(self.flag, "--scope" | "--token-url" | "--issuer")
+    }
+
+    /// The setting and where it came from, as messages name it.
+    pub fn shown(&self) -> String {
         match (self.env, self.origin) {
             (Some(env), Origin::Environment) => format!("{env} from the environment"),
-            (_, Origin::Profile) => format!("{} from the profile", self.flag),
+            (_, Origin::Profile) => {
+                format!("{} from the profile", self.flag.trim_start_matches('-'))
+            }
             _ => self.flag.to_owned(),
         }
     }
@@ -254,8 +304,16 @@ impl Config {
                 "--plan changes nothing, so there is nothing for --verify to read back; give --verify to apply".into(),
             ));
         }
+        if flags.ticket_required && flags.ticket.is_none() {
+            return Err(ConfigError::Refused(format!(
+                "profile {} requires a change ticket: add --ticket ID (nothing was sent)",
+                flags.profile.as_deref().unwrap_or_default()
+            )));
+        }
         let dry_run = dry_run(&flags, operation)?;
+        let origins = origins(&flags);
         Ok(Config {
+            origins,
             operation,
             dry_run,
             output,
@@ -281,6 +339,9 @@ impl Config {
             token_on_command_line: flags.token_on_command_line,
             plan: flags.plan,
             apply: flags.apply,
+            ticket: flags.ticket,
+            approvals_required: flags.approvals_required,
+            allowed_signers: flags.allowed_signers,
         })
     }
 }
@@ -324,6 +385,70 @@ fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(),
     }
 }
 
+/// Where the tenant and the credential came from, as the banner names them.
+fn origins(flags: &Flags) -> Origins {
+    let tenant = match (&flags.base_url, flags.mock) {
+        (_, true) => Some("--mock".to_owned()),
+        (Some(_), false) => Some(match flags.base_url_source {
+            UrlSource::BaseUrlEnvironment => "SECURID_BASE_URL from the environment".to_owned(),
+            UrlSource::Profile => "base-url from the profile".to_owned(),
+            _ => "--base-url".to_owned(),
+        }),
+        (None, false) if flags.key_file.is_some() => {
+            Some("the key file's adminRestApiUrl".to_owned())
+        }
+        (None, false) => None,
+    };
+    let credential = flags
+        .given
+        .iter()
+        .find(|g| g.names_the_credential())
+        .map(Given::shown);
+    Origins {
+        tenant,
+        credential,
+        unused_environment: flags.unused_environment.clone(),
+    }
+}
+
+/// An OAuth client's access token goes only to the tenant given together
+/// with the client: on the same command line, in the same profile, or in
+/// the same environment. The issuer and the API are different hosts, so
+/// the rule is about where the settings came from, never about names.
+fn refuse_tenant_from_elsewhere(flags: &Flags) -> Result<(), ConfigError> {
+    let Some(client) = flags
+        .given
+        .iter()
+        .find(|g| g.kind == CredentialKind::OAuthClient && g.flag == "--client-id")
+    else {
+        return Ok(());
+    };
+    if flags.mock || flags.base_url.is_none() {
+        return Ok(());
+    }
+    let tenant = Origin::of_tenant(flags.base_url_source);
+    if tenant == client.origin {
+        return Ok(());
+    }
+    let (tenant_shown, drop_it) = match tenant {
+        Origin::Environment => (
+            "SECURID_BASE_URL from the environment",
+            "unset SECURID_BASE_URL",
+        ),
+        Origin::Profile => ("base-url from the profile", "drop the profile's base-url"),
+        Origin::Flag => ("--base-url", "drop --base-url"),
+    };
+    let give_it = match client.origin {
+        Origin::Environment => "set SECURID_BASE_URL beside SECURID_CLIENT_ID",
+        Origin::Profile => "put base-url in the profile with the client",
+        Origin::Flag => "pass --base-url on the command line with --client-id",
+    };
+    Err(ConfigError::Refused(format!(
+        "the OAuth client ({}) and the tenant ({tenant_shown}) come from different places; an access token goes only to the tenant given together with its client: {give_it}, or {drop_it}",
+        client.shown()
+    )))
+}
+
 /// The dry run and its target. Credentials that conflict are refused in
 /// a dry run as in a real run.
 fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> {
@@ -331,6 +456,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
         return Err(ConfigError::Refused(NO_MOCK.into()));
     }
     refuse_mixed_credentials(&flags.given)?;
+    refuse_tenant_from_elsewhere(flags)?;
     // A dry run that sends nothing checks the client's flags all the same.
     // A plan, and an apply that re-reads each target, read what --verify reads.
     let reads_state =

@@ -3,6 +3,7 @@
 //! The binary is a thin shell over this library; ARCHITECTURE.md describes
 //! how a row travels through these modules and what each one owns.
 
+pub mod approval;
 pub mod auth;
 pub mod cli;
 pub mod client;
@@ -20,3 +21,4 @@ pub mod progress;
 pub mod runner;
 pub mod safety;
 pub mod secret;
+pub mod terminal;

@@ -14,7 +14,9 @@ fn main() -> ExitCode {
     };
     let printed = match &command {
         Command::ListOperations => Some(Ok(ops::listing().into_bytes())),
-        Command::ListProfiles(listing) => Some(Ok(listing.clone().into_bytes())),
+        Command::ListProfiles(listing) => {
+            Some(Ok(securid_bulk::terminal::printable(listing).into_bytes()))
+        }
         Command::Completions(shell) => Some(Ok(cli::completions(*shell))),
         Command::Man => Some(cli::man_page()),
         _ => None,
@@ -66,9 +68,7 @@ fn main() -> ExitCode {
 }
 
 fn fatal(error: impl Into<anyhow::Error>) -> ExitCode {
-    eprintln!(
-        "error: {}",
-        securid_bulk::outcome::error_chain(error.into().chain())
-    );
+    let text = securid_bulk::outcome::error_chain(error.into().chain());
+    eprintln!("error: {}", securid_bulk::terminal::printable(&text));
     ExitCode::from(1)
 }

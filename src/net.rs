@@ -37,28 +37,43 @@ pub fn pin_localhost(builder: reqwest::ClientBuilder, base: &Url) -> reqwest::Cl
     }
 }
 
-/// `text` with any user name and password in it replaced by `***`, for every
-/// message that shows a URL. Text that is not a URL is searched for a
-/// `scheme://userinfo@` part all the same.
+/// `text` with the user name and password of every URL-like value in it
+/// replaced by `***`: the one redaction for every message, command line and
+/// file that may show a URL. It reads `scheme://user:pw@host` and also the
+/// scheme-less `user:pw@host:port` that `--proxy` and `HTTPS_PROXY` accept,
+/// whether the value parses or not, and finds them inside longer text. An
+/// e-mail address (`alice@example.com`, no `:` before the `@`) is kept.
 pub fn redact_url(text: &str) -> String {
-    if let Ok(mut url) = Url::parse(text.trim()) {
-        if url.username().is_empty() && url.password().is_none() {
-            return text.to_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let (before, after) = rest.split_at(at);
+        // The word the `@` ends: back to a space, quote or `=`.
+        let word_start = before
+            .rfind(|c: char| c.is_whitespace() || "\"'=<>(),;`".contains(c))
+            .map_or(0, |i| {
+                i + before[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let word = &before[word_start..];
+        let userinfo_start = match word.rfind("://") {
+            Some(i) => Some(word_start + i + 3),
+            // Scheme-less: `user:password@host`.
+            None if word.contains(':') => Some(word_start),
+            None => None,
+        };
+        match userinfo_start {
+            // A `/` between the scheme and the `@` is a path, not userinfo.
+            Some(from) if !before[from..].contains('/') && from < at => {
+                out.push_str(&before[..from]);
+                out.push_str("***");
+            }
+            _ => out.push_str(before),
         }
-        if url.set_username("***").is_ok() && url.set_password(None).is_ok() {
-            return url.to_string();
-        }
+        out.push('@');
+        rest = &after[1..];
     }
-    let Some(start) = text.find("://").map(|at| at + 3) else {
-        return text.to_owned();
-    };
-    let authority_end = text[start..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |at| start + at);
-    match text[start..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
-        None => text.to_owned(),
-    }
+    out.push_str(rest);
+    out
 }
 
 /// Accepts a tenant root or a URL ending in `/AdminInterface/...` (the
@@ -125,9 +140,19 @@ pub fn http_client(
     apply_route(pin_localhost(builder, target), route)?.build()
 }
 
+/// A tenant as banners and summaries show it: `host:port`, the port given
+/// or the scheme's own, so two tenants on one host are never confused.
+pub fn host_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
 /// "to HOST via proxy URL" or "to HOST directly (no proxy)", for the banner.
 pub fn describe_route(base: &Url, proxy: Option<&Url>) -> String {
-    let host = base.host_str().unwrap_or("?");
+    let host = host_port(base);
     match proxy {
         Some(proxy) => format!("to {host} via proxy {}", show_proxy(proxy)),
         None => format!("to {host} directly (no proxy)"),
@@ -376,6 +401,16 @@ mod tests {
             ("https://x.com/a", "https://x.com/a"),
             ("https://u:hunter2@", "https://***@"),
             ("not a url", "not a url"),
+            ("u:hunter2@127.0.0.1:3128", "***@127.0.0.1:3128"),
+            ("u:pw@[bad", "***@[bad"),
+            (
+                "HTTPS_PROXY=u:pw@[bad: invalid",
+                "HTTPS_PROXY=***@[bad: invalid",
+            ),
+            ("--proxy=http://u:p@h:1", "--proxy=http://***@h:1"),
+            ("alice@example.com not found", "alice@example.com not found"),
+            ("https://x.com/a@b", "https://x.com/a@b"),
+            ("'u:p@h' and http://a:b@c/", "'***@h' and http://***@c/"),
         ] {
             assert_eq!(redact_url(given), shown, "{given}");
         }

@@ -65,10 +65,12 @@ impl Outcome {
     }
 }
 
-/// The columns appended after the input's own columns. The `resolved_*`
+/// The columns appended after the input's own columns; `change_ticket`
+/// is the run's `--ticket`, empty without one (named apart from the
+/// `ticket` column input files often carry). The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 13] = [
+pub const RESULT_COLUMNS: [&str; 14] = [
     "line",
     "outcome",
     "http_status",
@@ -82,6 +84,7 @@ pub const RESULT_COLUMNS: [&str; 13] = [
     "resolved_tokenSerialNumber",
     "verified",
     "operation",
+    "change_ticket",
 ];
 
 /// Marks an input column whose name is a results column in a JSON Lines

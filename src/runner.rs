@@ -135,6 +135,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
         planning::check_plan_path(plan, config.force)?;
     }
     let halt = Arc::new(Halt::default());
+    announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
     if let Some(applying) = &config.apply {
         let tenant = connection.tenant_label().unwrap_or_default();
@@ -170,7 +171,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     };
     let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
-    eprint!("{}", report.summary.render());
+    eprint!("{}", crate::terminal::printable(&report.summary.render()));
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
     }
@@ -180,14 +181,39 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     }
 }
 
-/// Names the profile and the tenant before anything is sent, so a run
-/// against the wrong tenant is seen at once.
+/// Names the profile, the tenant (`host:port`) and where the tenant and
+/// the credential came from, so a run against the wrong tenant is seen at
+/// once.
 fn announce_profile(config: &Config, connection: &Connection) {
-    if let (Some(profile), false) = (&config.profile, config.quiet) {
-        eprintln!(
-            "{}: profile {profile}, tenant {}",
-            config.operation.name, connection.tenant
-        );
+    if config.quiet || (config.profile.is_none() && config.origins.unused_environment.is_empty()) {
+        return;
+    }
+    let profile = config
+        .profile
+        .as_deref()
+        .map_or(String::new(), |p| format!("profile {p}, "));
+    let from = |what: &Option<String>| what.as_deref().map(|w| format!(" ({w})"));
+    let tenant_from = from(&config.origins.tenant).unwrap_or_default();
+    let credential = config
+        .origins
+        .credential
+        .as_deref()
+        .map_or(String::new(), |c| format!(", credential {c}"));
+    let line = format!(
+        "{}: {profile}tenant {}{tenant_from}{credential}",
+        config.operation.name, connection.tenant
+    );
+    eprintln!("{}", crate::terminal::printable(&line));
+}
+
+/// The environment variables set but not used, by name, before anything
+/// is sent (an OAuth client's first token included).
+fn announce_unused_environment(config: &Config) {
+    if config.quiet {
+        return;
+    }
+    for note in &config.origins.unused_environment {
+        eprintln!("note: {}", crate::terminal::printable(note));
     }
 }
 
@@ -246,7 +272,8 @@ async fn send_rows(
         config.operation.name,
         config.format,
         config.force,
-    )?;
+    )?
+    .with_ticket(config.ticket.as_deref());
     let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
@@ -318,6 +345,7 @@ fn confirm_plan(config: &Config, scan: &Scan, connection: &Connection) -> Result
         tenant: &connection.tenant,
         rows,
         always: config.confirm_always,
+        ticket: config.ticket.as_deref(),
     };
     Ok(confirm(&plan, config.yes)?)
 }
@@ -432,7 +460,7 @@ async fn send_row(
             _ => (client.execute(op, row_values, config.verify).await, None),
         }
     };
-    let span = tracing::info_span!("row", line = row.line);
+    let span = tracing::info_span!("row", line = row.line, ticket = config.ticket.as_deref());
     let ((attempted, planned), first_sent) =
         crate::client::first_send(sending.instrument(span)).await;
     // A row the halt kept off the wire says nothing about the tenant.

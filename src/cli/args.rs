@@ -1,6 +1,7 @@
 //! The flags every operation takes (`RunArgs`), their translation into
 //! [`Flags`], and which credential settings a run keeps when several kinds
-//! were given: a flag beats the environment, which beats a profile.
+//! were given: a flag beats a profile chosen by name, which beats the
+//! environment.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +10,9 @@ use clap::parser::ValueSource;
 use clap::Args;
 use reqwest::Url;
 
-use super::values::{parse_delimiter, parse_rate, parse_share, positive_seconds, seconds};
+use super::values::{
+    parse_delimiter, parse_rate, parse_share, parse_ticket, positive_seconds, seconds,
+};
 use crate::client::{Rate, RetryPolicy, Settings};
 use crate::config::{CredentialKind, DryRunFlag, Flags, Given, OAuthFlags, Origin};
 use crate::net::{parse_proxy, ProxyChoice, UrlSource};
@@ -158,7 +161,7 @@ pub(super) struct RunArgs {
     /// (with --client-id and --client-key, as that client's authorization
     /// server).
     #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
-    mock: bool,
+    pub(super) mock: bool,
 
     /// Rows in flight at once.
     #[arg(short = 'j', long, default_value_t = 8, value_name = "N",
@@ -206,6 +209,12 @@ pub(super) struct RunArgs {
     /// column). The reads count against --rate.
     #[arg(long)]
     verify: bool,
+
+    /// A change ticket (CHG0012345) stamped into the results, the summary
+    /// and the request log; a profile's `ticket-required = true` refuses a
+    /// run without one.
+    #[arg(long, value_name = "ID", value_parser = parse_ticket)]
+    ticket: Option<String>,
 
     /// Canary: send only the first N rows; the rest are not attempted.
     #[arg(long, value_name = "N",
@@ -311,6 +320,7 @@ impl RunArgs {
                 scope: self.scope,
             },
             given,
+            unused_environment: Vec::new(),
             mock: self.mock,
             client: Settings {
                 timeout: self.timeout,
@@ -334,6 +344,10 @@ impl RunArgs {
             yes: self.yes,
             verify: self.verify,
             limit: self.limit,
+            ticket: self.ticket,
+            ticket_required: false,
+            approvals_required: 0,
+            allowed_signers: None,
             limits: Limits {
                 max_failures: self.max_failures,
                 max_failure_rate: self.max_failure_rate,
@@ -390,9 +404,10 @@ const CREDENTIAL_SETTINGS: &[(CredentialKind, &str, &str, Option<&str>)] = &[
 ];
 
 /// Credentials of a kind given by the strongest source win over those of
-/// other kinds from weaker ones: a flag over the environment over a
-/// config-file profile. So `--token` works for a one-off run even with
-/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell. Returns
+/// other kinds from weaker ones: a flag over a profile chosen by name over
+/// the environment. So `--token` works for a one-off run even with
+/// `SECURID_KEY_FILE` or an OAuth client set in the admin's shell, and a
+/// leftover `SECURID_TOKEN` never replaces a profile's key file. Returns
 /// the settings left, with where each came from.
 pub(super) fn prefer_flags_over_environment(
     run: &mut RunArgs,

@@ -7,15 +7,24 @@
 //! `key-file`, `rate`, ...), mapped onto them generically: a new flag needs
 //! no code here. Secrets never sit in a profile: a key naming an inline
 //! secret (`token`) is refused with the file, line and key. A value from a
-//! profile yields to the same flag typed or set in the environment.
+//! profile yields to the same flag typed on the command line, and wins over
+//! the environment (a profile is chosen by name, so it is meant).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml::{Spanned, Value};
 
-/// Keys that are the profile's own, not a flag.
+mod checks;
+
+use checks::{expected_kind, refuse_writable_by_others};
+
+/// Keys that are the profile's own, not a flag: standing policy, which a
+/// flag typed for one run must not be able to lift (`--approvals 0`).
 const CONFIRM: &str = "confirm";
+const TICKET_REQUIRED: &str = "ticket-required";
+const APPROVALS: &str = "approvals";
+const ALLOWED_SIGNERS: &str = "allowed-signers";
 
 /// Parts of a key that mark an inline secret; a credential sits in a profile
 /// only by path (`key-file`, `client-key`).
@@ -26,7 +35,7 @@ const SECRET_KEYS: &[&str] = &["token"];
 /// that answered the confirmation itself (`yes`, `force`) would defeat
 /// `confirm = true`; the others name this run's files or the profile itself.
 const RUN_ONLY_KEYS: &[&str] = &[
-    "yes", "force", "resume", "output", "profile", "config", "input",
+    "yes", "force", "resume", "output", "profile", "config", "input", "ticket",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +47,23 @@ pub enum ProfileError {
     },
     #[error("{path}: {what}")]
     Syntax { path: PathBuf, what: String },
-    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm")]
+    #[error("{path} is writable by {who} (mode {mode:03o}); it decides where tokens go, so it is not used: run chmod {fix} {path}")]
+    Writable {
+        path: PathBuf,
+        who: &'static str,
+        mode: u32,
+        fix: &'static str,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
+    WrongType {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm, ticket-required, approvals, allowed-signers")]
     UnknownKey {
         path: PathBuf,
         line: usize,
@@ -73,6 +98,21 @@ pub enum ProfileError {
         profile: String,
         key: String,
         value: String,
+    },
+    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
+    Expected {
+        path: PathBuf,
+        line: usize,
+        profile: String,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{path}: profile {profile}: approvals = {approvals} needs allowed-signers = PATH, the OpenSSH allowed_signers file listing who may approve")]
+    NoSigners {
+        path: PathBuf,
+        profile: String,
+        approvals: usize,
     },
     #[error("no profile {name} in {path}{known}")]
     Missing {
@@ -109,6 +149,12 @@ pub struct Profile {
     pub path: PathBuf,
     /// Ask before every run, clear-PIN runs included.
     pub confirm: bool,
+    /// Refuse a run without `--ticket`.
+    pub ticket_required: bool,
+    /// Approvals a plan needs before it is applied.
+    pub approvals: usize,
+    /// The allowed_signers file approvals are checked against.
+    pub allowed_signers: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,9 +186,11 @@ impl Profiles {
             }
             Err(source) => return Err(ProfileError::Read { path, source }),
         };
+        refuse_writable_by_others(&path)?;
+        // toml's message keeps its line, the line's text and a caret.
         let file: File = toml::from_str(&text).map_err(|e| ProfileError::Syntax {
             path: path.clone(),
-            what: e.to_string().trim_end().replace('\n', " "),
+            what: e.to_string().trim_end().to_owned(),
         })?;
         Ok(Some(Profiles {
             path,
@@ -205,6 +253,21 @@ impl Profiles {
                     key,
                 });
             }
+            if let Some(policy) = Policy::of(key) {
+                let expected = |expected| {
+                    let (path, line, profile, key) = at(key);
+                    ProfileError::Expected {
+                        path,
+                        line,
+                        profile,
+                        key,
+                        value: value.to_string(),
+                        expected,
+                    }
+                };
+                profile.set(policy, value).map_err(expected)?;
+                continue;
+            }
             let value = flag_value(value).ok_or_else(|| {
                 let (path, line, profile, key) = at(key);
                 ProfileError::BadValue {
@@ -215,11 +278,8 @@ impl Profiles {
                     value: value.to_string(),
                 }
             })?;
-            if key == CONFIRM {
-                profile.confirm = value == FlagValue::Switch(true);
-                continue;
-            }
-            if command.get_arguments().all(|a| a.get_long() != Some(key)) {
+            let arg = command.get_arguments().find(|a| a.get_long() == Some(key));
+            if arg.is_none() && key != CONFIRM {
                 let (path, line, profile, key) = at(key);
                 return Err(ProfileError::UnknownKey {
                     path,
@@ -228,7 +288,33 @@ impl Profiles {
                     key,
                 });
             }
+            let expected = expected_kind(arg);
+            if !expected.accepts(&value) {
+                let (path, line, profile, key) = at(key);
+                return Err(ProfileError::WrongType {
+                    path,
+                    line,
+                    profile,
+                    key,
+                    value: crate::net::redact_url(&match &value {
+                        FlagValue::Text(text) => format!("{text:?}"),
+                        FlagValue::Switch(b) => b.to_string(),
+                    }),
+                    expected: expected.describe(),
+                });
+            }
+            if key == CONFIRM {
+                profile.confirm = value == FlagValue::Switch(true);
+                continue;
+            }
             profile.flags.push((key.to_owned(), value, line));
+        }
+        if profile.approvals > 0 && profile.allowed_signers.is_none() {
+            return Err(ProfileError::NoSigners {
+                path: self.path.clone(),
+                profile: profile.name,
+                approvals: profile.approvals,
+            });
         }
         Ok(profile)
     }
@@ -261,6 +347,49 @@ impl Profiles {
             .matches('\n')
             .count()
             + 1
+    }
+}
+
+/// A profile's own policy key.
+#[derive(Clone, Copy)]
+enum Policy {
+    TicketRequired,
+    Approvals,
+    AllowedSigners,
+}
+
+impl Policy {
+    fn of(key: &str) -> Option<Policy> {
+        match key {
+            TICKET_REQUIRED => Some(Policy::TicketRequired),
+            APPROVALS => Some(Policy::Approvals),
+            ALLOWED_SIGNERS => Some(Policy::AllowedSigners),
+            _ => None,
+        }
+    }
+}
+
+impl Profile {
+    /// Sets a policy key, or says what its value should have been.
+    fn set(&mut self, policy: Policy, value: &Value) -> Result<(), &'static str> {
+        match (policy, value) {
+            (Policy::TicketRequired, Value::Boolean(required)) => self.ticket_required = *required,
+            (Policy::TicketRequired, _) => return Err("true or false"),
+            (Policy::Approvals, Value::Integer(n)) => {
+                self.approvals = usize::try_from(*n)
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or("a number of approvals from 0 to 100")?;
+            }
+            (Policy::Approvals, _) => return Err("a number of approvals from 0 to 100"),
+            (Policy::AllowedSigners, Value::String(path)) if !path.is_empty() => {
+                self.allowed_signers = Some(PathBuf::from(home_expanded(path)));
+            }
+            (Policy::AllowedSigners, _) => {
+                return Err("the path of an OpenSSH allowed_signers file")
+            }
+        }
+        Ok(())
     }
 }
 
@@ -305,21 +434,17 @@ fn host_of(url: &str) -> String {
 
 impl Profile {
     /// The arguments this profile adds for the flags `given` does not
-    /// already set (typed, or from the environment), nor a flag that
-    /// conflicts with a given one (a profile's tenant yields to `--mock`).
+    /// already set on the command line, nor a flag that conflicts with a
+    /// typed one (a profile's tenant yields to `--mock`). A profile chosen
+    /// by name wins over the environment for every key it sets: the
+    /// profile's arguments are typed words to clap, which beat its `env`.
     pub fn arguments(
         &self,
         command: &clap::Command,
         given: &clap::ArgMatches,
     ) -> (Vec<String>, Vec<String>) {
-        let is_given = |id: &str| {
-            matches!(
-                given.value_source(id),
-                Some(
-                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
-                )
-            )
-        };
+        let is_given =
+            |id: &str| given.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
         let mut words = Vec::new();
         let mut ids = Vec::new();
         for (key, value, _) in &self.flags {
@@ -420,6 +545,45 @@ mod tests {
                     .contains(&format!("config.toml:3: profile prod: {key} belongs")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn approval_policy_is_the_profiles_own_and_checked_where_it_is_written() {
+        let (_dir, profiles) = load(
+            "[profiles.prod]\nticket-required = true\napprovals = 2\nallowed-signers = \"signers\"\n",
+        );
+        let profile = profiles
+            .unwrap()
+            .unwrap()
+            .profile("prod", &command())
+            .unwrap();
+        assert!(profile.ticket_required);
+        assert_eq!(profile.approvals, 2);
+        assert_eq!(profile.allowed_signers, Some(PathBuf::from("signers")));
+        assert!(profile.flags.is_empty(), "{:?}", profile.flags);
+
+        for (text, expected) in [
+            (
+                "approvals = \"two\"",
+                "config.toml:2: profile prod: approvals = \"two\": expected a number",
+            ),
+            (
+                "ticket-required = \"yes\"",
+                "config.toml:2: profile prod: ticket-required = \"yes\": expected true or false",
+            ),
+            (
+                "approvals = 1",
+                "approvals = 1 needs allowed-signers = PATH",
+            ),
+        ] {
+            let (_dir, profiles) = load(&format!("[profiles.prod]\n{text}\n"));
+            let err = profiles
+                .unwrap()
+                .unwrap()
+                .profile("prod", &command())
+                .unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
         }
     }
 

@@ -20,6 +20,21 @@ pub fn parse_share(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A change ticket: one line of at most 100 characters, so it fits a
+/// results cell and a log field as typed.
+pub fn parse_ticket(text: &str) -> Result<String, String> {
+    let ticket = text.trim();
+    if ticket.is_empty() {
+        return Err("a ticket may not be empty; give its ID, such as CHG0012345".to_owned());
+    }
+    if ticket.chars().count() > 100 || ticket.chars().any(char::is_control) {
+        return Err(
+            "a ticket is one line of at most 100 characters, such as CHG0012345".to_owned(),
+        );
+    }
+    Ok(ticket.to_owned())
+}
+
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("auto") {

@@ -232,7 +232,7 @@ fn build(
         retry: settings.retry,
         concurrency: settings.concurrency,
     };
-    let tenant = client_config.base_url.host_str().unwrap_or("?").to_owned();
+    let tenant = crate::net::host_port(&client_config.base_url);
     let credential_id = tokens.public_id().map(str::to_owned);
     let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {

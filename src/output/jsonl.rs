@@ -12,6 +12,13 @@ use std::path::Path;
 use super::writer::{RowSpan, RESOLVED_FIELDS};
 use crate::outcome::{one_line, RowResult};
 
+/// What every row of a run carries besides its own result.
+pub struct Stamp<'a> {
+    pub operation: &'a str,
+    pub ticket: &'a str,
+    pub finished_at: &'a str,
+}
+
 /// Appends one row's object and its line end to `out`. `keys` are the
 /// input columns' keys, `outcome::json_input_keys` of the header, worked out once
 /// per file.
@@ -20,8 +27,7 @@ pub fn push_row(
     keys: &[String],
     input: &csv::StringRecord,
     result: &RowResult,
-    operation: &str,
-    finished_at: &str,
+    stamp: &Stamp,
 ) {
     let texts = [
         ("line", result.line.into()),
@@ -30,7 +36,7 @@ pub fn push_row(
         ("attempts", result.attempts.into()),
         ("message", one_line(&result.message, 500).into()),
         ("detail", one_line(&result.detail, 500).into()),
-        ("finished_at", finished_at.into()),
+        ("finished_at", stamp.finished_at.into()),
         ("queued_ms", (result.queued.as_millis() as u64).into()),
         ("duration_ms", (result.duration.as_millis() as u64).into()),
     ];
@@ -58,7 +64,8 @@ pub fn push_row(
                 "verified".to_owned(),
                 one_line(&result.verified, 200).into(),
             ),
-            ("operation".to_owned(), operation.into()),
+            ("operation".to_owned(), stamp.operation.into()),
+            ("change_ticket".to_owned(), stamp.ticket.into()),
         ]);
     for (i, (key, value)) in fields.enumerate() {
         if i > 0 {
@@ -112,7 +119,12 @@ mod tests {
         let result = RowResult::unsent(3, Outcome::Invalid, "bad");
         let mut out = Vec::new();
         let keys = crate::outcome::json_input_keys(header.iter());
-        push_row(&mut out, &keys, &input, &result, "report", "t");
+        let stamp = Stamp {
+            operation: "report",
+            ticket: "",
+            finished_at: "t",
+        };
+        push_row(&mut out, &keys, &input, &result, &stamp);
         let text = String::from_utf8(out).unwrap();
         let keys: Vec<&str> = text
             .split('"')

@@ -14,12 +14,14 @@ pub struct Summary {
     pub operation: &'static str,
     /// The config-file profile, if the run used one.
     pub profile: Option<String>,
-    /// The tenant's host (or `simulated tenant`), `null` when nothing was
+    /// The tenant as `host:port` (or `simulated tenant`), `null` when nothing was
     /// sent anywhere.
     pub tenant: Option<String>,
     /// The credential's public id: the key file's access ID or the OAuth
     /// client's Client ID (none for a bearer token). Never a secret.
     pub credential_id: Option<String>,
+    /// The change ticket the run was made under (`--ticket`).
+    pub ticket: Option<String>,
     /// RFC 3339 times the run started (after confirmation) and ended.
     pub started_at: String,
     pub finished_at: String,
@@ -88,6 +90,7 @@ pub struct RunFacts<'a> {
     pub profile: Option<String>,
     pub tenant: Option<String>,
     pub credential_id: Option<String>,
+    pub ticket: Option<String>,
     pub started_at: std::time::SystemTime,
     pub command_line: Vec<String>,
     pub input: &'a Path,
@@ -123,6 +126,7 @@ impl Summary {
             profile: facts.profile,
             tenant: facts.tenant,
             credential_id: facts.credential_id,
+            ticket: facts.ticket,
             started_at: humantime::format_rfc3339_millis(facts.started_at).to_string(),
             finished_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             command_line: facts.command_line,
@@ -170,6 +174,9 @@ impl Summary {
                 .map_or(String::new(), |p| format!("profile {p}, "));
             let tenant = self.tenant.as_deref().unwrap_or("no tenant (nothing sent)");
             let _ = writeln!(out, "  {profile}tenant: {tenant}");
+        }
+        if let Some(ticket) = &self.ticket {
+            let _ = writeln!(out, "  ticket: {ticket}");
         }
         let counts: Vec<String> = Outcome::ALL
             .into_iter()
@@ -270,6 +277,7 @@ mod tests {
             profile: None,
             tenant: None,
             credential_id: None,
+            ticket: None,
             started_at: std::time::SystemTime::now(),
             command_line: Vec::new(),
             input: Path::new("in.csv"),

@@ -59,6 +59,8 @@ pub struct ResultsWriter {
     jsonl: Option<JsonlRows>,
     /// The catalog name written in every row's `operation` column.
     operation: &'static str,
+    /// The change ticket written in every row's `change_ticket` column.
+    ticket: String,
     csv: csv::Writer<File>,
     width: usize,
     last_line: u64,
@@ -112,6 +114,7 @@ impl ResultsWriter {
             path,
             jsonl,
             operation,
+            ticket: String::new(),
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(file),
@@ -161,12 +164,23 @@ impl ResultsWriter {
             })
     }
 
+    /// Stamps every row with the run's change ticket.
+    pub fn with_ticket(mut self, ticket: Option<&str>) -> Self {
+        self.ticket = ticket.unwrap_or_default().to_owned();
+        self
+    }
+
     /// The input's cells, then the result columns, field by field.
     fn write_row(&mut self, input: &csv::StringRecord, result: &RowResult) -> csv::Result<()> {
         if let Some(jsonl) = &mut self.jsonl {
             self.times.format(result.finished_at, &mut self.cell);
             let (keys, pending) = (&jsonl.keys, &mut jsonl.pending);
-            jsonl::push_row(pending, keys, input, result, self.operation, &self.cell);
+            let stamp = jsonl::Stamp {
+                operation: self.operation,
+                ticket: &self.ticket,
+                finished_at: &self.cell,
+            };
+            jsonl::push_row(pending, keys, input, result, &stamp);
             return Ok(());
         }
         for i in 0..self.width {
@@ -200,6 +214,8 @@ impl ResultsWriter {
         self.csv
             .write_field(escape_formula(&one_line(&result.verified, 200)).as_bytes())?;
         self.csv.write_field(self.operation)?;
+        self.csv
+            .write_field(escape_formula(&self.ticket).as_bytes())?;
         self.csv.write_record(None::<&[u8]>)
     }
 

@@ -8,7 +8,7 @@ use crate::auth::TokenKind;
 use crate::client::Connection;
 use crate::config::{Config, DryRun};
 use crate::input::Scan;
-use crate::net::show_proxy;
+use crate::net::{host_port, show_proxy};
 use crate::outcome::Tally;
 use crate::output::{RequestFigures, RunFacts, Summary, Verified};
 use crate::safety::{next, Halt, HaltReason};
@@ -40,13 +40,10 @@ impl Started {
     }
 }
 
-/// The tenant host a run sent to, or would send to.
+/// The tenant (`host:port`) a run sent to, or would send to.
 fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
     match &config.dry_run {
-        DryRun::Offline { would_send_to, .. } => would_send_to
-            .as_ref()
-            .and_then(|url| url.host_str())
-            .map(str::to_owned),
+        DryRun::Offline { would_send_to, .. } => would_send_to.as_ref().map(host_port),
         _ => Some(connection.tenant.clone()),
     }
 }
@@ -99,6 +96,7 @@ pub(super) fn report(
         profile: config.profile.clone(),
         tenant: tenant_shown(config, connection),
         credential_id: connection.credential_id.clone(),
+        ticket: config.ticket.clone(),
         started_at: started.wall,
         command_line: next::without_secrets(&config.argv),
         input: match config.input_is_stdin {

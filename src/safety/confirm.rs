@@ -28,12 +28,17 @@ pub struct Plan<'a> {
     /// Ask even for an operation that is not destructive (a profile marked
     /// `confirm = true`, for production).
     pub always: bool,
+    /// The change ticket the run is made under.
+    pub ticket: Option<&'a str>,
 }
 
 impl Plan<'_> {
     pub fn describe(&self) -> String {
+        let ticket = self
+            .ticket
+            .map_or(String::new(), |t| format!(" under ticket {t}"));
         format!(
-            "about to {} for {} ({}) on {}",
+            "about to {} for {} ({}) on {}{ticket}",
             self.operation.summary,
             crate::outcome::plural(self.rows, "row", "rows"),
             self.operation.name,
@@ -55,7 +60,7 @@ pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
     if !(plan.operation.destructive || plan.always) || plan.rows == 0 || read_only {
         return Ok(());
     }
-    eprintln!("{}", plan.describe());
+    eprintln!("{}", crate::terminal::printable(&plan.describe()));
     if yes {
         eprintln!("confirmed by --yes");
         return Ok(());
@@ -99,6 +104,7 @@ mod tests {
             tenant: "acme.example",
             rows: 12,
             always: false,
+            ticket: None,
         };
         let expected = plan.expected_answer();
         assert_eq!(expected, "ds100-delete 12");
@@ -116,6 +122,7 @@ mod tests {
             tenant: "acme.example",
             rows: 5,
             always: false,
+            ticket: None,
         };
         assert!(confirm(&plan, false).is_ok());
     }
@@ -127,6 +134,7 @@ mod tests {
             tenant: "acme.example",
             rows: 5,
             always: true,
+            ticket: None,
         };
         assert!(confirm(&plan, false).is_ok());
     }

@@ -49,7 +49,7 @@ pub fn resume_command(argv: &[String], results: &Path, token_typed: bool) -> Str
             }
             continue;
         }
-        words.push(arg.clone());
+        words.push(redact_url(arg));
     }
     words.extend([
         "--resume".to_owned(),
@@ -91,28 +91,21 @@ fn shell_quote(word: &str) -> String {
 
 /// The command line as typed, with every secret shown as `[redacted]` or
 /// `***`, for the summary JSON: a token's value (the kept command line has
-/// none, but a caller may pass one) and a proxy URL's user name and
-/// password.
+/// none, but a caller may pass one) and the user name and password of any
+/// URL-like word (`--proxy u:pw@host:3128` as well as `http://u:pw@host`).
 pub fn without_secrets(argv: &[String]) -> Vec<String> {
     let mut words = Vec::with_capacity(argv.len());
     let mut args = argv.iter();
     while let Some(arg) = args.next() {
         match arg.split_once('=') {
             Some(("--token", _)) => words.push("--token=[redacted]".to_owned()),
-            Some(("--proxy", url)) => words.push(format!("--proxy={}", redact_url(url))),
             None if arg == "--token" => {
                 words.push(arg.clone());
                 if args.next().is_some() {
                     words.push("[redacted]".to_owned());
                 }
             }
-            None if arg == "--proxy" => {
-                words.push(arg.clone());
-                if let Some(url) = args.next() {
-                    words.push(redact_url(url));
-                }
-            }
-            _ => words.push(arg.clone()),
+            _ => words.push(redact_url(arg)),
         }
     }
     words
@@ -230,6 +223,8 @@ mod tests {
         for proxy in [
             vec!["--proxy", "http://u:hunter2@proxy.corp:3128"],
             vec!["--proxy=http://u:hunter2@proxy.corp:3128"],
+            vec!["--proxy", "u:hunter2@proxy.corp:3128"],
+            vec!["--proxy=u:hunter2@[bad"],
         ] {
             let command = with(&proxy);
             assert!(!command.contains("hunter2"), "{command}");

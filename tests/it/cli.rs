@@ -189,7 +189,7 @@ fn config(dir: &Path, url: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_token_from_the_environment_drops_the_whole_oauth_client_of_a_profile() {
+fn a_token_from_the_environment_yields_to_the_whole_oauth_client_of_a_profile() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
     let config = write(
@@ -207,8 +207,16 @@ fn a_token_from_the_environment_drops_the_whole_oauth_client_of_a_profile() {
         .env("SECURID_TOKEN", scene.tenant.token())
         .output()
         .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
+    // The profile was chosen by name: its client is used (and its missing
+    // key stops the run), the leftover token is named and left aside.
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("/nonexistent.jwk"), "{err}");
+    assert!(
+        err.contains("SECURID_TOKEN is set but not used: credentials of another kind win (client-id from the profile)"),
+        "{err}"
+    );
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 0);
 }
 
 #[test]
@@ -236,7 +244,7 @@ fn a_bad_profile_value_names_the_profile_file_and_line_and_verbose_counts() {
 }
 
 #[test]
-fn profile_precedence_is_flag_then_environment_then_profile() {
+fn profile_precedence_is_flag_then_profile_then_environment() {
     let scene = Scene::sample();
     let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
     // The profile names a tenant nobody serves; the flag and the
@@ -270,8 +278,15 @@ fn profile_precedence_is_flag_then_environment_then_profile() {
         "{}",
         stderr(&by_flag)
     );
+    // A profile chosen by name wins over the environment, and says so.
     let by_env = run(&[], Some(&url));
-    assert_eq!(code(&by_env), 0, "{}", stderr(&by_env));
+    assert_ne!(code(&by_env), 0, "the profile's tenant is used");
+    assert!(
+        stderr(&by_env)
+            .contains("SECURID_BASE_URL is set but not used: profile test sets base-url"),
+        "{}",
+        stderr(&by_env)
+    );
     let by_profile = run(&[], None);
     assert_ne!(code(&by_profile), 0, "the profile's tenant is used");
     // --mock leaves the profile's tenant aside instead of clashing with it.
@@ -289,7 +304,7 @@ fn profile_precedence_is_flag_then_environment_then_profile() {
         .output()
         .unwrap();
     assert_eq!(code(&mock), 0, "{}", stderr(&mock));
-    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 14);
+    assert_eq!(scene.tenant.stats().applied_total("ds100-clear-pin"), 7);
 }
 
 #[test]
