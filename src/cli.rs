@@ -35,6 +35,12 @@ pub enum Command {
     Completions(clap_complete::Shell),
     /// `man`: the roff page.
     Man,
+    /// `approve PLAN --key KEY`: sign the plan's digest and append the
+    /// approval.
+    ApprovePlan {
+        path: PathBuf,
+        key: PathBuf,
+    },
     /// `show PLAN`: print a plan for review.
     ShowPlan {
         path: PathBuf,
@@ -124,6 +130,27 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
                         .help("text for reading, csv for a spreadsheet, jsonl for a script"),
                 ),
         )
+        .subcommand(
+            clap::Command::new("approve")
+                .about("Approve a plan: sign its digest with an SSH key and append the approval")
+                .long_about(help::APPROVE_PAGE)
+                .arg(
+                    clap::Arg::new("plan")
+                        .required(true)
+                        .value_name("PLAN")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                )
+                .arg(
+                    clap::Arg::new("key")
+                        .long("key")
+                        .required(true)
+                        .value_name("KEY")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help(
+                            "The private key to sign with, or the .pub of a key held in ssh-agent",
+                        ),
+                ),
+        )
         .subcommand(help::apply_command(RunArgs::augment_args(
             clap::Command::new("apply"),
         )));
@@ -196,6 +223,14 @@ where
                     profiles::default_path().map_or_else(String::new, |p| p.display().to_string())
                 ),
             }))
+        }
+        "approve" => {
+            let path = sub.get_one::<PathBuf>("plan").cloned();
+            let key = sub.get_one::<PathBuf>("key").cloned();
+            match (path, key) {
+                (Some(path), Some(key)) => Ok(Command::ApprovePlan { path, key }),
+                _ => Err(CliError::Usage("approve: name a plan and --key".into())),
+            }
         }
         "show" => {
             let path = sub
@@ -342,6 +377,17 @@ fn run_command(
                 crate::plan::SIMULATED_TENANT => flags.mock = true,
                 tenant => flags.base_url = Some(tenant.to_owned()),
             }
+        }
+        // The plan's ticket is the apply's, unless it names another.
+        match (&flags.ticket, &applying.plan.header.ticket) {
+            (Some(given), Some(planned)) if given != planned => {
+                return Err(CliError::Usage(format!(
+                    "{} was made under ticket {planned}; --ticket {given} names another",
+                    applying.path.display()
+                )));
+            }
+            (None, Some(planned)) => flags.ticket = Some(planned.clone()),
+            _ => {}
         }
         flags.apply = Some(applying);
     } else if flags.plan.is_some() && op.lists.is_some() {

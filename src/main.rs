@@ -28,6 +28,15 @@ fn main() -> ExitCode {
             Err(e) => fatal(anyhow::Error::new(e).context("cannot write to stdout")),
         };
     }
+    if let Command::ApprovePlan { path, key } = &command {
+        return match securid_bulk::plan::approve(path, key) {
+            Ok(digest) => {
+                eprintln!("approved {} ({digest})", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fatal(e),
+        };
+    }
     if let Command::ShowPlan { path, format } = &command {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let shown = securid_bulk::plan::show::show(path, *format, &mut out)

@@ -134,6 +134,13 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     if let Some(plan) = &config.plan {
         planning::check_plan_path(plan, config.force)?;
     }
+    let approvers = match &config.apply {
+        Some(applying) => {
+            let signers = config.allowed_signers.as_deref();
+            applying.approvers(config.approvals_required, signers)?
+        }
+        None => Vec::new(),
+    };
     let halt = Arc::new(Halt::default());
     announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
@@ -148,7 +155,8 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
             return Err(e.into());
         }
         if !config.quiet {
-            eprintln!("{}", planning::banner(config.operation, applying));
+            let banner = planning::banner(config.operation, applying, &approvers);
+            eprintln!("{banner}");
         }
     }
     announce_profile(&config, &connection);

@@ -153,6 +153,15 @@ pub fn apply_command(cmd: clap::Command) -> clap::Command {
         )
 }
 
+pub const APPROVE_PAGE: &str = "\
+Approve a plan: sign its digest with an SSH key (ssh-keygen -Y sign, \
+namespace securid-bulk-plan, as git signs commits) and append the approval \
+to the plan, after its last line, where it leaves the digest alone. The plan \
+is verified first, so an edited plan cannot be approved. Keys in ssh-agent \
+(name the .pub) and hardware keys work. A profile's approvals = N and \
+allowed-signers = PATH make apply require N approvals from distinct \
+principals listed in PATH.";
+
 const APPLY_PAGE: &str = "\
 Send exactly the changes of a plan made with `OPERATION INPUT --plan PLAN`, \
 with the workers, pacing, retries, halts, results, retry file and resume of \

@@ -19,6 +19,37 @@ pub use file::{
 
 use crate::ops::{Expect, Operation};
 
+/// Signs a plan's digest with `key` (through `ssh-keygen -Y sign`) and
+/// appends the approval after the plan's footer, where it leaves the
+/// digest alone. The plan is verified first: nobody approves an edited
+/// plan. Returns the digest approved.
+pub fn approve(path: &Path, key: &Path) -> Result<String, PlanError> {
+    use std::io::Write as _;
+    let plan = file::verify(path)?;
+    let signature = crate::approval::sign(&plan.digest, key).map_err(|e| PlanError::Refused {
+        path: path.to_owned(),
+        what: e.to_string(),
+    })?;
+    let line = serde_json::json!({
+        "approval": {
+            "signature": signature,
+            "signed_at": now_rfc3339(),
+            "os_user": os_user(),
+        }
+    });
+    let io = |source| PlanError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    writeln!(file, "{line}").map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(plan.digest)
+}
+
 /// How long a plan stays good by default: the tenant moves on.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -45,6 +76,40 @@ impl Applying {
             recheck,
             max_age,
         })
+    }
+
+    /// The approvers of the plan, checked against `allowed_signers`:
+    /// `required` valid signatures from distinct principals, or a refusal
+    /// naming why each other signature did not count.
+    pub fn approvers(
+        &self,
+        required: usize,
+        allowed_signers: Option<&Path>,
+    ) -> Result<Vec<String>, PlanError> {
+        let signatures: Vec<String> = self
+            .plan
+            .approvals
+            .iter()
+            .filter_map(|a| a.get("signature").and_then(|s| s.as_str()))
+            .map(str::to_owned)
+            .collect();
+        if required == 0 && signatures.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refused = |what: String| PlanError::Refused {
+            path: self.path.clone(),
+            what,
+        };
+        let Some(signers) = allowed_signers else {
+            return match required {
+                0 => Ok(Vec::new()),
+                _ => Err(refused(format!(
+                    "the profile requires {required} approval(s) but names no allowed-signers file to check them against"
+                ))),
+            };
+        };
+        crate::approval::verify(&self.plan.digest, &signatures, signers, required)
+            .map_err(|e| refused(format!("lacks the approvals its profile requires: {e}")))
     }
 
     /// Refuses a run bound for another tenant than the plan's. `given` is

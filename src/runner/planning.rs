@@ -103,7 +103,7 @@ pub(super) fn create_plan(
             os_user: plan::os_user(),
             credential: connection.credential_id.clone(),
         },
-        ticket: None,
+        ticket: config.ticket.clone(),
         rows: scan.rows,
         columns: scan.columns.header.iter().map(str::to_owned).collect(),
     };
@@ -166,14 +166,22 @@ pub(super) fn check_plan_path(path: &Path, force: bool) -> Result<(), RunError> 
 }
 
 /// What an `apply` run is about to do, before it does it.
-pub(super) fn banner(op: &crate::ops::Operation, applying: &Applying) -> String {
+pub(super) fn banner(
+    op: &crate::ops::Operation,
+    applying: &Applying,
+    approvers: &[String],
+) -> String {
     let header = &applying.plan.header;
     let ticket = header
         .ticket
         .as_deref()
         .map_or_else(String::new, |t| format!(", ticket {t}"));
+    let approved = match approvers {
+        [] => String::new(),
+        names => format!(", approved by {}", names.join(", ")),
+    };
     format!(
-        "apply: {} ({}), made {} by {}{ticket}, checked ({})\n{}",
+        "apply: {} ({}), made {} by {}{ticket}{approved}, checked ({})\n{}",
         applying.path.display(),
         header.tenant,
         header.created_at,

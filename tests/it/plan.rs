@@ -260,3 +260,94 @@ fn a_dry_run_with_lookups_checks_who_holds_the_credential() {
     assert_eq!(rows[1]["outcome"], "valid", "{rows:?}");
     assert_eq!(tenant.stats().applied_total("sid-clear-pin"), 0);
 }
+
+/// A new ed25519 key pair without a passphrase; returns the private key.
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-N", "", "-t", "ed25519", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    path
+}
+
+fn signer_line(principal: &str, key: &Path) -> String {
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let fields: Vec<&str> = public.split_whitespace().take(2).collect();
+    format!("{principal} {}", fields.join(" "))
+}
+
+fn approve(plan: &Path, key: &Path) -> std::process::Output {
+    bin()
+        .arg("approve")
+        .arg(plan)
+        .arg("--key")
+        .arg(key)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn apply_needs_its_profiles_approvals_from_distinct_listed_principals() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    let (alice, bob, mallory) = (
+        keygen(dir.path(), "alice"),
+        keygen(dir.path(), "bob"),
+        keygen(dir.path(), "mallory"),
+    );
+    let signers = write(
+        dir.path(),
+        "allowed_signers",
+        &format!(
+            "{}\n{}\n",
+            signer_line("alice@acme.example", &alice),
+            signer_line("bob@acme.example", &bob)
+        ),
+    );
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            "[profiles.prod]\nbase-url = \"{}\"\nrate = 0\napprovals = 2\nallowed-signers = \"{}\"\n",
+            tenant.url(),
+            signers.display()
+        ),
+    );
+    let apply_with_profile = || {
+        bin()
+            .args(["apply", "--yes", "--force", "--profile", "prod", "--config"])
+            .arg(&config)
+            .arg(&plan)
+            .env("SECURID_TOKEN", tenant.token())
+            .output()
+            .expect("runs")
+    };
+    let before = tenant.stats().requests;
+    let out = apply_with_profile();
+    assert_refused(&tenant, &out, before, "0 valid approval(s)");
+
+    // Alice twice and a key nobody listed: one approval, not two.
+    for key in [&alice, &alice, &mallory] {
+        assert_exit(&approve(&plan, key), 0);
+    }
+    let out = apply_with_profile();
+    assert_refused(&tenant, &out, before, "1 valid approval(s)");
+    let text = stderr(&out);
+    assert!(text.contains("has already approved"), "{text}");
+    assert!(text.contains("signature 3"), "{text}");
+
+    assert_exit(&approve(&plan, &bob), 0);
+    let out = apply_with_profile();
+    assert_exit(&out, 0);
+    let text = stderr(&out);
+    assert!(
+        text.contains("approved by alice@acme.example, bob@acme.example"),
+        "{text}"
+    );
+    assert_eq!(changes(&tenant, "ds100-disable"), 3);
+}
