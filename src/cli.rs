@@ -57,7 +57,13 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Profile(#[from] ProfileError),
+    Profile(Box<ProfileError>),
+}
+
+impl From<ProfileError> for CliError {
+    fn from(e: ProfileError) -> Self {
+        CliError::Profile(Box::new(e))
+    }
 }
 
 /// The whole command line, as clap knows it (help, completions, man page).
