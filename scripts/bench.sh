@@ -86,7 +86,7 @@ BASE=""
 start_mock() {
     local port
     port=$(free_port)
-    "$BIN" mock --listen "127.0.0.1:$port" --users 20000 --seed 1 --static-token "$TOKEN" "$@" \
+    "$BIN" mock --listen "127.0.0.1:$port" --users "${MOCK_USERS:-20000}" --seed 1 --static-token "$TOKEN" "$@" \
         >"$WORK/mock.log" 2>&1 &
     MOCK_PID=$!
     BASE="http://127.0.0.1:$port"
@@ -156,7 +156,7 @@ if [ "$MODE" = plan ]; then
         /usr/bin/time -v -o "$WORK/$name.time" "$BIN" "$@" -q --force --rate 0 -j 16 \
             --summary-json "$WORK/$name.json" -o "$WORK/$name.results.csv" 2>"$WORK/$name.log" || [ $? -eq 2 ]
     }
-    start_plan_mock() { start_mock --users "$PLAN_ROWS"; }
+    start_plan_mock() { MOCK_USERS=$PLAN_ROWS start_mock; }
     say "bench: plan, dry run with lookups of the same rows ($PLAN_ROWS rows)"
     start_plan_mock
     timed lookups ds100-disable "$WORK/plan.csv" --base-url "$BASE" --token "$TOKEN" --dry-run=lookup
