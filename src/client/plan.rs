@@ -104,8 +104,13 @@ impl Client {
                 action,
             };
         };
+        let sent_before = *attempts;
         let found = self.read_state(op, row, attempts).await;
         let (state, action) = match found {
+            // Nothing to read the state by (a user given only by userId: the
+            // tenant looks users up by email or username): a change whose
+            // state apply cannot re-check.
+            Found::Unknown(_) if *attempts == sent_before => (None, change),
             Found::Yes => (Some(wanted(verify.expect)), Action::NoOp),
             Found::No(state) => (Some(state), change),
             Found::Missing { held_by: None } => (None, fail("not found", &found)),
