@@ -81,21 +81,35 @@ impl Client {
         Ok(rows)
     }
 
-    /// Dry run with lookups: whether the row's user holds the credential
-    /// the row names, read (through the run's lookup cache) as the lookup
-    /// that shows who holds it. `None` when the row gives nothing to read
-    /// it by, or the operation acts on no credential.
+    /// Whether the row's user holds the credential the row names, read
+    /// as the lookup that shows who holds it. `None` when the row gives
+    /// nothing to read it by, the operation acts on no credential, or a
+    /// resolver already chose the credential by its holder through that
+    /// same lookup (`resolved` holds what the row's lookups found). The
+    /// read is not kept in the run's lookup cache: one per row would hold
+    /// every answer of a large file in memory.
     pub(super) async fn check_holder(
         &self,
         op: &Operation,
         row: &Checked,
+        resolved: &[(Field, String)],
         attempts: &mut u32,
     ) -> Option<Found> {
         let verify = op.credential?.holder_check();
+        // The resolver that filled a field is the first for it whose key
+        // the row has.
+        let chosen_by_holder = resolved.iter().any(|(field, _)| {
+            op.resolvers_for(*field)
+                .find(|r| row.value(r.lookup.key).is_some())
+                .is_some_and(|r| verify.lookups.iter().any(|l| std::ptr::eq(*l, r.lookup)))
+        });
+        if chosen_by_holder {
+            return None;
+        }
         let (lookup, key) = verify.lookup_for(|f| row.value(f))?;
-        let (answer, sent) = self.look_up(lookup, key).await;
+        let (answer, sent, _halted) = self.send_lookup(lookup, key).await;
         *attempts += sent;
-        let answer = match answer.as_ref() {
+        let answer = match &answer {
             Ok(value) => Ok(value),
             Err(failed) => Err(failed.http_status),
         };

@@ -48,7 +48,9 @@ impl Client {
         };
         let mut planned = Planned::default();
         for row in &rows {
-            let target = self.plan_target(op, row, &mut attempts).await;
+            let target = self
+                .plan_target(op, row, &resolution.resolved, &mut attempts)
+                .await;
             planned.targets.push(target);
         }
         if self.halt.is_set() {
@@ -78,6 +80,7 @@ impl Client {
         &self,
         op: &'static Operation,
         row: &Checked,
+        resolved: &[(Field, String)],
         attempts: &mut u32,
     ) -> PlannedTarget {
         let prepared = self.prepare(op, row);
@@ -91,7 +94,7 @@ impl Client {
             // No lookup shows what the operation changes (a PIN): a row whose
             // user holds the credential is a change, and apply cannot
             // re-check it.
-            let action = match self.check_holder(op, row, attempts).await {
+            let action = match self.check_holder(op, row, resolved, attempts).await {
                 Some(found @ Found::Missing { held_by: Some(_) }) => {
                     fail("not this user's", &found)
                 }

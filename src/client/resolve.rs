@@ -124,7 +124,9 @@ impl Client {
                     return failed;
                 }
             }
-        } else if let Some(found) = self.check_holder(op, row, &mut attempts).await {
+        } else if let Some(found) = self
+            .check_holder(op, row, &resolution.resolved, &mut attempts)
+            .await {
             if let crate::ops::Found::Missing { .. } | crate::ops::Found::Unknown(_) = found {
                 let mut failed = Attempted::failed_here(
                     resolution.last_status.or(Some(200)),
