@@ -13,7 +13,10 @@ pub struct Planned {
 }
 
 /// One target of a row: its identifiers, the state read, and the action.
+/// Written flat (see [`FlatTarget`]): a tagged, flattened enum would make
+/// serde buffer every entry before reading it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FlatTarget", into = "FlatTarget")]
 pub struct PlannedTarget {
     /// The resolved identifiers by wire name (`userId`, `tokenSerialNumber`,
     /// `deviceSerialNumber`).
@@ -23,19 +26,82 @@ pub struct PlannedTarget {
     /// when no lookup shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    #[serde(flatten)]
     pub action: Action,
 }
 
+/// A target as the plan file holds it: `action` names the kind, and the
+/// members that kind has are present.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct FlatTarget {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    ids: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<FlatTarget> for PlannedTarget {
+    fn from(flat: FlatTarget) -> Self {
+        let action = match flat.action.as_str() {
+            "change" => Action::Change {
+                method: flat.method.unwrap_or_default(),
+                path: flat.path.unwrap_or_default(),
+                body: flat.body,
+            },
+            "no-op" => Action::NoOp,
+            // A fail, or anything this build does not know: never sent.
+            other => Action::Fail {
+                kind: flat.kind.unwrap_or_else(|| other.to_owned()),
+                reason: flat.reason.unwrap_or_default(),
+            },
+        };
+        PlannedTarget {
+            ids: flat.ids,
+            state: flat.state,
+            action,
+        }
+    }
+}
+
+impl From<PlannedTarget> for FlatTarget {
+    fn from(target: PlannedTarget) -> Self {
+        let mut flat = FlatTarget {
+            ids: target.ids,
+            state: target.state,
+            ..FlatTarget::default()
+        };
+        match target.action {
+            Action::Change { method, path, body } => {
+                flat.action = "change".into();
+                (flat.method, flat.path, flat.body) = (Some(method), Some(path), body);
+            }
+            Action::NoOp => flat.action = "no-op".into(),
+            Action::Fail { kind, reason } => {
+                flat.action = "fail".into();
+                (flat.kind, flat.reason) = (Some(kind), Some(reason));
+            }
+        }
+        flat
+    }
+}
+
 /// What `apply` does with a target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Send exactly this request.
     Change {
         method: String,
         path: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
     },
     /// Already in the wanted state: nothing is sent.

@@ -63,8 +63,24 @@ pub struct Entry {
     pub line: u64,
     /// The row's cells, as read.
     pub input: Vec<String>,
-    #[serde(flatten)]
+    #[serde(rename = "targets", with = "targets")]
     pub planned: Planned,
+}
+
+/// An entry's `planned` as its `targets` member alone, without the
+/// buffering `#[serde(flatten)]` costs.
+mod targets {
+    use super::Planned;
+    use crate::outcome::PlannedTarget;
+
+    pub fn serialize<S: serde::Serializer>(planned: &Planned, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&planned.targets, s)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Planned, D::Error> {
+        let targets: Vec<PlannedTarget> = serde::Deserialize::deserialize(d)?;
+        Ok(Planned { targets })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
