@@ -17,6 +17,7 @@ use crate::ops;
 
 mod args;
 mod help;
+mod plans;
 mod profiles;
 mod values;
 
@@ -230,33 +231,15 @@ where
                 ),
             }))
         }
-        "approve" => {
-            let path = sub.get_one::<PathBuf>("plan").cloned();
-            let key = sub.get_one::<PathBuf>("key").cloned();
-            match (path, key) {
-                (Some(path), Some(key)) => Ok(Command::ApprovePlan { path, key }),
-                _ => Err(CliError::Usage("approve: name a plan and --key".into())),
-            }
-        }
-        "show" => {
-            let path = sub
-                .get_one::<PathBuf>("plan")
-                .cloned()
-                .ok_or_else(|| CliError::Usage("show: name a plan file".into()))?;
-            let format = match sub.get_one::<String>("format").map(String::as_str) {
-                Some("csv") => crate::plan::show::ShowFormat::Csv,
-                Some("jsonl") => crate::plan::show::ShowFormat::Jsonl,
-                _ => crate::plan::show::ShowFormat::Text,
-            };
-            Ok(Command::ShowPlan { path, format })
-        }
+        "approve" => plans::approve(sub),
+        "show" => plans::show(sub),
         #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
         ))),
         _ => {
             let (op, applying) = match name {
-                "apply" => apply_plan(sub)?,
+                "apply" => plans::apply_plan(sub)?,
                 _ => (
                     ops::find(name)
                         .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?,
@@ -293,35 +276,6 @@ where
             run_command(op, run, sub, &from_profile, Some(&profile), argv, applying)
         }
     }
-}
-
-/// `apply PLAN`: the plan read through and checked (digest, age), and the
-/// operation it names.
-fn apply_plan(
-    sub: &clap::ArgMatches,
-) -> Result<(&'static ops::Operation, Option<Box<crate::plan::Applying>>), CliError> {
-    let path = sub
-        .get_one::<PathBuf>("input")
-        .ok_or_else(|| CliError::Usage("apply: name a plan file".into()))?;
-    let recheck = !sub.get_flag("no_recheck");
-    let max_age = sub
-        .get_one::<std::time::Duration>("max_age")
-        .copied()
-        .unwrap_or(crate::plan::DEFAULT_MAX_AGE);
-    let applying = crate::plan::Applying::open(path, recheck, max_age)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let name = &applying.plan.header.operation;
-    let op = ops::CATALOG
-        .iter()
-        .copied()
-        .find(|op| op.name == name)
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "{}: the plan names the operation {name:?}, which this build does not know",
-                path.display()
-            ))
-        })?;
-    Ok((op, Some(Box::new(applying))))
 }
 
 fn matches_of(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, CliError> {
@@ -371,37 +325,7 @@ fn run_command(
         flags.approvals_required = profile.approvals;
         flags.allowed_signers = profile.allowed_signers.clone();
     }
-    if let Some(applying) = applying {
-        if flags.plan.is_some() {
-            return Err(CliError::Usage(
-                "apply sends a plan's changes; --plan makes a plan: give one of them".into(),
-            ));
-        }
-        // The plan's tenant, unless the run names one (which must be it).
-        if flags.base_url.is_none() && !flags.mock {
-            match applying.plan.header.tenant.as_str() {
-                crate::plan::SIMULATED_TENANT => flags.mock = true,
-                tenant => flags.base_url = Some(tenant.to_owned()),
-            }
-        }
-        // The plan's ticket is the apply's, unless it names another.
-        match (&flags.ticket, &applying.plan.header.ticket) {
-            (Some(given), Some(planned)) if given != planned => {
-                return Err(CliError::Usage(format!(
-                    "{} was made under ticket {planned}; --ticket {given} names another",
-                    applying.path.display()
-                )));
-            }
-            (None, Some(planned)) => flags.ticket = Some(planned.clone()),
-            _ => {}
-        }
-        flags.apply = Some(applying);
-    } else if flags.plan.is_some() && op.lists.is_some() {
-        return Err(CliError::Usage(format!(
-            "{} changes nothing, so there is nothing to plan",
-            op.name
-        )));
-    }
+    plans::bind(op, &mut flags, applying)?;
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }
 

@@ -81,6 +81,25 @@ impl Client {
         Ok(rows)
     }
 
+    /// A row naming only a user, changed for each credential of the
+    /// operation's kind the user holds: one account naming each serial.
+    /// `Err` when the listing failed or found none.
+    pub(super) async fn change_each(
+        &self,
+        op: &'static Operation,
+        row: &Checked,
+        verify: bool,
+        attempts: &mut u32,
+    ) -> Result<Attempted, Attempted> {
+        let rows = self.expand(op, row, attempts).await?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for one in &rows {
+            let account = self.change(op, one, verify).await;
+            accounts.push((serial_of(one), account));
+        }
+        Ok(super::plan::combine(accounts))
+    }
+
     /// Whether the row's user holds the credential the row names, read
     /// as the lookup that shows who holds it. `None` when the row gives
     /// nothing to read it by, the operation acts on no credential, or a

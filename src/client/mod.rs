@@ -8,6 +8,7 @@ mod expand;
 mod pacer;
 mod plan;
 mod reply;
+mod request;
 mod resolve;
 mod retry;
 #[cfg(all(test, feature = "mock"))]
@@ -164,15 +165,8 @@ impl Client {
         let row = &resolution.row;
         let mut attempts = resolution.attempts;
         let mut attempted = if op.expands(|f| row.value(f)) {
-            match self.expand(op, row, &mut attempts).await {
-                Ok(rows) => {
-                    let mut accounts = Vec::with_capacity(rows.len());
-                    for one in &rows {
-                        let account = self.change(op, one, verify).await;
-                        accounts.push((expand::serial_of(one), account));
-                    }
-                    plan::combine(accounts)
-                }
+            match self.change_each(op, row, verify, &mut attempts).await {
+                Ok(attempted) => attempted,
                 Err(mut failed) => {
                     // Its attempts already count the lookups.
                     failed.resolved = resolution.resolved;
@@ -199,17 +193,6 @@ impl Client {
             self.verify_change(op, row, &mut attempted).await;
         }
         attempted
-    }
-
-    /// The operation's request for a row: what is sent, and what a plan
-    /// records.
-    fn prepare(&self, op: &Operation, row: &Checked) -> Prepared {
-        Prepared {
-            method: op.method,
-            url: self.url_for(op, row),
-            body: request_body(op, row),
-            is_lookup: false,
-        }
     }
 
     /// One request to its conclusion, asking for a fresh token once if the
@@ -474,41 +457,9 @@ impl AttemptLog {
     }
 }
 
-/// The JSON body: the operation's body fields, as strings, in catalog
-/// order, then its fixed members; `None` for an operation without a body.
-fn request_body(op: &Operation, row: &Checked) -> Option<String> {
-    // Writing a map of strings into a string cannot fail.
-    op.has_body()
-        .then(|| serde_json::to_string(&Body { op, row }).unwrap_or_default())
-}
-
-/// Serialized straight from the row: no map of owned keys and values per
-/// request.
-struct Body<'a> {
-    op: &'a Operation,
-    row: &'a Checked,
-}
-
-impl serde::Serialize for Body<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let len = self.op.body.len() + self.op.fixed.len();
-        let mut map = serializer.serialize_map(Some(len))?;
-        for field in self.op.body {
-            map.serialize_entry(
-                field.wire_name(),
-                self.row.value(*field).unwrap_or_default(),
-            )?;
-        }
-        for (name, value) in self.op.fixed {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::request::request_body;
     use super::*;
     use crate::input::ColumnMap;
     use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};

@@ -126,7 +126,8 @@ impl Client {
             }
         } else if let Some(found) = self
             .check_holder(op, row, &resolution.resolved, &mut attempts)
-            .await {
+            .await
+        {
             if let crate::ops::Found::Missing { .. } | crate::ops::Found::Unknown(_) = found {
                 let mut failed = Attempted::failed_here(
                     resolution.last_status.or(Some(200)),
