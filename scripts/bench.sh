@@ -13,9 +13,13 @@
 #                   scripts/peer_parallel.sh, GNU parallel + curl)
 #   dry run         1,000,000 generated rows
 #   memory          peak RSS of the dry run at 100,000 and 1,000,000 rows
+#   plan and apply  (scripts/bench.sh plan) 100,000 rows of ds100-disable:
+#                   the plan's peak RSS and time beside a dry run with
+#                   lookups of the same rows, and apply beside a plain run
 #
 # usage: scripts/bench.sh          everything (about fifteen minutes)
 #        scripts/bench.sh quota    the quota matrix only (about seven minutes)
+#        scripts/bench.sh plan     plan and apply only (about two minutes)
 # On two cores. Environment knobs:
 #   BENCH_PEER_ROWS   rows given to the GNU parallel peer (default 2000: it
 #                     starts one curl per row and would need minutes for all
@@ -29,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=${1:-all}
-case "$MODE" in all | quota) ;; *) printf 'usage: scripts/bench.sh [quota]\n' >&2; exit 64 ;; esac
+case "$MODE" in all | quota | plan) ;; *) printf 'usage: scripts/bench.sh [quota|plan]\n' >&2; exit 64 ;; esac
 TOKEN=bench-static-token
 QUOTA=100
 LATENCY_MS=50
@@ -51,6 +55,9 @@ ensure_tools() {
     local missing=()
     if [ "$MODE" = all ]; then
         command -v parallel >/dev/null || missing+=(parallel)
+        [ -x /usr/bin/time ] || missing+=(time)
+    fi
+    if [ "$MODE" = plan ]; then
         [ -x /usr/bin/time ] || missing+=(time)
     fi
     for tool in python3 curl cargo awk; do
@@ -79,7 +86,7 @@ BASE=""
 start_mock() {
     local port
     port=$(free_port)
-    "$BIN" mock --listen "127.0.0.1:$port" --users 20000 --seed 1 --static-token "$TOKEN" "$@" \
+    "$BIN" mock --listen "127.0.0.1:$port" --users "${MOCK_USERS:-20000}" --seed 1 --static-token "$TOKEN" "$@" \
         >"$WORK/mock.log" 2>&1 &
     MOCK_PID=$!
     BASE="http://127.0.0.1:$port"
@@ -135,6 +142,70 @@ cargo build --release --quiet
 BIN=$PWD/target/release/securid-bulk
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/securid-bench.XXXXXX")
 trap cleanup EXIT
+
+# plan and apply: 100,000 rows of ds100-disable against a tenant holding
+# them. Each case gets a fresh tenant, so every credential is enabled when
+# it starts.
+if [ "$MODE" = plan ]; then
+    PLAN_ROWS=100000
+    "$BIN" mock --users "$PLAN_ROWS" --seed 1 --export-csv "$WORK/plan-csv" >/dev/null
+    subset "$WORK/plan-csv/ds100-disable.csv" "$PLAN_ROWS" "$WORK/plan.csv"
+    timed() {
+        local name=$1
+        shift
+        /usr/bin/time -v -o "$WORK/$name.time" "$BIN" "$@" -q --force --rate 0 -j 16 \
+            --summary-json "$WORK/$name.json" -o "$WORK/$name.results.csv" 2>"$WORK/$name.log" || [ $? -eq 2 ]
+    }
+    start_plan_mock() { MOCK_USERS=$PLAN_ROWS start_mock; }
+    say "bench: plan, dry run with lookups of the same rows ($PLAN_ROWS rows)"
+    start_plan_mock
+    timed lookups ds100-disable "$WORK/plan.csv" --base-url "$BASE" --token "$TOKEN" --dry-run=lookup
+    stop_mock
+    say "bench: plan ($PLAN_ROWS rows)"
+    start_plan_mock
+    timed plan ds100-disable "$WORK/plan.csv" --base-url "$BASE" --token "$TOKEN" --plan "$WORK/bench.plan"
+    PLAN_TENANT=$BASE
+    say "bench: apply, re-reading each target"
+    timed apply apply "$WORK/bench.plan" --token "$TOKEN" --yes
+    stop_mock
+    # The plan names its tenant: a fresh one on the same port for the others.
+    for case in apply-no-recheck plain; do
+        say "bench: $case ($PLAN_ROWS rows)"
+        "$BIN" mock --listen "${PLAN_TENANT#http://}" --users "$PLAN_ROWS" --seed 1 --static-token "$TOKEN" \
+            >"$WORK/mock.log" 2>&1 &
+        MOCK_PID=$!
+        BASE=$PLAN_TENANT
+        for _ in $(seq 100); do curl -sf "$BASE/__mock/stats" >/dev/null && break; sleep 0.1; done
+        if [ "$case" = plain ]; then
+            timed plain ds100-disable "$WORK/plan.csv" --base-url "$BASE" --token "$TOKEN" --yes
+        else
+            timed apply-no-recheck apply "$WORK/bench.plan" --token "$TOKEN" --yes --no-recheck
+        fi
+        stop_mock
+    done
+    python3 - "$WORK" <<'PY'
+import json, sys
+work = sys.argv[1]
+def load(name):
+    with open(f"{work}/{name}.json") as f:
+        return json.load(f)
+def rss(name):
+    for line in open(f"{work}/{name}.time"):
+        if "Maximum resident set size" in line:
+            return int(line.split(": ")[1]) / 1024
+def wall(name):
+    for line in open(f"{work}/{name}.time"):
+        if "Elapsed (wall clock)" in line:
+            parts = line.rsplit(": ", 1)[1].strip().split(":")
+            return sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts)))
+print("| case | rows | wall s | rows/s | peak RSS MiB | outcomes |")
+print("|---|---|---|---|---|---|")
+for name in ("lookups", "plan", "apply", "apply-no-recheck", "plain"):
+    s = load(name)
+    print(f"| {name} | {s['rows']} | {wall(name):.1f} | {s['rows'] / wall(name):.0f} | {rss(name):.1f} | {s['outcomes']} |")
+PY
+    exit 0
+fi
 
 "$BIN" mock --users 20000 --seed 1 --export-csv "$WORK/csv" >/dev/null
 ROWS=$WORK/csv/ds100-clear-pin.csv
