@@ -71,6 +71,24 @@ const CHEAP_PAUSE: Duration = Duration::from_millis(100);
 const PROBING: f64 = 1.02;
 /// Two measures within this share of each other are the same capacity.
 const SAME_CAPACITY: f64 = 0.1;
+/// 429s no further apart than this (tenant clock) are one streak: the
+/// tenant is refusing what it is sent, so what it accepts meanwhile is its
+/// quota (a bucket or a window is empty at each 429, and what it accepted
+/// between two of them is what it let in).
+const STREAK_GAP: Duration = Duration::from_millis(500);
+/// The shortest streak whose acceptances are trusted as the quota: one
+/// request more or less is a tenth of this at 33 a second.
+const STREAK_MIN: Duration = Duration::from_millis(300);
+/// A level this far under the rate slow start was refused at may be half
+/// the quota: slow start's measure cannot tell a small burst met as the
+/// ramp crossed the quota from a large one that carried it to twice the
+/// quota, so a quick probe toward that rate follows.
+const UNDER_BOUND: f64 = 0.85;
+/// How fast the quick probe grows: to twice its level in a second.
+const QUICK_PROBE_GAIN: f64 = 1.0;
+/// How long the quick probe holds the rate slow start was refused at
+/// without a 429 before it becomes the level.
+const BOUND_HOLD: Duration = Duration::from_secs(2);
 /// The rate never falls below this (requests per second).
 const FLOOR: f64 = 0.5;
 /// A fixed `--rate` is paced this much under the rate given. The tenant
@@ -165,6 +183,16 @@ pub struct RateControl {
     epoch: Option<Epoch>,
     /// See [`RateControl::tight`].
     tight: bool,
+    /// When (tenant clock) the current streak of 429s began, and how many
+    /// requests had been accepted by then.
+    streak: Option<(Duration, u64)>,
+    /// When (tenant clock) the latest 429 arrived.
+    last_refusal: Duration,
+    /// The rate slow start was refused at, while a level under it has not
+    /// yet been probed up to it: see [`UNDER_BOUND`].
+    bound: Option<f64>,
+    /// Since when (sending time) the quick probe has held [`Self::bound`].
+    at_bound_since: Option<Duration>,
     adapted: bool,
 }
 
@@ -194,6 +222,10 @@ impl RateControl {
             repeats: 0,
             epoch: None,
             tight: false,
+            streak: None,
+            last_refusal: Duration::ZERO,
+            bound: None,
+            at_bound_since: None,
             adapted: start == Rate::Auto,
         }
     }
@@ -269,16 +301,18 @@ impl RateControl {
             _ if self.slow_start => {
                 rate * 2f64.powf(elapsed.as_secs_f64() / SLOW_START_DOUBLING.as_secs_f64())
             }
-            Some(epoch) => epoch.rate_at(sending, self.probe_gain()),
+            Some(epoch) => self.probe_rate(epoch, sending),
             None => rate,
         };
         self.rate = Some(self.ceiling.map_or(grown, |c| grown.min(c)));
+        self.hold_bound(sending);
     }
 
     /// The tenant refused a request sent at `sent_at` with a 429 that costs
     /// `cost`: its `Retry-After`, or the backoff expected without one.
     /// Returns whether the rate was cut.
     pub fn throttled(&mut self, now: Instant, sent_at: Instant, cost: Duration) -> bool {
+        let streak = self.note_refusal(now);
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return false;
         }
@@ -286,7 +320,15 @@ impl RateControl {
         let sending = self.clock.now(now);
         let probing = self.probing();
         self.tight |= self.epoch.is_some() && !probing;
+        let refused_at = self.rate;
+        let ramp = self.slow_start;
         let (level, capacity) = self.next_level(sending, now);
+        let level = match (self.epoch, streak) {
+            (Some(epoch), Some(accepted)) if !probing => {
+                level.min((accepted * MARGIN).max(epoch.level * 0.5))
+            }
+            _ => level,
+        };
         self.note_capacity(capacity, probing);
         let level = level.max(FLOOR);
         self.rate = Some(level);
@@ -298,10 +340,83 @@ impl RateControl {
         if std::mem::replace(&mut self.slow_start, false) {
             self.ramp_ended = self.tenant_clock.now(now);
         }
+        self.note_bound(ramp, probing, refused_at, level);
         self.last_cut = Some(now);
         self.last_growth = now;
         self.adapted = true;
         true
+    }
+
+    /// Keeps the rate slow start was refused at as the quick probe's
+    /// target when the level it chose lies far under it (and the 429 was
+    /// costly: a cheap one sets the level just under that rate anyway). A
+    /// probe's 429 found the quota between its level and its rate: no
+    /// target is left.
+    fn note_bound(&mut self, ramp: bool, probing: bool, refused_at: Option<f64>, level: f64) {
+        if probing {
+            self.bound = None;
+        } else if ramp && !self.cheap() {
+            // The rate grew for a round trip after the refused request left.
+            self.bound = refused_at.map(|r| r * MARGIN * MARGIN);
+        }
+        self.bound = self.bound.filter(|b| level < b * UNDER_BOUND);
+        self.at_bound_since = None;
+        if self.bound.is_some() {
+            if let Some(epoch) = self.epoch.as_mut() {
+                epoch.plateau = MIN_PLATEAU;
+            }
+        }
+    }
+
+    /// The probe's rate: quick toward [`Self::bound`] and no further while
+    /// there is one, else convex.
+    fn probe_rate(&self, epoch: Epoch, sending: Duration) -> f64 {
+        match self.bound {
+            Some(bound) => epoch.rate_at(sending, QUICK_PROBE_GAIN).min(bound),
+            None => epoch.rate_at(sending, self.probe_gain()),
+        }
+    }
+
+    /// A quick probe that held its bound for [`BOUND_HOLD`] without a 429
+    /// makes the bound the level.
+    fn hold_bound(&mut self, sending: Duration) {
+        let Some(bound) = self.bound else { return };
+        if self.rate.is_none_or(|r| r < bound) {
+            return;
+        }
+        let since = *self.at_bound_since.get_or_insert(sending);
+        if sending.saturating_sub(since) >= BOUND_HOLD {
+            self.bound = None;
+            self.at_bound_since = None;
+            self.epoch = Some(Epoch {
+                level: bound,
+                began: sending,
+                plateau: self.plateau(),
+            });
+        }
+    }
+
+    /// Counts a 429 into the current streak, and returns what the tenant
+    /// accepted per second over the streak so far, once it is long enough
+    /// to trust.
+    fn note_refusal(&mut self, now: Instant) -> Option<f64> {
+        let tenant_now = self.tenant_clock.now(now);
+        let gap = tenant_now.saturating_sub(self.last_refusal);
+        self.last_refusal = tenant_now;
+        match self.streak {
+            Some((began, accepted)) if gap <= STREAK_GAP => {
+                let span = tenant_now.saturating_sub(began);
+                // A window refuses until what it took during the ramp ages
+                // out: only a streak well after the ramp counts the quota.
+                let after_ramp = !self.slow_start && began >= self.ramp_ended + MIN_SAMPLE;
+                (span >= STREAK_MIN && after_ramp)
+                    .then(|| (self.accepted - accepted) as f64 / span.as_secs_f64())
+            }
+            _ => {
+                self.streak = Some((tenant_now, self.accepted));
+                None
+            }
+        }
     }
 
     /// The level after a 429, and the capacity it measured, if any.
@@ -326,7 +441,13 @@ impl RateControl {
                 let found = if self.cheap() {
                     rate.min(measured.unwrap_or(rate)) * MARGIN
                 } else {
-                    let wall = self.measure_wall(now).unwrap_or(f64::INFINITY);
+                    // Right after slow start (a quick probe), the wall
+                    // clock's measure still holds the whole pause slow
+                    // start's 429 brought: the probe's rate bounds it.
+                    let wall = match self.bound {
+                        Some(_) => rate * MARGIN,
+                        None => self.measure_wall(now).unwrap_or(f64::INFINITY),
+                    };
                     let accepted = measured.unwrap_or(0.0).min(wall).min(rate) * MARGIN;
                     let grew = accepted > epoch.level * (1.0 + SAME_CAPACITY);
                     if grew {
