@@ -71,14 +71,15 @@ const CHEAP_PAUSE: Duration = Duration::from_millis(100);
 const PROBING: f64 = 1.02;
 /// Two measures within this share of each other are the same capacity.
 const SAME_CAPACITY: f64 = 0.1;
-/// 429s no further apart than this (tenant clock) are one streak: the
+/// 429s no further apart than this (tenant clock, after the pause the
+/// earlier one brought) are one streak: the
 /// tenant is refusing what it is sent, so what it accepts meanwhile is its
 /// quota (a bucket or a window is empty at each 429, and what it accepted
 /// between two of them is what it let in).
 const STREAK_GAP: Duration = Duration::from_millis(500);
 /// The shortest streak whose acceptances are trusted as the quota: one
 /// request more or less is a tenth of this at 33 a second.
-const STREAK_MIN: Duration = Duration::from_millis(300);
+const STREAK_MIN: Duration = Duration::from_millis(150);
 /// A level this far under the rate slow start was refused at may be half
 /// the quota: slow start's measure cannot tell a small burst met as the
 /// ramp crossed the quota from a large one that carried it to twice the
@@ -89,6 +90,9 @@ const QUICK_PROBE_GAIN: f64 = 1.0;
 /// How long the quick probe holds the rate slow start was refused at
 /// without a 429 before it becomes the level.
 const BOUND_HOLD: Duration = Duration::from_secs(2);
+/// A streak's acceptances say what the tenant takes only when they are
+/// this far under what the run sends.
+const STREAK_BELOW: f64 = 0.9;
 /// The rate never falls below this (requests per second).
 const FLOOR: f64 = 0.5;
 /// A fixed `--rate` is paced this much under the rate given. The tenant
@@ -184,9 +188,10 @@ pub struct RateControl {
     /// See [`RateControl::tight`].
     tight: bool,
     /// When (tenant clock) the current streak of 429s began, and how many
-    /// requests had been accepted by then.
-    streak: Option<(Duration, u64)>,
-    /// When (tenant clock) the latest 429 arrived.
+    /// requests had been accepted by then,
+    /// and whether the rate was probing.
+    streak: Option<(Duration, u64, bool)>,
+    /// When (tenant clock) the pause the latest 429 brought ended.
     last_refusal: Duration,
     /// The rate slow start was refused at, while a level under it has not
     /// yet been probed up to it: see [`UNDER_BOUND`].
@@ -312,7 +317,8 @@ impl RateControl {
     /// `cost`: its `Retry-After`, or the backoff expected without one.
     /// Returns whether the rate was cut.
     pub fn throttled(&mut self, now: Instant, sent_at: Instant, cost: Duration) -> bool {
-        let streak = self.note_refusal(now);
+        let streak = self.note_refusal(now, cost);
+        eprintln!("429 t={:?} rate={:?} level={:?} bound={:?} probing={} streak={:?} cost={:?}", now.duration_since(self.clock.started), self.rate, self.epoch.map(|e| e.level), self.bound, self.probing(), streak, cost);
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return false;
         }
@@ -322,7 +328,7 @@ impl RateControl {
         self.tight |= self.epoch.is_some() && !probing;
         let refused_at = self.rate;
         let ramp = self.slow_start;
-        let (level, capacity) = self.next_level(sending, now);
+        let (level, capacity) = self.next_level(sending, now, streak);
         let level = match (self.epoch, streak) {
             (Some(epoch), Some(accepted)) if !probing => {
                 level.min((accepted * MARGIN).max(epoch.level * 0.5))
@@ -399,21 +405,43 @@ impl RateControl {
     /// Counts a 429 into the current streak, and returns what the tenant
     /// accepted per second over the streak so far, once it is long enough
     /// to trust.
-    fn note_refusal(&mut self, now: Instant) -> Option<f64> {
+    fn note_refusal(&mut self, now: Instant, cost: Duration) -> Option<f64> {
         let tenant_now = self.tenant_clock.now(now);
         let gap = tenant_now.saturating_sub(self.last_refusal);
-        self.last_refusal = tenant_now;
+        self.last_refusal = tenant_now + cost;
         match self.streak {
-            Some((began, accepted)) if gap <= STREAK_GAP => {
+            // A 429 at the level after a probe's begins a streak of its own.
+            Some((began, accepted, after_probe))
+                if gap <= STREAK_GAP && (self.probing() || !after_probe) =>
+            {
                 let span = tenant_now.saturating_sub(began);
+                let streak = (self.accepted - accepted) as f64 / span.as_secs_f64();
                 // A window refuses until what it took during the ramp ages
-                // out: only a streak well after the ramp counts the quota.
-                let after_ramp = !self.slow_start && began >= self.ramp_ended + MIN_SAMPLE;
-                (span >= STREAK_MIN && after_ramp)
-                    .then(|| (self.accepted - accepted) as f64 / span.as_secs_f64())
+                // out, so right after the ramp a streak counts less than
+                // the quota; what it accepted over the last window's length
+                // then is the quota.
+                let after_ramp = began >= self.ramp_ended + MIN_SAMPLE;
+                let streak = if after_ramp {
+                    streak
+                } else {
+                    streak.max(self.accepted_over(tenant_now, MIN_SAMPLE))
+                };
+                // The tenant is the bottleneck only when it takes clearly
+                // less than the run sends; near the rate, the streak counts
+                // the run's own pace.
+                let sent = self.rate.unwrap_or(f64::INFINITY);
+                let sampled = after_ramp || tenant_now >= MIN_SAMPLE;
+                // A probe that overshot a window leaves it full of what the
+                // probe sent, and what ages out meanwhile is less than the
+                // quota: only a streak that began at the level counts.
+                let trusted = sampled
+                    && !after_probe
+                    && span >= STREAK_MIN
+                    && streak < sent * STREAK_BELOW;
+                trusted.then_some(streak)
             }
             _ => {
-                self.streak = Some((tenant_now, self.accepted));
+                self.streak = Some((tenant_now, self.accepted, self.probing()));
                 None
             }
         }
@@ -432,7 +460,7 @@ impl RateControl {
     /// - The first 429 goes under what the tenant accepted lately (the last
     ///   doubling of slow start), or 3% under the rate when it is cheap;
     ///   without enough sample, to half the rate (3% off when cheap).
-    fn next_level(&self, sending: Duration, now: Instant) -> (f64, Option<f64>) {
+    fn next_level(&self, sending: Duration, now: Instant, streak: Option<f64>) -> (f64, Option<f64>) {
         let rate = self.rate;
         match self.epoch {
             Some(epoch) if self.probing() => {
@@ -465,7 +493,11 @@ impl RateControl {
                 if self.cheap() {
                     return (level, measured);
                 }
-                let under = self.measure_wall(now).map_or(f64::INFINITY, |m| m * MARGIN);
+                // The wall clock's measure holds the pauses, which a
+                // window's shape has and a bucket's has not; a streak of
+                // 429s measured what either takes.
+                let wall = self.measure_wall(now).map(|m| m.max(streak.unwrap_or(0.0)));
+                let under = wall.map_or(f64::INFINITY, |m| m * MARGIN);
                 (under.clamp(epoch.level * 0.5, level), measured)
             }
             None if self.slow_start => {
@@ -565,6 +597,17 @@ impl RateControl {
             .filter(|(_, at)| *at + span >= tenant_now)
             .count();
         (span >= MIN_SAMPLE && count > 0).then(|| count as f64 / span.as_secs_f64())
+    }
+
+    /// Requests per second accepted over the last `span` of the tenant's
+    /// clock.
+    fn accepted_over(&self, tenant_now: Duration, span: Duration) -> f64 {
+        let count = self
+            .recent
+            .iter()
+            .filter(|(_, at)| *at + span >= tenant_now)
+            .count();
+        count as f64 / span.as_secs_f64()
     }
 
     /// Probing that finds the same capacity again waits longer next time.
