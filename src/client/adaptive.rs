@@ -318,7 +318,6 @@ impl RateControl {
     /// Returns whether the rate was cut.
     pub fn throttled(&mut self, now: Instant, sent_at: Instant, cost: Duration) -> bool {
         let streak = self.note_refusal(now, cost);
-        eprintln!("429 t={:?} rate={:?} level={:?} bound={:?} probing={} streak={:?} cost={:?}", now.duration_since(self.clock.started), self.rate, self.epoch.map(|e| e.level), self.bound, self.probing(), streak, cost);
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return false;
         }
@@ -394,6 +393,9 @@ impl RateControl {
         if sending.saturating_sub(since) >= BOUND_HOLD {
             self.bound = None;
             self.at_bound_since = None;
+            // The tenant took the bound for as long: what it accepted when
+            // slow start was refused no longer caps the rate to report.
+            self.capacity = None;
             self.epoch = Some(Epoch {
                 level: bound,
                 began: sending,
@@ -434,10 +436,8 @@ impl RateControl {
                 // A probe that overshot a window leaves it full of what the
                 // probe sent, and what ages out meanwhile is less than the
                 // quota: only a streak that began at the level counts.
-                let trusted = sampled
-                    && !after_probe
-                    && span >= STREAK_MIN
-                    && streak < sent * STREAK_BELOW;
+                let trusted =
+                    sampled && !after_probe && span >= STREAK_MIN && streak < sent * STREAK_BELOW;
                 trusted.then_some(streak)
             }
             _ => {
@@ -460,7 +460,12 @@ impl RateControl {
     /// - The first 429 goes under what the tenant accepted lately (the last
     ///   doubling of slow start), or 3% under the rate when it is cheap;
     ///   without enough sample, to half the rate (3% off when cheap).
-    fn next_level(&self, sending: Duration, now: Instant, streak: Option<f64>) -> (f64, Option<f64>) {
+    fn next_level(
+        &self,
+        sending: Duration,
+        now: Instant,
+        streak: Option<f64>,
+    ) -> (f64, Option<f64>) {
         let rate = self.rate;
         match self.epoch {
             Some(epoch) if self.probing() => {
