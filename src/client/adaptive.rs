@@ -28,6 +28,16 @@
 //!   finds the same capacity again. Then it probes with convex growth, slow
 //!   at first and then fast (as CUBIC does), so a quota that came back is
 //!   found within seconds of the plateau's end.
+//! - 429s close on each other's heels are a streak: the tenant refuses what
+//!   it is sent, a bucket or window is empty at each of them, and what it
+//!   accepted in between is its quota, whatever its burst. A streak that
+//!   began at the level sets the level under that (a quota that shrank is
+//!   followed in a few 429s, not one 3% step per 429).
+//! - Slow start's measure cannot tell a small burst met as the ramp crossed
+//!   the quota (it lands near half the quota) from a large one that carried
+//!   the ramp to twice the quota (it lands on it): a level far under the
+//!   rate slow start was refused at is probed quickly toward that rate
+//!   ([`UNDER_BOUND`]), which becomes the level once it held.
 //!
 //! A fixed `--rate` is a ceiling, paced [`FIXED_HEADROOM`] under the rate
 //! given; an unlimited run has none and adopts a rate only when the first
@@ -39,6 +49,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use clock::SendingClock;
 
 /// Where `--rate auto` begins: low enough for any tenant.
 pub const AUTO_START: f64 = 10.0;
@@ -109,43 +121,6 @@ pub enum Rate {
     Fixed(f64),
     /// Start at a safe rate and adapt to the tenant's answers.
     Auto,
-}
-
-/// Time since the run began, less the time every worker was paused.
-#[derive(Debug)]
-struct SendingClock {
-    started: Instant,
-    paused_before: Duration,
-    pause: Option<(Instant, Instant)>,
-}
-
-impl SendingClock {
-    fn new(started: Instant) -> Self {
-        SendingClock {
-            started,
-            paused_before: Duration::ZERO,
-            pause: None,
-        }
-    }
-
-    fn now(&self, now: Instant) -> Duration {
-        let paused_now = self.pause.map_or(Duration::ZERO, |(from, until)| {
-            now.min(until).saturating_duration_since(from)
-        });
-        now.saturating_duration_since(self.started)
-            .saturating_sub(self.paused_before + paused_now)
-    }
-
-    fn pause(&mut self, from: Instant, until: Instant) {
-        match self.pause {
-            Some((start, end)) if from <= end => self.pause = Some((start, end.max(until))),
-            Some((start, end)) => {
-                self.paused_before += end.saturating_duration_since(start);
-                self.pause = Some((from, until));
-            }
-            None => self.pause = Some((from, until)),
-        }
-    }
 }
 
 /// Growth since the last cut: its level, when it began (sending time), how
@@ -639,5 +614,6 @@ impl Epoch {
     }
 }
 
+mod clock;
 #[cfg(test)]
 mod tests;
