@@ -517,4 +517,18 @@ mod tests {
         };
         assert!(opts.validate().unwrap_err().contains("--reset-rate"));
     }
+
+    #[test]
+    fn a_window_offset_must_lie_inside_the_window() {
+        let cli = Cli::try_parse_from(["mock", "--quota-window-offset", "0.5"]).unwrap();
+        assert!(cli.opts.validate().is_ok());
+        assert_eq!(
+            cli.opts.quota_spec().window_offset,
+            Duration::from_millis(500)
+        );
+        assert!(Cli::try_parse_from(["mock", "--quota-window-offset", "-1"]).is_err());
+        let cli = Cli::try_parse_from(["mock", "--quota-window-offset", "1"]).unwrap();
+        let why = cli.opts.validate().unwrap_err();
+        assert!(why.contains("--quota-window-offset"), "{why}");
+    }
 }

@@ -18,8 +18,7 @@ pub enum QuotaModel {
     TokenBucket,
     /// --rate × --quota-window requests per window; windows start on whole
     /// multiples of the window since the Unix epoch (as gateways' rate-limit
-    /// services count them), or --quota-window-offset after them, and
-    /// Retry-After is the time to the window's end.
+    /// services count them) and Retry-After is the time to the window's end.
     FixedWindow,
     /// At most --rate × --quota-window requests in any --quota-window
     /// seconds (a log of admissions).
