@@ -162,10 +162,10 @@ pub struct RateControl {
     epoch: Option<Epoch>,
     /// See [`RateControl::tight`].
     tight: bool,
-    /// When (tenant clock) the current streak of 429s began, and how many
-    /// requests had been accepted by then,
+    /// When (tenant clock, then sending time) the current streak of 429s
+    /// began, how many requests had been accepted by then,
     /// and whether the rate was probing.
-    streak: Option<(Duration, u64, bool)>,
+    streak: Option<(Duration, Duration, u64, bool)>,
     /// When (tenant clock) the pause the latest 429 brought ended.
     last_refusal: Duration,
     /// The rate slow start was refused at, while a level under it has not
@@ -388,10 +388,15 @@ impl RateControl {
         self.last_refusal = tenant_now + cost;
         match self.streak {
             // A 429 at the level after a probe's begins a streak of its own.
-            Some((began, accepted, after_probe))
+            Some((began, sending_began, accepted, after_probe))
                 if gap <= STREAK_GAP && (self.probing() || !after_probe) =>
             {
-                let span = tenant_now.saturating_sub(began);
+                // Counted in sending time: a pause longer than the burst
+                // takes to refill wastes what the tenant would have let in,
+                // and counting it would read a bucket as smaller than it is.
+                // Leaving it out reads it as larger by the burst, which the
+                // callers only ever take as a bound.
+                let span = self.clock.now(now).saturating_sub(sending_began);
                 let streak = (self.accepted - accepted) as f64 / span.as_secs_f64();
                 // A window refuses until what it took during the ramp ages
                 // out, so right after the ramp a streak counts less than
@@ -416,7 +421,8 @@ impl RateControl {
                 trusted.then_some(streak)
             }
             _ => {
-                self.streak = Some((tenant_now, self.accepted, self.probing()));
+                let sending = self.clock.now(now);
+                self.streak = Some((tenant_now, sending, self.accepted, self.probing()));
                 None
             }
         }
