@@ -5,8 +5,12 @@
 #
 #   quota matrix    each quota model of the simulated tenant (token bucket
 #                   with bursts of 10 and 1, fixed window, sliding window,
-#                   another client taking 30%, a quota halved mid-run) ×
-#                   {--rate = quota, --rate = 2 × quota, --rate auto}
+#                   another client taking 30%, a quota halved mid-run; and
+#                   burst 1 and a sliding window with whole-second
+#                   Retry-After, 20/s with a burst of 2, no Retry-After,
+#                   another client taking 50%, a quota halving and one
+#                   doubling after 8 s, windows not aligned to the wall
+#                   clock) × {--rate = quota, --rate = 2 × quota, --rate auto}
 #   latency-bound   50 ms tenant latency, no quota, -j 64
 #   overhead-bound  no quota, no latency, unlimited rate, 20,000 rows; and the
 #                   same job by two peers (scripts/peer_python.py and
@@ -17,8 +21,8 @@
 #                   the plan's peak RSS and time beside a dry run with
 #                   lookups of the same rows, and apply beside a plain run
 #
-# usage: scripts/bench.sh          everything (about fifteen minutes)
-#        scripts/bench.sh quota    the quota matrix only (about seven minutes)
+# usage: scripts/bench.sh          everything (about thirty minutes)
+#        scripts/bench.sh quota    the quota matrix only (about twenty minutes)
 #        scripts/bench.sh plan     plan and apply only (about two minutes)
 # On two cores. Environment knobs:
 #   BENCH_PEER_ROWS   rows given to the GNU parallel peer (default 2000: it
@@ -28,7 +32,7 @@
 #                     dry run); the table gives the median (default 5)
 #   BENCH_KEEP=1      keep the work directory (inputs, results, summaries)
 #   BENCH_MODELS      quota models to run, space-separated names from the
-#                     matrix (default: all six)
+#                     matrix (default: all fourteen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -214,7 +218,10 @@ subset "$ROWS" "$OVERHEAD_ROWS" "$WORK/overhead.csv"
 subset "$ROWS" "$PEER_ROWS" "$WORK/peer.csv"
 
 # The quota matrix: one line per model (name, rows, the client's share of
-# the quota, the mock's quota flags). Rows are 20 s or more at the share.
+# the quota at the start, the mock's quota flags; --rate in the flags
+# replaces the quota of 100). Rows are 20 s at the rate the quota leaves the
+# client. The first six are the matrix the fixed rates are held to; the
+# others are shapes --rate auto is held to (a fixed rate is reported there).
 QUOTA_MODELS=(
     "bucket-b10-seconds|2000|100|--burst 10 --retry-after seconds"
     "bucket-b1-exact|2000|100|--burst 1 --retry-after exact"
@@ -222,6 +229,14 @@ QUOTA_MODELS=(
     "sliding-window-exact|2000|100|--quota-model sliding-window --quota-window 1 --retry-after exact"
     "background-30-absent|1400|70|--burst 10 --background-share 0.3 --retry-after absent"
     "schedule-halved-exact|2000|100|--burst 10 --quota-schedule 10s:50,20s:100 --retry-after exact"
+    "bucket-b1-seconds|2000|100|--burst 1 --retry-after seconds"
+    "sliding-window-seconds|2000|100|--quota-model sliding-window --quota-window 1 --retry-after seconds"
+    "bucket-20-b2-seconds|400|20|--rate 20 --burst 2 --retry-after seconds"
+    "bucket-b10-absent|2000|100|--burst 10 --retry-after absent"
+    "background-50-date|1000|50|--burst 10 --background-share 0.5 --retry-after http-date"
+    "schedule-halving-exact|1400|100|--burst 10 --quota-schedule 8s:50 --retry-after exact"
+    "schedule-doubling-exact|1600|50|--rate 50 --burst 10 --quota-schedule 8s:100 --retry-after exact"
+    "fixed-window-offset-date|2000|100|--quota-model fixed-window --quota-window 1 --quota-window-offset 0.5 --retry-after http-date"
 )
 if [ -n "${BENCH_MODELS:-}" ]; then
     chosen=()
@@ -242,7 +257,10 @@ for model in "${QUOTA_MODELS[@]}"; do
         [ "$rate" = "$((2 * share))" ] && label=2x
         say "bench: quota matrix, $name, --rate $rate ($rows rows)"
         # shellcheck disable=SC2086 # the flags are words on purpose
-        start_mock --rate "$QUOTA" $flags
+        case " $flags " in
+            *" --rate "*) start_mock $flags ;;
+            *) start_mock --rate "$QUOTA" $flags ;;
+        esac
         run_against_mock "quota-$name-$label" "$WORK/quota-$name.csv" --rate "$rate" -j 16
         curl -sf "$BASE/__mock/stats" >"$WORK/quota-$name-$label.stats.json"
         stop_mock
@@ -257,6 +275,8 @@ def available_at(flags, t):
     """The client's quota t seconds after the tenant's first request."""
     words = flags.split()
     rate, share = quota, 0.0
+    if "--rate" in words:
+        rate = float(words[words.index("--rate") + 1])
     if "--background-share" in words:
         share = float(words[words.index("--background-share") + 1])
     if "--quota-schedule" in words:
@@ -292,6 +312,8 @@ def figures(name, label, flags):
         "settled_rate": summary.get("settled_rate"), "trace": accepted,
     }
 
+HELD = {"bucket-b10-seconds", "bucket-b1-exact", "fixed-window-date",
+        "sliding-window-exact", "background-30-absent", "schedule-halved-exact"}
 print("| quota model | --rate | achieved ÷ available | 429s ÷ requests | failed rows | s to within 10% | settled rate | target |")
 print("|---|---|---|---|---|---|---|---|")
 traces = []
@@ -299,7 +321,11 @@ for model in models:
     name, rows, share, flags = model.split("|")
     for label, shown in (("quota", share), ("2x", str(2 * int(share))), ("auto", "auto")):
         f = figures(name, label, flags)
-        if label == "quota":
+        if label == "auto":
+            target = "≥ 0.90, 429s < 3%"
+        elif name not in HELD:
+            target = "–"
+        elif label == "quota":
             target = "≥ 0.90, 0 429s" if "fixed-window" in flags else "≥ 0.95, 0 429s"
         else:
             target = "≥ 0.90, 429s < 5%"
