@@ -20,6 +20,7 @@ mod args;
 mod completions;
 mod help;
 mod man;
+mod plans;
 mod profiles;
 mod values;
 
@@ -39,6 +40,17 @@ pub enum Command {
     /// `man`: the main page on stdout; `man --dir DIR`: every page, written
     /// into DIR.
     Man(Option<PathBuf>),
+    /// `approve PLAN --key KEY`: sign the plan's digest and append the
+    /// approval.
+    ApprovePlan {
+        path: PathBuf,
+        key: PathBuf,
+    },
+    /// `show PLAN`: print a plan for review.
+    ShowPlan {
+        path: PathBuf,
+        format: crate::plan::show::ShowFormat,
+    },
     #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
@@ -133,7 +145,49 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
                              command into DIR (e.g. ~/.local/share/man/man1) instead",
                         ),
                 ),
-        );
+        )
+        .subcommand(
+            clap::Command::new("show")
+                .about("Print a plan for review: its summary, then each row's action")
+                .arg(
+                    clap::Arg::new("plan")
+                        .required(true)
+                        .value_name("PLAN")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                )
+                .arg(
+                    clap::Arg::new("format")
+                        .long("format")
+                        .value_name("FORMAT")
+                        .default_value("text")
+                        .value_parser(["text", "csv", "jsonl"])
+                        .help("text for reading, csv for a spreadsheet, jsonl for a script"),
+                ),
+        )
+        .subcommand(
+            clap::Command::new("approve")
+                .about("Approve a plan: sign its digest with an SSH key and append the approval")
+                .long_about(help::APPROVE_PAGE)
+                .arg(
+                    clap::Arg::new("plan")
+                        .required(true)
+                        .value_name("PLAN")
+                        .value_parser(clap::value_parser!(PathBuf)),
+                )
+                .arg(
+                    clap::Arg::new("key")
+                        .long("key")
+                        .required(true)
+                        .value_name("KEY")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help(
+                            "The private key to sign with, or the .pub of a key held in ssh-agent",
+                        ),
+                ),
+        )
+        .subcommand(help::apply_command(RunArgs::augment_args(
+            clap::Command::new("apply"),
+        )));
     #[cfg(feature = "mock")]
     {
         // augment_args sets the struct's own doc as `about`: ours go after.
@@ -211,17 +265,25 @@ where
                 ),
             }))
         }
+        "approve" => plans::approve(sub),
+        "show" => plans::show(sub),
         #[cfg(feature = "mock")]
         "mock" => Ok(Command::Mock(Box::new(
             MockOptions::from_arg_matches(sub).map_err(from_matches)?,
         ))),
         _ => {
-            let op = ops::find(name)
-                .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?;
+            let (op, applying) = match name {
+                "apply" => plans::apply_plan(sub)?,
+                _ => (
+                    ops::find(name)
+                        .ok_or_else(|| CliError::Usage(format!("unknown operation {name}")))?,
+                    None,
+                ),
+            };
             let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
             let argv = argv_without_token(&args.0);
             let Some(profile_name) = run.profile.clone() else {
-                return run_command(op, run, sub, &[], None, argv);
+                return run_command(op, run, sub, &[], None, argv, applying);
             };
             let explicit = run.config.clone();
             let profiles =
@@ -245,7 +307,7 @@ where
                 })?;
             let sub = matches.subcommand_matches(name).expect("the same command");
             let run = RunArgs::from_arg_matches(sub).map_err(from_matches)?;
-            run_command(op, run, sub, &from_profile, Some(&profile), argv)
+            run_command(op, run, sub, &from_profile, Some(&profile), argv, applying)
         }
     }
 }
@@ -289,6 +351,7 @@ fn run_command(
     from_profile: &[String],
     profile: Option<&profiles::Profile>,
     argv: Vec<String>,
+    applying: Option<Box<crate::plan::Applying>>,
 ) -> Result<Command, CliError> {
     let mock = run.mock;
     let given = prefer_flags_over_environment(&mut run, matches, from_profile);
@@ -302,6 +365,7 @@ fn run_command(
         flags.approvals_required = profile.approvals;
         flags.allowed_signers = profile.allowed_signers.clone();
     }
+    plans::bind(op, &mut flags, applying)?;
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }
 

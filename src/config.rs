@@ -18,6 +18,7 @@ use crate::output::naming::{
     default_output, dry_run_output, is_stdout, next_output, retry_path, stdin_output,
 };
 use crate::output::Format;
+use crate::plan::Applying;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
@@ -67,6 +68,11 @@ pub struct Config {
     /// `--token` was typed on the command line, where the process list
     /// shows it.
     pub token_on_command_line: bool,
+    /// `--plan FILE`: read the tenant's state and write the plan here;
+    /// change nothing.
+    pub plan: Option<PathBuf>,
+    /// `apply PLAN`: the rows come from this plan, checked before the run.
+    pub apply: Option<Box<Applying>>,
     /// Where the tenant and the credential came from, for the banner.
     pub origins: Origins,
     /// The change ticket (`--ticket`), stamped into every output.
@@ -185,6 +191,8 @@ pub struct Flags {
     pub allowed_signers: Option<PathBuf>,
     pub limits: Limits,
     pub resume: Vec<PathBuf>,
+    pub plan: Option<PathBuf>,
+    pub apply: Option<Box<Applying>>,
 }
 
 /// The OAuth client's flags as given.
@@ -314,6 +322,16 @@ impl Config {
                 operation.name
             )));
         }
+        if flags.plan.is_some() && flags.dry_run.is_some() {
+            return Err(ConfigError::Refused(
+                "--plan already changes nothing: drop --dry-run".into(),
+            ));
+        }
+        if flags.plan.is_some() && flags.verify {
+            return Err(ConfigError::Refused(
+                "--plan changes nothing, so there is nothing for --verify to read back; give --verify to apply".into(),
+            ));
+        }
         if flags.ticket_required && flags.ticket.is_none() {
             return Err(ConfigError::Refused(format!(
                 "profile {} requires a change ticket: add --ticket ID (nothing was sent)",
@@ -348,6 +366,8 @@ impl Config {
             limits: flags.limits,
             resume: flags.resume,
             token_on_command_line: flags.token_on_command_line,
+            plan: flags.plan,
+            apply: flags.apply,
             ticket: flags.ticket,
             approvals_required: flags.approvals_required,
             allowed_signers: flags.allowed_signers,
@@ -356,8 +376,8 @@ impl Config {
 }
 
 /// The results file and the retry file. With no `-o`, the results go beside
-/// the input (or follow the last `--resume` file); a dry run writes its own
-/// name, never the real run's. The retry file is the real run's in a dry
+/// the input (or follow the last `--resume` file); a dry run, and a plan's
+/// run, write their own name, never the real run's. The retry file is the real run's in a dry
 /// run too (which writes none, but checks it as the real run would), and
 /// sits beside the default results when they go to standard output.
 fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
@@ -369,7 +389,11 @@ fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
     match &flags.output {
         Some(output) if is_stdout(output) => (output.clone(), retry_path(&default)),
         Some(output) => (output.clone(), retry_path(output)),
-        None if flags.dry_run.is_some() => (dry_run_output(&default), retry_path(&default)),
+        // A plan's own run changes nothing either: its rows leave the
+        // results name to the apply that follows.
+        None if flags.dry_run.is_some() || flags.plan.is_some() => {
+            (dry_run_output(&default), retry_path(&default))
+        }
         None => (default.clone(), retry_path(&default)),
     }
 }
@@ -386,6 +410,9 @@ fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(),
         roles.push(("the results file (-o)", output));
     }
     roles.push(("the retry file", retry));
+    if let Some(plan) = &flags.plan {
+        roles.push(("the --plan file", plan));
+    }
     if let Some(log) = &flags.log_file {
         roles.push(("the --log-file", log));
     }
@@ -486,16 +513,21 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
     refuse_mixed_credentials(&flags.given)?;
     refuse_tenant_from_elsewhere(flags)?;
     // A dry run that sends nothing checks the client's flags all the same.
+    // A plan, and an apply that re-reads each target, read what --verify reads.
+    let reads_state =
+        flags.verify || flags.plan.is_some() || flags.apply.as_ref().is_some_and(|a| a.recheck);
     let oauth = match flags.oauth.any() {
         true => Some(oauth_settings(
             operation,
             &flags.oauth,
             flags.mock,
-            flags.verify,
+            reads_state,
         )?),
         false => None,
     };
     match flags.dry_run {
+        // A plan sends lookups and reads only.
+        None if flags.plan.is_some() => Ok(DryRun::Lookups(target(flags, oauth)?)),
         None => Ok(DryRun::Off(target(flags, oauth)?)),
         Some(DryRunFlag::Lookup) => Ok(DryRun::Lookups(target(flags, oauth)?)),
         // Nothing is sent, but a --base-url the real run would refuse is

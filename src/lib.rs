@@ -17,6 +17,7 @@ pub mod net;
 pub mod ops;
 pub mod outcome;
 pub mod output;
+pub mod plan;
 pub mod progress;
 pub mod runner;
 pub mod safety;

@@ -35,6 +35,25 @@ fn main() -> ExitCode {
             Err(e) => fatal(anyhow::Error::new(e).context("cannot write to stdout")),
         };
     }
+    if let Command::ApprovePlan { path, key } = &command {
+        return match securid_bulk::plan::approve(path, key) {
+            Ok(digest) => {
+                eprintln!("approved {} ({digest})", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fatal(e),
+        };
+    }
+    if let Command::ShowPlan { path, format } = &command {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let shown = securid_bulk::plan::show::show(path, *format, &mut out)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| out.flush().map_err(anyhow::Error::from));
+        return match shown {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fatal(e),
+        };
+    }
     let runtime = match &command {
         Command::Run(_) => runner::runtime(),
         _ => tokio::runtime::Runtime::new(),

@@ -12,7 +12,7 @@ mod verify;
 pub use entries::*;
 pub use lookups::{
     Answer, Lookup, Resolver, DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME,
-    USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME,
+    USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME, USER_DEVICES,
 };
 pub use verify::{Expect, Found, Verify};
 
@@ -179,6 +179,9 @@ pub struct Operation {
     /// For a read that lists things (the `report`): one results line per
     /// listed item instead of one per row.
     pub lists: Option<&'static Listing>,
+    /// The kind of credential the operation acts on, if any: a row naming
+    /// only a user stands for each credential of this kind the user holds.
+    pub credential: Option<&'static Credential>,
     /// The OAuth permission the call needs.
     pub permission: &'static str,
     /// How a run of it is taken back: by which operation, or not at all.
@@ -205,6 +208,37 @@ pub enum Undo {
     },
 }
 
+/// A kind of credential, as operations on it need to know it.
+#[derive(Debug)]
+pub struct Credential {
+    /// For messages: `DS100`, `SID700`.
+    pub kind: &'static str,
+    /// Its `deviceType` in the user's authenticators listing.
+    pub device_type: &'static str,
+    /// The row fields that name one credential, each with the listing's
+    /// member that holds it.
+    pub fields: &'static [(Field, &'static str)],
+    /// Lists a user's authenticators.
+    pub listing: &'static Lookup,
+    /// The lookups that show who holds a credential.
+    pub held_by: &'static [&'static Lookup],
+}
+
+impl Credential {
+    pub fn names(&self, field: Field) -> bool {
+        self.fields.iter().any(|(f, _)| *f == field)
+    }
+
+    /// How a row is checked to be its user's: who holds the credential.
+    pub fn holder_check(&self) -> Verify {
+        Verify {
+            lookups: self.held_by,
+            owner: ("userId", Field::UserId),
+            expect: Expect::Held,
+        }
+    }
+}
+
 impl Operation {
     /// The operation that takes this one's change back, if any.
     pub fn inverse(&self) -> Option<&'static Operation> {
@@ -217,6 +251,24 @@ impl Operation {
     /// Whether a change of this operation can never be taken back.
     pub fn irreversible(&self) -> bool {
         matches!(self.undo, Undo::Never)
+    }
+
+    /// Whether a row with these values names a user but no credential, and
+    /// so stands for each credential of the operation's kind the user holds.
+    pub fn expands<'a>(&self, value: impl Fn(Field) -> Option<&'a str>) -> bool {
+        let Some(credential) = self.credential else {
+            return false;
+        };
+        let names_user = [Field::UserId, Field::Email, Field::Username]
+            .into_iter()
+            .any(|f| value(f).is_some());
+        names_user && credential.fields.iter().all(|(f, _)| value(*f).is_none())
+    }
+
+    /// Whether a required field may be left out because the row can be
+    /// expanded into the user's credentials.
+    pub fn expandable(&self, field: Field) -> bool {
+        self.credential.is_some_and(|c| c.names(field))
     }
 
     /// The documented meaning of a status code, if the vendor lists it.

@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::ops::Field;
 
+mod planned;
+
+pub use planned::{Action, Planned, PlannedTarget};
+
 /// What happened to one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,7 +151,9 @@ pub struct RowResult {
     pub listed: Vec<Vec<String>>,
     /// The row's line in the undo file: the values of the target this run
     /// changed. `None` when the run did not change it, or cannot say.
-    pub undo: Option<Vec<(Field, String)>>,
+    pub undo: Vec<Vec<(Field, String)>>,
+    /// What planning found for the row (`--plan` only).
+    pub planned: Option<Box<Planned>>,
 }
 
 impl RowResult {
@@ -174,7 +180,8 @@ impl RowResult {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
-            undo: None,
+            undo: Vec::new(),
+            planned: None,
         }
     }
 }
@@ -251,7 +258,7 @@ pub struct Attempted {
     /// A listing read's items (see `ops::Listing`).
     pub listed: Vec<Vec<String>>,
     /// The target's values for the undo file, when this row changed it.
-    pub undo: Option<Vec<(Field, String)>>,
+    pub undo: Vec<Vec<(Field, String)>>,
 }
 
 impl Attempted {
@@ -280,7 +287,7 @@ impl Attempted {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
-            undo: None,
+            undo: Vec::new(),
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
+mod planning;
 mod report;
 mod undo;
 mod workers;
@@ -52,6 +53,8 @@ pub enum RunError {
     Confirm(#[from] ConfirmError),
     #[error("cannot write the retry file: {0}")]
     Retry(#[from] RetryError<InputError>),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
     #[error("{0}")]
     Setup(String),
 }
@@ -88,6 +91,8 @@ struct Written {
     refused_for_good: u64,
     /// Lines this run wrote to the undo file, when it keeps one.
     undone: Option<u64>,
+    /// A `--plan` run's plan: its path, digest and what it comes to.
+    plan: Option<(std::path::PathBuf, String, crate::plan::Tally)>,
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -157,6 +162,16 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     let scan = Arc::new(scan);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
+    if let Some(plan) = &config.plan {
+        planning::check_plan_path(plan, config.force)?;
+    }
+    let approvers = match &config.apply {
+        Some(applying) => {
+            let signers = config.allowed_signers.as_deref();
+            applying.approvers(config.approvals_required, signers)?
+        }
+        None => Vec::new(),
+    };
     let Watched { halt, sending } = watched;
     announce_unused_environment(&config);
     check_undo(&config)?;
@@ -168,6 +183,20 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         return Err(e.into());
     }
     let identity = run_identity(&config, &scan, &connection);
+    if let Some(applying) = &config.apply {
+        let bound = applying.check_tenant(
+            &connection.tenant_label,
+            "from --base-url, SECURID_BASE_URL, the profile or --mock",
+        );
+        if let Err(e) = bound {
+            connection.close().await;
+            return Err(e.into());
+        }
+        if !config.quiet {
+            let banner = planning::banner(config.operation, applying, &approvers);
+            eprintln!("{banner}");
+        }
+    }
     announce_profile(&config, &connection);
     if let Err(e) = check_undo_input(&config, &scan, &connection) {
         connection.close().await;
@@ -185,6 +214,13 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
+    if let Some((path, digest, plan)) = &written.plan {
+        let (summary, path) = (
+            crate::plan::summary_line(config.operation, plan),
+            path.display(),
+        );
+        eprintln!("{summary}\nplan written to {path} ({digest}); review it with `securid-bulk show {path}`, then `securid-bulk apply {path}`");
+    }
     // A retry file that cannot be written still leaves the summary and the
     // carry-on command on screen; the run then ends with the error.
     let (retry, retry_error) = match write_retry(&config, &scan, &written, &identity) {
@@ -325,6 +361,7 @@ async fn send_rows(
     started.prompt = asking.elapsed();
     let listing = config.operation.lists;
     let header = listed_header(&scan.columns.header, listing);
+    let plan = planning::create_plan(config, scan, connection)?;
     let writer = ResultsWriter::create_as(
         &config.output,
         &header,
@@ -342,8 +379,7 @@ async fn send_rows(
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(
-        writer,
-        undo,
+        (writer, undo, plan),
         listing,
         results_rx,
         tally.clone(),
@@ -424,6 +460,10 @@ fn write_retry(
         return Ok(None);
     }
     let path = config.retry.clone();
+    if let Some(applying) = &config.apply {
+        planning::write_plan_retry(config, applying, &written.to_retry, identity)?;
+        return Ok(Some(path));
+    }
     let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
     let header = reader.next_header();
     let rows = std::iter::from_fn(move || reader.next_row())
@@ -445,6 +485,9 @@ fn write_retry(
 async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
     let (path, op, delimiter) = (config.input.clone(), config.operation, config.delimiter);
     let resume = config.resume.clone();
+    if let Some(applying) = &config.apply {
+        return planning::scan_plan(config, applying);
+    }
     tokio::task::spawn_blocking(move || {
         let done = Done::load(&resume, op)?;
         let scan = input::scan_resuming(&path, op, delimiter, &done)?;
@@ -469,16 +512,24 @@ async fn send_row(
     let started = Instant::now();
     let (op, row_values) = (config.operation, &row.checked);
     let sending = async {
-        match config.dry_run {
-            DryRun::Lookups(_) => client.check_lookups(op, row_values).await,
-            // An offline dry run has no client, so no worker.
-            DryRun::Off(_) | DryRun::Offline { .. } => {
-                client.execute(op, row_values, config.verify).await
+        match (&config.dry_run, &config.apply, &row.planned) {
+            (DryRun::Lookups(_), _, _) if config.plan.is_some() => {
+                let (attempted, planned) = client.plan_row(op, row_values).await;
+                (attempted, Some(Box::new(planned)))
             }
+            (DryRun::Lookups(_), _, _) => (client.check_lookups(op, row_values).await, None),
+            (_, Some(applying), Some(planned)) => {
+                let recheck = applying.recheck;
+                let applied = client.apply_row(op, row_values, planned, recheck, config.verify);
+                (applied.await, None)
+            }
+            // An offline dry run has no client, so no worker.
+            _ => (client.execute(op, row_values, config.verify).await, None),
         }
     };
     let span = tracing::info_span!("row", line = row.line, ticket = config.ticket.as_deref());
-    let (attempted, first_sent) = crate::client::first_send(sending.instrument(span)).await;
+    let ((attempted, planned), first_sent) =
+        crate::client::first_send(sending.instrument(span)).await;
     // A row the halt kept off the wire says nothing about the tenant.
     if attempted.outcome != Outcome::NotAttempted {
         if let Some(reason) = watch.record(&attempted, started) {
@@ -499,6 +550,7 @@ async fn send_row(
         verified: attempted.verified,
         listed: attempted.listed,
         undo: attempted.undo,
+        planned,
     }
 }
 
@@ -532,7 +584,11 @@ fn spawn_reader(
         let mut work = Handoff::new(work, runtime.clone());
         let mut results = Handoff::new(results, runtime);
         let read = (|| {
-            for row in Rows::open(&config.input, config.operation, &scan)? {
+            let rows: Box<dyn Iterator<Item = Result<Row, InputError>>> = match &config.apply {
+                Some(applying) => Box::new(planning::plan_rows(&config, applying, &scan)?),
+                None => Box::new(Rows::open(&config.input, config.operation, &scan)?),
+            };
+            for row in rows {
                 let row = row?;
                 let Some((outcome, message)) = unsent(&config, &row, &halt, &canary) else {
                     // Results known so far go out before the reader may wait

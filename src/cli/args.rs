@@ -265,6 +265,12 @@ pub(super) struct RunArgs {
     /// No progress display; errors and the summary only.
     #[arg(help_heading = LOGGING, short, long)]
     quiet: bool,
+
+    /// Change nothing: read each row's lookups and its target's current
+    /// state (paced by --rate) and write what a run would do to FILE, for
+    /// `show`, `approve` and `apply`.
+    #[arg(help_heading = SAFETY, long, value_name = "FILE", conflicts_with = "dry_run")]
+    plan: Option<PathBuf>,
 }
 
 /// The results' format, as typed.
@@ -371,6 +377,8 @@ impl RunArgs {
                 max_unreachable: self.max_unreachable,
             },
             resume: self.resume,
+            plan: self.plan,
+            apply: None,
         }
     }
 }

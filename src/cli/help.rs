@@ -136,6 +136,60 @@ touching a real tenant. It prints its URL, a static token and commands to \
 paste, then serves until Ctrl-C; `--mock` on an operation starts the same \
 tenant inside the run.";
 
+/// `apply PLAN`: the flags of any run, the plan in place of the input, and
+/// the checks only an apply makes.
+pub fn apply_command(cmd: clap::Command) -> clap::Command {
+    cmd.about("Send exactly the changes of a plan made with --plan")
+        .long_about(APPLY_PAGE)
+        .args_override_self(true)
+        .mut_arg("input", |arg| {
+            arg.value_name("PLAN")
+                .help("The plan file written by OPERATION INPUT --plan PLAN")
+        })
+        .arg(
+            clap::Arg::new("no_recheck")
+                .long("no-recheck")
+                .action(clap::ArgAction::SetTrue)
+                .help("Send each change without reading its target again first: half the requests, but a target someone changed since the plan is changed anyway instead of skipped as stale"),
+        )
+        .arg(
+            clap::Arg::new("max_age")
+                .long("max-age")
+                .value_name("DURATION")
+                .default_value("24h")
+                .value_parser(|text: &str| humantime::parse_duration(text).map_err(|e| e.to_string()))
+                .help("Refuse a plan older than this (e.g. 30m, 4h, 2days)"),
+        )
+}
+
+pub const APPROVE_PAGE: &str = "\
+Approve a plan: sign its digest with an SSH key (ssh-keygen -Y sign, \
+namespace securid-bulk-plan, as git signs commits) and append the approval \
+to the plan, after its last line, where it leaves the digest alone. The plan \
+is verified first, so an edited plan cannot be approved. Keys in ssh-agent \
+(name the .pub) and hardware keys work. A profile's approvals = N and \
+allowed-signers = PATH make apply require N approvals from distinct \
+principals listed in PATH.";
+
+const APPLY_PAGE: &str = "\
+Send exactly the changes of a plan made with `OPERATION INPUT --plan PLAN`, \
+with the workers, pacing, retries, halts, results, retry file and resume of \
+any run. Rows the plan found already done (no-op) or impossible (fail) are \
+not sent.
+
+Before any request, apply refuses a plan whose content changed since it was \
+written (its digest), a plan older than --max-age, and a plan for another \
+tenant than the run's: the plan names its tenant, and a --base-url, \
+SECURID_BASE_URL or profile naming another one is refused. The credentials \
+come from the usual flags, environment or profile: the plan binds the \
+tenant, not the credential, so a read-only client may plan and another \
+apply.
+
+Just before each change, apply reads that target again and skips the row as \
+stale when its state is no longer what the plan saw (naming then and now). \
+--no-recheck saves those reads, half the requests, at the cost of that \
+safety.";
+
 #[cfg(test)]
 mod tests {
     use super::*;

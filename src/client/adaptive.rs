@@ -28,6 +28,16 @@
 //!   finds the same capacity again. Then it probes with convex growth, slow
 //!   at first and then fast (as CUBIC does), so a quota that came back is
 //!   found within seconds of the plateau's end.
+//! - 429s close on each other's heels are a streak: the tenant refuses what
+//!   it is sent, a bucket or window is empty at each of them, and what it
+//!   accepted in between is its quota, whatever its burst. A streak that
+//!   began at the level sets the level under that (a quota that shrank is
+//!   followed in a few 429s, not one 3% step per 429).
+//! - Slow start's measure cannot tell a small burst met as the ramp crossed
+//!   the quota (it lands near half the quota) from a large one that carried
+//!   the ramp to twice the quota (it lands on it): a level far under the
+//!   rate slow start was refused at is probed quickly toward that rate
+//!   ([`UNDER_BOUND`]), which becomes the level once it held.
 //!
 //! A fixed `--rate` is a ceiling, paced [`FIXED_HEADROOM`] under the rate
 //! given; an unlimited run has none and adopts a rate only when the first
@@ -39,6 +49,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use clock::SendingClock;
 
 /// Where `--rate auto` begins: low enough for any tenant.
 pub const AUTO_START: f64 = 10.0;
@@ -71,6 +83,28 @@ const CHEAP_PAUSE: Duration = Duration::from_millis(100);
 const PROBING: f64 = 1.02;
 /// Two measures within this share of each other are the same capacity.
 const SAME_CAPACITY: f64 = 0.1;
+/// 429s no further apart than this (tenant clock, after the pause the
+/// earlier one brought) are one streak: the
+/// tenant is refusing what it is sent, so what it accepts meanwhile is its
+/// quota (a bucket or a window is empty at each 429, and what it accepted
+/// between two of them is what it let in).
+const STREAK_GAP: Duration = Duration::from_millis(500);
+/// The shortest streak whose acceptances are trusted as the quota: one
+/// request more or less is a tenth of this at 33 a second.
+const STREAK_MIN: Duration = Duration::from_millis(150);
+/// A level this far under the rate slow start was refused at may be half
+/// the quota: slow start's measure cannot tell a small burst met as the
+/// ramp crossed the quota from a large one that carried it to twice the
+/// quota, so a quick probe toward that rate follows.
+const UNDER_BOUND: f64 = 0.85;
+/// How fast the quick probe grows: to twice its level in a second.
+const QUICK_PROBE_GAIN: f64 = 1.0;
+/// How long the quick probe holds the rate slow start was refused at
+/// without a 429 before it becomes the level.
+const BOUND_HOLD: Duration = Duration::from_secs(2);
+/// A streak's acceptances say what the tenant takes only when they are
+/// this far under what the run sends.
+const STREAK_BELOW: f64 = 0.9;
 /// The rate never falls below this (requests per second).
 const FLOOR: f64 = 0.5;
 /// A fixed `--rate` is paced this much under the rate given. The tenant
@@ -87,43 +121,6 @@ pub enum Rate {
     Fixed(f64),
     /// Start at a safe rate and adapt to the tenant's answers.
     Auto,
-}
-
-/// Time since the run began, less the time every worker was paused.
-#[derive(Debug)]
-struct SendingClock {
-    started: Instant,
-    paused_before: Duration,
-    pause: Option<(Instant, Instant)>,
-}
-
-impl SendingClock {
-    fn new(started: Instant) -> Self {
-        SendingClock {
-            started,
-            paused_before: Duration::ZERO,
-            pause: None,
-        }
-    }
-
-    fn now(&self, now: Instant) -> Duration {
-        let paused_now = self.pause.map_or(Duration::ZERO, |(from, until)| {
-            now.min(until).saturating_duration_since(from)
-        });
-        now.saturating_duration_since(self.started)
-            .saturating_sub(self.paused_before + paused_now)
-    }
-
-    fn pause(&mut self, from: Instant, until: Instant) {
-        match self.pause {
-            Some((start, end)) if from <= end => self.pause = Some((start, end.max(until))),
-            Some((start, end)) => {
-                self.paused_before += end.saturating_duration_since(start);
-                self.pause = Some((from, until));
-            }
-            None => self.pause = Some((from, until)),
-        }
-    }
 }
 
 /// Growth since the last cut: its level, when it began (sending time), how
@@ -165,6 +162,17 @@ pub struct RateControl {
     epoch: Option<Epoch>,
     /// See [`RateControl::tight`].
     tight: bool,
+    /// When (tenant clock, then sending time) the current streak of 429s
+    /// began, how many requests had been accepted by then,
+    /// and whether the rate was probing.
+    streak: Option<(Duration, Duration, u64, bool)>,
+    /// When (tenant clock) the pause the latest 429 brought ended.
+    last_refusal: Duration,
+    /// The rate slow start was refused at, while a level under it has not
+    /// yet been probed up to it: see [`UNDER_BOUND`].
+    bound: Option<f64>,
+    /// Since when (sending time) the quick probe has held [`Self::bound`].
+    at_bound_since: Option<Duration>,
     adapted: bool,
 }
 
@@ -194,6 +202,10 @@ impl RateControl {
             repeats: 0,
             epoch: None,
             tight: false,
+            streak: None,
+            last_refusal: Duration::ZERO,
+            bound: None,
+            at_bound_since: None,
             adapted: start == Rate::Auto,
         }
     }
@@ -273,16 +285,18 @@ impl RateControl {
             _ if self.slow_start => {
                 rate * 2f64.powf(elapsed.as_secs_f64() / SLOW_START_DOUBLING.as_secs_f64())
             }
-            Some(epoch) => epoch.rate_at(sending, self.probe_gain()),
+            Some(epoch) => self.probe_rate(epoch, sending),
             None => rate,
         };
         self.rate = Some(self.ceiling.map_or(grown, |c| grown.min(c)));
+        self.hold_bound(sending);
     }
 
     /// The tenant refused a request sent at `sent_at` with a 429 that costs
     /// `cost`: its `Retry-After`, or the backoff expected without one.
     /// Returns whether the rate was cut.
     pub fn throttled(&mut self, now: Instant, sent_at: Instant, cost: Duration) -> bool {
+        let streak = self.note_refusal(now, cost);
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return false;
         }
@@ -290,7 +304,15 @@ impl RateControl {
         let sending = self.clock.now(now);
         let probing = self.probing();
         self.tight |= self.epoch.is_some() && !probing;
-        let (level, capacity) = self.next_level(sending, now);
+        let refused_at = self.rate;
+        let ramp = self.slow_start;
+        let (level, capacity) = self.next_level(sending, now, streak);
+        let level = match (self.epoch, streak) {
+            (Some(epoch), Some(accepted)) if !probing => {
+                level.min((accepted * MARGIN).max(epoch.level * 0.5))
+            }
+            _ => level,
+        };
         self.note_capacity(capacity, probing);
         let level = level.max(FLOOR);
         self.rate = Some(level);
@@ -302,10 +324,112 @@ impl RateControl {
         if std::mem::replace(&mut self.slow_start, false) {
             self.ramp_ended = self.tenant_clock.now(now);
         }
+        self.note_bound(ramp, probing, refused_at, level);
         self.last_cut = Some(now);
         self.last_growth = now;
         self.adapted = true;
         true
+    }
+
+    /// Keeps the rate slow start was refused at as the quick probe's
+    /// target when the level it chose lies far under it (and the 429 was
+    /// costly: a cheap one sets the level just under that rate anyway). A
+    /// probe's 429 found the quota between its level and its rate: no
+    /// target is left.
+    fn note_bound(&mut self, ramp: bool, probing: bool, refused_at: Option<f64>, level: f64) {
+        if probing {
+            self.bound = None;
+        } else if ramp && !self.cheap() {
+            // The rate grew for a round trip after the refused request left.
+            self.bound = refused_at.map(|r| r * MARGIN * MARGIN);
+        }
+        self.bound = self.bound.filter(|b| level < b * UNDER_BOUND);
+        self.at_bound_since = None;
+        if self.bound.is_some() {
+            if let Some(epoch) = self.epoch.as_mut() {
+                epoch.plateau = MIN_PLATEAU;
+            }
+        }
+    }
+
+    /// The probe's rate: quick toward [`Self::bound`] and no further while
+    /// there is one, else convex.
+    fn probe_rate(&self, epoch: Epoch, sending: Duration) -> f64 {
+        match self.bound {
+            Some(bound) => epoch.rate_at(sending, QUICK_PROBE_GAIN).min(bound),
+            None => epoch.rate_at(sending, self.probe_gain()),
+        }
+    }
+
+    /// A quick probe that held its bound for [`BOUND_HOLD`] without a 429
+    /// makes the bound the level.
+    fn hold_bound(&mut self, sending: Duration) {
+        let Some(bound) = self.bound else { return };
+        if self.rate.is_none_or(|r| r < bound) {
+            return;
+        }
+        let since = *self.at_bound_since.get_or_insert(sending);
+        if sending.saturating_sub(since) >= BOUND_HOLD {
+            self.bound = None;
+            self.at_bound_since = None;
+            // The tenant took the bound for as long: what it accepted when
+            // slow start was refused no longer caps the rate to report.
+            self.capacity = None;
+            self.epoch = Some(Epoch {
+                level: bound,
+                began: sending,
+                plateau: self.plateau(),
+            });
+        }
+    }
+
+    /// Counts a 429 into the current streak, and returns what the tenant
+    /// accepted per second over the streak so far, once it is long enough
+    /// to trust.
+    fn note_refusal(&mut self, now: Instant, cost: Duration) -> Option<f64> {
+        let tenant_now = self.tenant_clock.now(now);
+        let gap = tenant_now.saturating_sub(self.last_refusal);
+        self.last_refusal = tenant_now + cost;
+        match self.streak {
+            // A 429 at the level after a probe's begins a streak of its own.
+            Some((began, sending_began, accepted, after_probe))
+                if gap <= STREAK_GAP && (self.probing() || !after_probe) =>
+            {
+                // Counted in sending time: a pause longer than the burst
+                // takes to refill wastes what the tenant would have let in,
+                // and counting it would read a bucket as smaller than it is.
+                // Leaving it out reads it as larger by the burst, which the
+                // callers only ever take as a bound.
+                let span = self.clock.now(now).saturating_sub(sending_began);
+                let streak = (self.accepted - accepted) as f64 / span.as_secs_f64();
+                // A window refuses until what it took during the ramp ages
+                // out, so right after the ramp a streak counts less than
+                // the quota; what it accepted over the last window's length
+                // then is the quota.
+                let after_ramp = began >= self.ramp_ended + MIN_SAMPLE;
+                let streak = if after_ramp {
+                    streak
+                } else {
+                    streak.max(self.accepted_over(tenant_now, MIN_SAMPLE))
+                };
+                // The tenant is the bottleneck only when it takes clearly
+                // less than the run sends; near the rate, the streak counts
+                // the run's own pace.
+                let sent = self.rate.unwrap_or(f64::INFINITY);
+                let sampled = after_ramp || tenant_now >= MIN_SAMPLE;
+                // A probe that overshot a window leaves it full of what the
+                // probe sent, and what ages out meanwhile is less than the
+                // quota: only a streak that began at the level counts.
+                let trusted =
+                    sampled && !after_probe && span >= STREAK_MIN && streak < sent * STREAK_BELOW;
+                trusted.then_some(streak)
+            }
+            _ => {
+                let sending = self.clock.now(now);
+                self.streak = Some((tenant_now, sending, self.accepted, self.probing()));
+                None
+            }
+        }
     }
 
     /// The level after a 429, and the capacity it measured, if any.
@@ -321,7 +445,12 @@ impl RateControl {
     /// - The first 429 goes under what the tenant accepted lately (the last
     ///   doubling of slow start), or 3% under the rate when it is cheap;
     ///   without enough sample, to half the rate (3% off when cheap).
-    fn next_level(&self, sending: Duration, now: Instant) -> (f64, Option<f64>) {
+    fn next_level(
+        &self,
+        sending: Duration,
+        now: Instant,
+        streak: Option<f64>,
+    ) -> (f64, Option<f64>) {
         let rate = self.rate;
         match self.epoch {
             Some(epoch) if self.probing() => {
@@ -330,7 +459,13 @@ impl RateControl {
                 let found = if self.cheap() {
                     rate.min(measured.unwrap_or(rate)) * MARGIN
                 } else {
-                    let wall = self.measure_wall(now).unwrap_or(f64::INFINITY);
+                    // Right after slow start (a quick probe), the wall
+                    // clock's measure still holds the whole pause slow
+                    // start's 429 brought: the probe's rate bounds it.
+                    let wall = match self.bound {
+                        Some(_) => rate * MARGIN,
+                        None => self.measure_wall(now).unwrap_or(f64::INFINITY),
+                    };
                     let accepted = measured.unwrap_or(0.0).min(wall).min(rate) * MARGIN;
                     let grew = accepted > epoch.level * (1.0 + SAME_CAPACITY);
                     if grew {
@@ -348,7 +483,11 @@ impl RateControl {
                 if self.cheap() {
                     return (level, measured);
                 }
-                let under = self.measure_wall(now).map_or(f64::INFINITY, |m| m * MARGIN);
+                // The wall clock's measure holds the pauses, which a
+                // window's shape has and a bucket's has not; a streak of
+                // 429s measured what either takes.
+                let wall = self.measure_wall(now).map(|m| m.max(streak.unwrap_or(0.0)));
+                let under = wall.map_or(f64::INFINITY, |m| m * MARGIN);
                 (under.clamp(epoch.level * 0.5, level), measured)
             }
             None if self.slow_start => {
@@ -450,6 +589,17 @@ impl RateControl {
         (span >= MIN_SAMPLE && count > 0).then(|| count as f64 / span.as_secs_f64())
     }
 
+    /// Requests per second accepted over the last `span` of the tenant's
+    /// clock.
+    fn accepted_over(&self, tenant_now: Duration, span: Duration) -> f64 {
+        let count = self
+            .recent
+            .iter()
+            .filter(|(_, at)| *at + span >= tenant_now)
+            .count();
+        count as f64 / span.as_secs_f64()
+    }
+
     /// Probing that finds the same capacity again waits longer next time.
     fn note_capacity(&mut self, measured: Option<f64>, probing: bool) {
         let same = match (self.capacity, measured) {
@@ -474,5 +624,6 @@ impl Epoch {
     }
 }
 
+mod clock;
 #[cfg(test)]
 mod tests;

@@ -49,7 +49,7 @@ pub(super) fn already_done(op: &Operation, attempts: u32) -> Attempted {
     Attempted::ended(Outcome::Ok, None, attempts, message)
 }
 
-/// Notes the row's undo line after its change: the target's values when
+/// Notes the target's undo line after its change: the target's values when
 /// the tenant took a change the run knows it made, otherwise why the row
 /// is left out of the undo file.
 pub(super) fn note_undo(
@@ -65,7 +65,7 @@ pub(super) fn note_undo(
         return;
     }
     let changed = match (before, op.undo) {
-        (Found::No(_), _) => Ok(()),
+        (Found::No(_) | Found::Missing { .. }, _) => Ok(()),
         // The tenant refuses the change for a target already changed, so
         // its 200 is proof enough.
         (
@@ -90,7 +90,7 @@ pub(super) fn note_undo(
                 .filter_map(|field| Some((field, row.value(field)?.to_owned())))
                 .filter(|(_, value)| !value.is_empty())
                 .collect();
-            attempted.undo = Some(values);
+            attempted.undo.push(values);
         }
         Err(why) if attempted.message.is_empty() => attempted.message = why,
         Err(why) => attempted.message = format!("{}; {why}", attempted.message),

@@ -5,8 +5,11 @@
 mod adaptive;
 mod before;
 mod connect;
+mod expand;
 mod pacer;
+mod plan;
 mod reply;
+mod request;
 mod resolve;
 mod retry;
 #[cfg(all(test, feature = "mock"))]
@@ -134,6 +137,11 @@ impl Client {
         })
     }
 
+    /// The tenant root requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
     /// Where the run's tokens come from.
     pub fn token_kind(&self) -> TokenKind {
         self.tokens.kind()
@@ -165,32 +173,54 @@ impl Client {
         verify: bool,
         known: Option<ops::Found>,
     ) -> Attempted {
-        let mut resolution = match self.resolve(op, row).await {
+        let resolution = match self.resolve(op, row).await {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
         };
         let row = &resolution.row;
+        let mut attempts = resolution.attempts;
+        let mut attempted = if op.expands(|f| row.value(f)) {
+            match self.change_each(op, row, verify, &mut attempts).await {
+                Ok(attempted) => attempted,
+                Err(mut failed) => {
+                    // Its attempts already count the lookups.
+                    failed.resolved = resolution.resolved;
+                    return failed;
+                }
+            }
+        } else {
+            self.change(op, row, verify, known).await
+        };
+        attempted.attempts += attempts;
+        attempted.resolved = resolution.resolved;
+        attempted
+    }
+
+    /// The operation's request for a row whose values are all known, and
+    /// with `verify` its read-back. An operation that can be undone reads
+    /// the target first, unless its earlier state is `known` (see
+    /// `before`).
+    async fn change(
+        &self,
+        op: &'static Operation,
+        row: &Checked,
+        verify: bool,
+        known: Option<ops::Found>,
+    ) -> Attempted {
+        let mut read = 0;
         let before = match known {
             Some(found) => Some(found),
-            None => self.state_before(op, row, &mut resolution.attempts).await,
+            None => self.state_before(op, row, &mut read).await,
         };
         if before == Some(ops::Found::Yes) && before::refused_when_done(op) {
-            let mut done = before::already_done(op, resolution.attempts);
-            done.resolved = resolution.resolved;
-            return done;
+            return before::already_done(op, read);
         }
-        let prepared = Prepared {
-            method: op.method,
-            url: self.url_for(op, row),
-            body: request_body(op, row),
-            is_lookup: false,
-        };
+        let prepared = self.prepare(op, row);
         let log = AttemptLog::default();
         let result = self.exchange(&prepared, &log).await;
         let oauth = self.tokens.kind() == TokenKind::OAuth;
         let mut attempted = reply::conclude(op, result, &log, oauth);
-        attempted.attempts += resolution.attempts;
-        attempted.resolved = resolution.resolved;
+        attempted.attempts += read;
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {
             self.verify_change(op, row, &mut attempted).await;
         }
@@ -458,43 +488,6 @@ impl AttemptLog {
         if let Some(status) = status {
             self.last_status.store(status, Ordering::Relaxed);
         }
-    }
-}
-
-/// The JSON body: the operation's body fields, as strings, in catalog
-/// order, then its fixed members; `None` for an operation without a body.
-fn request_body(op: &Operation, row: &Checked) -> Option<String> {
-    // Writing a map of strings into a string cannot fail.
-    op.has_body()
-        .then(|| serde_json::to_string(&Body { op, row }).unwrap_or_default())
-}
-
-/// Serialized straight from the row: no map of owned keys and values per
-/// request.
-struct Body<'a> {
-    op: &'a Operation,
-    row: &'a Checked,
-}
-
-impl serde::Serialize for Body<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let len = self.op.body.len() + self.op.fixed.len();
-        let mut map = serializer.serialize_map(Some(len))?;
-        for field in self.op.body {
-            map.serialize_entry(
-                field.wire_name(),
-                self.row.value(*field).unwrap_or_default(),
-            )?;
-        }
-        for (name, value) in self.op.fixed {
-            match *value {
-                "true" => map.serialize_entry(name, &true)?,
-                "false" => map.serialize_entry(name, &false)?,
-                text => map.serialize_entry(name, text)?,
-            }
-        }
-        map.end()
     }
 }
 

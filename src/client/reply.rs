@@ -197,7 +197,7 @@ pub fn conclude(
                 resolved: Vec::new(),
                 verified: String::new(),
                 listed: Vec::new(),
-                undo: None,
+                undo: Vec::new(),
             }
         }
         Err(failure) => {
@@ -276,7 +276,7 @@ pub fn conclude_failure(
         resolved: Vec::new(),
         verified: String::new(),
         listed: Vec::new(),
-        undo: None,
+        undo: Vec::new(),
     }
 }
 

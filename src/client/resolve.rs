@@ -68,8 +68,13 @@ impl Client {
             attempts: 0,
             last_status: None,
         };
+        // A row naming only a user is expanded later: its credential is
+        // not looked up.
+        let expands = op.expands(|f| row.value(f));
         for (index, resolver) in op.resolvers.iter().enumerate() {
-            if resolution.row.value(resolver.field).is_some() {
+            if resolution.row.value(resolver.field).is_some()
+                || (expands && op.expandable(resolver.field))
+            {
                 continue;
             }
             // A stand-in the row left empty gives way to a later one for the
@@ -95,19 +100,56 @@ impl Client {
     pub async fn check_lookups(&self, op: &Operation, row: &Checked) -> Attempted {
         match self.resolve(op, row).await {
             Err(failed) => failed,
-            Ok(resolution) => Attempted {
-                outcome: Outcome::Valid,
-                http_status: resolution.last_status,
-                attempts: resolution.attempts,
-                message: String::new(),
-                detail: String::new(),
-                auth_refused: false,
-                unreachable: false,
-                resolved: resolution.resolved,
-                verified: String::new(),
-                listed: Vec::new(),
-                undo: None,
-            },
+            Ok(resolution) => self.check_credentials(op, resolution).await,
+        }
+    }
+
+    /// Dry run with lookups, once the row resolved: a row naming only a
+    /// user lists the credentials it stands for; a row naming a credential
+    /// is checked to be its user's. Either way the row is `valid` only if
+    /// the real run could act on it.
+    async fn check_credentials(&self, op: &Operation, resolution: Resolution<'_>) -> Attempted {
+        let mut attempts = resolution.attempts;
+        let row = &resolution.row;
+        let mut message = String::new();
+        if op.expands(|f| row.value(f)) {
+            match self.expand(op, row, &mut attempts).await {
+                Ok(rows) => {
+                    let serials: Vec<String> =
+                        rows.iter().filter_map(super::expand::serial_of).collect();
+                    message = format!("stands for {}", serials.join(", "));
+                }
+                Err(mut failed) => {
+                    failed.resolved = resolution.resolved;
+                    return failed;
+                }
+            }
+        } else if let Some(found) = self
+            .check_holder(op, row, &resolution.resolved, &mut attempts)
+            .await
+        {
+            if let crate::ops::Found::Missing { .. } | crate::ops::Found::Unknown(_) = found {
+                let mut failed = Attempted::failed_here(
+                    resolution.last_status.or(Some(200)),
+                    attempts,
+                    format!("not this user's credential: {}", found.describe()),
+                );
+                failed.resolved = resolution.resolved;
+                return failed;
+            }
+        }
+        Attempted {
+            outcome: Outcome::Valid,
+            http_status: resolution.last_status.or((attempts > 0).then_some(200)),
+            attempts,
+            message,
+            detail: String::new(),
+            auth_refused: false,
+            unreachable: false,
+            resolved: resolution.resolved,
+            verified: String::new(),
+            listed: Vec::new(),
+            undo: Vec::new(),
         }
     }
 
@@ -153,7 +195,7 @@ impl Client {
     /// An answer a halt cut short is not kept: each row waiting on it then
     /// asks itself, finds the halt, sends nothing, and is `not_attempted`
     /// with the halt's reason rather than failed by another row's attempt.
-    async fn look_up(&self, lookup: &'static Lookup, key: &str) -> (Arc<Answer>, u32) {
+    pub(super) async fn look_up(&self, lookup: &'static Lookup, key: &str) -> (Arc<Answer>, u32) {
         let slot = self.lookups.slot(lookup, key);
         let mut sent = 0;
         let kept = slot

@@ -1,3 +1,4 @@
+use super::request::request_body;
 use super::*;
 use crate::input::ColumnMap;
 use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};

@@ -23,16 +23,17 @@ impl Client {
         attempted: &mut Attempted,
     ) {
         let found = self.read_state(op, row, &mut attempted.attempts).await;
-        if let Found::No(state) = &found {
+        if let Found::No(_) | Found::Missing { .. } = &found {
             attempted.outcome = Outcome::Failed;
             attempted.message = format!(
-                "the tenant answered {} but the change did not take: it shows {state}",
-                attempted.http_status.unwrap_or(200)
+                "the tenant answered {} but the change did not take: it shows {}",
+                attempted.http_status.unwrap_or(200),
+                found.describe()
             );
         }
         let slot = match found {
             Found::Yes => 0,
-            Found::No(_) => 1,
+            Found::No(_) | Found::Missing { .. } => 1,
             Found::Unknown(_) => 2,
         };
         self.traffic.verified[slot].fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -62,6 +62,9 @@ impl ColumnMap {
                 op.resolvers_for(**f)
                     .all(|r| positions[r.lookup.key.index()].is_none())
             })
+            // A credential's column may be absent from a file of users: each
+            // row then stands for every such credential the user holds.
+            .filter(|f| !(op.expandable(**f) && file_of_users(&positions, op)))
             .map(|f| op.describe_column(*f))
             .collect();
         if !missing.is_empty() {
@@ -74,6 +77,12 @@ impl ColumnMap {
             });
         }
         Ok(ColumnMap { positions, header })
+    }
+
+    /// Whether the file names users but none of `op`'s credentials (see
+    /// [`file_of_users`]).
+    pub fn lists_users_only(&self, op: &Operation) -> bool {
+        file_of_users(&self.positions, op)
     }
 
     pub fn position(&self, field: Field) -> Option<usize> {
@@ -203,6 +212,24 @@ fn describe_header(header: &csv::StringRecord) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// Whether a header names users but none of the operation's credentials:
+/// each row then stands for every such credential its user holds. A file
+/// with a credential column is read as before, an empty cell included, so
+/// a half-filled sheet never widens to all of a user's credentials.
+fn file_of_users(positions: &[Option<usize>; Field::COUNT], op: &Operation) -> bool {
+    let Some(credential) = op.credential else {
+        return false;
+    };
+    let names_user = [Field::UserId, Field::Email, Field::Username]
+        .iter()
+        .any(|f| positions[f.index()].is_some());
+    names_user
+        && credential
+            .fields
+            .iter()
+            .all(|(f, _)| positions[f.index()].is_none())
 }
 
 #[cfg(test)]

@@ -99,6 +99,8 @@ pub struct Row {
     pub line: u64,
     pub record: csv::StringRecord,
     pub checked: Checked,
+    /// `apply`: what the plan holds for this row.
+    pub planned: Option<Box<crate::outcome::Planned>>,
 }
 
 /// Streams the rows of a file that [`scan`] accepted, each checked against
@@ -139,6 +141,7 @@ impl Iterator for Rows<'_> {
             line: raw.line,
             record: raw.record,
             checked,
+            planned: None,
         }))
     }
 }

@@ -110,6 +110,24 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// A scan of rows read from elsewhere than a CSV file (a plan's
+    /// entries): their columns and counts, with no cross-row findings.
+    pub fn of_rows(
+        columns: ColumnMap,
+        delimiter: u8,
+        (rows, ready): (u64, u64),
+        sha256: String,
+    ) -> Scan {
+        Scan {
+            columns,
+            delimiter,
+            rows,
+            ready,
+            sha256,
+            findings: BTreeMap::new(),
+        }
+    }
+
     pub fn findings_for(&self, line: u64) -> &[Finding] {
         self.findings.get(&line).map_or(&[], Vec::as_slice)
     }

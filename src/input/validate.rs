@@ -114,7 +114,9 @@ pub fn check_into(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: &m
         let cell = raw.record.get(position).unwrap_or_default();
         // An empty cell is fine when the operation can do without it: a
         // lookup key that is not needed, or a value a lookup will find.
-        let optional = !op.required.contains(&field) || op.resolvers_for(field).next().is_some();
+        let optional = !op.required.contains(&field)
+            || op.resolvers_for(field).next().is_some()
+            || (op.expandable(field) && columns.lists_users_only(op));
         if optional && cell.trim().is_empty() {
             continue;
         }
@@ -151,6 +153,9 @@ fn check_resolvable(op: &Operation, columns: &ColumnMap, raw: &RawRow, checked: 
         }
         let stand_ins: Vec<Field> = op.resolvers_for(*field).map(|r| r.lookup.key).collect();
         if stand_ins.is_empty() || stand_ins.iter().any(|k| has_cell(*k)) {
+            continue;
+        }
+        if op.expandable(*field) && columns.lists_users_only(op) {
             continue;
         }
         let place = match columns.position(*field) {

@@ -70,6 +70,12 @@ pub struct MockOptions {
     #[arg(long, value_name = "W", default_value_t = 1.0, value_parser = parse_window)]
     pub quota_window: f64,
 
+    /// Fixed windows start this many seconds after the wall clock's window
+    /// boundaries (0 to below --quota-window), as a gateway that counts
+    /// windows from its own start does.
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = parse_offset)]
+    pub quota_window_offset: f64,
+
     /// Share (0 to below 1) of the quota taken by another client sending
     /// evenly, so this client has (1 − P) × --rate.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
@@ -250,6 +256,7 @@ impl MockOptions {
             burst: 0,
             quota_model: QuotaModel::TokenBucket,
             quota_window: 1.0,
+            quota_window_offset: 0.0,
             background_share: 0.0,
             quota_schedule: None,
             retry_after: RetryAfterForm::Seconds,
@@ -295,6 +302,7 @@ impl MockOptions {
                 .and_then(|text| parse_schedule(text).ok())
                 .unwrap_or_default(),
             window_phase: Duration::ZERO,
+            window_offset: Duration::from_secs_f64(self.quota_window_offset),
         }
     }
 
@@ -311,6 +319,14 @@ impl MockOptions {
         check_rate(self.rate).map_err(|why| format!("--rate {}: {why}", self.rate))?;
         check_window(self.quota_window)
             .map_err(|why| format!("--quota-window {}: {why}", self.quota_window))?;
+        check_offset(self.quota_window_offset)
+            .map_err(|why| format!("--quota-window-offset {}: {why}", self.quota_window_offset))?;
+        if self.quota_window_offset >= self.quota_window {
+            return Err(format!(
+                "--quota-window-offset {}: must be under --quota-window ({})",
+                self.quota_window_offset, self.quota_window
+            ));
+        }
         check_share(self.background_share)
             .map_err(|why| format!("--background-share {}: {why}", self.background_share))?;
         if let Some(text) = &self.quota_schedule {
@@ -388,6 +404,21 @@ fn check_window(w: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err("a window must be between 0.001 and 3600 seconds".into())
+    }
+}
+
+fn parse_offset(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    check_offset(s).map(|()| s)
+}
+
+fn check_offset(s: f64) -> Result<(), String> {
+    if s.is_finite() && (0.0..3600.0).contains(&s) {
+        Ok(())
+    } else {
+        Err("an offset must be 0 or more seconds, under an hour".into())
     }
 }
 
@@ -503,5 +534,19 @@ mod tests {
             ..MockOptions::sample()
         };
         assert!(opts.validate().unwrap_err().contains("--reset-rate"));
+    }
+
+    #[test]
+    fn a_window_offset_must_lie_inside_the_window() {
+        let cli = Cli::try_parse_from(["mock", "--quota-window-offset", "0.5"]).unwrap();
+        assert!(cli.opts.validate().is_ok());
+        assert_eq!(
+            cli.opts.quota_spec().window_offset,
+            Duration::from_millis(500)
+        );
+        assert!(Cli::try_parse_from(["mock", "--quota-window-offset", "-1"]).is_err());
+        let cli = Cli::try_parse_from(["mock", "--quota-window-offset", "1"]).unwrap();
+        let why = cli.opts.validate().unwrap_err();
+        assert!(why.contains("--quota-window-offset"), "{why}");
     }
 }

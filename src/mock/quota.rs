@@ -42,6 +42,10 @@ pub(crate) struct QuotaSpec {
     /// How far into a fixed window the tenant's clock starts: the wall
     /// clock's time since the Unix epoch, modulo the window, when it started.
     pub window_phase: Duration,
+    /// How long after the wall clock's window boundaries fixed windows
+    /// start (a gateway that counts windows from its own start): an HTTP
+    /// date rounds a window's end up to the next whole second.
+    pub window_offset: Duration,
 }
 
 /// A token bucket: `capacity` tokens at most, refilled at `rate` per second.
@@ -93,13 +97,17 @@ struct FixedWindow {
     window: Duration,
     /// See [`QuotaSpec::window_phase`].
     phase: Duration,
+    /// See [`QuotaSpec::window_offset`]; less than the window.
+    offset: Duration,
     current: u128,
     count: u64,
 }
 
 impl FixedWindow {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        let now = now + self.phase;
+        // Counted from a boundary `offset` after the wall clock's: the
+        // window added keeps the sum from going below zero.
+        let now = now + self.phase + self.window - self.offset;
         let index = now.as_nanos() / self.window.as_nanos().max(1);
         if index != self.current {
             self.current = index;
@@ -152,6 +160,7 @@ impl Shape {
                 limit: per_window as u64,
                 window: spec.window,
                 phase: spec.window_phase,
+                offset: spec.window_offset.min(spec.window),
                 current: u128::MAX,
                 count: 0,
             }),
@@ -326,7 +335,20 @@ mod tests {
             background_share: 0.0,
             schedule: Vec::new(),
             window_phase: Duration::ZERO,
+            window_offset: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn fixed_windows_may_start_an_offset_after_the_wall_clocks_boundaries() {
+        let mut quota = Quota::new(QuotaSpec {
+            window_offset: ms(500),
+            ..spec(QuotaModel::FixedWindow, 2.0)
+        });
+        assert_eq!(quota.admit(ms(0)), Ok(()));
+        assert_eq!(quota.admit(ms(100)), Ok(()));
+        assert_eq!(quota.admit(ms(200)), Err(ms(300)));
+        assert_eq!(quota.admit(ms(500)), Ok(()));
     }
 
     #[test]

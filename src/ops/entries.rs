@@ -5,10 +5,10 @@
 
 use super::lookups::{
     DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL,
-    USER_BY_SID_TOKEN, USER_BY_USERNAME,
+    USER_BY_SID_TOKEN, USER_BY_USERNAME, USER_DEVICES,
 };
 use super::verify::{Expect, Verify};
-use super::{Field, HttpMethod, Listing, Operation, Undo};
+use super::{Credential, Field, HttpMethod, Listing, Operation, Undo};
 
 const DS100_CODES: &[(u16, &str)] = &[
     (400, "bad request: the tenant rejected the request syntax"),
@@ -73,6 +73,28 @@ const USER_READS: &[&super::Lookup] = &[&USERS_LOOKUP, &USERS_BY_USERNAME];
 const DS100_READS: &[&super::Lookup] = &[&DS100_LOOKUP];
 const SID_READS: &[&super::Lookup] = &[&SID_LOOKUP];
 
+/// A DS100 OTP credential: named by its token serial or its device, held
+/// by one user, listed among the user's authenticators.
+pub static DS100_CREDENTIAL: Credential = Credential {
+    kind: "DS100",
+    device_type: "SecurID DS100",
+    fields: &[
+        (Field::TokenSerialNumber, "tokenSerialNumber"),
+        (Field::DeviceSerialNumber, "deviceSerialNumber"),
+    ],
+    listing: &USER_DEVICES,
+    held_by: DS100_READS,
+};
+
+/// A SID700 hardware token, named by its serial.
+pub static SID700_CREDENTIAL: Credential = Credential {
+    kind: "SID700",
+    device_type: "SID700",
+    fields: &[(Field::TokenSerialNumber, "tokenSerialNumber")],
+    listing: &USER_DEVICES,
+    held_by: SID_READS,
+};
+
 const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
 const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
 const USER_MANAGE: &str = "rsa.user.manage";
@@ -136,6 +158,7 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     // No lookup shows whether a PIN is set.
     verify: None,
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
     undo: Undo::Never,
 };
@@ -159,6 +182,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: None,
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
     undo: Undo::Never,
 };
@@ -177,6 +201,7 @@ pub static DS100_DISABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: ds100_status("Disabled"),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
     undo: by(&DS100_ENABLE),
 };
@@ -195,6 +220,7 @@ pub static DS100_ENABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: ds100_status("Enabled"),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: DS100_MANAGE,
     undo: by(&DS100_DISABLE),
 };
@@ -226,6 +252,7 @@ pub static DS100_DELETE: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: Some(&DS100_CREDENTIAL),
     permission: "rsa.authenticator.ds100.delete",
     undo: Undo::Never,
 };
@@ -244,6 +271,7 @@ pub static SID_ENABLE: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Enabled"),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
     undo: by(&SID_DISABLE),
 };
@@ -262,6 +290,7 @@ pub static SID_DISABLE: Operation = Operation {
     resolvers: BY_USER_OR_SID_TOKEN,
     verify: sid_status("Disabled"),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
     undo: by(&SID_ENABLE),
 };
@@ -284,6 +313,7 @@ pub static SID_UNASSIGN: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: Some(&SID700_CREDENTIAL),
     permission: SID_MANAGE,
     undo: by(&SID_ASSIGN),
 };
@@ -302,6 +332,7 @@ pub static USER_DISABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: user_status("Disabled"),
     lists: None,
+    credential: None,
     permission: USER_MANAGE,
     undo: by(&USER_ENABLE),
 };
@@ -320,6 +351,7 @@ pub static USER_ENABLE: Operation = Operation {
     resolvers: BY_USER,
     verify: user_status("Enabled"),
     lists: None,
+    credential: None,
     permission: USER_MANAGE,
     undo: by(&USER_DISABLE),
 };
@@ -355,6 +387,7 @@ pub static USER_DELETE: Operation = Operation {
         (500, "internal server error at the tenant"),
     ],
     resolvers: BY_USER,
+    credential: None,
     verify: user_status_member("markDeleted", "true"),
     lists: None,
     permission: USER_DELETE_SOFT,
@@ -395,6 +428,7 @@ pub static USER_UNDELETE: Operation = Operation {
         (500, "internal server error at the tenant"),
     ],
     resolvers: BY_USER,
+    credential: None,
     verify: user_status_member("markDeleted", "false"),
     lists: None,
     permission: USER_DELETE_SOFT,
@@ -424,6 +458,7 @@ pub static USER_DELETE_NOW: Operation = Operation {
         expect: Expect::Gone,
     }),
     lists: None,
+    credential: None,
     permission: "rsa.user.delete",
     undo: Undo::Never,
 };
@@ -451,10 +486,11 @@ pub static SID_ASSIGN: Operation = Operation {
     ],
     // An unassigned token has no user to find: only the user's own keys.
     resolvers: BY_USER,
+    credential: None,
     verify: Some(Verify {
         lookups: SID_READS,
         owner: ("userId", Field::UserId),
-        expect: Expect::Present,
+        expect: Expect::Held,
     }),
     lists: None,
     permission: SID_MANAGE,
@@ -527,6 +563,7 @@ pub static REPORT: Operation = Operation {
     resolvers: BY_USER,
     verify: None,
     lists: Some(&AUTHENTICATORS),
+    credential: None,
     permission: "rsa.authenticator.mobile.read",
     undo: Undo::Nothing,
 };

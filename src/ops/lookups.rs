@@ -191,6 +191,24 @@ pub static DS100_LOOKUP: Lookup = Lookup {
     permission: "rsa.authenticator.ds100.read",
 };
 
+/// A user's authenticators (`GET /v2/users/{userId}/devices`), to expand
+/// a row naming only a user into each credential the user holds.
+pub static USER_DEVICES: Lookup = Lookup {
+    name: "devices",
+    method: HttpMethod::Get,
+    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
+    key: Field::UserId,
+    answer: Answer::Member("devices"),
+    codes: &[
+        (400, "bad request: the tenant rejected the request"),
+        (403, "not authorised to read this user's authenticators"),
+        (404, "the user does not exist"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    permission: "rsa.authenticator.mobile.read",
+};
+
 /// `userId` from `email`.
 pub const USER_BY_EMAIL: Resolver = Resolver {
     field: Field::UserId,

@@ -27,8 +27,8 @@ pub enum Expect {
     Member(&'static str, &'static str),
     /// No record belongs to the row any more (a 404 counts).
     Gone,
-    /// At least one record belongs to the row (a token assigned to it).
-    Present,
+    /// At least one record belongs to the row: the row's user holds it.
+    Held,
 }
 
 /// What the read-back found.
@@ -38,6 +38,9 @@ pub enum Found {
     Yes,
     /// The change did not take; what the tenant shows instead.
     No(String),
+    /// The tenant shows no record of the row's target: none at all, or
+    /// only records held by someone else (`held_by`, e.g. `userId X`).
+    Missing { held_by: Option<String> },
     /// The state could not be read; why.
     Unknown(String),
 }
@@ -48,7 +51,25 @@ impl Found {
         match self {
             Found::Yes => "yes".to_owned(),
             Found::No(what) => format!("no: {what}"),
+            Found::Missing { .. } => format!("no: {}", self.describe()),
             Found::Unknown(why) => format!("unknown: {why}"),
+        }
+    }
+}
+
+impl Found {
+    /// What was found, in words, for messages and the plan.
+    pub fn describe(&self) -> String {
+        match self {
+            Found::Yes => "already done".to_owned(),
+            Found::No(what) => what.clone(),
+            Found::Missing { held_by: None } => "the tenant finds no such record".to_owned(),
+            Found::Missing {
+                held_by: Some(holder),
+            } => {
+                format!("held by {holder}, not by the row's user")
+            }
+            Found::Unknown(why) => why.clone(),
         }
     }
 }
@@ -78,8 +99,8 @@ impl Verify {
         let answer = match (answer, self.expect) {
             (Ok(answer), _) => answer,
             (Err(Some(404)), Expect::Gone) => return Found::Yes,
-            (Err(Some(404)), Expect::Member(..) | Expect::Present) => {
-                return Found::No("the tenant finds no such record any more".to_owned())
+            (Err(Some(404)), Expect::Member(..) | Expect::Held) => {
+                return Found::Missing { held_by: None }
             }
             (Err(Some(status)), _) => {
                 return Found::Unknown(format!("the read-back answered HTTP {status}"))
@@ -91,16 +112,24 @@ impl Verify {
             other => vec![other],
         };
         let owned: Vec<&Value> = records
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|r| text(r, member).is_some_and(|v| v.eq_ignore_ascii_case(wanted)))
             .collect();
         match self.expect {
             Expect::Gone if owned.is_empty() => Found::Yes,
             Expect::Gone => Found::No(format!("still there with {member}={wanted}")),
-            Expect::Member(..) | Expect::Present if owned.is_empty() => {
-                Found::No(format!("no record with {member}={wanted}"))
+            Expect::Member(..) | Expect::Held if owned.is_empty() => {
+                let mut holders: Vec<&str> =
+                    records.iter().filter_map(|r| text(r, member)).collect();
+                holders.sort_unstable();
+                holders.dedup();
+                Found::Missing {
+                    held_by: (!holders.is_empty())
+                        .then(|| format!("{member} {}", holders.join(", "))),
+                }
             }
-            Expect::Present => Found::Yes,
+            Expect::Held => Found::Yes,
             Expect::Member(name, value) => {
                 let mut seen: Vec<&str> = owned
                     .iter()
@@ -202,6 +231,9 @@ mod tests {
         let token = json!({"tokenSerialNumber": "1231314525", "userId": ALICE});
         assert_eq!(assigned.judge(Ok(&token), alice), Found::Yes);
         let loose = json!({"tokenSerialNumber": "1231314525"});
-        assert!(matches!(assigned.judge(Ok(&loose), alice), Found::No(_)));
+        assert!(matches!(
+            assigned.judge(Ok(&loose), alice),
+            Found::Missing { held_by: None }
+        ));
     }
 }

@@ -14,15 +14,16 @@ use crate::outcome::{RowResult, Tally};
 use crate::output::{OutputError, ResultsWriter, UndoWriter};
 use crate::safety::{Halt, HaltReason};
 
+use super::planning::entry_of;
 use super::{Finished, Written};
+use crate::plan::PlanWriter;
 
 /// The writer is a task on the runtime, not a thread of its own: a result
 /// handed over by a worker is written on the same core without waking
 /// another thread, and a buffered write to the page cache is too short to
 /// hold up the workers.
 pub(super) fn spawn_writer(
-    mut writer: ResultsWriter,
-    mut undo: Option<UndoWriter>,
+    (mut writer, mut undo, mut plan): (ResultsWriter, Option<UndoWriter>, Option<PlanWriter>),
     listing: Option<&'static Listing>,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
@@ -33,11 +34,12 @@ pub(super) fn spawn_writer(
             to_retry: BTreeSet::new(),
             refused_for_good: 0,
             undone: None,
+            plan: None,
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let (record, result) = tokio::select! {
+            let (record, mut result) = tokio::select! {
                 finished = results.recv() => match finished {
                     Some(finished) => finished,
                     None => break,
@@ -53,13 +55,25 @@ pub(super) fn spawn_writer(
             // Results already queued are written before one flush: each is
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
+            if let Some(plan) = &mut plan {
+                if let Err(e) = plan.append(&entry_of(&record, &mut result)) {
+                    halt.stop(HaltReason::Fatal(format!("cannot write the plan: {e}")));
+                    return Err(OutputError::Io {
+                        path: plan.path().to_owned(),
+                        source: std::io::Error::other(e.to_string()),
+                    });
+                }
+            }
             let lines = result_lines(record, &result, listing);
             // The undo line first: a row whose result is on disk has its
             // undo line on disk too, so a resumed run that skips the row
             // does not lose it.
-            let mut stored = match (&mut undo, &result.undo) {
-                (Some(undo), Some(values)) => undo.append(values),
-                _ => Ok(()),
+            let mut stored = match &mut undo {
+                Some(undo) => result
+                    .undo
+                    .iter()
+                    .try_for_each(|values| undo.append(values)),
+                None => Ok(()),
             };
             if stored.is_ok() {
                 stored = lines
@@ -85,6 +99,14 @@ pub(super) fn spawn_writer(
                     "cannot write the undo file: {e}"
                 )));
             })?);
+        }
+        if let Some(plan) = plan {
+            let path = plan.path().to_owned();
+            let (digest, tally) = plan.finish().map_err(|e| OutputError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            written.plan = Some((path, digest, tally));
         }
         // Putting a large file back in input order is real work: off the
         // runtime.

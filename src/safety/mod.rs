@@ -278,7 +278,7 @@ mod tests {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
-            undo: None,
+            undo: Vec::new(),
         }
     }
 

@@ -128,10 +128,12 @@ fn header_problems_are_refused_at_line_one() {
     let no_header = format!("{SID_USER},{SID_SERIAL}\n{SID_USER_2},{SID_SERIAL_2}\n");
     let err = refused("no-header.csv", no_header.as_bytes(), "missing column");
     assert!(err.contains("no-header.csv:1"), "{err}");
+    // A file naming users but no token stands for each token they hold, so
+    // the file missing its columns names neither.
     refused(
         "missing.csv",
-        format!("userId,ticket\n{SID_USER},INC-1\n").as_bytes(),
-        "missing column tokenSerialNumber",
+        b"ticket,comment\nINC-1,leaver\n",
+        "tokenSerialNumber required by sid-clear-pin",
     );
     refused(
         "duplicate.csv",

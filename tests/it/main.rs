@@ -25,6 +25,7 @@ mod mock_api;
 mod oauth;
 mod oauth_hostile;
 mod origins;
+mod plan;
 mod report;
 mod retry_file;
 mod run_record;

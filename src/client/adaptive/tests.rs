@@ -200,3 +200,63 @@ fn a_fixed_run_without_429s_reports_nothing() {
     assert!(control.throttled(t0 + secs(2.0), t0 + secs(2.0), secs(1.0)));
     assert!(control.rate().unwrap() >= FLOOR);
 }
+
+/// A quota of 100 halves under a rate of 98: the tenant now takes one
+/// request in two, and each refusal is cheap. A streak of such 429s that
+/// began at the level counts what the tenant took meanwhile, so the rate
+/// goes under 50 in a few tenths of a second instead of 3% per 429.
+#[test]
+fn a_streak_of_429s_at_the_level_measures_what_the_tenant_takes() {
+    let t0 = Instant::now();
+    let mut control = RateControl::new(Rate::Fixed(100.0), t0);
+    for i in 1..=294 {
+        control.accepted(t0 + secs(i as f64 / 98.0), true);
+    }
+    let mut throttled = 0;
+    while control.rate().unwrap() > 50.0 && throttled < 30 {
+        let at = 3.0 + throttled as f64 * 0.02;
+        control.accepted(t0 + secs(at), true);
+        let refused = t0 + secs(at + 0.01);
+        control.throttled(refused, refused, secs(0.01));
+        throttled += 1;
+    }
+    let rate = control.rate().unwrap();
+    // 3% a 429 would take 22 of them to get there.
+    assert!(throttled <= 12, "{rate} after {throttled} 429s");
+    assert!(rate >= 45.0, "{rate}");
+}
+
+/// Slow start refused at 100 a second after a burst allowance carried it
+/// there, or at the quota itself: its measure lands near half of it either
+/// way, and a costly 429 would hold that for half a minute. A quick probe
+/// climbs back toward the refused rate, and holding it without a 429 makes
+/// it the level.
+#[test]
+fn a_level_far_under_the_rate_slow_start_was_refused_at_is_probed_quickly() {
+    let t0 = Instant::now();
+    let mut control = RateControl::new(Rate::Auto, t0);
+    let mut t = 0.0;
+    while control.rate().unwrap() < 100.0 {
+        t += 1.0 / control.rate().unwrap();
+        control.accepted(t0 + secs(t), true);
+    }
+    let refused_at = control.rate().unwrap();
+    control.throttled(t0 + secs(t), t0 + secs(t), secs(1.0));
+    control.paused(t0 + secs(t), secs(1.0), true);
+    let level = control.rate().unwrap();
+    assert!(level < refused_at * 0.7, "{level} {refused_at}");
+    let resumed = t + 1.0;
+    t = resumed;
+    while t < resumed + 5.0 {
+        t += 1.0 / control.rate().unwrap();
+        control.accepted(t0 + secs(t), true);
+    }
+    let rate = control.rate().unwrap();
+    let expected = refused_at * MARGIN * MARGIN;
+    assert!((rate - expected).abs() < 1.0, "{rate} {expected}");
+    let settled = control.settled(t0 + secs(t)).unwrap();
+    assert!(
+        settled * (1.0 - FIXED_HEADROOM) >= expected - 1.0,
+        "{settled}"
+    );
+}

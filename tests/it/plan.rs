@@ -1,0 +1,383 @@
+//! Plans end to end: `--plan` reads and changes nothing, `show` prints the
+//! plan, `apply` sends exactly its changes once, skips a target that moved
+//! since as stale, and refuses an edited, foreign or expired plan before
+//! any request. Changes are counted by the simulated tenant's ledger.
+
+use std::path::{Path, PathBuf};
+
+use crate::fixture::*;
+
+/// Plans `op` over `input` against `tenant`; returns the plan's path.
+fn make_plan(tenant: &Tenant, op: &str, input: &Path) -> (PathBuf, std::process::Output) {
+    let plan = input.with_extension("plan");
+    let out = run_op(
+        tenant,
+        op,
+        input,
+        &["--plan", plan.to_str().expect("utf-8 path")],
+    );
+    (plan, out)
+}
+
+/// `apply PLAN` with the tenant's token and no --base-url: the plan's tenant.
+fn apply(tenant: &Tenant, plan: &Path, extra: &[&str]) -> std::process::Output {
+    let results = plan.with_extension("applied.csv");
+    bin()
+        .arg("apply")
+        .arg(plan)
+        .args(["--rate", "0", "--yes", "--force", "-o"])
+        .arg(&results)
+        .env("SECURID_TOKEN", tenant.token())
+        .args(extra)
+        .output()
+        .expect("binary runs")
+}
+
+fn changes(tenant: &Tenant, op: &str) -> u64 {
+    tenant
+        .stats()
+        .applied
+        .get(op)
+        .map_or(0, |by_key| by_key.values().sum())
+}
+
+/// One row of the DS100 disable sample, as a file of its own.
+fn first_row_only(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(sample("ds100-disable.csv")).expect("sample");
+    let mut lines = text.lines();
+    let kept = format!(
+        "{}\n{}\n",
+        lines.next().expect("header"),
+        lines.next().expect("row")
+    );
+    write(dir, "one.csv", &kept)
+}
+
+#[test]
+fn a_plan_changes_nothing_and_shows_every_row() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("Plan: 3 to disable, 0 already disabled, 0 cannot be done."),
+        "{}",
+        stderr(&out)
+    );
+    let stats = tenant.stats();
+    assert!(
+        stats.applied.values().all(|by_key| by_key.is_empty()),
+        "{:?}",
+        stats.applied
+    );
+    assert!(stats.lookups.values().sum::<u64>() >= 3, "each state read");
+    let shown = bin().arg("show").arg(&plan).output().expect("runs");
+    assert_exit(&shown, 0);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains(&format!("tenant     {}", tenant_of(&tenant))),
+        "{text}"
+    );
+    assert_eq!(text.matches("change     PATCH").count(), 3, "{text}");
+    let csv = bin()
+        .args(["show", "--format", "csv"])
+        .arg(&plan)
+        .output()
+        .expect("runs");
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(
+        csv.starts_with("line,userId,deviceSerialNumber,ticket,userId"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}
+
+fn tenant_of(tenant: &Tenant) -> String {
+    tenant.url().trim_end_matches('/').to_owned()
+}
+
+#[test]
+fn apply_sends_each_change_once_and_never_a_no_op() {
+    let Scene { tenant, dir } = Scene::sample();
+    // One credential is disabled before the plan: the plan finds it done.
+    assert_exit(
+        &run_op(
+            &tenant,
+            "ds100-disable",
+            &first_row_only(dir.path()),
+            &["--yes"],
+        ),
+        0,
+    );
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert!(
+        stderr(&out).contains("Plan: 2 to disable, 1 already disabled"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(changes(&tenant, "ds100-disable"), 1);
+    let out = apply(&tenant, &plan, &[]);
+    assert_exit(&out, 0);
+    let ledger = tenant.stats().applied["ds100-disable"].clone();
+    assert_eq!(ledger.values().sum::<u64>(), 3, "{ledger:?}");
+    assert!(ledger.values().all(|n| *n == 1), "each once: {ledger:?}");
+    let rows = results(&plan.with_extension("applied.csv"));
+    assert_eq!(count(&rows, "ok"), 2, "{rows:?}");
+    assert_eq!(count(&rows, "skipped"), 1, "{rows:?}");
+}
+
+#[test]
+fn a_target_that_moved_since_the_plan_is_skipped_as_stale() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    // Someone disables one credential between the plan and the apply.
+    assert_exit(
+        &run_op(
+            &tenant,
+            "ds100-disable",
+            &first_row_only(dir.path()),
+            &["--yes"],
+        ),
+        0,
+    );
+    let out = apply(&tenant, &plan, &[]);
+    assert_exit(&out, 0);
+    let rows = results(&plan.with_extension("applied.csv"));
+    let stale: Vec<_> = rows.iter().filter(|r| r["outcome"] == "skipped").collect();
+    assert_eq!(stale.len(), 1, "{rows:?}");
+    assert_eq!(stale[0]["line"], "2");
+    let message = &stale[0]["message"];
+    assert!(message.contains("stale"), "{message}");
+    assert!(message.contains("tokenStatus=Enabled"), "then: {message}");
+    assert!(message.contains("tokenStatus=Disabled"), "now: {message}");
+    let ledger = tenant.stats().applied["ds100-disable"].clone();
+    assert!(ledger.values().all(|n| *n == 1), "never twice: {ledger:?}");
+}
+
+/// A refused apply names its reason and sends nothing.
+fn assert_refused(tenant: &Tenant, out: &std::process::Output, before: u64, reason: &str) {
+    assert_exit(out, 1);
+    assert!(stderr(out).contains(reason), "{}", stderr(out));
+    assert_eq!(tenant.stats().requests, before, "nothing sent");
+}
+
+#[test]
+fn an_edited_expired_or_foreign_plan_is_refused_with_nothing_sent() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    let before = tenant.stats().requests;
+
+    let expired = apply(&tenant, &plan, &["--max-age", "0s"]);
+    assert_refused(&tenant, &expired, before, "longer than --max-age");
+
+    let other = Tenant::start(&[]);
+    let foreign = apply(&tenant, &plan, &["--base-url", &other.url()]);
+    assert_refused(
+        &tenant,
+        &foreign,
+        before,
+        "a plan is applied only to the tenant",
+    );
+    assert_eq!(other.stats().requests, 0);
+    let simulated = bin()
+        .args(["apply", "--yes", "--force", "--mock"])
+        .arg(&plan)
+        .output()
+        .expect("runs");
+    assert_refused(
+        &tenant,
+        &simulated,
+        before,
+        "this run would send to the simulated tenant",
+    );
+
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let edited = dir.path().join("edited.plan");
+    std::fs::write(&edited, text.replacen("140100085", "140100083", 2)).expect("write");
+    let out = apply(&tenant, &edited, &[]);
+    assert_refused(
+        &tenant,
+        &out,
+        before,
+        "the plan changed after it was written",
+    );
+    assert_eq!(changes(&tenant, "ds100-disable"), 0);
+}
+
+#[test]
+fn a_file_of_users_stands_for_each_credential_they_hold() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = write(
+        dir.path(),
+        "people.csv",
+        "email\nalice.martin@acme.example\nbob.nguyen@acme.example\ncarol.smith@acme.example\n",
+    );
+    let out = run_op(&tenant, "ds100-clear-pin", &input, &[]);
+    assert_exit(&out, 2);
+    let ledger = tenant.stats().applied["ds100-clear-pin"].clone();
+    let touched: Vec<&str> = ledger.keys().map(String::as_str).collect();
+    assert_eq!(touched, ["014010008031", "014010008038", "014010008039"]);
+    let rows = results(&results_path(&input));
+    assert_eq!(rows[0]["outcome"], "ok", "{rows:?}");
+    for serial in ["014010008038", "014010008039"] {
+        assert!(rows[0]["message"].contains(serial), "{rows:?}");
+    }
+    assert_eq!(rows[2]["outcome"], "failed");
+    assert!(rows[2]["message"].contains("holds no DS100 credential"));
+
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert!(
+        stderr(&out).contains(
+            "Plan: 2 to disable, 0 already disabled, 1 cannot be done (1 no such credential)."
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = apply(&tenant, &plan, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(changes(&tenant, "ds100-disable"), 2);
+}
+
+#[test]
+fn a_dry_run_with_lookups_checks_who_holds_the_credential() {
+    let Scene { tenant, dir } = Scene::sample();
+    // 1231314525 is Carol's SID700 token, not Alice's.
+    let input = write(
+        dir.path(),
+        "own.csv",
+        "email,tokenSerialNumber\nalice.martin@acme.example,1231314525\ncarol.smith@acme.example,1231314525\n",
+    );
+    let out = run_op(&tenant, "sid-clear-pin", &input, &["--dry-run=lookup"]);
+    assert_exit(&out, 2);
+    let rows = results(&dry_run_path(&input));
+    assert_eq!(rows[0]["outcome"], "failed", "{rows:?}");
+    assert!(rows[0]["message"].contains("not this user's"), "{rows:?}");
+    assert_eq!(rows[1]["outcome"], "valid", "{rows:?}");
+    assert_eq!(tenant.stats().applied_total("sid-clear-pin"), 0);
+}
+
+/// A new ed25519 key pair without a passphrase; returns the private key.
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-N", "", "-t", "ed25519", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    path
+}
+
+fn signer_line(principal: &str, key: &Path) -> String {
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let fields: Vec<&str> = public.split_whitespace().take(2).collect();
+    format!("{principal} {}", fields.join(" "))
+}
+
+fn approve(plan: &Path, key: &Path) -> std::process::Output {
+    bin()
+        .arg("approve")
+        .arg(plan)
+        .arg("--key")
+        .arg(key)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn apply_needs_its_profiles_approvals_from_distinct_listed_principals() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    let (alice, bob, mallory) = (
+        keygen(dir.path(), "alice"),
+        keygen(dir.path(), "bob"),
+        keygen(dir.path(), "mallory"),
+    );
+    let signers = write(
+        dir.path(),
+        "allowed_signers",
+        &format!(
+            "{}\n{}\n",
+            signer_line("alice@acme.example", &alice),
+            signer_line("bob@acme.example", &bob)
+        ),
+    );
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            "[profiles.prod]\nbase-url = \"{}\"\nrate = 0\napprovals = 2\nallowed-signers = \"{}\"\n",
+            tenant.url(),
+            signers.display()
+        ),
+    );
+    let apply_with_profile = || {
+        bin()
+            .args(["apply", "--yes", "--force", "--profile", "prod", "--config"])
+            .arg(&config)
+            .arg(&plan)
+            .env("SECURID_TOKEN", tenant.token())
+            .output()
+            .expect("runs")
+    };
+    let before = tenant.stats().requests;
+    let out = apply_with_profile();
+    assert_refused(&tenant, &out, before, "0 valid approval(s)");
+
+    // Alice twice and a key nobody listed: one approval, not two.
+    for key in [&alice, &alice, &mallory] {
+        assert_exit(&approve(&plan, key), 0);
+    }
+    let out = apply_with_profile();
+    assert_refused(&tenant, &out, before, "1 valid approval(s)");
+    let text = stderr(&out);
+    assert!(text.contains("has already approved"), "{text}");
+    assert!(text.contains("signature 3"), "{text}");
+
+    assert_exit(&approve(&plan, &bob), 0);
+    let out = apply_with_profile();
+    assert_exit(&out, 0);
+    let text = stderr(&out);
+    assert!(
+        text.contains("approved by alice@acme.example, bob@acme.example"),
+        "{text}"
+    );
+    assert_eq!(changes(&tenant, "ds100-disable"), 3);
+}
+
+/// A plan's own run is a dry run: its rows go to `<stem>.dry-run.csv`, so
+/// the `apply` it suggests writes `<stem>.results.csv` without `--force`.
+#[test]
+fn a_plan_leaves_the_results_name_to_its_apply() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let plan = dir.path().join("ds100-disable.plan");
+    let planned = bin()
+        .arg("ds100-disable")
+        .arg(&input)
+        .args(["--base-url", &tenant.url(), "--rate", "0", "--plan"])
+        .arg(&plan)
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs");
+    assert_exit(&planned, 0);
+    assert!(dir.path().join("ds100-disable.dry-run.csv").exists());
+    assert!(!dir.path().join("ds100-disable.results.csv").exists());
+    let applied = bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--rate", "0", "--yes"])
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs");
+    assert_exit(&applied, 0);
+    assert!(dir.path().join("ds100-disable.results.csv").exists());
+    assert_eq!(changes(&tenant, "ds100-disable"), 3);
+}
