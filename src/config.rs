@@ -31,6 +31,8 @@ pub struct Config {
     /// the output, worked out once.
     pub retry: PathBuf,
     pub format: Format,
+    /// `--format xlsx`: the workbook made from the results CSV at the end.
+    pub workbook: Option<PathBuf>,
     pub force: bool,
     /// The config-file profile the run uses, if any.
     pub profile: Option<String>,
@@ -44,7 +46,8 @@ pub struct Config {
     pub dry_run: DryRun,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
-    pub delimiter: u8,
+    /// How the input is read: delimiter, encoding, sheet, column names.
+    pub reading: crate::input::Reading,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
     /// The command line as typed, without `--token` and its value, for the
@@ -138,7 +141,8 @@ pub struct Flags {
     pub mock: bool,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
-    pub delimiter: u8,
+    /// How the input is read: delimiter, encoding, sheet, column names.
+    pub reading: crate::input::Reading,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
     pub yes: bool,
@@ -278,6 +282,7 @@ impl Config {
             (None, None) if input_is_stdin => stdin_output(flags.format),
             (None, None) => default_output(&flags.input, flags.format),
         };
+        let (output, workbook) = workbook_beside(output, flags.format);
         let retry = retry_path(&output);
         refuse_shared_files(&flags, &output, &retry)?;
         if flags.verify && operation.lists.is_some() {
@@ -303,13 +308,14 @@ impl Config {
             input: flags.input,
             input_is_stdin,
             format: flags.format,
+            workbook,
             profile: flags.profile,
             confirm_always: flags.confirm_always,
             verbose: flags.verbose,
             log_file: flags.log_file,
             force: flags.force,
             client: flags.client,
-            delimiter: flags.delimiter,
+            reading: flags.reading,
             quiet: flags.quiet,
             summary_json: flags.summary_json,
             argv,
@@ -324,6 +330,23 @@ impl Config {
             allowed_signers: flags.allowed_signers,
         })
     }
+}
+
+/// With `--format xlsx`, the results CSV and the workbook beside it:
+/// `-o out.xlsx` names the workbook, and the CSV is `out.csv`.
+fn workbook_beside(output: PathBuf, format: Format) -> (PathBuf, Option<PathBuf>) {
+    if format != Format::Xlsx {
+        return (output, None);
+    }
+    let is_xlsx = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let csv = match is_xlsx {
+        true => output.with_extension("csv"),
+        false => output,
+    };
+    let workbook = csv.with_extension("xlsx");
+    (csv, Some(workbook))
 }
 
 /// Refuses a run where two of its files are one file (the input written

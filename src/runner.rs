@@ -126,6 +126,13 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan(&config).await?);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
+    if let Some(workbook) = &config.workbook {
+        if workbook.exists() && !config.force {
+            let path = workbook.clone();
+            return Err(OutputError::Exists { path }.into());
+        }
+        files::check_creatable("--format xlsx", workbook, config.force)?;
+    }
     let halt = Arc::new(Halt::default());
     announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
@@ -134,6 +141,9 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
+    if let Some(workbook) = &config.workbook {
+        crate::output::write_workbook(&config.output, workbook, config.force)?;
+    }
     // A retry file that cannot be written still leaves the summary and the
     // carry-on command on screen; the run then ends with the error.
     let (retry, retry_error) = match write_retry(&config, &scan, &written) {
@@ -324,22 +334,35 @@ fn write_retry(
         return Ok(None);
     }
     let path = config.retry.clone();
-    let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
+    let mut reader = input::RecordReader::from_source(&scan.source)?;
     let header = reader.next_header();
     let rows = std::iter::from_fn(move || reader.next_row())
         .map(|row| row.map(|raw| (raw.line, raw.record)));
     let input = InputRows { header, rows };
     let lines = &written.to_retry;
-    crate::output::write_retry_file(input, scan.delimiter, lines, &path, config.force)?;
+    let delimiter = scan.source.delimiter();
+    crate::output::write_retry_file(input, delimiter, lines, &path, config.force)?;
     Ok(Some(path))
 }
 
+/// Scans the input, after telling the admin what detection chose for it
+/// (an encoding, a delimiter) that the command line did not say.
 async fn scan(config: &Config) -> Result<Scan, InputError> {
-    let (path, op, delimiter) = (config.input.clone(), config.operation, config.delimiter);
-    let resume = config.resume.clone();
+    let (path, op, reading) = (
+        config.input.clone(),
+        config.operation,
+        config.reading.clone(),
+    );
+    let (resume, quiet) = (config.resume.clone(), config.quiet);
     tokio::task::spawn_blocking(move || {
         let done = Done::load(&resume, op)?;
-        input::scan_resuming(&path, op, delimiter, &done)
+        let scan = input::scan_resuming(input::Source::open(&path, &reading)?, op, &done)?;
+        if !quiet {
+            for note in scan.source.notes(&reading) {
+                eprintln!("note: {}", crate::terminal::printable(&note));
+            }
+        }
+        Ok(scan)
     })
     .await
     .unwrap_or_else(|e| {
@@ -464,7 +487,7 @@ fn spawn_reader(
         let mut work = Handoff::new(work, runtime.clone());
         let mut results = Handoff::new(results, runtime);
         let read = (|| {
-            for row in Rows::open(&config.input, config.operation, &scan)? {
+            for row in Rows::open(config.operation, &scan)? {
                 let row = row?;
                 let Some((outcome, message)) = unsent(&config, &row, &halt, &canary) else {
                     // Results known so far go out before the reader may wait

@@ -9,6 +9,7 @@ pub mod naming;
 mod retry;
 mod summary;
 mod writer;
+mod xlsx;
 
 /// How the results file is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,8 +19,12 @@ pub enum Format {
     Csv,
     /// JSON Lines: one object per input row with the same fields.
     Jsonl,
+    /// The CSV while the run goes, and an .xlsx workbook made from it at
+    /// the end ([`write_workbook`]).
+    Xlsx,
 }
 
 pub use retry::{write_retry_file, InputRows, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
+pub use xlsx::write_workbook;

@@ -24,7 +24,7 @@ pub fn stdin_output(format: Format) -> PathBuf {
 
 fn extension(format: Format) -> &'static str {
     match format {
-        Format::Csv => "csv",
+        Format::Csv | Format::Xlsx => "csv",
         Format::Jsonl => "jsonl",
     }
 }
