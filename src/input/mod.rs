@@ -46,7 +46,9 @@ pub enum InputError {
     Empty { path: PathBuf, expected: String },
     #[error("{path}: {what}; save it as CSV (UTF-8) and try again")]
     NotCsv { path: PathBuf, what: String },
-    #[error("{path}:{line}:{column}: {what}; save the file as UTF-8 and try again")]
+    #[error("{path}: {what}")]
+    Workbook { path: PathBuf, what: String },
+    #[error("{path}:{line}:{column}: {what}; save the file as UTF-8, or name its encoding with --encoding (windows-1252 for Excel's CSV export)")]
     Encoding {
         path: PathBuf,
         line: u64,
@@ -105,6 +107,7 @@ impl InputError {
         let (InputError::Io { path, .. }
         | InputError::Empty { path, .. }
         | InputError::NotCsv { path, .. }
+        | InputError::Workbook { path, .. }
         | InputError::Encoding { path, .. }
         | InputError::MissingColumns { path, .. }
         | InputError::DuplicateColumn { path, .. }

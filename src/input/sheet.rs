@@ -65,7 +65,7 @@ pub fn cell_name(column: usize, row: u64) -> String {
 
 /// Loads the named sheet, or the first one.
 pub fn load(path: &Path, wanted: Option<&str>) -> Result<Sheet, InputError> {
-    let refused = |what: String| InputError::NotCsv {
+    let refused = |what: String| InputError::Workbook {
         path: path.to_owned(),
         what,
     };

@@ -22,5 +22,6 @@ mod report;
 mod runner;
 mod safety;
 mod security;
+mod spreadsheet;
 mod ticket;
 mod verify;
