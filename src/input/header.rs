@@ -106,8 +106,11 @@ impl ColumnMap {
                 at: at.to_owned(),
                 operation: op.name,
                 missing: missing.join(", "),
-                found: describe_header(&header),
-                hint: delimiter_hint(&header, op),
+                found_and_hint: format!(
+                    "{}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_'), or name it with --column FIELD=HEADER.{}",
+                    describe_header(&header),
+                    delimiter_hint(&header, op)
+                ),
             });
         }
         Ok(ColumnMap { positions, header })

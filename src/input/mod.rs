@@ -55,16 +55,16 @@ pub enum InputError {
         column: usize,
         what: String,
     },
-    #[error("{path}{at}: missing column {missing} required by {operation}; found columns: {found}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_'), or name it with --column FIELD=HEADER.{hint}")]
+    #[error("{path}{at}: missing column {missing} required by {operation}; found columns: {found_and_hint}")]
     MissingColumns {
         path: PathBuf,
         /// Where the header was read: `:1`, `, sheet Staff, row 1`.
         at: String,
         operation: &'static str,
         missing: String,
-        found: String,
-        /// How to read the file when it only needs another delimiter.
-        hint: String,
+        /// The header's columns, then what to do: rename, `--column`, or
+        /// another delimiter when that is all the file needs.
+        found_and_hint: String,
     },
     #[error("{path}{at}: the first line looks like data, not column names ({cell:?} looks like {looks}). If the file has no header row, name its columns in order with --columns {columns} and the first line is read as data")]
     NoHeader {
