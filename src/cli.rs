@@ -45,8 +45,16 @@ pub enum CliError {
     Usage(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Boxed: a profile error names file, line, key and value, and would
+    /// make every `Result` of the command line as large.
     #[error(transparent)]
-    Profile(#[from] ProfileError),
+    Profile(Box<ProfileError>),
+}
+
+impl From<ProfileError> for CliError {
+    fn from(error: ProfileError) -> Self {
+        CliError::Profile(Box::new(error))
+    }
 }
 
 /// The whole command line, as clap knows it (help, completions, man page).

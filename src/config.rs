@@ -14,7 +14,9 @@ use crate::client::{Credentials, Settings, Target};
 use crate::net::{checked_url, tenant_url, UrlError, UrlSource};
 use crate::ops::Operation;
 use crate::output::files::first_shared;
-use crate::output::naming::{default_output, next_output, retry_path, stdin_output};
+use crate::output::naming::{
+    default_output, dry_run_output, is_stdout, next_output, retry_path, stdin_output,
+};
 use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
@@ -95,6 +97,8 @@ pub enum DryRun {
         key_file: Option<PathBuf>,
         /// An OAuth client's private key, loaded as the real run would.
         client_key: Option<PathBuf>,
+        /// A dry run of a `--mock` run: its tenant is the simulated one.
+        simulated: bool,
     },
 }
 
@@ -276,14 +280,8 @@ impl Config {
         argv: Vec<String>,
     ) -> Result<Config, ConfigError> {
         let input_is_stdin = flags.input.as_os_str() == "-";
-        let output = match (&flags.output, flags.resume.last()) {
-            (Some(output), _) => output.clone(),
-            (None, Some(previous)) => next_output(previous),
-            (None, None) if input_is_stdin => stdin_output(flags.format),
-            (None, None) => default_output(&flags.input, flags.format),
-        };
-        let (output, workbook) = workbook_beside(output, flags.format);
-        let retry = retry_path(&output);
+        let (output, retry) = output_names(&flags, input_is_stdin);
+        let (output, retry, workbook) = workbook_beside(output, retry, flags.format)?;
         refuse_shared_files(&flags, &output, &retry)?;
         if flags.verify && operation.lists.is_some() {
             return Err(ConfigError::Refused(format!(
@@ -333,20 +331,53 @@ impl Config {
 }
 
 /// With `--format xlsx`, the results CSV and the workbook beside it:
-/// `-o out.xlsx` names the workbook, and the CSV is `out.csv`.
-fn workbook_beside(output: PathBuf, format: Format) -> (PathBuf, Option<PathBuf>) {
+/// `-o out.xlsx` names the workbook, and the CSV (and the retry file) follow
+/// `out.csv`. Results on standard output have nothing to make one beside.
+fn workbook_beside(
+    output: PathBuf,
+    retry: PathBuf,
+    format: Format,
+) -> Result<(PathBuf, PathBuf, Option<PathBuf>), ConfigError> {
     if format != Format::Xlsx {
-        return (output, None);
+        return Ok((output, retry, None));
+    }
+    if is_stdout(&output) {
+        return Err(ConfigError::Refused(
+            "--format xlsx makes a workbook beside the results file, and -o - writes none: give -o FILE, or leave --format out".into(),
+        ));
     }
     let is_xlsx = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    let csv = match is_xlsx {
-        true => output.with_extension("csv"),
-        false => output,
+    let (csv, retry) = match is_xlsx {
+        true => {
+            let csv = output.with_extension("csv");
+            let retry = retry_path(&csv);
+            (csv, retry)
+        }
+        false => (output, retry),
     };
     let workbook = csv.with_extension("xlsx");
-    (csv, Some(workbook))
+    Ok((csv, retry, Some(workbook)))
+}
+
+/// The results file and the retry file. With no `-o`, the results go beside
+/// the input (or follow the last `--resume` file); a dry run writes its own
+/// name, never the real run's. The retry file is the real run's in a dry
+/// run too (which writes none, but checks it as the real run would), and
+/// sits beside the default results when they go to standard output.
+fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
+    let default = match flags.resume.last() {
+        Some(previous) => next_output(previous),
+        None if input_is_stdin => stdin_output(flags.format),
+        None => default_output(&flags.input, flags.format),
+    };
+    match &flags.output {
+        Some(output) if is_stdout(output) => (output.clone(), retry_path(&default)),
+        Some(output) => (output.clone(), retry_path(output)),
+        None if flags.dry_run.is_some() => (dry_run_output(&default), retry_path(&default)),
+        None => (default.clone(), retry_path(&default)),
+    }
 }
 
 /// Refuses a run where two of its files are one file (the input written
@@ -357,7 +388,10 @@ fn refuse_shared_files(flags: &Flags, output: &Path, retry: &Path) -> Result<(),
     if flags.input.as_os_str() != "-" {
         roles.push(("the input", &flags.input));
     }
-    roles.extend([("the results file (-o)", output), ("the retry file", retry)]);
+    if !is_stdout(output) {
+        roles.push(("the results file (-o)", output));
+    }
+    roles.push(("the retry file", retry));
     if let Some(log) = &flags.log_file {
         roles.push(("the --log-file", log));
     }
@@ -476,6 +510,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
             would_send_to: None,
             key_file: None,
             client_key: flags.oauth.client_key.clone(),
+            simulated: true,
         }),
         Some(DryRunFlag::Offline) => Ok(DryRun::Offline {
             would_send_to: flags
@@ -485,6 +520,7 @@ fn dry_run(flags: &Flags, operation: &Operation) -> Result<DryRun, ConfigError> 
                 .transpose()?,
             key_file: flags.key_file.clone(),
             client_key: flags.oauth.client_key.clone(),
+            simulated: false,
         }),
     }
 }

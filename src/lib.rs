@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod identity;
 pub mod input;
 pub mod logging;
 #[cfg(feature = "mock")]

@@ -66,7 +66,7 @@ impl Outcome {
 /// `ticket` column input files often carry). The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 14] = [
+pub const RESULT_COLUMNS: [&str; 16] = [
     "line",
     "outcome",
     "http_status",
@@ -80,6 +80,8 @@ pub const RESULT_COLUMNS: [&str; 14] = [
     "resolved_tokenSerialNumber",
     "verified",
     "operation",
+    "tenant",
+    "input_sha256",
     "change_ticket",
 ];
 
@@ -92,12 +94,14 @@ pub const JSON_INPUT_PREFIX: &str = "input.";
 /// already used takes `_2`, `_3`, ... (`note,note` gives `note`, `note_2`).
 pub fn json_input_keys<'a>(header: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    // A set beside the list: a header may have a hundred thousand columns.
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     for name in header {
         let base = match RESULT_COLUMNS.contains(&name) {
             true => format!("{JSON_INPUT_PREFIX}{name}"),
             false => name.to_owned(),
         };
-        let taken = |key: &str| keys.iter().any(|k| k == key) || RESULT_COLUMNS.contains(&key);
+        let taken = |key: &str| used.contains(key) || RESULT_COLUMNS.contains(&key);
         let mut key = base.clone();
         for n in 2.. {
             if !taken(&key) {
@@ -105,6 +109,7 @@ pub fn json_input_keys<'a>(header: impl IntoIterator<Item = &'a str>) -> Vec<Str
             }
             key = format!("{base}_{n}");
         }
+        used.insert(key.clone());
         keys.push(key);
     }
     keys

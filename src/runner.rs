@@ -17,7 +17,8 @@ use crate::client::{
     check_client_key, connect, key_file_route, Client, ClientError, ConnectError, Connection,
 };
 use crate::config::{Config, DryRun};
-use crate::input::{self, Done, InputError, Row, Rows, Scan, Verdict};
+use crate::identity::{RunIdentity, SIMULATED_TENANT};
+use crate::input::{self, Done, InputError, ResumedTenants, Row, Rows, Scan, Verdict};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::{files, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
@@ -123,7 +124,8 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     }
     let begun = Started::now();
     let config = Arc::new(config);
-    let scan = Arc::new(scan(&config).await?);
+    let (scan, resumed) = scan(&config).await?;
+    let scan = Arc::new(scan);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     if let Some(workbook) = &config.workbook {
@@ -136,8 +138,15 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let halt = Arc::new(Halt::default());
     announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
+    // Before anything is sent: results another tenant's run wrote say
+    // nothing about this tenant's rows.
+    if let Err(e) = resumed.check(&connection.tenant_label) {
+        connection.close().await;
+        return Err(e.into());
+    }
+    let identity = run_identity(&config, &scan, &connection);
     announce_profile(&config, &connection);
-    let rows = send_rows(&config, &scan, &connection, &halt, begun).await;
+    let rows = send_rows(&config, &scan, &connection, &halt, begun, &identity).await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
@@ -146,7 +155,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     }
     // A retry file that cannot be written still leaves the summary and the
     // carry-on command on screen; the run then ends with the error.
-    let (retry, retry_error) = match write_retry(&config, &scan, &written) {
+    let (retry, retry_error) = match write_retry(&config, &scan, &written, &identity) {
         Ok(retry) => (retry, None),
         Err(e) => (None, Some(e)),
     };
@@ -159,6 +168,21 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     match retry_error {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// What the run records in every output: the operation, the tenant the
+/// connection decided, the input as typed and its digest from the scan.
+fn run_identity(config: &Config, scan: &Scan, connection: &Connection) -> RunIdentity {
+    let input = match config.input_is_stdin {
+        true => "-".to_owned(),
+        false => config.input.display().to_string(),
+    };
+    RunIdentity {
+        operation: config.operation.name,
+        tenant: connection.tenant_label.clone(),
+        input,
+        input_sha256: scan.sha256.clone(),
     }
 }
 
@@ -223,8 +247,16 @@ async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError>
         DryRun::Offline {
             would_send_to,
             key_file: None,
+            simulated,
             ..
-        } => Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?,
+        } => {
+            let mut nowhere =
+                Connection::nowhere(would_send_to.as_ref(), &config.client, config.quiet)?;
+            if *simulated {
+                nowhere.tenant_label = SIMULATED_TENANT.to_owned();
+            }
+            nowhere
+        }
         DryRun::Off(target) | DryRun::Lookups(target) => {
             connect(target, &config.client, announce, halt).await?
         }
@@ -239,6 +271,7 @@ async fn send_rows(
     connection: &Connection,
     halt: &Arc<Halt>,
     mut started: Started,
+    identity: &RunIdentity,
 ) -> Result<(Written, Arc<Tally>, Started), RunError> {
     let asking = Instant::now();
     confirm_plan(config, scan, connection)?;
@@ -249,7 +282,7 @@ async fn send_rows(
     let writer = ResultsWriter::create_as(
         &config.output,
         &header,
-        config.operation.name,
+        identity,
         config.format,
         config.force,
     )?
@@ -329,6 +362,7 @@ fn write_retry(
     config: &Config,
     scan: &Scan,
     written: &Written,
+    identity: &RunIdentity,
 ) -> Result<Option<std::path::PathBuf>, RunError> {
     if config.dry_run.is_on() || written.to_retry.is_empty() {
         return Ok(None);
@@ -340,14 +374,21 @@ fn write_retry(
         .map(|row| row.map(|raw| (raw.line, raw.record)));
     let input = InputRows { header, rows };
     let lines = &written.to_retry;
-    let delimiter = scan.source.delimiter();
-    crate::output::write_retry_file(input, delimiter, lines, &path, config.force)?;
+    let retry = crate::output::Retry {
+        delimiter: scan.source.delimiter(),
+        lines,
+        path: &path,
+        force: config.force,
+        identity,
+    };
+    crate::output::write_retry_file(input, &retry)?;
     Ok(Some(path))
 }
 
-/// Scans the input, after telling the admin what detection chose for it
-/// (an encoding, a delimiter) that the command line did not say.
-async fn scan(config: &Config) -> Result<Scan, InputError> {
+/// The scan of the input, with the tenants the `--resume` files name,
+/// after telling the admin what detection chose for the input (an
+/// encoding, a delimiter) that the command line did not say.
+async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
     let (path, op, reading) = (
         config.input.clone(),
         config.operation,
@@ -362,7 +403,7 @@ async fn scan(config: &Config) -> Result<Scan, InputError> {
                 eprintln!("note: {}", crate::terminal::printable(&note));
             }
         }
-        Ok(scan)
+        Ok((scan, done.tenants().clone()))
     })
     .await
     .unwrap_or_else(|e| {

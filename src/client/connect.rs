@@ -15,6 +15,9 @@ use crate::auth::{
     AuthError, KeyFile, OAuthClient, OAuthSettings, TokenProvider, TokenRetry, Transport,
 };
 #[cfg(feature = "mock")]
+use crate::identity::SIMULATED_TENANT;
+use crate::identity::{tenant_label, NO_TENANT};
+#[cfg(feature = "mock")]
 use crate::mock::{MockError, MockOptions, MockServer};
 use crate::net::{describe_route, tenant_url, ProxyChoice, UrlSource};
 use crate::safety::Halt;
@@ -81,6 +84,10 @@ pub struct Connection {
     mock: Option<MockServer>,
     /// Who the requests go to, for the confirmation.
     pub tenant: String,
+    /// The tenant as every output records it and a reused file is checked
+    /// against (`identity::tenant_label`, or the simulated tenant, or no
+    /// tenant for a dry run that named none).
+    pub tenant_label: String,
     /// The proxy requests go (or would go) through.
     pub proxy: Option<Url>,
     /// The public ID of the run's credential (key file access ID, OAuth
@@ -130,6 +137,7 @@ impl Connection {
             #[cfg(feature = "mock")]
             mock: None,
             tenant: "nowhere (dry run)".into(),
+            tenant_label: would_send_to.map_or_else(|| NO_TENANT.to_owned(), tenant_label),
             proxy,
             credential_id: None,
         })
@@ -191,6 +199,7 @@ async fn connect_mock(
     let tenant = format!("the simulated tenant at {base}");
     let mut connection = build(base, tokens, settings, announce, halt)?;
     connection.tenant = tenant;
+    connection.tenant_label = SIMULATED_TENANT.to_owned();
     connection.mock = Some(mock);
     Ok(connection)
 }
@@ -222,6 +231,7 @@ fn build(
         concurrency: settings.concurrency,
     };
     let tenant = crate::net::host_port(&client_config.base_url);
+    let label = tenant_label(&client_config.base_url);
     let credential_id = tokens.public_id().map(str::to_owned);
     let client = Client::new(&client_config, Arc::new(tokens), halt.clone())?;
     Ok(Connection {
@@ -229,6 +239,7 @@ fn build(
         #[cfg(feature = "mock")]
         mock: None,
         tenant,
+        tenant_label: label,
         proxy,
         credential_id,
     })

@@ -1,4 +1,6 @@
-//! Header matching: which input column holds which canonical field.
+//! Header matching: which input column holds which canonical field, and
+//! whether the header is an earlier run's output (its results or its retry
+//! file) rather than a list of rows to act on.
 
 use std::path::Path;
 
@@ -123,6 +125,88 @@ impl ColumnMap {
     pub fn width(&self) -> usize {
         self.header.len()
     }
+}
+
+/// Where an input came from, as its header tells: a list of rows, or an
+/// earlier run's output, whose record of its operation decides whether
+/// this run may take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// No output of this tool: rows to act on.
+    Rows,
+    /// Results: `line` then `outcome`, `message` later; the `operation`
+    /// column, when the results have one.
+    Results { operation: Option<usize> },
+    /// A retry file: its `retry.operation` column.
+    Retry { operation: usize },
+}
+
+impl Provenance {
+    /// Reads it from the header.
+    pub fn of(header: &csv::StringRecord) -> Self {
+        let names: Vec<&str> = header.iter().collect();
+        if let Some(width) = results_width(&names) {
+            let operation = (width..names.len()).find(|&i| names[i] == "operation");
+            return Provenance::Results { operation };
+        }
+        let retry = names
+            .iter()
+            .position(|n| *n == crate::identity::RETRY_COLUMNS[0]);
+        match retry {
+            Some(operation) => Provenance::Retry { operation },
+            None => Provenance::Rows,
+        }
+    }
+
+    /// Refuses a row of an output `op` may not take as input: results of
+    /// this operation (its rows already ok would be sent again; `--resume`
+    /// is the way to carry on) or of another one that is not a listing
+    /// (whose results are meant as the next operation's input), and a retry
+    /// file of another operation.
+    pub fn check(
+        self,
+        path: &Path,
+        line: u64,
+        record: &csv::StringRecord,
+        op: &Operation,
+    ) -> Result<(), InputError> {
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or_default();
+        let what = match self {
+            Provenance::Rows => return Ok(()),
+            Provenance::Results { operation } => match cell(operation) {
+                "" => "this is a results file of securid-bulk (columns line, outcome, message) that names no operation; given as input, rows it has as ok would be sent again: did you mean --resume?".to_owned(),
+                written_by if written_by == op.name => format!(
+                    "this is the results of {written_by}; given as input, rows it has as ok would be sent again: did you mean --resume? Pass the original input, with this file after --resume, or run the retry file beside it"
+                ),
+                written_by if crate::ops::find(written_by).is_some_and(|w| w.lists.is_some()) => return Ok(()),
+                written_by => format!(
+                    "this is the results of {written_by}; did you mean --resume? {} takes a list of rows, not another operation's results: pass the input that run read, or rows of your own",
+                    op.name
+                ),
+            },
+            Provenance::Retry { operation } => match cell(Some(operation)) {
+                written_by if written_by.is_empty() || written_by == op.name => return Ok(()),
+                written_by => format!(
+                    "this is the retry file of {written_by} (column retry.operation), not of {}; run it with {written_by}, or delete the retry.* columns to use its rows for {}",
+                    op.name, op.name
+                ),
+            },
+        };
+        Err(InputError::Csv {
+            path: path.to_owned(),
+            line,
+            what,
+        })
+    }
+}
+
+/// Where a results file's input columns end: at the last `line` followed
+/// by `outcome`, with `message` after them.
+pub(super) fn results_width(names: &[&str]) -> Option<usize> {
+    let width = (0..names.len().saturating_sub(1))
+        .rev()
+        .find(|&i| names[i] == "line" && names[i + 1] == "outcome")?;
+    names[width..].contains(&"message").then_some(width)
 }
 
 /// A header that is one cell and would match the operation once split on
@@ -301,6 +385,37 @@ mod tests {
         assert!(err.contains("pass --delimiter '\\t'"), "{err}");
         let err = build(&["name;phone"]);
         assert!(!err.contains("--delimiter"), "{err}");
+    }
+
+    #[test]
+    fn outputs_are_told_from_rows_by_their_header() {
+        let of = |names: &[&str]| Provenance::of(&header(names));
+        assert_eq!(of(&["userId", "line", "outcome", "note"]), Provenance::Rows);
+        assert_eq!(
+            of(&["userId", "line", "outcome", "message", "operation"]),
+            Provenance::Results { operation: Some(4) }
+        );
+        assert_eq!(
+            of(&["userId", "retry.operation", "retry.tenant"]),
+            Provenance::Retry { operation: 1 }
+        );
+        let results = of(&["userId", "line", "outcome", "message", "operation"]);
+        let row = |op: &str| header(&["u", "2", "ok", "", op]);
+        let check = |op: &str| results.check(Path::new("r.csv"), 2, &row(op), &DS100_CLEAR_PIN);
+        assert!(
+            check("report").is_ok(),
+            "a listing's results feed operations"
+        );
+        let err = check("sid-clear-pin").unwrap_err().to_string();
+        assert!(
+            err.contains("r.csv:2: this is the results of sid-clear-pin; did you mean --resume?"),
+            "{err}"
+        );
+        let err = check("ds100-clear-pin").unwrap_err().to_string();
+        assert!(
+            err.contains("ok would be sent again: did you mean --resume?"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod validate;
 
 pub use header::{normalise_header, ColumnMap};
 pub use reader::{RawRow, RecordReader};
-pub use resume::{Done, DONE_PREFIX};
+pub use resume::{Done, ResumedTenants, DONE_PREFIX};
 pub use scan::{join_lines, scan, scan_resuming, Finding, Scan};
 pub use sheet::is_spreadsheet;
 pub use source::{Reading, Source};

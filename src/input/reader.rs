@@ -66,6 +66,10 @@ struct LineCounter {
     last: u8,
     /// The line of the first bare carriage return between records.
     bare_cr: Option<u64>,
+    /// The SHA-256 of the bytes passed over, when asked for: every byte of
+    /// the file passes through here once, so the digest costs no read of
+    /// its own.
+    digest: Option<sha2::Sha256>,
 }
 
 impl LineCounter {
@@ -99,6 +103,9 @@ impl LineCounter {
 
     fn advance(&mut self, n: usize) {
         if let Ok(buf) = self.bytes.fill_buf() {
+            if let Some(digest) = &mut self.digest {
+                sha2::Digest::update(digest, &buf[..n]);
+            }
             self.line += count_line_feeds(&buf[..n]);
             if let Some(&last) = buf[..n].last() {
                 self.last = last;
@@ -218,6 +225,27 @@ impl RecordReader {
         }
     }
 
+    /// Keeps the SHA-256 of the file's bytes while reading, for
+    /// [`Self::sha256`]. A workbook's was taken when it was loaded.
+    pub fn digesting(self) -> Self {
+        match self.inner {
+            Inner::Text(text) => RecordReader {
+                inner: Inner::Text(Box::new(text.digesting())),
+                ..self
+            },
+            Inner::Sheet { .. } => self,
+        }
+    }
+
+    /// The SHA-256 (lower-case hex) of the whole file's bytes, once every
+    /// record was read; for text, `None` unless [`Self::digesting`].
+    pub fn sha256(self) -> Result<Option<String>, InputError> {
+        match self.inner {
+            Inner::Text(text) => text.sha256(),
+            Inner::Sheet { sheet, .. } => Ok(Some(sheet.sha256.clone())),
+        }
+    }
+
     /// The cells of the row just read that a workbook stored as numbers or
     /// dates; none for text.
     pub fn typed_cells(&self) -> &[(usize, CellKind)] {
@@ -244,6 +272,7 @@ impl TextReader {
             line: 1,
             last: 0,
             bare_cr: None,
+            digest: None,
         };
         let file = File::open(path).map_err(io_err)?;
         let csv = csv::ReaderBuilder::new()
@@ -264,6 +293,36 @@ impl TextReader {
             },
             lines,
         })
+    }
+
+    /// Keeps the SHA-256 of the file's bytes while reading, for
+    /// [`Self::sha256`].
+    fn digesting(mut self) -> Self {
+        self.lines.digest = Some(sha2::Digest::new());
+        self
+    }
+
+    /// The SHA-256 (lower-case hex) of the whole file, once every record
+    /// was read: the bytes after the last record's start are read here.
+    /// `None` unless [`Self::digesting`].
+    fn sha256(mut self) -> Result<Option<String>, InputError> {
+        let Some(mut digest) = self.lines.digest.take() else {
+            return Ok(None);
+        };
+        let io_err = |source| InputError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        loop {
+            let buf = self.lines.bytes.fill_buf().map_err(io_err)?;
+            if buf.is_empty() {
+                break;
+            }
+            sha2::Digest::update(&mut digest, buf);
+            let n = buf.len();
+            self.lines.bytes.consume(n);
+        }
+        Ok(Some(crate::identity::hex(&sha2::Digest::finalize(digest))))
     }
 
     fn advance(&mut self) -> Option<Result<&RawRow, InputError>> {
@@ -502,5 +561,23 @@ mod tests {
         reader.next_row().unwrap().unwrap();
         let err = reader.next_row().unwrap().unwrap_err().to_string();
         assert!(err.contains(":3:2: invalid UTF-8"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn the_digest_covers_every_byte_of_the_file() {
+        use sha2::Digest as _;
+        let bytes = b"\xEF\xBB\xBFa,b\r\n\r\n\"x\ny\",1\n2,3\n\n";
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        let mut reader = RecordReader::open(file.path(), b',').unwrap().digesting();
+        while reader.advance().is_some() {}
+        let expected = crate::identity::hex(&sha2::Sha256::digest(bytes));
+        assert_eq!(reader.sha256().unwrap(), Some(expected));
     }
 }

@@ -5,6 +5,12 @@
 //! duplicate detection), read from the results file's own input columns
 //! through the same header matching, never by position: a fixed or
 //! re-sorted input resumes correctly.
+//!
+//! Each results line names the operation and the tenant that made it. A
+//! file of another operation is refused as it is read; one of another
+//! tenant once the run knows its own ([`ResumedTenants::check`]), before
+//! anything is sent. A file that names neither is refused too: its `ok`
+//! says nothing about where.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +18,51 @@ use std::path::{Path, PathBuf};
 use super::{validate, ColumnMap, InputError, RawRow, RecordReader};
 use crate::ops::Operation;
 use crate::outcome::{json_input_name, unescape_formula, Outcome, RESULT_COLUMNS};
+
+/// The tenants earlier results files name, each with the first line that
+/// names it, to check against the run's own tenant.
+#[derive(Clone, Debug, Default)]
+pub struct ResumedTenants {
+    seen: Vec<(PathBuf, u64, String)>,
+}
+
+impl ResumedTenants {
+    fn note(&mut self, path: &Path, line: u64, tenant: &str) {
+        let known = self.seen.iter().any(|(p, _, t)| p == path && t == tenant);
+        if !known {
+            self.seen.push((path.to_owned(), line, tenant.to_owned()));
+        }
+    }
+
+    /// Refuses results another tenant's run wrote: `this_run` is the run's
+    /// tenant label (`identity`), the simulated tenant's included, so a
+    /// rehearsal never counts for a real tenant, nor a real run for a
+    /// rehearsal.
+    pub fn check(&self, this_run: &str) -> Result<(), InputError> {
+        match self.seen.iter().find(|(_, _, tenant)| tenant != this_run) {
+            None => Ok(()),
+            Some((path, line, tenant)) => Err(InputError::Csv {
+                path: path.clone(),
+                line: *line,
+                what: format!(
+                    "these are results from {tenant}, but this run is for {this_run}; --resume takes results of the same tenant (a rehearsal on --mock never counts for a real tenant, nor the other way round)"
+                ),
+            }),
+        }
+    }
+}
+
+/// Why a results file cannot be resumed from: it names no operation or no
+/// tenant.
+fn unnamed(path: &Path, line: u64, missing: &str) -> InputError {
+    InputError::Csv {
+        path: path.to_owned(),
+        line,
+        what: format!(
+            "names no {missing} (written by an older securid-bulk, or edited); --resume takes only results that name the operation and tenant that made them: run without --resume, or pass results of this version"
+        ),
+    }
+}
 
 /// How a row done in an earlier run is described; a later resume recognises
 /// its own skipped rows by it.
@@ -21,6 +72,7 @@ pub const DONE_PREFIX: &str = "already ok in ";
 #[derive(Debug, Default)]
 pub struct Done {
     rows: HashMap<String, (String, u64)>,
+    tenants: ResumedTenants,
 }
 
 impl Done {
@@ -48,6 +100,11 @@ impl Done {
         self.rows.is_empty()
     }
 
+    /// The tenants the files name, to check once the run knows its own.
+    pub fn tenants(&self) -> &ResumedTenants {
+        &self.tenants
+    }
+
     fn read(&mut self, path: &Path, op: &'static Operation) -> Result<(), InputError> {
         if is_json_lines(path)? {
             return self.read_json_lines(path, op);
@@ -55,21 +112,24 @@ impl Done {
         let mut reader = RecordReader::open(path, b',')?;
         let header = reader.next_header()?.unwrap_or_default();
         let layout = ResultsLayout::find(path, &header)?;
-        // Cells were escaped against spreadsheet formulas when written; the
-        // identity is the value as the input had it.
+        // Cells were escaped against spreadsheet formulas when written, and
+        // input columns named like the results' own renamed `input.NAME`;
+        // the identity is the value as the input had it.
         let input_header: csv::StringRecord = header
             .iter()
             .take(layout.width)
-            .map(unescape_formula)
+            .map(|name| json_input_name(unescape_formula(name)).to_owned())
             .collect();
         let columns = ColumnMap::build(path, input_header, op)?;
         let name = path.display().to_string();
-        if layout.operation.is_none() {
-            eprintln!("warning: {name} has no operation column (written by an older securid-bulk); reading it as results of {}", op.name);
-        }
         while let Some(raw) = reader.advance() {
             let raw = raw?;
             layout.check_operation(path, raw.line, &raw.record, op)?;
+            let tenant = raw.record.get(layout.tenant).unwrap_or_default();
+            if tenant.is_empty() {
+                return Err(unnamed(path, raw.line, "tenant"));
+            }
+            self.tenants.note(path, raw.line, tenant);
             if !layout.is_done(&raw.record) {
                 continue;
             }
@@ -146,8 +206,15 @@ impl Done {
                 };
             let text_of = |key: &str| object.get(key).and_then(|v| v.as_str()).unwrap_or_default();
             let written_by = text_of("operation");
-            if !written_by.is_empty() && written_by != op.name {
+            if written_by.is_empty() {
+                return Err(unnamed(path, line, "operation"));
+            }
+            if written_by != op.name {
                 return Err(bad(&format!("these are results of {written_by}, not {}; --resume takes results of the same operation", op.name)));
+            }
+            match text_of("tenant") {
+                "" => return Err(unnamed(path, line, "tenant")),
+                tenant => self.tenants.note(path, line, tenant),
             }
             if columns.is_none() {
                 let keys: Vec<&String> = object
@@ -183,27 +250,26 @@ impl Done {
 }
 
 /// Where a results file's own columns sit: after the input's columns come
-/// `line`, `outcome`, and later `message`.
+/// `line`, `outcome`, and later `message`, `operation` and `tenant`.
 struct ResultsLayout {
     width: usize,
     message: usize,
-    /// The `operation` column; absent in results of older versions.
-    operation: Option<usize>,
+    operation: usize,
+    tenant: usize,
 }
 
 impl ResultsLayout {
     fn find(path: &Path, header: &csv::StringRecord) -> Result<Self, InputError> {
         let names: Vec<&str> = header.iter().collect();
-        let width = (0..names.len().saturating_sub(1))
-            .rev()
-            .find(|&i| names[i] == "line" && names[i + 1] == "outcome");
+        let width = super::header::results_width(&names);
         let message = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "message"));
-        let operation = width.and_then(|w| (w..names.len()).find(|&i| names[i] == "operation"));
+        let after = |name: &str| width.and_then(|w| (w..names.len()).find(|&i| names[i] == name));
         match (width, message) {
             (Some(width), Some(message)) => Ok(ResultsLayout {
                 width,
                 message,
-                operation,
+                operation: after("operation").ok_or_else(|| unnamed(path, 1, "operation"))?,
+                tenant: after("tenant").ok_or_else(|| unnamed(path, 1, "tenant"))?,
             }),
             _ => Err(InputError::Csv {
                 path: path.to_owned(),
@@ -222,10 +288,11 @@ impl ResultsLayout {
         record: &csv::StringRecord,
         op: &Operation,
     ) -> Result<(), InputError> {
-        let Some(written_by) = self.operation.and_then(|i| record.get(i)) else {
-            return Ok(());
-        };
-        if written_by.is_empty() || written_by == op.name {
+        let written_by = record.get(self.operation).unwrap_or_default();
+        if written_by.is_empty() {
+            return Err(unnamed(path, line, "operation"));
+        }
+        if written_by == op.name {
             return Ok(());
         }
         Err(InputError::Csv {
@@ -255,17 +322,19 @@ mod tests {
     use crate::ops::DS100_CLEAR_PIN;
 
     const U1: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
+    const OP: &str = "ds100-clear-pin";
+    const T: &str = "https://t.example:443";
 
     #[test]
     fn ok_and_carried_forward_rows_are_done_others_are_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let text = format!(
-            "ticket,user_id,tokenSerialNumber,line,outcome,http_status,attempts,message,detail\n\
-             a,{U1},001,2,ok,200,1,,\n\
-             b,{U1},002,3,failed,500,6,boom,\n\
-             c,{U1},003,4,skipped,,0,{DONE_PREFIX}x.csv (line 9); not sent again,\n\
-             d,{U1},004,5,skipped,,0,duplicate of line 2,\n"
+            "ticket,user_id,tokenSerialNumber,line,outcome,http_status,attempts,message,detail,operation,tenant\n\
+             a,{U1},001,2,ok,200,1,,,{OP},{T}\n\
+             b,{U1},002,3,failed,500,6,boom,,{OP},{T}\n\
+             c,{U1},003,4,skipped,,0,{DONE_PREFIX}x.csv (line 9); not sent again,,{OP},{T}\n\
+             d,{U1},004,5,skipped,,0,duplicate of line 2,,{OP},{T}\n"
         );
         std::fs::write(&path, text).unwrap();
         let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
@@ -291,8 +360,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let text = format!(
-            "userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation\n\
-             {U1},001,2,ok,200,1,,sid-clear-pin\n"
+            "userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation,tenant\n\
+             {U1},001,2,ok,200,1,,sid-clear-pin,{T}\n"
         );
         std::fs::write(&path, text).unwrap();
         let err = Done::load(&[path], &DS100_CLEAR_PIN).unwrap_err();
@@ -308,13 +377,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.results.jsonl");
         let text = format!(
-            "{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\",\"operation\":\"ds100-clear-pin\"}}\n\
-             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"002\",\"line\":3,\"outcome\":\"failed\",\"message\":\"boom\",\"operation\":\"ds100-clear-pin\"}}\n\
+            "{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\",\"operation\":\"ds100-clear-pin\",\"tenant\":\"{T}\"}}\n\
+             {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"002\",\"line\":3,\"outcome\":\"failed\",\"message\":\"boom\",\"operation\":\"ds100-clear-pin\",\"tenant\":\"{T}\"}}\n\
              {{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"003\",\"li"
         );
         std::fs::write(&path, text).unwrap();
         let done = Done::load(&[path], &DS100_CLEAR_PIN).unwrap();
         assert_eq!(done.len(), 1);
+        assert!(done.tenants().check(T).is_ok());
+        let err = done.tenants().check("the simulated tenant").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "r.results.jsonl:1: these are results from https://t.example:443, but this run is for the simulated tenant"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn results_that_name_no_operation_or_tenant_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("a.jsonl", format!("{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\"}}\n")),
+            ("b.jsonl", format!("{{\"userId\":\"{U1}\",\"tokenSerialNumber\":\"001\",\"line\":2,\"outcome\":\"ok\",\"message\":\"\",\"operation\":\"{OP}\"}}\n")),
+            ("c.csv", format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message\n{U1},001,2,ok,200,1,\n")),
+            ("d.csv", format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation,tenant\n{U1},001,2,ok,200,1,,{OP},\n")),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let err = Done::load(&[path], &DS100_CLEAR_PIN).unwrap_err().to_string();
+            assert!(err.contains("names no "), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::fingerprint::Fingerprinter;
+use super::header::Provenance;
 use super::hygiene::{Hygiene, SecondLook};
 use super::sheet::CellKind;
 use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader, Source};
@@ -120,6 +121,9 @@ pub struct Scan {
     /// Rows that will be sent: valid, not duplicates, not done earlier, not
     /// in conflict with another row.
     pub ready: u64,
+    /// The SHA-256 of the file's bytes (lower-case hex), worked out during
+    /// the scan's read.
+    pub sha256: String,
     findings: BTreeMap<u64, Vec<Finding>>,
 }
 
@@ -175,7 +179,7 @@ pub fn scan_resuming(
 
 fn scan_once(source: Source, op: &'static Operation, done: &Done) -> Result<Scan, InputError> {
     let path = source.path.as_path();
-    let mut reader = RecordReader::from_source(&source)?;
+    let mut reader = RecordReader::from_source(&source)?.digesting();
     let (line, header) = reader.next_header_at()?.ok_or_else(|| InputError::Empty {
         path: path.to_owned(),
         expected: op
@@ -186,13 +190,17 @@ fn scan_once(source: Source, op: &'static Operation, done: &Done) -> Result<Scan
             .join(", "),
     })?;
     let at = source.header_at(line);
+    // An earlier run's output given as input is refused row by row, as its
+    // record of the operation says (a file may hold rows of several runs).
+    let provenance = Provenance::of(&header);
     let columns = ColumnMap::build_at(path, &at, header, op, &source.renames)?;
-    let mut first = FirstRead::of(reader, op, &columns, done, &source)?;
+    let mut first = FirstRead::of(reader, op, &columns, done, (&source, provenance))?;
     let mut scan = Scan {
         columns,
         source,
         rows: first.rows,
         ready: 0,
+        sha256: first.sha256,
         findings: BTreeMap::new(),
     };
     for (line, finding) in std::mem::take(&mut first.typed) {
@@ -239,6 +247,7 @@ struct FirstRead {
     done_earlier: Vec<(u64, String, u64)>,
     /// Findings about workbook cells stored as numbers or dates.
     typed: Vec<(u64, Finding)>,
+    sha256: String,
 }
 
 impl FirstRead {
@@ -247,7 +256,7 @@ impl FirstRead {
         op: &'static Operation,
         columns: &ColumnMap,
         done: &Done,
-        source: &Source,
+        (source, provenance): (&Source, Provenance),
     ) -> Result<FirstRead, InputError> {
         let mut first = FirstRead {
             rows: 0,
@@ -256,6 +265,7 @@ impl FirstRead {
             hygiene: Hygiene::new(op, columns),
             done_earlier: Vec::new(),
             typed: Vec::new(),
+            sha256: String::new(),
         };
         let mut prints = Fingerprinter::default();
         let mut checked = Checked::default();
@@ -264,6 +274,7 @@ impl FirstRead {
                 None => break,
                 Some(raw) => {
                     let raw = raw?;
+                    provenance.check(&source.path, raw.line, &raw.record, op)?;
                     first.rows += 1;
                     first.hygiene.look_at_cells(raw);
                     validate::check_into(op, columns, raw, &mut checked);
@@ -288,6 +299,7 @@ impl FirstRead {
                 first.done_earlier.push((line, file.to_owned(), earlier));
             }
         }
+        first.sha256 = reader.sha256()?.unwrap_or_default();
         Ok(first)
     }
 }
@@ -449,7 +461,7 @@ mod tests {
         let previous = dir.path().join("old.results.csv");
         std::fs::write(
             &previous,
-            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message\n{},002,9,ok,200,1,\n", U1.to_uppercase()),
+            format!("userId,tokenSerialNumber,line,outcome,http_status,attempts,message,operation,tenant\n{},002,9,ok,200,1,,ds100-clear-pin,t\n", U1.to_uppercase()),
         )
         .unwrap();
         let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();

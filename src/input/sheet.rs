@@ -48,6 +48,9 @@ pub struct SheetRow {
 pub struct Sheet {
     pub name: String,
     pub rows: Vec<SheetRow>,
+    /// The SHA-256 of the workbook file's bytes, recorded in every output
+    /// as a CSV input's is.
+    pub sha256: String,
 }
 
 /// `B7` for column index 1, row 7.
@@ -118,7 +121,20 @@ pub fn load(path: &Path, wanted: Option<&str>) -> Result<Sheet, InputError> {
             typed,
         });
     }
-    Ok(Sheet { name, rows })
+    let sha256 = file_sha256(path).map_err(|source| InputError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Sheet { name, rows, sha256 })
+}
+
+/// Streamed: the workbook is hashed as it is on disk, not as calamine read it.
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut digest = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut digest)?;
+    Ok(crate::identity::hex(&digest.finalize()))
 }
 
 fn list_names(names: &[String]) -> String {

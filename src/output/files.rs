@@ -132,11 +132,14 @@ pub fn check_outputs(
     summary_json: Option<&Path>,
     force: bool,
 ) -> Result<(), OutputError> {
-    if results.exists() && !force {
+    let to_stdout = super::naming::is_stdout(results);
+    if results.exists() && !force && !to_stdout {
         let path = results.to_owned();
         return Err(OutputError::Exists { path });
     }
-    check_creatable("-o/--output", results, force)?;
+    if !to_stdout {
+        check_creatable("-o/--output", results, force)?;
+    }
     check_creatable("the retry file", retry, force)?;
     if let Some(summary) = summary_json {
         check_creatable("--summary-json", summary, force)?;
@@ -253,6 +256,17 @@ impl FileIdentity {
         // A dangling link is the file it would create: its target.
         FileIdentity::Planned(normalised(&link_target(path)))
     }
+}
+
+/// Standard output as a file of its own (`-o -`): a duplicate of the
+/// descriptor, so the results writer owns it like any results file.
+pub fn stdout_file() -> std::io::Result<File> {
+    #[cfg(unix)]
+    let owned = std::os::fd::AsFd::as_fd(&std::io::stdout()).try_clone_to_owned()?;
+    #[cfg(windows)]
+    let owned =
+        std::os::windows::io::AsHandle::as_handle(&std::io::stdout()).try_clone_to_owned()?;
+    Ok(File::from(owned))
 }
 
 /// The file a symbolic link at `path` leads to, resolved through every

@@ -10,11 +10,12 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::writer::{RowSpan, RESOLVED_FIELDS};
+use crate::identity::RunIdentity;
 use crate::outcome::{one_line, RowResult};
 
 /// What every row of a run carries besides its own result.
 pub struct Stamp<'a> {
-    pub operation: &'a str,
+    pub run: &'a RunIdentity,
     pub ticket: &'a str,
     pub finished_at: &'a str,
 }
@@ -64,7 +65,12 @@ pub fn push_row(
                 "verified".to_owned(),
                 one_line(&result.verified, 200).into(),
             ),
-            ("operation".to_owned(), stamp.operation.into()),
+            ("operation".to_owned(), stamp.run.operation.into()),
+            ("tenant".to_owned(), stamp.run.tenant.as_str().into()),
+            (
+                "input_sha256".to_owned(),
+                stamp.run.input_sha256.as_str().into(),
+            ),
             ("change_ticket".to_owned(), stamp.ticket.into()),
         ]);
     for (i, (key, value)) in fields.enumerate() {
@@ -119,12 +125,23 @@ mod tests {
         let result = RowResult::unsent(3, Outcome::Invalid, "bad");
         let mut out = Vec::new();
         let keys = crate::outcome::json_input_keys(header.iter());
-        let stamp = Stamp {
+        let run = RunIdentity {
             operation: "report",
-            ticket: "",
-            finished_at: "t",
+            tenant: crate::identity::SIMULATED_TENANT.into(),
+            input: "in.csv".into(),
+            input_sha256: "00".into(),
         };
-        push_row(&mut out, &keys, &input, &result, &stamp);
+        push_row(
+            &mut out,
+            &keys,
+            &input,
+            &result,
+            &Stamp {
+                run: &run,
+                ticket: "",
+                finished_at: "t",
+            },
+        );
         let text = String::from_utf8(out).unwrap();
         let keys: Vec<&str> = text
             .split('"')
@@ -140,5 +157,7 @@ mod tests {
         assert_eq!(object["input.outcome"], "ok");
         assert_eq!(object["line"], 3);
         assert_eq!(object["outcome"], "invalid");
+        assert_eq!(object["tenant"], "the simulated tenant");
+        assert_eq!(object["input_sha256"], "00");
     }
 }

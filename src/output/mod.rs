@@ -24,7 +24,7 @@ pub enum Format {
     Xlsx,
 }
 
-pub use retry::{write_retry_file, InputRows, RetryError};
+pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
 pub use xlsx::write_workbook;

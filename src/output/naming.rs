@@ -1,6 +1,8 @@
 //! Output file names: where a run's results go by default, the fresh
-//! results file a resumed run writes, and the retry file beside the results.
-//! Every name an output gets is decided here.
+//! results file a resumed run writes, the name a dry run writes instead of
+//! the real run's (so the real run after it needs no `--force`), and the
+//! retry file beside the results. `-o -` is standard output. Every name an
+//! output gets is decided here.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,39 @@ pub fn stdin_output(format: Format) -> PathBuf {
     PathBuf::from(format!("stdin.results.{}", extension(format)))
 }
 
+/// `-o -`: the results go to standard output.
+pub fn is_stdout(output: &Path) -> bool {
+    output.as_os_str() == "-"
+}
+
+/// What a dry run writes where the real run would write `results`:
+/// `users.results.csv` → `users.dry-run.csv`,
+/// `users.resume-1.results.jsonl` → `users.resume-1.dry-run.jsonl`.
+pub fn dry_run_output(results: &Path) -> PathBuf {
+    let name = results
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let renamed = [("results.csv", "csv"), ("results.jsonl", "jsonl")]
+        .iter()
+        .find_map(|(suffix, ext)| {
+            let base = name.strip_suffix(suffix)?;
+            Some(format!("{base}dry-run.{ext}"))
+        })
+        .unwrap_or_else(|| format!("{name}.dry-run.csv"));
+    results.with_file_name(renamed)
+}
+
+/// The suffixes a results file's name may end with, longest first.
+const RESULTS_SUFFIXES: [&str; 6] = [
+    ".results.csv",
+    ".results.jsonl",
+    ".dry-run.csv",
+    ".dry-run.jsonl",
+    ".csv",
+    ".jsonl",
+];
+
 fn extension(format: Format) -> &'static str {
     match format {
         Format::Csv | Format::Xlsx => "csv",
@@ -33,7 +68,7 @@ fn extension(format: Format) -> &'static str {
 /// `users.results.csv`, `users.resume-2.results.csv`, `users.csv` and
 /// `users` all have the stem `users`.
 fn results_stem(name: &str) -> &str {
-    let base = [".results.csv", ".results.jsonl", ".csv", ".jsonl"]
+    let base = RESULTS_SUFFIXES
         .iter()
         .find_map(|suffix| name.strip_suffix(suffix))
         .unwrap_or(name);
@@ -117,6 +152,27 @@ mod tests {
         assert_eq!(
             next_output(&dir.path().join("u.results.jsonl")),
             dir.path().join("u.resume-1.results.jsonl")
+        );
+    }
+
+    #[test]
+    fn a_dry_run_never_takes_the_real_run_s_name() {
+        for (real, dry) in [
+            ("d/u.results.csv", "d/u.dry-run.csv"),
+            ("d/u.results.jsonl", "d/u.dry-run.jsonl"),
+            ("d/u.resume-2.results.csv", "d/u.resume-2.dry-run.csv"),
+            ("stdin.results.csv", "stdin.dry-run.csv"),
+        ] {
+            assert_eq!(
+                dry_run_output(Path::new(real)),
+                PathBuf::from(dry),
+                "{real}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            next_output(&dir.path().join("u.dry-run.csv")),
+            dir.path().join("u.resume-1.results.csv")
         );
     }
 

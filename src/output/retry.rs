@@ -1,12 +1,16 @@
 //! The retry file: the rows that still need doing (failed, not attempted,
 //! invalid), in the input's own columns and delimiter, exactly as read, so
 //! the admin can fix them and resubmit the file as it is. Only header cells
-//! that start like a formula get a leading `'`.
+//! that start like a formula get a leading `'`. After the input's columns
+//! come the run's record (`identity::RETRY_COLUMNS`: operation, tenant,
+//! input digest); an input that already has them (a retry file run again)
+//! gets them refreshed in place, never twice.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::{files, OutputError};
+use crate::identity::{RunIdentity, RETRY_COLUMNS};
 use crate::outcome::escape_formula;
 
 /// Why the retry file could not be written: the input, read a second time
@@ -25,13 +29,21 @@ pub struct InputRows<H, R> {
     pub rows: R,
 }
 
-/// Copies the header and the rows at `lines` from `input` into `retry`.
+/// Where and how the retry file is written, and the run it records.
+pub struct Retry<'a> {
+    pub delimiter: u8,
+    /// The input lines to copy.
+    pub lines: &'a BTreeSet<u64>,
+    pub path: &'a Path,
+    pub force: bool,
+    pub identity: &'a RunIdentity,
+}
+
+/// Copies the header and the rows at `lines` from `input` into the retry
+/// file, each with the run's record.
 pub fn write_retry_file<E, R>(
     input: InputRows<Result<Option<csv::StringRecord>, E>, R>,
-    delimiter: u8,
-    lines: &BTreeSet<u64>,
-    retry: &Path,
-    force: bool,
+    retry: &Retry,
 ) -> Result<(), RetryError<E>>
 where
     E: std::error::Error + 'static,
@@ -40,12 +52,20 @@ where
     let header = input.header.map_err(RetryError::Input)?;
     let mut rows = input.rows;
     let mut input_error = None;
-    files::replace_whole(retry, force, |file| {
+    let record = Record::for_header(header.as_ref(), retry.identity);
+    files::replace_whole(retry.path, retry.force, |file| {
         let mut writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
+            .delimiter(retry.delimiter)
             .flexible(true)
             .from_writer(file);
-        match copy_lines(header.as_ref(), &mut rows, lines, &mut writer) {
+        let copied = copy_lines(
+            header.as_ref(),
+            &mut rows,
+            retry.lines,
+            &record,
+            &mut writer,
+        );
+        match copied {
             Ok(()) => writer.flush(),
             Err(CopyFailure::Write(e)) => Err(e.into()),
             Err(CopyFailure::Read(e)) => {
@@ -72,23 +92,61 @@ impl<E> From<csv::Error> for CopyFailure<E> {
     }
 }
 
-/// The header and the rows at `lines`.
+/// Where the run's record goes in each line: the columns the input
+/// already has for it, or new ones after the input's header.
+struct Record<'a> {
+    positions: [usize; 3],
+    cells: [&'a str; 3],
+}
+
+impl<'a> Record<'a> {
+    fn for_header(header: Option<&csv::StringRecord>, identity: &'a RunIdentity) -> Self {
+        let names: Vec<&str> = header.map(|h| h.iter().collect()).unwrap_or_default();
+        let mut next = names.len();
+        let positions = RETRY_COLUMNS.map(|column| {
+            names.iter().position(|n| *n == column).unwrap_or_else(|| {
+                next += 1;
+                next - 1
+            })
+        });
+        Record {
+            positions,
+            cells: identity.retry_cells(),
+        }
+    }
+
+    /// `line` with the record's cells in place, padded to reach them.
+    fn put_into(&self, line: &csv::StringRecord, cells: [&str; 3]) -> csv::StringRecord {
+        let width = self.positions.iter().max().map_or(0, |m| m + 1);
+        let mut out: Vec<&str> = line.iter().collect();
+        if out.len() < width {
+            out.resize(width, "");
+        }
+        for (position, cell) in self.positions.iter().zip(cells) {
+            out[*position] = cell;
+        }
+        csv::StringRecord::from(out)
+    }
+}
+
+/// The header and the rows at `lines`, each with the run's record.
 fn copy_lines<E>(
     header: Option<&csv::StringRecord>,
     rows: &mut impl Iterator<Item = Result<(u64, csv::StringRecord), E>>,
     lines: &BTreeSet<u64>,
+    record: &Record,
     writer: &mut csv::Writer<&mut std::fs::File>,
 ) -> Result<(), CopyFailure<E>> {
     // Header cells are escaped like the results' header (no column the tool
     // reads starts like a formula); rows stay as read, to resubmit as they are.
     if let Some(header) = header {
         let header: csv::StringRecord = header.iter().map(escape_formula).collect();
-        writer.write_record(&header)?;
+        writer.write_record(&record.put_into(&header, RETRY_COLUMNS))?;
     }
     for row in rows {
-        let (line, record) = row.map_err(CopyFailure::Read)?;
+        let (line, row) = row.map_err(CopyFailure::Read)?;
         if lines.contains(&line) {
-            writer.write_record(&record)?;
+            writer.write_record(&record.put_into(&row, record.cells))?;
         }
     }
     Ok(())
@@ -113,10 +171,51 @@ mod tests {
             .records()
             .map(|r| r.map(|record| (record.position().unwrap().line(), record)));
         let input = InputRows { header, rows };
-        write_retry_file(input, b';', &BTreeSet::from([2, 4]), &retry, false).unwrap();
+        let identity = RunIdentity {
+            operation: "ds100-clear-pin",
+            tenant: "https://t.example:443".into(),
+            input: "in.csv".into(),
+            input_sha256: "ab".into(),
+        };
+        let settings = Retry {
+            delimiter: b';',
+            lines: &BTreeSet::from([2, 4]),
+            path: &retry,
+            force: false,
+            identity: &identity,
+        };
+        write_retry_file(input, &settings).unwrap();
         assert_eq!(
             std::fs::read_to_string(&retry).unwrap(),
-            "a;'=b\n1;=x\n3;\"z;w\"\n"
+            "a;'=b;retry.operation;retry.tenant;retry.input_sha256\n\
+             1;=x;ds100-clear-pin;https://t.example:443;ab\n\
+             3;\"z;w\";ds100-clear-pin;https://t.example:443;ab\n"
         );
+    }
+
+    #[test]
+    fn a_retry_file_run_again_keeps_one_record_refreshed() {
+        let identity = RunIdentity {
+            operation: "sid-clear-pin",
+            tenant: "t".into(),
+            input: "in.csv".into(),
+            input_sha256: "cd".into(),
+        };
+        let header = csv::StringRecord::from(vec![
+            "a",
+            "retry.operation",
+            "retry.tenant",
+            "retry.input_sha256",
+            "b",
+        ]);
+        let record = Record::for_header(Some(&header), &identity);
+        let row = csv::StringRecord::from(vec!["1", "old", "old", "old", "2"]);
+        let out = record.put_into(&row, record.cells);
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            ["1", "sid-clear-pin", "t", "cd", "2"]
+        );
+        let short = record.put_into(&csv::StringRecord::from(vec!["1"]), record.cells);
+        assert_eq!(short.len(), 4);
     }
 }

@@ -14,8 +14,8 @@ pub struct Summary {
     pub operation: &'static str,
     /// The config-file profile, if the run used one.
     pub profile: Option<String>,
-    /// The tenant as `host:port` (or `simulated tenant`), `null` when nothing was
-    /// sent anywhere.
+    /// The tenant as every output records it: `scheme://host:port`, or
+    /// `the simulated tenant`; `null` for a dry run that named no tenant.
     pub tenant: Option<String>,
     /// The credential's public id: the key file's access ID or the OAuth
     /// client's Client ID (none for a bearer token). Never a secret.
@@ -28,6 +28,8 @@ pub struct Summary {
     /// The command line, secrets removed.
     pub command_line: Vec<String>,
     pub input: PathBuf,
+    /// The SHA-256 of the input's bytes, as the results lines record it.
+    pub input_sha256: String,
     pub results: PathBuf,
     pub dry_run: bool,
     pub rows: u64,
@@ -94,6 +96,7 @@ pub struct RunFacts<'a> {
     pub started_at: std::time::SystemTime,
     pub command_line: Vec<String>,
     pub input: &'a Path,
+    pub input_sha256: &'a str,
     pub results: &'a Path,
     pub dry_run: bool,
     pub counts: &'a Counts,
@@ -131,6 +134,7 @@ impl Summary {
             finished_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             command_line: facts.command_line,
             input: facts.input.to_owned(),
+            input_sha256: facts.input_sha256.to_owned(),
             results: facts.results.to_owned(),
             dry_run: facts.dry_run,
             rows: counts.total(),
@@ -281,6 +285,7 @@ mod tests {
             started_at: std::time::SystemTime::now(),
             command_line: Vec::new(),
             input: Path::new("in.csv"),
+            input_sha256: "00",
             results: Path::new("in.results.csv"),
             dry_run,
             counts,

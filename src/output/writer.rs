@@ -2,6 +2,8 @@
 //! flushed the moment it is known, so a crash leaves a file that accounts for
 //! every finished row. At the end of a run the file is rewritten in input
 //! order, using an index of byte offsets rather than holding rows in memory.
+//! Every line ends with the run's record (operation, tenant, input digest),
+//! so a line copied or sorted elsewhere still says which run made it.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -9,15 +11,20 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{files, jsonl, Format};
+use crate::identity::RunIdentity;
 use crate::ops::Field;
-use crate::outcome::{escape_formula, one_line, RowResult, RESULT_COLUMNS};
+use crate::outcome::{escape_formula, json_input_keys, one_line, RowResult, RESULT_COLUMNS};
 
 /// The fields behind the `resolved_*` columns, in column order.
 pub const RESOLVED_FIELDS: [Field; 2] = [Field::UserId, Field::TokenSerialNumber];
 
-/// The full results header for an input header.
+/// The full results header for an input header. Each name appears once:
+/// an input column named like a results column is written `input.NAME`,
+/// a repeated one `NAME_2`, as in JSON Lines (see
+/// `outcome::json_input_keys`).
 pub fn result_columns(input_header: &csv::StringRecord) -> csv::StringRecord {
-    let mut header: csv::StringRecord = input_header.iter().map(escape_formula).collect();
+    let keys = json_input_keys(input_header.iter());
+    let mut header: csv::StringRecord = keys.iter().map(|k| escape_formula(k)).collect();
     for column in RESULT_COLUMNS {
         header.push_field(column);
     }
@@ -57,8 +64,12 @@ pub struct ResultsWriter {
     /// JSON Lines: the input's header names the keys, and rows wait in
     /// `pending` until the next flush.
     jsonl: Option<JsonlRows>,
-    /// The catalog name written in every row's `operation` column.
-    operation: &'static str,
+    /// The run written in every row's `operation`, `tenant` and
+    /// `input_sha256` columns.
+    identity: RunIdentity,
+    /// Standard output (`-o -`): rows stream out as they finish; nothing
+    /// is synced or put back in order.
+    to_stdout: bool,
     /// The change ticket written in every row's `change_ticket` column.
     ticket: String,
     csv: csv::Writer<File>,
@@ -86,23 +97,30 @@ impl ResultsWriter {
     pub fn create(
         path: &Path,
         input_header: &csv::StringRecord,
-        operation: &'static str,
+        identity: &RunIdentity,
         force: bool,
     ) -> Result<Self, OutputError> {
-        Self::create_as(path, input_header, operation, Format::Csv, force)
+        Self::create_as(path, input_header, identity, Format::Csv, force)
     }
 
     /// Creates the results file in `format`: CSV with its header row, or
-    /// JSON Lines with none.
+    /// JSON Lines with none. The path `-` is standard output.
     pub fn create_as(
         path: &Path,
         input_header: &csv::StringRecord,
-        operation: &'static str,
+        identity: &RunIdentity,
         format: Format,
         force: bool,
     ) -> Result<Self, OutputError> {
-        let file = files::create_in_place(path, force)?;
-        let path = match force {
+        let to_stdout = path.as_os_str() == "-";
+        let file = match to_stdout {
+            true => files::stdout_file().map_err(|source| OutputError::Io {
+                path: path.to_owned(),
+                source,
+            })?,
+            false => files::create_in_place(path, force)?,
+        };
+        let path = match force && !to_stdout {
             true => files::link_target(path),
             false => path.to_owned(),
         };
@@ -113,7 +131,8 @@ impl ResultsWriter {
         let mut writer = ResultsWriter {
             path,
             jsonl,
-            operation,
+            identity: identity.clone(),
+            to_stdout,
             ticket: String::new(),
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
@@ -176,7 +195,7 @@ impl ResultsWriter {
             self.times.format(result.finished_at, &mut self.cell);
             let (keys, pending) = (&jsonl.keys, &mut jsonl.pending);
             let stamp = jsonl::Stamp {
-                operation: self.operation,
+                run: &self.identity,
                 ticket: &self.ticket,
                 finished_at: &self.cell,
             };
@@ -213,7 +232,10 @@ impl ResultsWriter {
         }
         self.csv
             .write_field(escape_formula(&one_line(&result.verified, 200)).as_bytes())?;
-        self.csv.write_field(self.operation)?;
+        let identity = &self.identity;
+        self.csv.write_field(identity.operation)?;
+        self.csv.write_field(&identity.tenant)?;
+        self.csv.write_field(&identity.input_sha256)?;
         self.csv
             .write_field(escape_formula(&self.ticket).as_bytes())?;
         self.csv.write_record(None::<&[u8]>)
@@ -248,7 +270,7 @@ impl ResultsWriter {
     /// calls this once a second while rows finish, so a power loss costs at
     /// most the last second of results.
     pub fn sync(&mut self) -> Result<(), OutputError> {
-        if !self.unsynced {
+        if !self.unsynced || self.to_stdout {
             return Ok(());
         }
         self.unsynced = false;
@@ -265,7 +287,7 @@ impl ResultsWriter {
     /// runtime), when anything was flushed since the last sync; counts as
     /// synced from now on.
     pub fn take_unsynced(&mut self) -> Result<Option<File>, OutputError> {
-        if !self.unsynced {
+        if !self.unsynced || self.to_stdout {
             return Ok(None);
         }
         self.unsynced = false;
@@ -291,7 +313,10 @@ impl ResultsWriter {
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.flush()?;
         self.sync()?;
-        let (in_order, is_jsonl) = (self.in_order, self.jsonl.is_some());
+        // Standard output cannot be read back: its rows stay in the order
+        // they finished.
+        let in_order = self.in_order || self.to_stdout;
+        let is_jsonl = self.jsonl.is_some();
         let (path, width) = (self.path.clone(), self.width);
         drop(self);
         if in_order {

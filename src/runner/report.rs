@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use crate::auth::TokenKind;
 use crate::client::Connection;
-use crate::config::{Config, DryRun};
+use crate::config::Config;
+use crate::identity::NO_TENANT;
 use crate::input::Scan;
-use crate::net::{host_port, show_proxy};
+use crate::net::show_proxy;
 use crate::outcome::Tally;
 use crate::output::{RequestFigures, RunFacts, Summary, Verified};
 use crate::safety::{next, Halt, HaltReason};
@@ -40,11 +41,12 @@ impl Started {
     }
 }
 
-/// The tenant (`host:port`) a run sent to, or would send to.
-fn tenant_shown(config: &Config, connection: &Connection) -> Option<String> {
-    match &config.dry_run {
-        DryRun::Offline { would_send_to, .. } => would_send_to.as_ref().map(host_port),
-        _ => Some(connection.tenant.clone()),
+/// The tenant a run sent to, or would send to, as its outputs record it;
+/// none for a dry run that named none.
+fn tenant_shown(connection: &Connection) -> Option<String> {
+    match connection.tenant_label.as_str() {
+        NO_TENANT => None,
+        label => Some(label.to_owned()),
     }
 }
 
@@ -94,7 +96,7 @@ pub(super) fn report(
     let summary = Summary::new(RunFacts {
         operation: config.operation.name,
         profile: config.profile.clone(),
-        tenant: tenant_shown(config, connection),
+        tenant: tenant_shown(connection),
         credential_id: connection.credential_id.clone(),
         ticket: config.ticket.clone(),
         started_at: started.wall,
@@ -103,6 +105,7 @@ pub(super) fn report(
             true => std::path::Path::new("-"),
             false => &config.input,
         },
+        input_sha256: &scan.sha256,
         results: &config.output,
         dry_run: config.dry_run.is_on(),
         counts: &counts,

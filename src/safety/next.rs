@@ -140,6 +140,9 @@ pub fn next_step(
         breakdown.join(", ")
     );
     let argv = match (from_stdin, &retry) {
+        // Results on standard output (`-o -`) left no file to resume from:
+        // the retry file is the way on.
+        _ if crate::output::naming::is_stdout(results) => None,
         (false, _) => Some(argv.to_vec()),
         (true, Some(retry)) => Some(input_replaced(argv, retry)),
         (true, None) => None,
@@ -303,5 +306,16 @@ mod tests {
         );
         let step = next_step(&typed, false, results, &one, None, true).unwrap();
         assert!(!step.contains("carry on"), "{step}");
+    }
+
+    #[test]
+    fn results_on_standard_output_carry_on_from_the_retry_file_only() {
+        let mut one = Counts::default();
+        one.add(Outcome::Failed);
+        let typed = argv(&["securid-bulk", "ds100-delete", "in.csv", "-o", "-"]);
+        let retry = Some(PathBuf::from("in.retry.csv"));
+        let step = next_step(&typed, false, Path::new("-"), &one, retry, false).unwrap();
+        assert!(!step.contains("--resume"), "{step}");
+        assert!(step.contains("in.retry.csv"), "{step}");
     }
 }

@@ -57,6 +57,18 @@ impl Tenant {
     pub fn stats(&self) -> Stats {
         self.server().stats()
     }
+
+    /// The tenant as outputs record it: `http://127.0.0.1:PORT`.
+    pub fn label(&self) -> String {
+        let url = reqwest::Url::parse(&self.url()).expect("tenant URL");
+        securid_bulk::identity::tenant_label(&url)
+    }
+}
+
+/// The SHA-256 of `bytes`, lower-case hex, as outputs record an input's.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    securid_bulk::identity::hex(&sha2::Sha256::digest(bytes))
 }
 
 impl Drop for Tenant {
@@ -162,6 +174,12 @@ pub fn results(path: &Path) -> Vec<HashMap<String, String>> {
 pub fn results_path(input: &Path) -> PathBuf {
     let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
     input.with_file_name(format!("{stem}.results.csv"))
+}
+
+/// `<input stem>.dry-run.csv` beside the input: where a dry run writes.
+pub fn dry_run_path(input: &Path) -> PathBuf {
+    let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
+    input.with_file_name(format!("{stem}.dry-run.csv"))
 }
 
 pub fn stderr(output: &std::process::Output) -> String {

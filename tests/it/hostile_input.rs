@@ -382,7 +382,7 @@ fn a_dry_run_finds_the_same_problems_per_row() {
     ]);
     let case = run("dry.csv", &bytes, &["--dry-run"]);
     assert_eq!(code(&case.out), 2, "{}", stderr(&case.out));
-    let rows = results(&results_path(&case.input));
+    let rows = results(&dry_run_path(&case.input));
     assert_eq!(row_at(&rows, 2)["outcome"], "valid");
     assert_invalid(row_at(&rows, 3), "column 1 (userId)", "is not a user ID");
     assert_invalid(row_at(&rows, 4), "column 2 (tokenSerialNumber)", "U+FF11");

@@ -149,13 +149,19 @@ fn retry_file_holds_rows_still_to_do_in_the_input_columns() {
     assert_exit(&out, 2);
     let retry = dir.path().join("mixed.retry.csv");
     assert!(stderr(&out).contains("mixed.retry.csv"), "{}", stderr(&out));
+    // The input's rows as read, then the run's record.
+    let record = format!(
+        ";ds100-clear-pin;{};{}",
+        tenant.label(),
+        sha256_hex(&std::fs::read(&input).unwrap())
+    );
     assert_eq!(
         std::fs::read_to_string(&retry).unwrap(),
         format!(
-            "ticket;userId;tokenSerialNumber\n\
-             =B2;{U1};999000\n\
-             C-3;not-a-user;014010008039\n\
-             D-4;{U1};014010008039\n"
+            "ticket;userId;tokenSerialNumber;retry.operation;retry.tenant;retry.input_sha256\n\
+             =B2;{U1};999000{record}\n\
+             C-3;not-a-user;014010008039{record}\n\
+             D-4;{U1};014010008039{record}\n"
         )
     );
 }

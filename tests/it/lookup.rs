@@ -54,7 +54,11 @@ fn run_text(
     let Scene { tenant, dir } = Scene::sample();
     let input = write(dir.path(), "in.csv", text);
     let out = run_confirmed(&tenant, op, &input, extra);
-    let rows = results(&results_path(&input));
+    let path = match extra.iter().any(|a| a.starts_with("--dry-run")) {
+        true => dry_run_path(&input),
+        false => results_path(&input),
+    };
+    let rows = results(&path);
     (out, rows, tenant.stats())
 }
 

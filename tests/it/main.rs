@@ -19,6 +19,7 @@ mod mock_api;
 mod oauth;
 mod origins;
 mod report;
+mod run_record;
 mod runner;
 mod safety;
 mod security;

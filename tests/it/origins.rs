@@ -113,9 +113,9 @@ fn a_named_profile_wins_over_the_environment_and_the_banner_names_what_was_not_u
             err.contains("SECURID_BASE_URL is set but not used: profile test sets base-url"),
             "{dry:?}: {err}"
         );
-        // The summary names the tenant with its port.
+        // The summary names the tenant as every output records it, port included.
         assert!(
-            err.contains(&format!("tenant: 127.0.0.1:{port}")),
+            err.contains(&format!("tenant: http://127.0.0.1:{port}")),
             "{dry:?}: {err}"
         );
     }

@@ -187,7 +187,7 @@ fn dry_run_sends_nothing_and_marks_rows_valid() {
     let out = run_op(&tenant, "ds100-clear-pin", &input, &["--dry-run"]);
     assert_eq!(code(&out), 2, "invalid rows make a dry run exit 2");
     assert_eq!(tenant.stats().requests, 0);
-    let rows = results(&results_path(&input));
+    let rows = results(&dry_run_path(&input));
     assert_eq!(rows.len(), 9);
     assert_eq!(rows.iter().filter(|r| r["outcome"] == "valid").count(), 4);
 }
@@ -229,7 +229,7 @@ fn fatal_errors_exit_1_and_name_the_file() {
 fn an_existing_results_file_is_kept_without_force() {
     let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
-    std::fs::write(results_path(&input), "precious").unwrap();
+    std::fs::write(dry_run_path(&input), "precious").unwrap();
     let out = bin()
         .arg("ds100-clear-pin")
         .arg(&input)
@@ -239,7 +239,7 @@ fn an_existing_results_file_is_kept_without_force() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("--force"));
     assert_eq!(
-        std::fs::read_to_string(results_path(&input)).unwrap(),
+        std::fs::read_to_string(dry_run_path(&input)).unwrap(),
         "precious"
     );
 }

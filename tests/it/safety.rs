@@ -188,7 +188,11 @@ fn hygiene_findings_show_in_dry_run_and_real_run_alike() {
         ] {
             assert!(summary.contains(expected), "{expected} in {summary}");
         }
-        let rows = results(&results_path(&input));
+        let path = match dry {
+            true => dry_run_path(&input),
+            false => results_path(&input),
+        };
+        let rows = results(&path);
         let by_line = |line: &str| rows.iter().find(|r| r["line"] == line).unwrap().clone();
         assert_eq!(by_line("3")["outcome"], "skipped");
         assert_eq!(by_line("4")["outcome"], "invalid");

@@ -103,6 +103,20 @@ fn a_workbook_is_read_cell_by_cell_and_its_results_can_be_a_workbook() {
     );
     assert_eq!(row_at(&rows, 5)["tokenSerialNumber"], "0001231314599");
     assert_eq!(scene.tenant.stats().requests, 3, "the date row is not sent");
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+        std::fs::read(&input).unwrap(),
+    ));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        rows.iter().all(|r| r["input_sha256"] == hex),
+        "the workbook's own bytes: {rows:?}"
+    );
+    let retry = std::fs::read_to_string(scene.dir.path().join("leavers.retry.csv")).unwrap();
+    assert!(
+        retry.starts_with("userId,tokenSerialNumber,note"),
+        "{retry}"
+    );
+    assert!(retry.contains("2024-03-01"), "the date row to fix: {retry}");
 
     let book = cells(&scene.dir.path().join("leavers.results.xlsx"));
     assert_eq!(book.len(), 5, "a header and one row per input row");

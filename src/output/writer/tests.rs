@@ -15,13 +15,22 @@ fn times_match_rfc3339_millis_across_seconds() {
 }
 use crate::outcome::Outcome;
 
+fn run() -> RunIdentity {
+    RunIdentity {
+        operation: "ds100-clear-pin",
+        tenant: "https://t.example:443".into(),
+        input: "in.csv".into(),
+        input_sha256: "ab".repeat(32),
+    }
+}
+
 /// A results writer for `columns` in a fresh directory, which lives as
 /// long as the returned guard.
 fn new_writer(columns: &[&str]) -> (tempfile::TempDir, PathBuf, ResultsWriter) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.csv");
     let header = csv::StringRecord::from(columns.to_vec());
-    let writer = ResultsWriter::create(&path, &header, "ds100-clear-pin", false).unwrap();
+    let writer = ResultsWriter::create(&path, &header, &run(), false).unwrap();
     (dir, path, writer)
 }
 
@@ -90,7 +99,7 @@ fn with_force_rows_and_the_sort_both_go_to_a_linked_file() {
     let link = dir.path().join("out.csv");
     std::os::unix::fs::symlink("real.csv", &link).unwrap();
     let header = csv::StringRecord::from(vec!["userId"]);
-    let mut writer = ResultsWriter::create(&link, &header, "ds100-clear-pin", true).unwrap();
+    let mut writer = ResultsWriter::create(&link, &header, &run(), true).unwrap();
     for line in [3, 2] {
         let input = csv::StringRecord::from(vec![format!("u{line}")]);
         writer.write(&input, &result(line, "x")).unwrap();
@@ -169,12 +178,12 @@ fn refuses_to_overwrite_without_force() {
     let path = dir.path().join("out.csv");
     std::fs::write(&path, "keep me").unwrap();
     let header = csv::StringRecord::from(vec!["a"]);
-    let err = ResultsWriter::create(&path, &header, "ds100-clear-pin", false)
+    let err = ResultsWriter::create(&path, &header, &run(), false)
         .err()
         .unwrap();
     assert!(err.to_string().contains("--force"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
-    assert!(ResultsWriter::create(&path, &header, "ds100-clear-pin", true).is_ok());
+    assert!(ResultsWriter::create(&path, &header, &run(), true).is_ok());
 }
 
 #[test]
@@ -197,4 +206,44 @@ fn header_cells_are_escaped() {
     writer.finish().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("'=cmd,' @x,userId,line,"), "{text}");
+}
+
+#[test]
+fn every_line_records_the_run_and_the_header_repeats_no_name() {
+    let (_dir, path, mut writer) =
+        new_writer(&["userId", "line", "outcome", "tenant", "note", "note"]);
+    let input = csv::StringRecord::from(vec!["u", "7", "ok", "x", "a", "b"]);
+    writer.write(&input, &result(2, "m")).unwrap();
+    writer.finish().unwrap();
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    assert!(header.iter().all(|h| seen.insert(h)), "{header:?}");
+    assert_eq!(
+        &header[..6],
+        [
+            "userId",
+            "input.line",
+            "input.outcome",
+            "input.tenant",
+            "note",
+            "note_2"
+        ]
+    );
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| {
+        row.get(header.iter().position(|h| h == name).unwrap())
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(cell("input.line"), "7");
+    assert_eq!(cell("line"), "2");
+    assert_eq!(cell("operation"), "ds100-clear-pin");
+    assert_eq!(cell("tenant"), "https://t.example:443");
+    assert_eq!(cell("input_sha256"), "ab".repeat(32));
 }
