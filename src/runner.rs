@@ -395,11 +395,15 @@ async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
         config.reading.clone(),
     );
     let (resume, quiet) = (config.resume.clone(), config.quiet);
+    let shown = match config.input_is_stdin {
+        true => std::path::PathBuf::from("-"),
+        false => path.clone(),
+    };
     tokio::task::spawn_blocking(move || {
         let done = Done::load(&resume, op)?;
         let scan = input::scan_resuming(input::Source::open(&path, &reading)?, op, &done)?;
         if !quiet {
-            for note in scan.source.notes(&reading) {
+            for note in scan.source.notes(&reading, &shown) {
                 eprintln!("note: {}", crate::terminal::printable(&note));
             }
         }

@@ -74,10 +74,15 @@ impl Source {
 
     /// Looks at the file and decides how to read it.
     pub fn open(path: &Path, reading: &Reading) -> Result<Source, InputError> {
-        let form = if sheet::is_spreadsheet(path) {
-            Form::Sheet(Arc::new(sheet::load(path, reading.sheet.as_deref())?))
-        } else {
-            text_form(path, reading)?
+        let form = match (sheet::is_spreadsheet(path), &reading.sheet) {
+            (true, wanted) => Form::Sheet(Arc::new(sheet::load(path, wanted.as_deref())?)),
+            (false, None) => text_form(path, reading)?,
+            (false, Some(_)) => {
+                return Err(InputError::Workbook {
+                    path: path.to_owned(),
+                    what: "--sheet names a sheet of a workbook, and this file is read as CSV text (a workbook is named .xlsx, .xlsm, .xlsb, .xls or .ods)".to_owned(),
+                })
+            }
         };
         Ok(Source {
             path: path.to_owned(),
@@ -142,10 +147,11 @@ impl Source {
         }
     }
 
-    /// What detection chose that the admin did not ask for, worth a note.
-    pub fn notes(&self, reading: &Reading) -> Vec<String> {
+    /// What detection chose that the admin did not ask for, worth a note;
+    /// the file is named `shown` (`-` for standard input).
+    pub fn notes(&self, reading: &Reading, shown: &Path) -> Vec<String> {
         let mut notes = Vec::new();
-        let shown = self.path.display();
+        let shown = shown.display();
         if let Form::Text {
             delimiter,
             encoding,

@@ -155,6 +155,19 @@ fn a_sheet_is_chosen_by_name_and_a_missing_one_lists_the_others() {
     assert_eq!(code(&out), 1, "{err}");
     assert!(err.contains("leavers.xlsx"), "{err}");
     assert!(err.contains("\"Leavers\", \"Later\""), "{err}");
+
+    let csv = write(
+        scene.dir.path(),
+        "plain.csv",
+        &format!("userId,tokenSerialNumber\n{SID_USER},{SID_SERIAL}\n"),
+    );
+    let out = run_op(&scene.tenant, "sid-clear-pin", &csv, &["--sheet", "Later"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("plain.csv: --sheet names a sheet of a workbook"),
+        "{err}"
+    );
 }
 
 #[test]
