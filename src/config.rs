@@ -16,6 +16,7 @@ use crate::ops::Operation;
 use crate::output::files::first_shared;
 use crate::output::naming::{
     default_output, dry_run_output, is_stdout, next_output, retry_path, stdin_output,
+    workbook_names,
 };
 use crate::output::Format;
 use crate::safety::Limits;
@@ -330,35 +331,24 @@ impl Config {
     }
 }
 
-/// With `--format xlsx`, the results CSV and the workbook beside it:
-/// `-o out.xlsx` names the workbook, and the CSV (and the retry file) follow
-/// `out.csv`. Results on standard output have nothing to make one beside.
+/// With `--format xlsx`, the results CSV, the retry file and the workbook
+/// (`output::naming::workbook_names`). Results on standard output have
+/// nothing to make one beside.
 fn workbook_beside(
     output: PathBuf,
     retry: PathBuf,
     format: Format,
 ) -> Result<(PathBuf, PathBuf, Option<PathBuf>), ConfigError> {
-    if format != Format::Xlsx {
-        return Ok((output, retry, None));
-    }
-    if is_stdout(&output) {
-        return Err(ConfigError::Refused(
+    match format {
+        Format::Xlsx if is_stdout(&output) => Err(ConfigError::Refused(
             "--format xlsx makes a workbook beside the results file, and -o - writes none: give -o FILE, or leave --format out".into(),
-        ));
-    }
-    let is_xlsx = output
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    let (csv, retry) = match is_xlsx {
-        true => {
-            let csv = output.with_extension("csv");
-            let retry = retry_path(&csv);
-            (csv, retry)
+        )),
+        Format::Xlsx => {
+            let (csv, retry, workbook) = workbook_names(output, retry);
+            Ok((csv, retry, Some(workbook)))
         }
-        false => (output, retry),
-    };
-    let workbook = csv.with_extension("xlsx");
-    Ok((csv, retry, Some(workbook)))
+        Format::Csv | Format::Jsonl => Ok((output, retry, None)),
+    }
 }
 
 /// The results file and the retry file. With no `-o`, the results go beside
