@@ -156,7 +156,7 @@ impl Source {
             delimiter,
             encoding,
             guessed,
-            ..
+            sep_line,
         } = self.form
         {
             if guessed && encoding.is_some() {
@@ -164,7 +164,8 @@ impl Source {
                     "{shown} is not UTF-8; read it as Windows-1252 (Excel's CSV export). Pass --encoding NAME if it is another encoding"
                 ));
             }
-            if reading.delimiter.is_none() && delimiter != b',' {
+            // A `sep=` line said so itself.
+            if reading.delimiter.is_none() && delimiter != b',' && !sep_line {
                 notes.push(format!(
                     "{shown}: columns separated by {:?}",
                     char::from(delimiter)
