@@ -14,9 +14,12 @@ use crate::config::{Config, ConfigError};
 use crate::mock::MockOptions;
 use crate::net::redact_url;
 use crate::ops;
+use crate::secret::looks_like_secret;
 
 mod args;
+mod completions;
 mod help;
+mod man;
 mod profiles;
 mod values;
 
@@ -33,8 +36,9 @@ pub enum Command {
     ListProfiles(String),
     /// `completions SHELL`: the script to print.
     Completions(clap_complete::Shell),
-    /// `man`: the roff page.
-    Man,
+    /// `man`: the main page on stdout; `man --dir DIR`: every page, written
+    /// into DIR.
+    Man(Option<PathBuf>),
     #[cfg(feature = "mock")]
     Mock(Box<MockOptions>),
 }
@@ -97,6 +101,13 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
                         .value_name("FILE")
                         .value_parser(clap::value_parser!(PathBuf))
                         .help("Config file [default: $XDG_CONFIG_HOME/securid-bulk/config.toml]"),
+                )
+                .arg(
+                    // For the completion scripts: one name a line.
+                    clap::Arg::new("names")
+                        .long("names")
+                        .action(clap::ArgAction::SetTrue)
+                        .hide(true),
                 ),
         )
         .subcommand(
@@ -104,11 +115,25 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
                 .about("Print a shell completion script (bash, zsh, fish, powershell, elvish)")
                 .arg(
                     clap::Arg::new("shell")
+                        .value_name("SHELL")
                         .required(true)
                         .value_parser(clap::value_parser!(clap_complete::Shell)),
                 ),
         )
-        .subcommand(clap::Command::new("man").about("Print the man page (roff) on stdout"));
+        .subcommand(
+            clap::Command::new("man")
+                .about("Print the man page (roff), or write every page into a directory")
+                .arg(
+                    clap::Arg::new("dir")
+                        .long("dir")
+                        .value_name("DIR")
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help(
+                            "Write securid-bulk.1 and one securid-bulk-<command>.1 per \
+                             command into DIR (e.g. ~/.local/share/man/man1) instead",
+                        ),
+                ),
+        );
     #[cfg(feature = "mock")]
     {
         // augment_args sets the struct's own doc as `about`: ours go after.
@@ -134,16 +159,17 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
 
 /// The completion script for one shell.
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command(), "securid-bulk", &mut script);
-    script
+    completions::script(shell, command())
 }
 
-/// The man page, in roff.
+/// The main man page, in roff.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(command()).render(&mut page)?;
-    Ok(page)
+    man::main_page(command())
+}
+
+/// Writes every man page into `dir`; returns the paths written.
+pub fn write_man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    man::write_pages(command(), dir)
 }
 
 /// Parses the process arguments; exits with clap's message on bad flags.
@@ -157,6 +183,9 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args = WipedArgs(args.into_iter().map(Into::into).collect());
+    if let Some(hint) = dry_run_value_apart(&args.0) {
+        return Err(hint);
+    }
     let matches = matches_of(&args.0)?;
     let (name, sub) = matches
         .subcommand()
@@ -164,17 +193,20 @@ where
     let from_matches = |e: clap::Error| CliError::Usage(without_prefix(&e.to_string()));
     match name {
         "operations" => Ok(Command::ListOperations),
-        "man" => Ok(Command::Man),
+        "man" => Ok(Command::Man(sub.get_one::<PathBuf>("dir").cloned())),
         "completions" => Ok(Command::Completions(
             *sub.get_one::<clap_complete::Shell>("shell")
                 .ok_or_else(|| CliError::Usage("completions: name a shell".into()))?,
         )),
         "profiles" => {
             let explicit = sub.get_one::<PathBuf>("config").map(PathBuf::as_path);
+            let names_only = sub.get_flag("names");
             Ok(Command::ListProfiles(match Profiles::load(explicit)? {
+                Some(profiles) if names_only => profiles.names(),
                 Some(profiles) => profiles.listing(),
+                None if names_only => String::new(),
                 None => format!(
-                    "no config file ({}); see the README's Profiles section\n",
+                    "no config file ({}); see FILES in securid-bulk(1) and docs/profiles.md\n",
                     profiles::default_path().map_or_else(String::new, |p| p.display().to_string())
                 ),
             }))
@@ -223,6 +255,12 @@ fn matches_of(args: &[std::ffi::OsString]) -> Result<clap::ArgMatches, CliError>
         Ok(matches) => Ok(matches),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
+        }
+        // `securid-bulk` alone: the short help, on stderr, and exit 1 as for
+        // any command line that cannot run.
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            std::process::exit(1)
         }
         Err(e) => Err(CliError::Usage(usage_error_without_secrets(&e))),
     }
@@ -367,9 +405,6 @@ fn without_prefix(text: &str) -> String {
     text.trim_end().trim_start_matches("error: ").to_owned()
 }
 
-/// clap's message for a bad command line, minus any value that may be a
-/// secret: a stray positional argument is often a token pasted in the
-/// wrong place, and an unknown `--flag=value` may carry one too.
 /// The long name of the flag a clap error is about (`rate` for `--rate
 /// <RATE>`), if it names one.
 fn refused_flag(e: &clap::Error) -> Option<String> {
@@ -381,25 +416,31 @@ fn refused_flag(e: &clap::Error) -> Option<String> {
     word.strip_prefix("--").map(str::to_owned)
 }
 
+/// clap's message for a bad command line, minus any value that looks like
+/// a secret: a stray argument is sometimes a token pasted in the wrong
+/// place, and an unknown `--flag=value` may carry one too. The admin's own
+/// words (a mistyped operation, a file name) are shown as typed.
 fn usage_error_without_secrets(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
     // main adds its own "error: ".
-    let mut text = without_prefix(&rendered);
+    let mut text = best_suggestion_first(&without_prefix(&rendered));
     if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
         let secret = match arg.split_once('=') {
-            Some((_, value)) if arg.starts_with('-') => value,
-            _ if arg.starts_with('-') => "",
-            _ => arg.as_str(),
+            Some((flag, value)) if arg.starts_with('-') => {
+                (names_a_secret(flag) || looks_like_secret(value)).then_some(value)
+            }
+            _ if arg.starts_with('-') => None,
+            _ => looks_like_secret(arg).then_some(arg.as_str()),
         };
-        if !secret.is_empty() {
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
             text = text.replace(secret, "[redacted]");
         }
     }
     // A token pasted in place of the operation. Only the quoted form is
     // replaced, so a short value cannot mangle the usage text around it.
     if let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) {
-        if !word.is_empty() {
+        if looks_like_secret(word) {
             text = text.replace(&format!("'{word}'"), "'[redacted]'");
         }
     }
@@ -407,6 +448,47 @@ fn usage_error_without_secrets(e: &clap::Error) -> String {
         text = text.replace(value, &redact_url(value));
     }
     text
+}
+
+/// Whether an unknown flag's name says its value is a secret
+/// (`--tokn=...`, `--client-secret=...`).
+fn names_a_secret(flag: &str) -> bool {
+    let flag = flag.to_ascii_lowercase();
+    ["tok", "secret", "pass", "key"]
+        .iter()
+        .any(|word| flag.contains(word))
+}
+
+/// clap lists similar subcommands from the least to the most similar; the
+/// admin reads the first one.
+fn best_suggestion_first(text: &str) -> String {
+    const TIP: &str = "tip: some similar subcommands exist: ";
+    text.lines()
+        .map(|line| match line.split_once(TIP) {
+            Some((indent, list)) => {
+                let mut names: Vec<&str> = list.split(", ").collect();
+                names.reverse();
+                format!("{indent}{TIP}{}", names.join(", "))
+            }
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `--dry-run lookup`: clap reads `lookup` as another argument (the input,
+/// or a stray one), since the flag's value is optional and needs its `=`.
+fn dry_run_value_apart(args: &[std::ffi::OsString]) -> Option<CliError> {
+    let apart = args
+        .windows(2)
+        .any(|pair| pair[0] == "--dry-run" && pair[1] == "lookup");
+    (apart && !std::path::Path::new("lookup").exists()).then(|| {
+        CliError::Usage(
+            "--dry-run lookup: the value takes an equals sign; write --dry-run=lookup \
+             (a plain --dry-run sends nothing at all)"
+                .into(),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The request log: `-v` on stderr, `--log-file FILE` appended as JSON
 //! Lines (an audit trail that survives the terminal), both through
-//! `tracing`; `RUST_LOG` overrides the level. Events carry method, path,
+//! `tracing`. `RUST_LOG` overrides the terminal's level only: the audit
+//! log's level is set by `-v` alone (requests at least), so a filter left in
+//! the environment never empties it. Events carry method, path,
 //! status, attempt and wait, inside the row's span (its input line), never
 //! a header or a body: no token, key or assertion reaches a log.
 
@@ -32,7 +34,7 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
     };
     let stderr = (verbose > 0 || from_environment.is_some()).then(|| {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(|| AboveTheBar)
             .with_ansi(use_color())
             .with_target(false)
             .with_filter(filter(level))
@@ -44,7 +46,7 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
                 .with_current_span(true)
                 .with_span_list(false)
                 .with_writer(Mutex::new(files::open_append(path)?))
-                .with_filter(filter(level)),
+                .with_filter(EnvFilter::new(format!("securid_bulk={level}"))),
         ),
         None => None,
     };
@@ -54,6 +56,21 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
         .with(file)
         .try_init();
     Ok(())
+}
+
+/// stderr, through the progress bar when one is shown: a log line on a
+/// terminal never lands on the bar's line.
+struct AboveTheBar;
+
+impl std::io::Write for AboveTheBar {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        crate::progress::write_stderr(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set.

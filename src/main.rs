@@ -18,7 +18,14 @@ fn main() -> ExitCode {
             Some(Ok(securid_bulk::terminal::printable(listing).into_bytes()))
         }
         Command::Completions(shell) => Some(Ok(cli::completions(*shell))),
-        Command::Man => Some(cli::man_page()),
+        Command::Man(None) => Some(cli::man_page()),
+        Command::Man(Some(dir)) => Some(cli::write_man_pages(dir).map(|written| {
+            let lines: String = written
+                .iter()
+                .map(|path| format!("{}\n", path.display()))
+                .collect();
+            lines.into_bytes()
+        })),
         _ => None,
     };
     if let Some(text) = printed {

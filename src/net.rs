@@ -7,6 +7,34 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use reqwest::Url;
 
+/// Bodies longer than this are cut; no answer the tool reads is near it.
+pub const BODY_CAP: usize = 64 * 1024;
+
+/// An answer's body read to at most [`BODY_CAP`] bytes.
+pub struct Capped {
+    pub text: String,
+    /// Whether the body went on past the cap (the rest was never read).
+    pub cut: bool,
+}
+
+/// Reads `response`'s body up to [`BODY_CAP`], so a hostile or broken
+/// server cannot make the tool hold more: the one way every answer is read.
+pub async fn read_capped(mut response: reqwest::Response) -> Result<Capped, reqwest::Error> {
+    let mut body = Vec::new();
+    let mut cut = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_CAP - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            cut = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    Ok(Capped { text, cut })
+}
+
 /// Whether `host` (as found in a URL: a name, an IPv4 address, or an IPv6
 /// address with or without brackets) is this machine's loopback: an address
 /// in 127.0.0.0/8, `::1`, or the name `localhost` exactly. `localhost.` and

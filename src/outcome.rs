@@ -148,6 +148,14 @@ pub struct RowResult {
 }
 
 impl RowResult {
+    /// A failure the tenant will answer the same way however often the row
+    /// is sent again (no such user or token, a request it cannot take):
+    /// carrying on from the results cannot help; fixing the row can.
+    pub fn refused_for_good(&self) -> bool {
+        self.outcome == Outcome::Failed
+            && matches!(self.http_status, Some(400 | 404 | 405 | 410 | 422))
+    }
+
     /// A row that never reached the network.
     pub fn unsent(line: u64, outcome: Outcome, message: impl Into<String>) -> Self {
         RowResult {
@@ -324,6 +332,16 @@ impl Tally {
 
     pub fn done(&self) -> u64 {
         Outcome::ALL.into_iter().map(|o| self.get(o)).sum()
+    }
+
+    /// Rows sent and answered (or found valid in a dry run): what the
+    /// progress display counts, so the rows a resumed run skips, and
+    /// invalid ones, do not make it jump.
+    pub fn sent(&self) -> u64 {
+        [Outcome::Ok, Outcome::Failed, Outcome::Valid]
+            .into_iter()
+            .map(|o| self.get(o))
+            .sum()
     }
 
     pub fn describe(&self) -> String {

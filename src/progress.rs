@@ -2,8 +2,8 @@
 //! and counts when stderr is a terminal, plain periodic lines when it is not
 //! (a log file, a CI job), nothing with `--quiet`.
 
-use std::io::IsTerminal;
-use std::sync::Arc;
+use std::io::{IsTerminal, Write as _};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -32,7 +32,28 @@ impl Style {
     }
 }
 
-/// A running display; stops when dropped or finished.
+/// The bar on screen, if any: other writers to stderr go through it, so a
+/// line never lands on the bar's own line.
+static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Writes to stderr above the bar when one is shown (indicatif clears it,
+/// the text goes out, the bar is drawn again below).
+pub fn write_stderr(bytes: &[u8]) -> std::io::Result<()> {
+    let bar = SHOWN.lock().ok().and_then(|shown| shown.clone());
+    match bar {
+        Some(bar) => bar.suspend(|| std::io::stderr().write_all(bytes)),
+        None => std::io::stderr().write_all(bytes),
+    }
+}
+
+fn show(bar: Option<ProgressBar>) {
+    if let Ok(mut shown) = SHOWN.lock() {
+        *shown = bar;
+    }
+}
+
+/// A running display; stops when dropped or finished. It counts the rows
+/// to send, not the rows of the file.
 pub struct Progress {
     task: Option<tokio::task::JoinHandle<()>>,
     bar: Option<ProgressBar>,
@@ -66,11 +87,12 @@ impl Progress {
                     .progress_chars("=> "),
                 );
                 let shown = bar.clone();
+                show(Some(bar.clone()));
                 let task = tokio::spawn(async move {
                     let mut tick = tokio::time::interval(Duration::from_millis(200));
                     loop {
                         tick.tick().await;
-                        shown.set_position(tally.done());
+                        shown.set_position(tally.sent());
                         shown.set_message(status_text(&tally, &traffic));
                     }
                 });
@@ -109,6 +131,7 @@ impl Progress {
             task.abort();
         }
         if let Some(bar) = self.bar.take() {
+            show(None);
             bar.finish_and_clear();
         }
     }
@@ -138,7 +161,7 @@ fn status_text(tally: &Tally, traffic: &Traffic) -> String {
 }
 
 fn progress_line(total: u64, tally: &Tally, traffic: &Traffic, elapsed: Duration) -> String {
-    let done = tally.done();
+    let done = tally.sent();
     let percent = (done * 100).checked_div(total).unwrap_or(100);
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     format!(

@@ -6,6 +6,7 @@
 //! results.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,10 +28,12 @@ use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
 mod report;
+mod workers;
 mod writing;
 
 use handoff::Handoff;
 use report::{report, Started};
+use workers::spawn_workers;
 use writing::{listed_header, spawn_writer};
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,9 @@ impl RunReport {
 /// are in the run's [`Tally`]).
 struct Written {
     to_retry: BTreeSet<u64>,
+    /// Failed rows the tenant would refuse again (see
+    /// `RowResult::refused_for_good`).
+    refused_for_good: u64,
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -96,7 +102,26 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs one job from its config to its report: scan the whole input,
 /// check the outputs, connect, send the rows, then report.
-pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
+pub async fn run(config: Config) -> Result<RunReport, RunError> {
+    // Signals are the run's from its first moment, so that none can leave
+    // the spooled copy of standard input behind.
+    let halt = Arc::new(Halt::default());
+    let sending = Arc::new(AtomicBool::new(false));
+    let signals = signals::Signals::register();
+    let watching = tokio::spawn(signals::watch(signals, halt.clone(), sending.clone()));
+    let ran = run_spooled(config, Watched { halt, sending }).await;
+    watching.abort();
+    ran
+}
+
+/// What the run shares with its signal handler: the halt, and whether rows
+/// are being sent (before that, a signal quits at once).
+struct Watched {
+    halt: Arc<Halt>,
+    sending: Arc<AtomicBool>,
+}
+
+async fn run_spooled(mut config: Config, watched: Watched) -> Result<RunReport, RunError> {
     // Standard input is read twice like any input, so it is spooled to a
     // private file first; the file goes when the run ends, however it ends.
     // Every message names it `-`, as typed, never the spool.
@@ -104,12 +129,12 @@ pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
         .input_is_stdin
         .then(|| files::spool(&mut std::io::stdin().lock()))
     else {
-        return run_file(config).await;
+        return run_file(config, watched).await;
     };
     let spool = spool.map_err(|e| RunError::Setup(format!("cannot read standard input: {e}")))?;
     config.input = spool.path.clone();
     let shown = |e: InputError| e.shown_as(&spool.path, std::path::Path::new("-"));
-    match run_file(config).await {
+    match run_file(config, watched).await {
         Err(RunError::Input(e)) => Err(RunError::Input(shown(e))),
         Err(RunError::Retry(RetryError::Input(e))) => {
             Err(RunError::Retry(RetryError::Input(shown(e))))
@@ -118,7 +143,7 @@ pub async fn run(mut config: Config) -> Result<RunReport, RunError> {
     }
 }
 
-async fn run_file(config: Config) -> Result<RunReport, RunError> {
+async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunError> {
     if config.token_on_command_line {
         eprintln!("warning: --token on the command line shows in the process list and shell history; set SECURID_TOKEN instead");
     }
@@ -128,6 +153,7 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     let scan = Arc::new(scan);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
+    let Watched { halt, sending } = watched;
     if let Some(workbook) = &config.workbook {
         if workbook.exists() && !config.force {
             let path = workbook.clone();
@@ -135,7 +161,6 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
         }
         files::check_creatable("--format xlsx", workbook, config.force)?;
     }
-    let halt = Arc::new(Halt::default());
     announce_unused_environment(&config);
     let mut connection = open(&config, &halt).await?;
     // Before anything is sent: results another tenant's run wrote say
@@ -146,7 +171,15 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
     }
     let identity = run_identity(&config, &scan, &connection);
     announce_profile(&config, &connection);
-    let rows = send_rows(&config, &scan, &connection, &halt, begun, &identity).await;
+    let rows = send_rows(
+        &config,
+        &scan,
+        &connection,
+        (&halt, &sending),
+        begun,
+        &identity,
+    )
+    .await;
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
@@ -159,7 +192,16 @@ async fn run_file(config: Config) -> Result<RunReport, RunError> {
         Ok(retry) => (retry, None),
         Err(e) => (None, Some(e)),
     };
-    let mut report = report(&config, &scan, &tally, &halt, &connection, retry, started);
+    let refused = written.refused_for_good;
+    let mut report = report(
+        &config,
+        &scan,
+        &tally,
+        &halt,
+        &connection,
+        (retry, refused),
+        started,
+    );
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
     eprint!("{}", crate::terminal::printable(&report.summary.render()));
     if let Some(path) = &config.summary_json {
@@ -269,12 +311,13 @@ async fn send_rows(
     config: &Arc<Config>,
     scan: &Arc<Scan>,
     connection: &Connection,
-    halt: &Arc<Halt>,
+    (halt, sending): (&Arc<Halt>, &AtomicBool),
     mut started: Started,
     identity: &RunIdentity,
 ) -> Result<(Written, Arc<Tally>, Started), RunError> {
     let asking = Instant::now();
     confirm_plan(config, scan, connection)?;
+    sending.store(true, Ordering::SeqCst);
     // The time the admin spent reading the prompt is not the run's.
     started.prompt = asking.elapsed();
     let listing = config.operation.lists;
@@ -287,10 +330,11 @@ async fn send_rows(
         config.force,
     )?
     .with_ticket(config.ticket.as_deref());
-    let signals = tokio::spawn(signals::watch(halt.clone()));
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
-    let progress = Progress::start(style, scan.rows, tally.clone(), connection.traffic());
+    // Rows skipped (done by an earlier run) or invalid are never sent.
+    let to_send = scan.ready.min(config.limit.unwrap_or(u64::MAX));
+    let progress = Progress::start(style, to_send, tally.clone(), connection.traffic());
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
     let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
@@ -309,6 +353,8 @@ async fn send_rows(
     let read_result = reading
         .await
         .map_err(|e| RunError::Setup(format!("reader failed: {e}")))?;
+    // A worker's supervisor ends only once the row of a crashed worker is
+    // written; it never fails itself.
     for worker in workers {
         let _ = worker.await;
     }
@@ -317,7 +363,6 @@ async fn send_rows(
         .map_err(|_| RunError::Setup("the results writer stopped unexpectedly".into()))??;
     read_result?;
     progress.finish();
-    signals.abort();
     Ok((written, tally, started))
 }
 
@@ -416,48 +461,6 @@ async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
             source: std::io::Error::other(e.to_string()),
         })
     })
-}
-
-fn spawn_workers(
-    config: &Arc<Config>,
-    client: Option<Arc<Client>>,
-    work: mpsc::Receiver<Row>,
-    results: &mpsc::Sender<Finished>,
-    halt: &Arc<Halt>,
-    watch: &Arc<Watch>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let Some(client) = client else {
-        return Vec::new();
-    };
-    let work = Arc::new(tokio::sync::Mutex::new(work));
-    (0..config.client.concurrency)
-        .map(|_| {
-            let (client, work, results, halt, watch) = (
-                client.clone(),
-                work.clone(),
-                results.clone(),
-                halt.clone(),
-                watch.clone(),
-            );
-            let config = config.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Some(row) = work.lock().await.recv().await else {
-                        return;
-                    };
-                    let finished = if halt.is_set() {
-                        not_attempted(row, &halt)
-                    } else {
-                        let result = send_row(&client, &config, &row, &watch, &halt).await;
-                        (row.record, result)
-                    };
-                    if results.send(finished).await.is_err() {
-                        return;
-                    }
-                }
-            })
-        })
-        .collect()
 }
 
 async fn send_row(

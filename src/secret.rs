@@ -44,6 +44,27 @@ impl From<String> for Secret {
     }
 }
 
+/// Whether a word a user typed looks like a credential rather than their
+/// own words: JWT-shaped, or long and drawn from the base64 or hex
+/// alphabets with a run of letters and digits mixed as random strings mix
+/// them. A mistyped operation or a file name is neither.
+pub fn looks_like_secret(word: &str) -> bool {
+    let base64 = |c: char| c.is_ascii_alphanumeric() || "+/=_-".contains(c);
+    let parts: Vec<&str> = word.split('.').collect();
+    let jwt = parts.len() == 3
+        && word.len() >= 20
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(base64));
+    if jwt {
+        return true;
+    }
+    let random_run = word.split(['-', '_', '+', '/', '=']).any(|run| {
+        run.len() >= 10
+            && run.chars().any(|c| c.is_ascii_digit())
+            && run.chars().any(|c| c.is_ascii_alphabetic())
+    });
+    word.len() >= 16 && word.chars().all(base64) && random_run
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +75,28 @@ mod tests {
         assert_eq!(format!("{s:?}"), "[redacted]");
         assert_eq!(format!("{s}"), "[redacted]");
         assert_eq!(s.expose(), "eyJhbGciOiJSUzI1NiJ9.payload.sig");
+    }
+
+    #[test]
+    fn secrets_look_random_and_an_admins_words_do_not() {
+        for secret in [
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.SECRETsig",
+            "tok-9f8e7d6c5b4a-never-print-me",
+            "q2V0c3RhbmRhcmQxMjM0NTY3ODkwYWJjZGVm",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+        ] {
+            assert!(looks_like_secret(secret), "{secret}");
+        }
+        for words in [
+            "ds100-clearpin",
+            "ds100-clear-pin-everything",
+            "leavers-2024-06.csv",
+            "lookup",
+            "<SHELL>",
+            "tcsh",
+            "014010008038",
+        ] {
+            assert!(!looks_like_secret(words), "{words}");
+        }
     }
 }

@@ -16,10 +16,14 @@ use jsonwebtoken::{encode, Header};
 use reqwest::Url;
 use serde_json::Value;
 
+mod discovery;
+
+use super::provider::MAX_OAUTH_LIFETIME;
 use super::{AuthError, ClientKey};
-use crate::net::{checked_url, http_client, redact_url, ProxyChoice, UrlSource};
+use crate::net::{http_client, read_capped, redact_url, Capped, ProxyChoice};
 use crate::outcome::one_line;
 use crate::secret::Secret;
+use discovery::discover;
 
 /// How long each client assertion is valid: `exp` = `iat` + 5 minutes.
 pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
@@ -60,6 +64,16 @@ pub enum OAuthError {
     },
     #[error("the token endpoint {url} answered 200 without a usable access_token; check --issuer or --token-url")]
     NoToken { url: String },
+    #[error("the token endpoint {url} answered 200 with an expires_in that is not a number of seconds; check --issuer or --token-url")]
+    BadLifetime { url: String },
+    #[error("the token endpoint {url} answered with more than 64 KiB, which no token answer needs; check --issuer or --token-url")]
+    TooLarge { url: String },
+    #[error("the discovery document {url} is refused: its {field} {problem}; check --issuer, or name the token endpoint with --token-url")]
+    Discovery {
+        url: String,
+        field: &'static str,
+        problem: String,
+    },
     #[error("an OAuth client needs its Issuer URL: pass --issuer (or set SECURID_ISSUER), or --token-url")]
     NoIssuer,
     #[error("{0}")]
@@ -77,7 +91,10 @@ impl OAuthError {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            OAuthError::Refused { .. } | OAuthError::NoToken { .. }
+            OAuthError::Refused { .. }
+                | OAuthError::NoToken { .. }
+                | OAuthError::BadLifetime { .. }
+                | OAuthError::TooLarge { .. }
         )
     }
 }
@@ -206,7 +223,7 @@ impl OAuthClient {
             };
             let delay = advised.unwrap_or(delay);
             (self.retry.pause)(delay).await;
-            issued_at = unix_now().unwrap_or(issued_at + delay);
+            issued_at = unix_now().unwrap_or(issued_at.saturating_add(delay));
         }
     }
 
@@ -262,7 +279,14 @@ impl OAuthClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| (self.retry.retry_after)(v));
-        let text = response.text().await.unwrap_or_default();
+        let text = match read_capped(response).await {
+            Ok(Capped { cut: true, .. }) => {
+                let url = self.shown_url();
+                return Attempt::Final(OAuthError::TooLarge { url });
+            }
+            Ok(Capped { text, .. }) => text,
+            Err(_) => String::new(),
+        };
         match status {
             200 => self.read_token(&text),
             429 | 500..=599 => Attempt::Again(format!("HTTP {status}"), retry_after),
@@ -277,13 +301,12 @@ impl OAuthClient {
             let url = self.shown_url();
             return Attempt::Final(OAuthError::NoToken { url });
         };
-        let lifetime = match json.get("expires_in") {
-            Some(Value::Number(n)) => n.as_u64().map(Duration::from_secs),
-            Some(Value::String(s)) => s.trim().parse().ok().map(Duration::from_secs),
-            _ => None,
-        };
-        let lifetime = lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
-        Attempt::Token(Secret::new(token), lifetime)
+        match token_lifetime(json.get("expires_in")) {
+            Some(lifetime) => Attempt::Token(Secret::new(token), lifetime),
+            None => Attempt::Final(OAuthError::BadLifetime {
+                url: self.shown_url(),
+            }),
+        }
     }
 
     /// The final refusal, naming what most likely caused it.
@@ -340,39 +363,19 @@ impl OAuthClient {
     }
 }
 
-/// The token endpoint the issuer's discovery document names, or
-/// `<issuer>/token` when there is no usable document.
-async fn discover(issuer: &Url, transport: &Transport) -> Result<Url, OAuthError> {
-    let base = issuer.as_str().trim_end_matches('/');
-    let fallback = checked_url(&format!("{base}/token"), UrlSource::Discovery)?;
-    let Ok(document) = checked_url(
-        &format!("{base}/.well-known/openid-configuration"),
-        UrlSource::Discovery,
-    ) else {
-        return Ok(fallback);
-    };
-    let route = transport
-        .proxy
-        .route(&document)
-        .map_err(OAuthError::Proxy)?;
-    let http =
-        http_client(&document, transport.timeout, route.as_ref(), 1).map_err(OAuthError::Http)?;
-    let answer = http
-        .get(document)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await;
-    let Ok(response) = answer else {
-        return Ok(fallback);
-    };
-    if !response.status().is_success() {
-        return Ok(fallback);
-    }
-    let json: Value = response.json().await.unwrap_or(Value::Null);
-    match json.get("token_endpoint").and_then(Value::as_str) {
-        Some(endpoint) => Ok(checked_url(endpoint, UrlSource::Discovery)?),
-        None => Ok(fallback),
-    }
+/// An access token's lifetime from `expires_in`: whole seconds, as a number
+/// or a string of digits, kept between 1 s and 24 h (a token the endpoint
+/// says lives for ever is still renewed daily); the default when absent;
+/// `None` when the value is no lifetime at all (negative, a fraction, text).
+fn token_lifetime(expires_in: Option<&Value>) -> Option<Duration> {
+    let seconds = match expires_in {
+        None | Some(Value::Null) => return Some(DEFAULT_TOKEN_LIFETIME),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    }?;
+    let lifetime = Duration::from_secs(seconds.min(MAX_OAUTH_LIFETIME.as_secs()));
+    Some(lifetime.max(Duration::from_secs(1)))
 }
 
 /// A random UUID (version 4) for `jti`.
@@ -423,5 +426,28 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn expires_in_is_clamped_and_nonsense_is_refused() {
+        let day = Some(MAX_OAUTH_LIFETIME);
+        assert_eq!(token_lifetime(Some(&serde_json::json!(u64::MAX))), day);
+        assert_eq!(
+            token_lifetime(Some(&serde_json::json!("18446744073709551615"))),
+            day
+        );
+        assert_eq!(
+            token_lifetime(Some(&serde_json::json!(600))),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(token_lifetime(None), Some(DEFAULT_TOKEN_LIFETIME));
+        for nonsense in [
+            serde_json::json!(-5),
+            serde_json::json!(1.5),
+            serde_json::json!("soon"),
+            serde_json::json!(true),
+        ] {
+            assert_eq!(token_lifetime(Some(&nonsense)), None, "{nonsense}");
+        }
     }
 }

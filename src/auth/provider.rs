@@ -15,6 +15,8 @@ use super::{mint_jwt, AuthError, KeyFile, OAuthClient, MAX_LIFETIME};
 use crate::secret::Secret;
 
 const MIN_LIFETIME: Duration = Duration::from_secs(2);
+/// The longest an OAuth access token is kept, whatever `expires_in` said.
+pub const MAX_OAUTH_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 const MIN_MARGIN: Duration = Duration::from_millis(500);
 const MAX_MARGIN: Duration = Duration::from_secs(60);
 
@@ -85,7 +87,7 @@ impl Minter {
             Minter::KeyFile { key, lifetime } => signed(key, *lifetime, now),
             Minter::OAuth(client) => {
                 let (token, lifetime) = client.obtain(now).await?;
-                let lifetime = lifetime.max(Duration::from_secs(1));
+                let lifetime = lifetime.clamp(Duration::from_secs(1), MAX_OAUTH_LIFETIME);
                 Ok(Cached {
                     token,
                     issued: now,
@@ -107,9 +109,12 @@ fn signed(key: &KeyFile, lifetime: Duration, now: Duration) -> Result<Cached, Au
 }
 
 impl Renewing {
+    /// Checked sums: a lifetime the network handed over must not be able
+    /// to overflow the clock; a sum out of range counts as stale.
     fn is_fresh(&self, cached: &Cached) -> Result<bool, AuthError> {
-        let expires = cached.issued + cached.lifetime;
-        Ok((self.clock)()? + refresh_margin(cached.lifetime) < expires)
+        let expires = cached.issued.checked_add(cached.lifetime);
+        let renew_at = (self.clock)()?.checked_add(refresh_margin(cached.lifetime));
+        Ok(matches!((renew_at, expires), (Some(renew_at), Some(expires)) if renew_at < expires))
     }
 }
 
@@ -309,6 +314,18 @@ mod tests {
         let provider = TokenProvider::start(minter, clock).await.unwrap();
         (Arc::new(provider), millis)
     }
+
+    #[tokio::test]
+    async fn a_lifetime_past_the_clocks_range_is_stale_not_a_panic() {
+        let (provider, _) = fake_provider(secs(600)).await;
+        let Source::Renewing(renewing) = &provider.source else {
+            panic!("a key file renews");
+        };
+        renewing.cache.write().await.lifetime = Duration::MAX;
+        let cached = renewing.cache.read().await;
+        assert!(!renewing.is_fresh(&cached).unwrap());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn renewal_before_expiry_is_single_flight() {
         fn shared<T: Send + Sync>(_: &T) {}

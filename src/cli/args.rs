@@ -21,6 +21,14 @@ use crate::output::Format;
 use crate::safety::Limits;
 use crate::secret::Secret;
 
+/// The headings an operation's flags are grouped under in its help and
+/// man page.
+const IO: &str = "Input and output";
+const TENANT: &str = "Tenant and credentials";
+const PACE: &str = "Pace";
+const SAFETY: &str = "Safety";
+const LOGGING: &str = "Logging";
+
 /// Flags shared by every operation.
 #[derive(Args, Debug)]
 pub(super) struct RunArgs {
@@ -30,16 +38,54 @@ pub(super) struct RunArgs {
 
     /// Results file [default: <input stem>.results.csv beside the input;
     /// stdin.results.csv in the current directory for `-`].
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(help_heading = IO, short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
     /// Results as CSV, as JSON Lines (one object per input row), or as CSV
     /// and an .xlsx workbook beside it.
-    #[arg(long, value_enum, default_value = "csv", value_name = "FORMAT")]
+    #[arg(help_heading = IO, long, value_enum, default_value = "csv", value_name = "FORMAT")]
     format: FormatArg,
+
+    /// Overwrite the results file if it exists.
+    #[arg(help_heading = IO, long)]
+    force: bool,
+
+    /// Field delimiter of the input [default: a `sep=` first line, else the
+    /// most frequent of , ; and tab in the header].
+    #[arg(help_heading = IO, long, value_name = "C", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+
+    /// Encoding of the input [default: UTF-8, or Windows-1252 when the file
+    /// is not UTF-8].
+    #[arg(help_heading = IO, long, value_name = "NAME", value_parser = parse_encoding)]
+    encoding: Option<&'static encoding_rs::Encoding>,
+
+    /// The sheet of a workbook to read [default: the first].
+    #[arg(help_heading = IO, long, value_name = "NAME")]
+    sheet: Option<String>,
+
+    /// The file has no header row: name its columns in order
+    /// (userId,tokenSerialNumber); the first line is read as data.
+    #[arg(help_heading = IO, long, value_name = "NAMES", value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+
+    /// Read a field from a column of another name (userId="Employee ID");
+    /// may be repeated.
+    #[arg(help_heading = IO, long = "column", value_name = "FIELD=HEADER", value_parser = parse_column)]
+    column: Vec<(crate::ops::Field, String)>,
+
+    /// Also write the summary as JSON.
+    #[arg(help_heading = IO, long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
+
+    /// Skip rows an earlier run did (its results say ok); may be repeated to
+    /// name every results file of a chain of runs.
+    #[arg(help_heading = IO, long, value_name = "RESULTS.csv")]
+    resume: Vec<PathBuf>,
 
     /// Profile of the config file to run with [default: none].
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_PROFILE",
         hide_env_values = true,
@@ -49,33 +95,13 @@ pub(super) struct RunArgs {
 
     /// Config file holding the profiles [default:
     /// $XDG_CONFIG_HOME/securid-bulk/config.toml].
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = TENANT, long, value_name = "FILE")]
     pub(super) config: Option<PathBuf>,
-
-    /// Log each request on stderr (row line, method, path, status, attempt,
-    /// wait); -vv adds more. RUST_LOG overrides the level.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
-
-    /// Append the request log as JSON Lines to FILE (created 0600), an
-    /// audit trail beside the results.
-    #[arg(long, value_name = "FILE")]
-    log_file: Option<PathBuf>,
-
-    /// Overwrite the results file if it exists.
-    #[arg(long)]
-    force: bool,
-
-    /// Validate every row and write the plan; send nothing. With =lookup,
-    /// send only the lookups (email or username → userId, device → token
-    /// serial), which change nothing, to prove the file resolves.
-    #[arg(long, value_enum, value_name = "lookup", num_args = 0..=1,
-          require_equals = true, default_missing_value = "offline")]
-    dry_run: Option<DryRunArg>,
 
     /// Tenant root, e.g. https://acme.access.securid.com (a URL ending in
     /// /AdminInterface/restapi/v1 is accepted too). http:// only for loopback.
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_BASE_URL",
         hide_env_values = true,
@@ -86,6 +112,7 @@ pub(super) struct RunArgs {
     /// Bearer token. Prefer the environment variable, which stays out of
     /// shell history.
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_TOKEN",
         hide_env_values = true,
@@ -97,15 +124,16 @@ pub(super) struct RunArgs {
     /// Proxy for requests to an https:// tenant [default: HTTPS_PROXY,
     /// ALL_PROXY and NO_PROXY from the environment]. Plain http:// to
     /// loopback never goes through a proxy.
-    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    #[arg(help_heading = TENANT, long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
     proxy: Option<Url>,
 
     /// Send straight to the tenant, ignoring the proxy environment variables.
-    #[arg(long)]
+    #[arg(help_heading = TENANT, long)]
     no_proxy: bool,
 
     /// Admin API key file from the Cloud Administration Console.
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_KEY_FILE",
         hide_env_values = true,
@@ -116,6 +144,7 @@ pub(super) struct RunArgs {
     /// OAuth API client: its Client ID (Platform > API Access Management in
     /// the Cloud Administration Console).
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_CLIENT_ID",
         hide_env_values = true,
@@ -126,6 +155,7 @@ pub(super) struct RunArgs {
     /// OAuth API client: its private key file (a JWK JSON file, RSA or EC,
     /// or a PKCS#8 PEM), saved when the client was created.
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_CLIENT_KEY",
         hide_env_values = true,
@@ -137,6 +167,7 @@ pub(super) struct RunArgs {
     /// https://<tenant>.auth.securid.com/oauth. The token endpoint is found
     /// by OpenID discovery there, else it is <issuer>/token.
     #[arg(
+        help_heading = TENANT,
         long,
         env = "SECURID_ISSUER",
         hide_env_values = true,
@@ -146,127 +177,111 @@ pub(super) struct RunArgs {
 
     /// OAuth API client: the token endpoint, used as is instead of the one
     /// found from --issuer.
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = TENANT, long, value_name = "URL")]
     token_url: Option<String>,
 
     /// OAuth API client: the permissions to ask for, separated by spaces
     /// [default: the operation's and its lookups', see `operations`].
-    #[arg(long, value_name = "\"PERMISSION ...\"")]
+    #[arg(help_heading = TENANT, long, value_name = "\"PERMISSION ...\"")]
     scope: Option<String>,
 
     /// Lifetime of each token signed from the key file, in seconds (at most
     /// 3600); a fresh one is signed shortly before it expires.
-    #[arg(long, default_value_t = 600, value_name = "SECS",
+    #[arg(help_heading = TENANT, long, default_value_t = 600, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(2..=3600))]
     token_lifetime: u64,
 
     /// Run against a built-in simulated tenant seeded with samples/tenant.json
     /// (with --client-id and --client-key, as that client's authorization
     /// server).
-    #[arg(long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
+    #[arg(help_heading = TENANT, long, conflicts_with_all = ["base_url", "token", "key_file", "proxy", "issuer", "token_url"])]
     pub(super) mock: bool,
 
     /// Rows in flight at once.
-    #[arg(short = 'j', long, default_value_t = 8, value_name = "N",
+    #[arg(help_heading = PACE, short = 'j', long, default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
 
     /// Requests per second for the whole run: a number (a ceiling, paced 2%
     /// under it for the jitter of arrivals), 0 for unlimited, or "auto" to
     /// adapt to the tenant's quota.
-    #[arg(long, default_value = "10", value_name = "R|0|auto", value_parser = parse_rate)]
+    #[arg(help_heading = PACE, long, default_value = "10", value_name = "R|0|auto", value_parser = parse_rate)]
     rate: Rate,
 
     /// Attempts per row before giving up, the first included.
-    #[arg(long, default_value_t = 6, value_name = "N",
+    #[arg(help_heading = PACE, long, default_value_t = 6, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100))]
     max_attempts: u32,
 
     /// Seconds to wait for one answer.
-    #[arg(long, default_value = "30", value_name = "SECS", value_parser = positive_seconds)]
+    #[arg(help_heading = PACE, long, default_value = "30", value_name = "SECS", value_parser = positive_seconds)]
     timeout: Duration,
 
     /// Longest Retry-After honoured, in seconds; longer ones are cut to this.
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    #[arg(help_heading = PACE, long, default_value_t = 600, value_name = "SECS")]
     max_retry_after: u64,
 
-    /// Field delimiter of the input [default: a `sep=` first line, else the
-    /// most frequent of , ; and tab in the header].
-    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
-    delimiter: Option<u8>,
-
-    /// Encoding of the input [default: UTF-8, or Windows-1252 when the file
-    /// is not UTF-8].
-    #[arg(long, value_name = "NAME", value_parser = parse_encoding)]
-    encoding: Option<&'static encoding_rs::Encoding>,
-
-    /// The sheet of a workbook to read [default: the first].
-    #[arg(long, value_name = "NAME")]
-    sheet: Option<String>,
-
-    /// The file has no header row: name its columns in order (userId,tokenSerialNumber);
-    /// the first line is read as data.
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    columns: Option<Vec<String>>,
-
-    /// Read a field from a column of another name (userId="Employee ID");
-    /// may be repeated.
-    #[arg(long = "column", value_name = "FIELD=HEADER", value_parser = parse_column)]
-    column: Vec<(crate::ops::Field, String)>,
-
-    /// No progress display; errors and the summary only.
-    #[arg(short, long)]
-    quiet: bool,
-
-    /// Also write the summary as JSON.
-    #[arg(long, value_name = "FILE")]
-    summary_json: Option<PathBuf>,
+    /// Validate every row and write the plan; send nothing. With =lookup,
+    /// send only the lookups (email or username → userId, device → token
+    /// serial), which change nothing, to prove the file resolves.
+    #[arg(help_heading = SAFETY, long, value_enum, value_name = "lookup", num_args = 0..=1,
+          require_equals = true, default_missing_value = "offline")]
+    dry_run: Option<DryRunArg>,
 
     /// Go ahead with a destructive operation (delete, disable, unassign)
     /// without asking.
-    #[arg(long)]
+    #[arg(help_heading = SAFETY, long)]
     yes: bool,
 
     /// After each row succeeds, read its state back through the matching
     /// lookup; a change that did not take fails the row (see the `verified`
     /// column). The reads count against --rate.
-    #[arg(long)]
+    #[arg(help_heading = SAFETY, long)]
     verify: bool,
 
     /// A change ticket (CHG0012345) stamped into the results, the summary
     /// and the request log; a profile's `ticket-required = true` refuses a
     /// run without one.
-    #[arg(long, value_name = "ID", value_parser = parse_ticket)]
+    #[arg(help_heading = SAFETY, long, value_name = "ID", value_parser = parse_ticket)]
     ticket: Option<String>,
 
     /// Canary: send only the first N rows; the rest are not attempted.
-    #[arg(long, value_name = "N",
+    #[arg(help_heading = SAFETY, long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     limit: Option<u64>,
 
     /// Stop taking new rows once N rows have failed.
-    #[arg(long, value_name = "N",
+    #[arg(help_heading = SAFETY, long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     max_failures: Option<u64>,
 
     /// Stop taking new rows once this share of sent rows failed (0.2 or 20%),
     /// checked after --failure-sample rows.
-    #[arg(long, value_name = "P", value_parser = parse_share)]
+    #[arg(help_heading = SAFETY, long, value_name = "P", value_parser = parse_share)]
     max_failure_rate: Option<f64>,
 
     /// Rows sent before --max-failure-rate is checked.
-    #[arg(long, value_name = "N", default_value_t = 20,
+    #[arg(help_heading = SAFETY, long, value_name = "N", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..))]
     failure_sample: u64,
 
     /// Stop the run when no request has reached the tenant for this long.
-    #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+    #[arg(help_heading = SAFETY, long, value_name = "SECS", default_value = "120", value_parser = seconds)]
     max_unreachable: Duration,
 
-    /// Skip rows an earlier run did (its results say ok); may be repeated to
-    /// name every results file of a chain of runs.
-    #[arg(long, value_name = "RESULTS.csv")]
-    resume: Vec<PathBuf>,
+    /// Log each request on stderr (row line, method, path, status, attempt,
+    /// wait); -vv adds more. RUST_LOG overrides the level.
+    #[arg(help_heading = LOGGING, short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Append the request log as JSON Lines to FILE (created 0600), an
+    /// audit trail beside the results.
+    #[arg(help_heading = LOGGING, long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+
+    /// No progress display; errors and the summary only.
+    #[arg(help_heading = LOGGING, short, long)]
+    quiet: bool,
 }
 
 /// The results' format, as typed.

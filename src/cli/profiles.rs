@@ -120,7 +120,7 @@ pub enum ProfileError {
         path: PathBuf,
         known: String,
     },
-    #[error("--profile {name}: no config file; create {path} with a [profiles.{name}] table (see the README)")]
+    #[error("--profile {name}: no config file; create {path} with a [profiles.{name}] table (see FILES in securid-bulk(1), and docs/profiles.md)")]
     NoFile { name: String, path: PathBuf },
 }
 
@@ -317,6 +317,14 @@ impl Profiles {
             });
         }
         Ok(profile)
+    }
+
+    /// The profile names, one a line, for the completion scripts.
+    pub fn names(&self) -> String {
+        self.profiles
+            .keys()
+            .map(|name| format!("{name}\n"))
+            .collect()
     }
 
     /// `securid-bulk profiles`: each name with its tenant host and the

@@ -240,9 +240,13 @@ impl RateControl {
     /// left out of the sending measures, and a backoff out of the
     /// tenant-clock measure too.
     pub fn paused(&mut self, now: Instant, delay: Duration, asked: bool) {
-        self.clock.pause(now, now + delay);
+        // The pacer refuses a pause past the clock's range before this.
+        let Some(until) = now.checked_add(delay) else {
+            return;
+        };
+        self.clock.pause(now, until);
         if !asked {
-            self.tenant_clock.pause(now, now + delay);
+            self.tenant_clock.pause(now, until);
         }
     }
 

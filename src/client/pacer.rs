@@ -132,7 +132,11 @@ impl Pacer {
     /// a backoff of the run's own.
     pub fn pause_all(&self, delay: Duration, asked: bool) {
         let now = Instant::now();
-        let until = now + delay;
+        // The delay is capped before it gets here; a sum past the clock's
+        // range is still no reason to panic.
+        let Some(until) = now.checked_add(delay) else {
+            return;
+        };
         let mut state = self.lock();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);

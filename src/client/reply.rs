@@ -8,13 +8,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use super::{parse_retry_after, AttemptLog, RetryPolicy};
+use crate::net::read_capped;
 use crate::ops::{describe_success, HttpMethod, Operation};
 use crate::outcome::{one_line, plural, Attempted, Outcome};
 use crate::safety::HaltReason;
 use crate::secret::Secret;
-
-/// Bodies longer than this are cut; no answer the tool reads is near it.
-const BODY_CAP: usize = 64 * 1024;
 
 pub struct Success {
     pub(super) status: u16,
@@ -91,7 +89,7 @@ pub async fn read(
         .and_then(|v| v.to_str().ok())
         .map(|v| one_line(v, 120));
     let html = is_html(response.headers());
-    let body = read_capped(response).await;
+    let body = read_capped(response).await.map(|capped| capped.text);
     if (200..300).contains(&status) && html {
         // A proxy or sign-in page, not the tenant's API: nothing says the
         // change was made, so the row must not read `ok`.
@@ -138,18 +136,6 @@ fn is_html(headers: &reqwest::header::HeaderMap) -> bool {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().contains("html"))
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = BODY_CAP - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= BODY_CAP {
-            break;
-        }
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn transport_failure(e: reqwest::Error) -> Failure {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::state::Tenant;
 use super::stats as names;
 use super::{load_tenant, MockError, MockOptions};
+use crate::output::files;
 
 /// Writes one CSV per operation into `dir` (created if missing) and returns their
 /// paths. Does nothing without `opts.export_csv`.
@@ -107,15 +108,17 @@ fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
+/// Written the one way every output is: owner-only, replaced whole, never
+/// through a symbolic link planted at the file's name.
 fn write_csv(path: &Path, rows: &Rows) -> Result<PathBuf, MockError> {
-    let fail = |e: csv::Error| export_error(path, e.to_string());
-    let mut writer = csv::Writer::from_path(path).map_err(fail)?;
-    for row in rows {
-        writer.write_record(row).map_err(fail)?;
-    }
-    writer
-        .flush()
-        .map_err(|e| export_error(path, e.to_string()))?;
+    files::replace_whole(path, false, |file| {
+        let mut writer = csv::Writer::from_writer(file);
+        for row in rows {
+            writer.write_record(row)?;
+        }
+        writer.flush()
+    })
+    .map_err(|e| export_error(path, e.to_string()))?;
     Ok(path.to_path_buf())
 }
 

@@ -41,6 +41,38 @@ pub enum HostileMode {
     RedirectOffhost,
 }
 
+/// What a hostile authorization server does instead of answering properly
+/// (`MockOptions::hostile_oauth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostileOAuth {
+    /// Access tokens that live for ever: `"expires_in": 18446744073709551615`.
+    ExpiresForever,
+    /// A 200 token answer of 150 MiB.
+    HugeTokenAnswer,
+    /// A token endpoint that answers only after 30 s.
+    SlowToken,
+    /// A discovery document whose `issuer` is another issuer.
+    IssuerMismatch,
+    /// A discovery document whose `token_endpoint` is on another host.
+    TokenEndpointOffhost,
+    /// A discovery document of 150 MiB.
+    HugeDiscovery,
+}
+
+/// How long `huge-token-answer` and `huge-discovery` go on.
+const HUGE_OAUTH_ANSWER: u64 = 150 * 1024 * 1024;
+
+/// A JSON answer padded with spaces to 150 MiB, produced lazily.
+pub(crate) fn huge_json(json: &serde_json::Value) -> Response<Body> {
+    let first = Bytes::from(json.to_string());
+    let mut response = Response::new(Body::new(Endless::after(first, HUGE_OAUTH_ANSWER)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 impl HostileMode {
     /// Whether the mode answers without reaching the handler.
     pub(crate) fn replaces_handler(self) -> bool {

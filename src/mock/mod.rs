@@ -46,7 +46,7 @@ use crate::secret::Secret;
 
 pub use clients::{CLIENT_FILE_NAME, KEY_FILE_NAME};
 pub use export::export_csv;
-pub use hostile::HostileMode;
+pub use hostile::{HostileMode, HostileOAuth};
 pub use options::{MockOptions, OAuthKeyType, RetryAfterForm, DEFAULT_SLOW_MS};
 pub use quota::QuotaModel;
 pub use stats::{OAuthStats, Stats};
@@ -345,6 +345,7 @@ fn auth_server(
         discovery: !opts.no_discovery,
         failures: opts.token_endpoint_failures,
         refuse_after: opts.token_endpoint_refuse_after,
+        hostile: opts.hostile_oauth,
     });
     Ok((server, written))
 }

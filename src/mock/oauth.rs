@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::clients::Client;
+use super::hostile::{huge_json, HostileOAuth};
 use super::stats::Recorder;
 use super::{handlers, lock};
 
@@ -47,6 +48,7 @@ pub(crate) struct AuthServer {
     failures_left: AtomicU32,
     /// Refuse every token request once this many tokens were issued.
     refuse_after: Option<u64>,
+    hostile: Option<HostileOAuth>,
     issued: AtomicU64,
     /// Assertion IDs already used, with their `exp`, for replay refusal.
     seen: Mutex<HashMap<String, i64>>,
@@ -81,6 +83,7 @@ pub(crate) struct AuthSetup {
     pub discovery: bool,
     pub failures: u32,
     pub refuse_after: Option<u64>,
+    pub hostile: Option<HostileOAuth>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +108,7 @@ impl AuthServer {
             discovery: setup.discovery,
             failures_left: AtomicU32::new(setup.failures),
             refuse_after: setup.refuse_after,
+            hostile: setup.hostile,
             issued: AtomicU64::new(0),
             seen: Mutex::default(),
             tokens: Mutex::default(),
@@ -138,6 +142,9 @@ impl AuthServer {
             }
             (Method::POST, TOKEN_PATH) => {
                 stats.oauth(|o| o.token_requests += 1);
+                if self.hostile == Some(HostileOAuth::SlowToken) {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
                 let body = axum::body::to_bytes(request.into_body(), handlers::BODY_LIMIT).await;
                 let form = body.map(|b| form(&b)).unwrap_or_default();
                 match self.issue(&form) {
@@ -159,13 +166,27 @@ impl AuthServer {
         if !self.discovery {
             return handlers::error_response(StatusCode::NOT_FOUND, "no such endpoint", path);
         }
+        let (issuer, token_endpoint) = match self.hostile {
+            Some(HostileOAuth::IssuerMismatch) => (
+                "https://other-tenant.auth.securid.com/oauth".to_owned(),
+                self.token_endpoint(),
+            ),
+            Some(HostileOAuth::TokenEndpointOffhost) => (
+                self.issuer.clone(),
+                "https://collector.example.net/oauth/token".to_owned(),
+            ),
+            _ => (self.issuer.clone(), self.token_endpoint()),
+        };
         let document = json!({
-            "issuer": self.issuer,
-            "token_endpoint": self.token_endpoint(),
+            "issuer": issuer,
+            "token_endpoint": token_endpoint,
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         });
+        if self.hostile == Some(HostileOAuth::HugeDiscovery) {
+            return huge_json(&document);
+        }
         Json(document).into_response()
     }
 
@@ -226,8 +247,15 @@ impl AuthServer {
             expires,
         };
         lock(&self.tokens).insert(token.clone(), grant);
+        let expires_in = match self.hostile {
+            Some(HostileOAuth::ExpiresForever) => u64::MAX,
+            _ => self.lifetime.as_secs(),
+        };
         let answer = json!({"access_token": token, "token_type": "Bearer",
-            "expires_in": self.lifetime.as_secs(), "scope": permissions.join(" ")});
+            "expires_in": expires_in, "scope": permissions.join(" ")});
+        if self.hostile == Some(HostileOAuth::HugeTokenAnswer) {
+            return Ok(huge_json(&answer));
+        }
         Ok(Json(answer).into_response())
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use super::hostile::HostileMode;
+use super::hostile::{HostileMode, HostileOAuth};
 use super::quota::{parse_schedule, QuotaModel, QuotaSpec};
 use crate::secret::Secret;
 
@@ -117,6 +117,14 @@ pub struct MockOptions {
     /// or garbage Retry-After, a redirect to --redirect-to).
     #[arg(long, value_enum, value_name = "MODE")]
     pub hostile: Option<HostileMode>,
+
+    /// Answer as an authorization server the client must not trust: tokens
+    /// that live for ever, a 150 MiB token answer or discovery document, a
+    /// slow token endpoint, a discovery document naming another issuer or
+    /// a token endpoint on another host. For the tests, which start the
+    /// tenant in process: not a command-line flag.
+    #[arg(skip)]
+    pub hostile_oauth: Option<HostileOAuth>,
 
     /// Where `--hostile redirect-offhost` sends the client (the request's
     /// path is appended).
@@ -245,6 +253,7 @@ impl MockOptions {
             slow_rate: 0.0,
             slow_ms: DEFAULT_SLOW_MS,
             hostile: None,
+            hostile_oauth: None,
             redirect_to: DEFAULT_REDIRECT_TO.to_owned(),
             fault_seed: None,
             write_key_file: None,

@@ -34,9 +34,11 @@ pub struct Summary {
     pub dry_run: bool,
     pub rows: u64,
     pub outcomes: std::collections::BTreeMap<&'static str, u64>,
+    /// Every request sent to the tenant, lookups included: the request log
+    /// has one line for each.
     pub requests: u64,
-    /// Lookup requests (email → userId, device → token serial), apart from
-    /// the operation's own requests.
+    /// Of `requests`, the lookups (email → userId, device → token serial)
+    /// and read-backs.
     pub lookups: u64,
     pub retries: u64,
     pub throttled: u64,
@@ -61,6 +63,9 @@ pub struct Summary {
     pub next_step: Option<String>,
     /// What the pre-run scan found across rows, one line per kind.
     pub input_findings: Vec<String>,
+    /// Retry files of the runs this one resumed: this run's results and
+    /// retry file say what is still to do, not those.
+    pub superseded: Vec<PathBuf>,
     /// Why the retry file could not be written, when it could not.
     pub retry_error: Option<String>,
 }
@@ -106,6 +111,7 @@ pub struct RunFacts<'a> {
     pub stopped: Option<String>,
     pub next_step: Option<String>,
     pub input_findings: Vec<String>,
+    pub superseded: Vec<PathBuf>,
 }
 
 impl Summary {
@@ -139,7 +145,7 @@ impl Summary {
             dry_run: facts.dry_run,
             rows: counts.total(),
             outcomes,
-            requests: figures.requests,
+            requests: figures.requests + figures.lookups,
             lookups: figures.lookups,
             retries: figures.retries,
             throttled: figures.throttled,
@@ -157,6 +163,7 @@ impl Summary {
             stopped: facts.stopped,
             next_step: facts.next_step,
             input_findings: facts.input_findings,
+            superseded: facts.superseded,
             retry_error: None,
         }
     }
@@ -192,14 +199,14 @@ impl Summary {
             .collect();
         let _ = writeln!(out, "  outcomes: {}", counts.join(", "));
         if !self.dry_run || self.lookups > 0 {
-            let lookups = if self.lookups > 0 {
-                format!(", {}", plural(self.lookups, "lookup", "lookups"))
-            } else {
-                String::new()
+            // The lookups are part of the requests, as in the request log.
+            let lookups = match self.lookups {
+                0 => String::new(),
+                n => format!("{}, ", plural(n, "lookup", "lookups")),
             };
             let _ = writeln!(
                 out,
-                "  requests: {}{lookups} ({}, {} throttled by the tenant)",
+                "  requests: {} ({lookups}{}, {} throttled by the tenant)",
                 self.requests,
                 plural(self.retries, "retry", "retries"),
                 self.throttled
@@ -250,6 +257,13 @@ impl Summary {
         if let Some(error) = &self.retry_error {
             let _ = writeln!(out, "  retry file not written: {error}");
         }
+        for old in &self.superseded {
+            let _ = writeln!(
+                out,
+                "  superseded: {} (written by the run resumed here; it no longer says what is left)",
+                old.display()
+            );
+        }
         out
     }
 
@@ -295,6 +309,7 @@ mod tests {
             stopped: None,
             next_step: None,
             input_findings: Vec::new(),
+            superseded: Vec::new(),
         }
     }
 
@@ -362,7 +377,7 @@ mod tests {
             Duration::from_secs(1),
         ));
         assert!(
-            s.render().contains("requests: 0, 3 lookups (0 retries"),
+            s.render().contains("requests: 3 (3 lookups, 0 retries"),
             "{}",
             s.render()
         );

@@ -41,6 +41,20 @@ impl Started {
     }
 }
 
+/// The retry files beside the results this run resumed from: their rows
+/// are this run's input now, so they no longer say what is left to do.
+fn superseded_retry_files(config: &Config) -> Vec<std::path::PathBuf> {
+    if config.dry_run.is_on() {
+        return Vec::new();
+    }
+    config
+        .resume
+        .iter()
+        .map(|results| crate::output::naming::retry_path(results))
+        .filter(|old| *old != config.retry && old.is_file())
+        .collect()
+}
+
 /// The tenant a run sent to, or would send to, as its outputs record it;
 /// none for a dry run that named none.
 fn tenant_shown(connection: &Connection) -> Option<String> {
@@ -58,7 +72,7 @@ pub(super) fn report(
     tally: &Tally,
     halt: &Halt,
     connection: &Connection,
-    retry: Option<std::path::PathBuf>,
+    (retry, refused_for_good): (Option<std::path::PathBuf>, u64),
     started: Started,
 ) -> RunReport {
     let counts = tally.snapshot();
@@ -88,6 +102,7 @@ pub(super) fn report(
             config.token_on_command_line,
             &config.output,
             &counts,
+            refused_for_good,
             retry,
             config.input_is_stdin,
         ),
@@ -115,6 +130,7 @@ pub(super) fn report(
         stopped: halted.as_ref().map(HaltReason::describe),
         next_step,
         input_findings: scan.report(),
+        superseded: superseded_retry_files(config),
     });
     RunReport {
         summary,

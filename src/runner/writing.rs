@@ -29,6 +29,7 @@ pub(super) fn spawn_writer(
     tokio::spawn(async move {
         let mut written = Written {
             to_retry: BTreeSet::new(),
+            refused_for_good: 0,
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,6 +64,7 @@ pub(super) fn spawn_writer(
             if result.outcome.needs_attention() {
                 written.to_retry.insert(result.line);
             }
+            written.refused_for_good += u64::from(result.refused_for_good());
             tally.add(result.outcome);
         }
         // Putting a large file back in input order is real work: off the

@@ -115,11 +115,14 @@ pub fn without_secrets(argv: &[String]) -> Vec<String> {
 /// `argv` is the command as typed, less any token, `results` this run's
 /// results file. A run that read standard input (`-`) carries on from the
 /// retry file instead: the same command would wait on standard input again.
+/// `refused` failed rows would be refused again (a 404): carrying on is
+/// offered only when some other row could still go through.
 pub fn next_step(
     argv: &[String],
     token_typed: bool,
     results: &Path,
     counts: &Counts,
+    refused: u64,
     retry: Option<PathBuf>,
     from_stdin: bool,
 ) -> Option<String> {
@@ -147,16 +150,26 @@ pub fn next_step(
         (true, Some(retry)) => Some(input_replaced(argv, retry)),
         (true, None) => None,
     };
-    if let (Some(argv), true) = (argv, undone > counts.get(Outcome::Invalid)) {
+    let worth_resending = undone > counts.get(Outcome::Invalid) + refused;
+    if refused > 0 {
+        step.push_str(&format!(
+            "; {} refused for good (the tenant would answer the same again: see each \
+             row's message)",
+            plural(refused, "failed row was", "failed rows were")
+        ));
+    }
+    if let (Some(argv), true) = (argv, worth_resending) {
         step.push_str(&format!(
             "; carry on (rows already ok are skipped) with:\n    {}",
             resume_command(&argv, results, token_typed)
         ));
     }
     if let Some(retry) = retry {
-        let fix = match counts.get(Outcome::Invalid) {
-            0 => "",
-            _ => " (fix the invalid ones first)",
+        let fix = match (counts.get(Outcome::Invalid), refused) {
+            (0, 0) => "",
+            (0, _) => " (fix the refused ones first)",
+            (_, 0) => " (fix the invalid ones first)",
+            _ => " (fix the invalid and refused ones first)",
         };
         step.push_str(&format!(
             "\n  rows still to do, in the input's own columns{fix}: {}",
@@ -270,6 +283,7 @@ mod tests {
             false,
             Path::new("r.results.csv"),
             &counts,
+            0,
             None,
             false,
         )
@@ -285,6 +299,7 @@ mod tests {
             false,
             Path::new("r.results.csv"),
             &one,
+            0,
             None,
             false,
         )
@@ -299,12 +314,12 @@ mod tests {
         let typed = argv(&["securid-bulk", "ds100-delete", "-", "--yes"]);
         let results = Path::new("stdin.results.csv");
         let retry = Some(PathBuf::from("stdin.retry.csv"));
-        let step = next_step(&typed, false, results, &one, retry, true).unwrap();
+        let step = next_step(&typed, false, results, &one, 0, retry, true).unwrap();
         assert!(
             step.contains("securid-bulk ds100-delete stdin.retry.csv --yes --resume"),
             "{step}"
         );
-        let step = next_step(&typed, false, results, &one, None, true).unwrap();
+        let step = next_step(&typed, false, results, &one, 0, None, true).unwrap();
         assert!(!step.contains("carry on"), "{step}");
     }
 
@@ -314,8 +329,26 @@ mod tests {
         one.add(Outcome::Failed);
         let typed = argv(&["securid-bulk", "ds100-delete", "in.csv", "-o", "-"]);
         let retry = Some(PathBuf::from("in.retry.csv"));
-        let step = next_step(&typed, false, Path::new("-"), &one, retry, false).unwrap();
+        let step = next_step(&typed, false, Path::new("-"), &one, 0, retry, false).unwrap();
         assert!(!step.contains("--resume"), "{step}");
         assert!(step.contains("in.retry.csv"), "{step}");
+    }
+
+    #[test]
+    fn rows_refused_for_good_are_not_offered_a_resume() {
+        let mut counts = Counts::default();
+        counts.add_many(Outcome::Failed, 2);
+        let typed = argv(&["securid-bulk", "report", "people.csv"]);
+        let results = Path::new("people.results.csv");
+        let retry = Some(PathBuf::from("people.retry.csv"));
+        let step = next_step(&typed, false, results, &counts, 2, retry.clone(), false).unwrap();
+        assert!(!step.contains("--resume"), "{step}");
+        assert!(
+            step.contains("2 failed rows were refused for good"),
+            "{step}"
+        );
+        assert!(step.contains("(fix the refused ones first)"), "{step}");
+        let step = next_step(&typed, false, results, &counts, 1, retry, false).unwrap();
+        assert!(step.contains("--resume"), "{step}");
     }
 }

@@ -26,8 +26,15 @@ struct MockFlags {
 impl Tenant {
     /// Starts a tenant configured with the same flags as `securid-bulk mock`.
     pub fn start(flags: &[&str]) -> Tenant {
+        Tenant::start_with(flags, |_| {})
+    }
+
+    /// Starts a tenant from `flags`, with options no flag sets changed by
+    /// `edit`.
+    pub fn start_with(flags: &[&str], edit: impl FnOnce(&mut MockOptions)) -> Tenant {
         let argv = std::iter::once("mock").chain(flags.iter().copied());
-        let options = MockFlags::try_parse_from(argv).expect("mock flags").options;
+        let mut options = MockFlags::try_parse_from(argv).expect("mock flags").options;
+        edit(&mut options);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -392,4 +399,11 @@ pub fn run_printed_resume(tenant: &Tenant, stderr_text: &str) -> std::process::O
     let mut cmd = bin();
     cmd.args(words).env("SECURID_TOKEN", tenant.token());
     cmd.output().unwrap()
+}
+
+/// A retry file's line without the three record cells (`retry.operation`,
+/// `retry.tenant`, `retry.input_sha256`) it ends with: the input line it
+/// carries, for inputs whose cells hold no comma.
+pub fn without_retry_record(line: &str) -> String {
+    line.rsplitn(4, ',').last().unwrap_or_default().to_owned()
 }

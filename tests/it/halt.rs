@@ -51,8 +51,16 @@ fn ctrl_c_at_a_slow_rate_with_many_workers_sends_only_what_is_on_the_wire() {
         &["-j", "64", "--rate", "1"],
     );
     let seen = wait_at_tenant(&tenant, &mut child, |t| t.stats().requests >= 2);
+    let signalled = Instant::now();
     interrupt(&child);
     let (exit, text) = finish(child);
+    // Workers waiting for a slot stop at once, not one slot a second: the
+    // 38 rows left would take 38 s.
+    let stopping = signalled.elapsed();
+    assert!(
+        stopping < Duration::from_secs(5),
+        "stopped after {stopping:?}"
+    );
     assert_eq!(exit, Some(130), "{text}");
     let sent = tenant.stats().requests;
     // At one request a second, at most one more can have been on its way.

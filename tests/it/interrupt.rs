@@ -283,3 +283,67 @@ fn a_second_sigint_quits_at_once_with_finished_rows_on_disk() {
         assert_eq!(ledger.get(&row["tokenSerialNumber"]), Some(&1), "{row:?}");
     }
 }
+
+/// The files in `dir`, the temporary directory the run was given.
+fn spooled(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_signal_while_fetching_the_token_leaves_no_stdin_spool() {
+    use std::io::Write as _;
+    for signal in ["-TERM", "-INT"] {
+        let dir = temp_dir();
+        let client_dir = dir.path().join("client");
+        let flags = ["--write-oauth-client", client_dir.to_str().unwrap()];
+        let slow = Some(securid_bulk::mock::HostileOAuth::SlowToken);
+        let tenant = Tenant::start_with(&flags, |options| options.hostile_oauth = slow);
+        let about: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(client_dir.join("client.json")).unwrap())
+                .unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("securid-bulk"))
+            .args(["ds100-clear-pin", "-", "--base-url", &tenant.url()])
+            .args(["--client-id", about["clientId"].as_str().unwrap()])
+            .arg("--client-key")
+            .arg(client_dir.join("client-key.jwk"))
+            .args(["--issuer", about["issuer"].as_str().unwrap()])
+            .args(["--yes", "-q", "-o"])
+            .arg(dir.path().join("out.csv"))
+            .env("TMPDIR", &tmp)
+            .env_remove("SECURID_BASE_URL")
+            .env_remove("SECURID_TOKEN")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(&std::fs::read(sample("ds100-clear-pin.csv")).unwrap())
+            .unwrap();
+        drop(stdin);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tenant.stats().oauth.token_requests == 0 {
+            assert!(Instant::now() < deadline, "no token request");
+            assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(spooled(&tmp).len(), 1, "standard input is spooled");
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let signalled = Instant::now();
+        let (exit, text) = finish(child);
+        assert!(signalled.elapsed() < Duration::from_secs(5), "{text}");
+        assert_eq!(spooled(&tmp), Vec::<PathBuf>::new(), "{signal}: {text}");
+        assert_eq!(exit, Some(130), "{signal}: {text}");
+    }
+}

@@ -10,20 +10,30 @@ use std::path::{Path, PathBuf};
 use crate::fixture::*;
 
 /// An OAuth client the tenant generated: its ID, key file and issuer.
-struct Client {
-    id: String,
-    key: PathBuf,
-    issuer: String,
+pub(crate) struct Client {
+    pub(crate) id: String,
+    pub(crate) key: PathBuf,
+    pub(crate) issuer: String,
 }
 
 /// A tenant acting as the authorization server of a client it generated
 /// with `key_type` (`rsa` or `ec`), with more mock flags.
-fn tenant_with_client(dir: &Path, key_type: &str, flags: &[&str]) -> (Tenant, Client) {
+pub(crate) fn tenant_with_client(dir: &Path, key_type: &str, flags: &[&str]) -> (Tenant, Client) {
+    tenant_with_client_as(dir, key_type, flags, None)
+}
+
+/// [`tenant_with_client`], its authorization server hostile in `mode`.
+pub(crate) fn tenant_with_client_as(
+    dir: &Path,
+    key_type: &str,
+    flags: &[&str],
+    mode: Option<securid_bulk::mock::HostileOAuth>,
+) -> (Tenant, Client) {
     let client_dir = dir.join(format!("client-{key_type}"));
     let client_arg = client_dir.to_str().unwrap().to_owned();
     let mut all = vec!["--write-oauth-client", &client_arg, "--key-type", key_type];
     all.extend_from_slice(flags);
-    let tenant = Tenant::start(&all);
+    let tenant = Tenant::start_with(&all, |options| options.hostile_oauth = mode);
     let about: serde_json::Value =
         serde_json::from_slice(&std::fs::read(client_dir.join("client.json")).unwrap()).unwrap();
     let client = Client {
@@ -37,7 +47,7 @@ fn tenant_with_client(dir: &Path, key_type: &str, flags: &[&str]) -> (Tenant, Cl
 
 /// The binary running `op` on `input` with the client's three flags and
 /// the tenant's REST URL as the console shows it (no `/v1`).
-fn run_oauth(
+pub(crate) fn run_oauth(
     tenant: &Tenant,
     client: &Client,
     op: &str,

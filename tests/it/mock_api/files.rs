@@ -153,3 +153,35 @@ async fn start_err(opts: MockOptions) -> MockError {
         Err(err) => err,
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn export_csv_writes_owner_only_files_and_never_through_a_planted_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    let export = dir.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    let planted = export.join("ds100-clear-pin.csv");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let opts = MockOptions {
+        export_csv: Some(export.clone()),
+        ..sample()
+    };
+    let refused = export_csv(&opts).unwrap_err().to_string();
+    assert!(refused.contains("ds100-clear-pin.csv"), "{refused}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    assert!(std::fs::symlink_metadata(&planted)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    std::fs::remove_file(&planted).unwrap();
+    let written = export_csv(&opts).unwrap();
+    assert!(!written.is_empty());
+    for path in written {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+}
