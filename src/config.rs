@@ -43,6 +43,8 @@ pub struct Config {
     pub confirm_always: bool,
     /// `-v` count: request log on stderr.
     pub verbose: u8,
+    /// `--log-level`: the log file's level; `None` follows `-v`.
+    pub log_level: Option<LogLevel>,
     /// Append the request log as JSON Lines here.
     pub log_file: Option<PathBuf>,
     /// Whether this is a dry run, and where requests go.
@@ -79,6 +81,33 @@ pub struct Config {
     /// The OpenSSH allowed_signers file approvals are checked against (a
     /// profile's `allowed-signers`).
     pub allowed_signers: Option<PathBuf>,
+}
+
+/// The level of the request log file (`--log-level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogLevel {
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The level `-v` given N times stands for.
+    pub fn of_verbosity(verbose: u8) -> Self {
+        match verbose {
+            0 | 1 => LogLevel::Info,
+            2 => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
 }
 
 /// Whether the run changes anything, and where its requests go: the one
@@ -128,6 +157,7 @@ pub struct Flags {
     pub profile: Option<String>,
     pub confirm_always: bool,
     pub verbose: u8,
+    pub log_level: Option<LogLevel>,
     pub log_file: Option<PathBuf>,
     pub force: bool,
     pub dry_run: Option<DryRunFlag>,
@@ -311,6 +341,7 @@ impl Config {
             profile: flags.profile,
             confirm_always: flags.confirm_always,
             verbose: flags.verbose,
+            log_level: flags.log_level,
             log_file: flags.log_file,
             force: flags.force,
             client: flags.client,

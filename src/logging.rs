@@ -1,8 +1,8 @@
 //! The request log: `-v` on stderr, `--log-file FILE` appended as JSON
 //! Lines (an audit trail that survives the terminal), both through
 //! `tracing`. `RUST_LOG` overrides the terminal's level only: the audit
-//! log's level is set by `-v` alone (requests at least), so a filter left in
-//! the environment never empties it. Events carry method, path,
+//! log's level is set by `--log-level`, or else by `-v` (requests at
+//! least), so a filter left in the environment never empties it. Events carry method, path,
 //! status, attempt and wait, inside the row's span (its input line), never
 //! a header or a body: no token, key or assertion reaches a log.
 
@@ -14,20 +14,22 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
+use crate::config::LogLevel;
 use crate::output::{files, OutputError};
 
 /// Starts the log for a run. Nothing is logged without `-v`, `--log-file`
 /// or `RUST_LOG`.
-pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
+pub fn start(
+    verbose: u8,
+    file_level: Option<LogLevel>,
+    log_file: Option<&Path>,
+) -> Result<(), OutputError> {
     let from_environment = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
     if verbose == 0 && log_file.is_none() && from_environment.is_none() {
         return Ok(());
     }
-    let level = match verbose {
-        0 | 1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
+    let level = LogLevel::of_verbosity(verbose).as_str();
+    let file_level = file_level.unwrap_or(LogLevel::of_verbosity(verbose));
     let filter = |default: &str| match &from_environment {
         Some(spec) => EnvFilter::new(spec),
         None => EnvFilter::new(format!("securid_bulk={default}")),
@@ -46,7 +48,10 @@ pub fn start(verbose: u8, log_file: Option<&Path>) -> Result<(), OutputError> {
                 .with_current_span(true)
                 .with_span_list(false)
                 .with_writer(Mutex::new(files::open_append(path)?))
-                .with_filter(EnvFilter::new(format!("securid_bulk={level}"))),
+                .with_filter(EnvFilter::new(format!(
+                    "securid_bulk={}",
+                    file_level.as_str()
+                ))),
         ),
         None => None,
     };

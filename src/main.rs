@@ -44,14 +44,16 @@ fn main() -> ExitCode {
         Err(e) => return fatal(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     let code = match command {
-        Command::Run(config) => logging::start(config.verbose, config.log_file.as_deref())
-            .map_err(anyhow::Error::from)
-            .and_then(|_guard| {
-                runtime
-                    .block_on(runner::run(*config))
-                    .map(|report| report.exit_code())
-                    .map_err(anyhow::Error::from)
-            }),
+        Command::Run(config) => {
+            logging::start(config.verbose, config.log_level, config.log_file.as_deref())
+                .map_err(anyhow::Error::from)
+                .and_then(|_guard| {
+                    runtime
+                        .block_on(runner::run(*config))
+                        .map(|report| report.exit_code())
+                        .map_err(anyhow::Error::from)
+                })
+        }
         #[cfg(feature = "mock")]
         Command::Mock(options) => runtime
             .block_on(securid_bulk::mock::run_standalone(*options))

@@ -113,6 +113,10 @@ pub struct Listing {
     pub member: &'static str,
     pub columns: &'static [&'static str],
     pub empty: &'static str,
+    /// A read of the row's own state beside the list, and the note the
+    /// row's message gets when the read finds it (a user pending
+    /// deletion).
+    pub note: Option<(Verify, &'static str)>,
 }
 
 impl Listing {
@@ -154,8 +158,9 @@ pub struct Operation {
     /// Fields sent in the JSON body, as strings, in this order.
     pub body: &'static [Field],
     /// Members with a fixed value sent after the fields, e.g.
-    /// `("userStatus", "Disabled")`. With no fields and no fixed members
-    /// the request has no body at all.
+    /// `("userStatus", "Disabled")`; `true` and `false` are sent as JSON
+    /// booleans (`{"markDeleted": true}`). With no fields and no fixed
+    /// members the request has no body at all.
     pub fixed: &'static [(&'static str, &'static str)],
     /// Fields of a 200 body worth echoing in the results' `detail` column. The
     /// body may be one object or an array of objects.
@@ -176,9 +181,44 @@ pub struct Operation {
     pub lists: Option<&'static Listing>,
     /// The OAuth permission the call needs.
     pub permission: &'static str,
+    /// How a run of it is taken back: by which operation, or not at all.
+    pub undo: Undo,
+}
+
+/// Whether and how an operation's change is taken back.
+#[derive(Debug, Clone, Copy)]
+pub enum Undo {
+    /// A read: it changes nothing.
+    Nothing,
+    /// The change cannot be undone.
+    Never,
+    /// `inverse` takes the change back. `refused_when_done`: the tenant
+    /// refuses (409) the change for a target already in the state it makes,
+    /// so a 200 proves the target was changed even when its earlier state
+    /// could not be read.
+    /// `within_days`: the undo works only this long (the tenant purges
+    /// after it).
+    By {
+        inverse: &'static Operation,
+        refused_when_done: bool,
+        within_days: Option<u64>,
+    },
 }
 
 impl Operation {
+    /// The operation that takes this one's change back, if any.
+    pub fn inverse(&self) -> Option<&'static Operation> {
+        match self.undo {
+            Undo::By { inverse, .. } => Some(inverse),
+            Undo::Nothing | Undo::Never => None,
+        }
+    }
+
+    /// Whether a change of this operation can never be taken back.
+    pub fn irreversible(&self) -> bool {
+        matches!(self.undo, Undo::Never)
+    }
+
     /// The documented meaning of a status code, if the vendor lists it.
     pub fn explain(&self, status: u16) -> Option<&'static str> {
         self.codes
@@ -221,14 +261,16 @@ impl Operation {
     }
 
     /// The OAuth permissions a run of this operation asks for: its own, its
-    /// lookups', and with `--verify` those of the lookups that read the
-    /// change back, each once, in that order.
+    /// lookups', and those of the lookups that read its target (before a
+    /// change that can be undone, and after one with `--verify`), each
+    /// once, in that order.
     pub fn scopes(&self, verify: bool) -> Vec<&'static str> {
         let lookups = self.resolvers.iter().map(|r| r.lookup);
+        let reads_target = verify || self.inverse().is_some();
         let read_backs = self
             .verify
             .iter()
-            .filter(|_| verify)
+            .filter(|_| reads_target)
             .flat_map(|v| v.lookups.iter().copied());
         let mut scopes = vec![self.permission];
         for lookup in lookups.chain(read_backs) {
@@ -273,13 +315,18 @@ pub fn listing() -> String {
             String::new()
         };
         out.push_str(&format!(
-            "{}\n    {}{}\n    columns: {}\n    request: {} {}{}\n    permission: {}\n",
+            "{}\n    {}{}{}\n    columns: {}\n    request: {} {}{}\n    permission: {}\n",
             op.name,
             op.summary,
             if op.destructive {
                 " [asks for confirmation]"
             } else {
                 ""
+            },
+            match op.inverse() {
+                Some(inverse) => format!("\n    undo: {} (from the run's .undo.csv)", inverse.name),
+                None if op.irreversible() => "\n    undo: none, it cannot be undone".to_owned(),
+                None => String::new(),
             },
             columns.join(", "),
             op.method.as_str(),

@@ -145,6 +145,9 @@ pub struct RowResult {
     /// A listing read's items, one results line each (see
     /// `ops::Listing`); empty for every other operation.
     pub listed: Vec<Vec<String>>,
+    /// The row's line in the undo file: the values of the target this run
+    /// changed. `None` when the run did not change it, or cannot say.
+    pub undo: Option<Vec<(Field, String)>>,
 }
 
 impl RowResult {
@@ -171,6 +174,7 @@ impl RowResult {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
+            undo: None,
         }
     }
 }
@@ -246,6 +250,8 @@ pub struct Attempted {
     pub verified: String,
     /// A listing read's items (see `ops::Listing`).
     pub listed: Vec<Vec<String>>,
+    /// The target's values for the undo file, when this row changed it.
+    pub undo: Option<Vec<(Field, String)>>,
 }
 
 impl Attempted {
@@ -274,6 +280,7 @@ impl Attempted {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
+            undo: None,
         }
     }
 }

@@ -21,18 +21,20 @@ use crate::config::{Config, DryRun};
 use crate::identity::{RunIdentity, SIMULATED_TENANT};
 use crate::input::{self, Done, InputError, ResumedTenants, Row, Rows, Scan, Verdict};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
-use crate::output::{files, InputRows, OutputError, ResultsWriter, RetryError, Summary};
+use crate::output::{files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
 use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
 
 mod handoff;
 mod report;
+mod undo;
 mod workers;
 mod writing;
 
 use handoff::Handoff;
 use report::{report, Started};
+use undo::{check_undo, check_undo_input, open_undo};
 use workers::spawn_workers;
 use writing::{listed_header, spawn_writer};
 
@@ -84,6 +86,8 @@ struct Written {
     /// Failed rows the tenant would refuse again (see
     /// `RowResult::refused_for_good`).
     refused_for_good: u64,
+    /// Lines this run wrote to the undo file, when it keeps one.
+    undone: Option<u64>,
 }
 
 type Finished = (csv::StringRecord, RowResult);
@@ -162,6 +166,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         files::check_creatable("--format xlsx", workbook, config.force)?;
     }
     announce_unused_environment(&config);
+    check_undo(&config)?;
     let mut connection = open(&config, &halt).await?;
     // Before anything is sent: results another tenant's run wrote say
     // nothing about this tenant's rows.
@@ -171,6 +176,10 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     }
     let identity = run_identity(&config, &scan, &connection);
     announce_profile(&config, &connection);
+    if let Err(e) = check_undo_input(&config, &scan, &connection) {
+        connection.close().await;
+        return Err(e);
+    }
     let rows = send_rows(
         &config,
         &scan,
@@ -203,6 +212,10 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         started,
     );
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
+    let undo_file = naming::undo_path(&config.output);
+    let undone = written.undone.map(|rows| (undo_file.as_path(), rows));
+    report.summary.undo =
+        crate::safety::next::undo_step(config.operation, undone, std::time::SystemTime::now());
     eprint!("{}", crate::terminal::printable(&report.summary.render()));
     if let Some(path) = &config.summary_json {
         report.summary.save_json(path, config.force)?;
@@ -330,6 +343,7 @@ async fn send_rows(
         config.force,
     )?
     .with_ticket(config.ticket.as_deref());
+    let undo = open_undo(config, connection)?;
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
     // Rows skipped (done by an earlier run) or invalid are never sent.
@@ -337,7 +351,14 @@ async fn send_rows(
     let progress = Progress::start(style, to_send, tally.clone(), connection.traffic());
     let concurrency = config.client.concurrency;
     let (results_tx, results_rx) = mpsc::channel::<Finished>(concurrency * 4 + 64);
-    let writing = spawn_writer(writer, listing, results_rx, tally.clone(), halt.clone());
+    let writing = spawn_writer(
+        writer,
+        undo,
+        listing,
+        results_rx,
+        tally.clone(),
+        halt.clone(),
+    );
     let (work_tx, work_rx) = mpsc::channel::<Row>(concurrency * 2);
     let watch = Arc::new(Watch::new(config.limits, lacking(config, connection)));
     let client = connection.client.clone();
@@ -502,6 +523,7 @@ async fn send_row(
         resolved: attempted.resolved,
         verified: attempted.verified,
         listed: attempted.listed,
+        undo: attempted.undo,
     }
 }
 

@@ -15,7 +15,7 @@ use super::values::{
     positive_seconds, seconds,
 };
 use crate::client::{Rate, RetryPolicy, Settings};
-use crate::config::{CredentialKind, DryRunFlag, Flags, Given, OAuthFlags, Origin};
+use crate::config::{CredentialKind, DryRunFlag, Flags, Given, LogLevel, OAuthFlags, Origin};
 use crate::net::{parse_proxy, ProxyChoice, UrlSource};
 use crate::output::Format;
 use crate::safety::Limits;
@@ -270,9 +270,15 @@ pub(super) struct RunArgs {
     max_unreachable: Duration,
 
     /// Log each request on stderr (row line, method, path, status, attempt,
-    /// wait); -vv adds more. RUST_LOG overrides the level.
+    /// wait); -vv adds more. RUST_LOG overrides the terminal's level, never
+    /// the log file's.
     #[arg(help_heading = LOGGING, short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+
+    /// The --log-file's level: info (every request), debug or trace.
+    /// Without it the file follows -v; RUST_LOG never changes it.
+    #[arg(help_heading = LOGGING, long, value_enum, value_name = "LEVEL", requires = "log_file")]
+    log_level: Option<LogLevel>,
 
     /// Append the request log as JSON Lines to FILE (created 0600), an
     /// audit trail beside the results.
@@ -333,6 +339,7 @@ impl RunArgs {
             profile: None,
             confirm_always: false,
             verbose: self.verbose,
+            log_level: self.log_level,
             log_file: self.log_file,
             force: self.force,
             dry_run: self.dry_run.map(|d| match d {

@@ -8,6 +8,15 @@ use crate::ops::{Field, Operation};
 /// The opening of `securid-bulk <operation> --help`.
 pub fn operation_page(op: &Operation) -> String {
     let mut page = format!("{}.\n\n", capitalised(op.summary));
+    // An irreversible operation's summary says it cannot be undone.
+    if let Some(inverse) = op.inverse() {
+        page.push_str(&format!(
+            "Each run writes <results stem>.undo.csv beside the results: the rows it \
+             changed (not those already in the wanted state), ready for \
+             `securid-bulk {} <file>`, which takes them back.\n\n",
+            inverse.name
+        ));
+    }
     if op.destructive {
         page.push_str(
             "Asks for confirmation before the first request (type the operation and the \

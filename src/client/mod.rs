@@ -3,6 +3,7 @@
 //! worth retrying, and reduces whatever came back to one row's account.
 
 mod adaptive;
+mod before;
 mod connect;
 mod pacer;
 mod reply;
@@ -149,12 +150,35 @@ impl Client {
     /// or retries exhausted. Values the row left empty are looked up first;
     /// a failed lookup fails the row and the operation is not sent.
     /// With `verify`, a success is read back (see [`Client::verify_change`]).
+    /// An operation that can be undone reads the target first (see
+    /// `before`).
     pub async fn execute(&self, op: &'static Operation, row: &Checked, verify: bool) -> Attempted {
-        let resolution = match self.resolve(op, row).await {
+        self.execute_after(op, row, verify, None).await
+    }
+
+    /// [`Client::execute`] with the target's earlier state already known
+    /// (`Some`, e.g. from a plan) rather than read now.
+    pub async fn execute_after(
+        &self,
+        op: &'static Operation,
+        row: &Checked,
+        verify: bool,
+        known: Option<ops::Found>,
+    ) -> Attempted {
+        let mut resolution = match self.resolve(op, row).await {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
         };
         let row = &resolution.row;
+        let before = match known {
+            Some(found) => Some(found),
+            None => self.state_before(op, row, &mut resolution.attempts).await,
+        };
+        if before == Some(ops::Found::Yes) && before::refused_when_done(op) {
+            let mut done = before::already_done(op, resolution.attempts);
+            done.resolved = resolution.resolved;
+            return done;
+        }
         let prepared = Prepared {
             method: op.method,
             url: self.url_for(op, row),
@@ -170,6 +194,8 @@ impl Client {
         if verify && attempted.outcome == crate::outcome::Outcome::Ok {
             self.verify_change(op, row, &mut attempted).await;
         }
+        self.note_listing(op, row, &mut attempted).await;
+        before::note_undo(op, before.as_ref(), row, &mut attempted);
         attempted
     }
 
@@ -462,122 +488,15 @@ impl serde::Serialize for Body<'_> {
             )?;
         }
         for (name, value) in self.op.fixed {
-            map.serialize_entry(name, value)?;
+            match *value {
+                "true" => map.serialize_entry(name, &true)?,
+                "false" => map.serialize_entry(name, &false)?,
+                text => map.serialize_entry(name, text)?,
+            }
         }
         map.end()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::input::ColumnMap;
-    use crate::ops::{DS100_DELETE, SID_CLEAR_PIN};
-    use crate::secret::Secret;
-
-    fn checked(op: &'static Operation, header: &[&str], row: &[&str]) -> Checked {
-        let columns = ColumnMap::build(
-            std::path::Path::new("t.csv"),
-            csv::StringRecord::from(header.to_vec()),
-            op,
-        )
-        .unwrap();
-        let raw = crate::input::RawRow {
-            line: 2,
-            record: csv::StringRecord::from(row.to_vec()),
-        };
-        crate::input::check_row(op, &columns, &raw)
-    }
-
-    fn client(base: &str) -> Client {
-        let config = ClientConfig {
-            base_url: Url::parse(base).unwrap(),
-            timeout: Duration::from_secs(1),
-            rate: Rate::Unlimited,
-            retry: RetryPolicy::default(),
-            concurrency: 1,
-            proxy: None,
-        };
-        Client::new(
-            &config,
-            Arc::new(TokenProvider::fixed(Secret::new("t"))),
-            Arc::default(),
-        )
-        .unwrap()
-    }
-
-    const USER: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
-
-    #[test]
-    fn user_id_lands_in_its_own_path_segment() {
-        let row = checked(
-            &SID_CLEAR_PIN,
-            &["userId", "tokenSerialNumber"],
-            &[USER, "001"],
-        );
-        let url = client("https://acme.example/").url_for(&SID_CLEAR_PIN, &row);
-        assert_eq!(
-            url.as_str(),
-            format!(
-                "https://acme.example/AdminInterface/restapi/v2/users/{USER}/sidTokens/clearPin"
-            )
-        );
-    }
-
-    #[test]
-    fn paths_without_row_values_come_built_with_the_base() {
-        let row = checked(
-            &DS100_DELETE,
-            &["userId", "tokenSerialNumber", "deviceSerialNumber"],
-            &[USER, "014010008038", "140100080"],
-        );
-        let url = client("https://gw.example/securid/").url_for(&DS100_DELETE, &row);
-        assert_eq!(
-            url.as_str(),
-            "https://gw.example/securid/AdminInterface/restapi/v1/ds100/delete/otp"
-        );
-        let user = checked(&crate::ops::USER_DISABLE, &["userId"], &[USER]);
-        assert_eq!(
-            request_body(&crate::ops::USER_DISABLE, &user).as_deref(),
-            Some(r#"{"userStatus":"Disabled"}"#)
-        );
-        assert_eq!(request_body(&crate::ops::USER_DELETE, &user), None);
-        let fixed = fixed_urls(&Url::parse("https://gw.example/securid/").unwrap());
-        assert!(fixed.contains_key(DS100_DELETE.path));
-        assert!(
-            !fixed.contains_key(SID_CLEAR_PIN.path),
-            "the SID path takes the user"
-        );
-    }
-
-    #[test]
-    fn a_path_prefix_on_the_base_is_kept() {
-        let row = checked(
-            &SID_CLEAR_PIN,
-            &["userId", "tokenSerialNumber"],
-            &[USER, "001"],
-        );
-        let url = client("https://gw.example/securid").url_for(&SID_CLEAR_PIN, &row);
-        assert!(url.path().starts_with("/securid/AdminInterface/"), "{url}");
-    }
-
-    #[test]
-    fn body_keeps_serials_as_strings_with_leading_zeros() {
-        let row = checked(
-            &DS100_DELETE,
-            &["userId", "tokenSerialNumber", "deviceSerialNumber"],
-            &[USER, "014010008038", "140100080"],
-        );
-        let body: serde_json::Value =
-            serde_json::from_str(&request_body(&DS100_DELETE, &row).unwrap()).unwrap();
-        assert_eq!(body["tokenSerialNumber"], "014010008038");
-        assert_eq!(body["deviceSerialNumber"], "140100080");
-        assert_eq!(body["userId"], USER);
-        assert_eq!(
-            request_body(&DS100_DELETE, &row).unwrap(),
-            format!(
-                r#"{{"tokenSerialNumber":"014010008038","deviceSerialNumber":"140100080","userId":"{USER}"}}"#
-            )
-        );
-    }
-}
+mod tests;

@@ -197,6 +197,7 @@ pub fn conclude(
                 resolved: Vec::new(),
                 verified: String::new(),
                 listed: Vec::new(),
+                undo: None,
             }
         }
         Err(failure) => {
@@ -275,6 +276,7 @@ pub fn conclude_failure(
         resolved: Vec::new(),
         verified: String::new(),
         listed: Vec::new(),
+        undo: None,
     }
 }
 

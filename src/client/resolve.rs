@@ -106,6 +106,7 @@ impl Client {
                 resolved: resolution.resolved,
                 verified: String::new(),
                 listed: Vec::new(),
+                undo: None,
             },
         }
     }

@@ -1,4 +1,5 @@
-//! A target's state, read through the lookup its catalog entry names.
+//! A target's state, read through the lookup its catalog entry names (and
+//! a listing's note, such as a user pending deletion in the `report`).
 //! `--verify`: after a row's change succeeded, its state is read back
 //! through the lookup its catalog entry names, through the same pacer,
 //! retries and token as every request. A change that did not take fails the
@@ -8,7 +9,7 @@ use serde_json::Value;
 
 use super::Client;
 use crate::input::Checked;
-use crate::ops::{Found, Operation};
+use crate::ops::{Found, Operation, Verify};
 use crate::outcome::{Attempted, Outcome};
 
 impl Client {
@@ -47,6 +48,16 @@ impl Client {
         let Some(verify) = op.verify else {
             return Found::Unknown(format!("no lookup shows what {} changes", op.name));
         };
+        self.read_through(&verify, row, attempts).await
+    }
+
+    /// Reads the row's target through `verify`'s lookup and judges it.
+    pub(super) async fn read_through(
+        &self,
+        verify: &Verify,
+        row: &Checked,
+        attempts: &mut u32,
+    ) -> Found {
         let Some((lookup, key)) = verify.lookup_for(|f| row.value(f)) else {
             let keys: Vec<&str> = verify.lookups.iter().map(|l| l.key.wire_name()).collect();
             return Found::Unknown(format!(
@@ -61,5 +72,27 @@ impl Client {
             Err(failed) => Err(failed.http_status),
         };
         verify.judge(answer, |f| row.value(f))
+    }
+
+    /// A listing read's note: added to the row's message when the
+    /// listing's own read finds the row in that state.
+    pub(super) async fn note_listing(
+        &self,
+        op: &Operation,
+        row: &Checked,
+        attempted: &mut Attempted,
+    ) {
+        let Some((read, note)) = op.lists.and_then(|l| l.note) else {
+            return;
+        };
+        if attempted.outcome != Outcome::Ok {
+            return;
+        }
+        if self.read_through(&read, row, &mut attempted.attempts).await == Found::Yes {
+            attempted.message = match attempted.message.is_empty() {
+                true => note.to_owned(),
+                false => format!("{}; {note}", attempted.message),
+            };
+        }
     }
 }

@@ -4,9 +4,12 @@
 //! mock started with the same options.
 //!
 //! Run them in the catalog's order (what restores, then what takes away,
-//! `user-disable` before `user-delete`): `ds100-delete.csv` removes the
-//! credentials the clear-PIN file names, and `user-delete.csv` deletes the
-//! users `user-disable.csv` disabled.
+//! `user-disable` before `user-delete`), each undo right after the file it
+//! undoes: `ds100-delete.csv` removes the credentials the clear-PIN file
+//! names, `user-delete.csv` marks deleted the users `user-disable.csv`
+//! disabled, `sid-assign.csv` and `user-undelete.csv` take back
+//! `sid-unassign.csv` and `user-delete.csv`, and `user-delete-now.csv`
+//! then deletes those users.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +38,9 @@ pub fn export_csv(opts: &MockOptions) -> Result<Vec<PathBuf>, MockError> {
         (names::SID_UNASSIGN, sid_clear_pin_rows(&tenant)),
         (names::USER_DISABLE, user_rows(&tenant)),
         (names::USER_DELETE, user_rows(&tenant)),
+        (names::SID_ASSIGN, sid_clear_pin_rows(&tenant)),
+        (names::USER_UNDELETE, user_rows(&tenant)),
+        (names::USER_DELETE_NOW, user_rows(&tenant)),
     ];
     files
         .into_iter()

@@ -1,10 +1,11 @@
 //! The tenant's routes for an authenticator's and a user's life after an
-//! incident or a departure: SID700 enable, disable and unassign, user
-//! status and deletion, and the reads that show their state (the SID700
-//! lookup and a user's authenticators). Like `handlers`, each route only
+//! incident or a departure: SID700 enable, disable, unassign and assign,
+//! user status, pending deletion (markDeleted) and deletion, and the reads
+//! that show their state (the SID700 lookup and a user's authenticators). Like `handlers`, each route only
 //! translates between HTTP and the tenant model.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 use super::body::{
     fields, read_object, string_field, user_in_path, BadRequest, FIELD_MAX, SID_SERIAL_MAX, TOKEN,
 };
+use super::clock;
 use super::handlers::{
     admin_name, change, error_response, look_up, sid_token_and_user, ErrorAnswer,
 };
@@ -31,6 +33,10 @@ pub(crate) const SID_DISABLE_ROUTE: &str =
 pub(crate) const SID_UNASSIGN_ROUTE: &str =
     "/AdminInterface/restapi/v1/users/{user_id}/sidTokens/unassign";
 pub(crate) const USER_STATUS_ROUTE: &str = "/AdminInterface/restapi/v1/users/{user_id}/userStatus";
+pub(crate) const SID_ASSIGN_ROUTE: &str =
+    "/AdminInterface/restapi/v1/users/{user_id}/sidTokens/assign";
+pub(crate) const USER_MARK_DELETED_ROUTE: &str =
+    "/AdminInterface/restapi/v1/users/{user_id}/markDeleted";
 pub(crate) const USER_ROUTE: &str = "/AdminInterface/restapi/v1/users/{user_id}";
 pub(crate) const SID_LOOKUP_PATH: &str = "/AdminInterface/restapi/v1/sidTokens/lookup";
 pub(crate) const DEVICES_ROUTE: &str = "/AdminInterface/restapi/v2/users/{user_id}/devices";
@@ -84,6 +90,61 @@ pub(crate) async fn sid_unassign(
     Ok(Json(answer).into_response())
 }
 
+/// `{tokenSerialNumber, tokenName?}`: the name is optional (it defaults
+/// to the serial) and not kept.
+pub(crate) async fn sid_assign(
+    State(shared): State<Arc<Shared>>,
+    user: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    let path = uri.path();
+    let (token, user) = sid_token_and_user(&headers, body, user, path).await?;
+    let at = clock::iso8601(SystemTime::now());
+    let assigned = change(&shared, names::SID_ASSIGN, &token, path, |t| {
+        t.assign_sid(&user, &token, &at)
+    })?;
+    let answer = json!({
+        "userId": user,
+        "tokenSerialNumber": assigned.token_serial_number,
+        "tokenState": "Assigned",
+    });
+    Ok(Json(answer).into_response())
+}
+
+/// `{"markDeleted": true|false}`: a Boolean in the page's table, the
+/// string `"true"` in its example; both are taken.
+pub(crate) async fn user_mark_deleted(
+    State(shared): State<Arc<Shared>>,
+    user: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    let path = uri.path();
+    let bad = |bad: BadRequest| bad.at(path);
+    let object = read_object(&headers, body).await.map_err(bad)?;
+    let mark = match object.get("markDeleted") {
+        Some(Value::Bool(mark)) => *mark,
+        Some(Value::String(text)) if text == "true" || text == "false" => text == "true",
+        Some(_) => return Err(bad(BadRequest::new("markDeleted must be true or false")).into()),
+        None => return Err(bad(BadRequest::new("markDeleted is required")).into()),
+    };
+    let user = user_in_path(user, path)?;
+    let name = if mark {
+        names::USER_DELETE
+    } else {
+        names::USER_UNDELETE
+    };
+    let now = SystemTime::now();
+    let marked = change(&shared, name, &user, path, |t| {
+        t.mark_deleted(&user, mark, now)
+    })?;
+    let answer = json!({ "id": marked.id, "markDeleted": marked.mark_deleted });
+    Ok(Json(answer).into_response())
+}
+
 /// `{"userStatus": "Enabled"|"Disabled"}`, exactly one property, as the
 /// tenant insists.
 pub(crate) async fn user_status(
@@ -124,7 +185,7 @@ pub(crate) async fn user_delete(
 ) -> Result<Response, Response> {
     let path = uri.path();
     let user = user_in_path(user, path)?;
-    change(&shared, names::USER_DELETE, &user, path, |t| {
+    change(&shared, names::USER_DELETE_NOW, &user, path, |t| {
         t.delete_user(&user)
     })?;
     Ok(StatusCode::OK.into_response())

@@ -121,6 +121,7 @@ impl Shared {
         apply: impl FnOnce(&mut Tenant) -> Result<T, state::Refusal>,
     ) -> Result<T, state::Refusal> {
         let mut tenant = lock(&self.tenant);
+        tenant.purge_due(std::time::SystemTime::now());
         if self.faults.should_drop_change() {
             let mut copy = tenant.clone();
             drop(tenant);
@@ -367,7 +368,10 @@ pub(crate) fn load_tenant(opts: &MockOptions) -> Result<Tenant, MockError> {
             (origin, seed)
         }
     };
-    Tenant::from_seed(seed).map_err(|reason| MockError::InvalidState { origin, reason })
+    let mut tenant =
+        Tenant::from_seed(seed).map_err(|reason| MockError::InvalidState { origin, reason })?;
+    tenant.purge_after = std::time::Duration::from_secs(opts.purge_after);
+    Ok(tenant)
 }
 
 fn read_seed(path: &Path) -> Result<TenantSeed, MockError> {

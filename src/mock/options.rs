@@ -17,6 +17,9 @@ pub(crate) const SAMPLE_TENANT: &str = include_str!("../../samples/tenant.json")
 /// Default for `--slow-ms`: long enough to outlast any sane client timeout.
 pub const DEFAULT_SLOW_MS: u64 = 60_000;
 
+/// Default for `--purge-after`: seven days.
+pub const PURGE_AFTER_SECS: u64 = 7 * 86_400;
+
 /// Default for `--redirect-to`: a host that does not exist.
 pub const DEFAULT_REDIRECT_TO: &str = "https://elsewhere.invalid";
 
@@ -189,6 +192,11 @@ pub struct MockOptions {
     #[arg(long)]
     pub no_discovery: bool,
 
+    /// Seconds a user marked deleted stays pending before the tenant purges
+    /// it (the vendor's seven days); 0 purges at the next request.
+    #[arg(long, value_name = "SECS", default_value_t = PURGE_AFTER_SECS)]
+    pub purge_after: u64,
+
     /// Write one CSV per operation into DIR, each row of which succeeds
     /// against this tenant, then exit without serving.
     #[arg(long, value_name = "DIR")]
@@ -267,6 +275,7 @@ impl MockOptions {
             token_endpoint_failures: 0,
             token_endpoint_refuse_after: None,
             no_discovery: false,
+            purge_after: PURGE_AFTER_SECS,
             export_csv: None,
             static_token: None,
         }

@@ -3,8 +3,9 @@
 //! handlers. Every rule about what exists and who owns what lives here, so the
 //! handlers only translate between HTTP and these calls.
 //!
-//! User status and deletion live in `state::users`, SID700 PIN, status and
-//! assignment in `state::sid`, a user's authenticators in `state::devices`.
+//! User status, deletion, pending deletion and the purge live in
+//! `state::users`, SID700 PIN, status and assignment in `state::sid`, a
+//! user's authenticators in `state::devices`.
 //!
 //! Serials are text everywhere: `014010008031` and `140100080` keep their
 //! leading zeros, and a token serial is never compared as a number.
@@ -50,6 +51,14 @@ pub(crate) struct User {
     /// (SCIM)`) refuses deletion here with 405.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_source: Option<String>,
+    /// Pending deletion (the console's delete): the user still answers
+    /// lookups, with `markDeleted: true`, until the purge.
+    #[serde(default)]
+    pub mark_deleted: bool,
+    /// When a pending user is purged; `None` for a user marked in the seed,
+    /// which stays pending.
+    #[serde(skip)]
+    pub purge_at: Option<std::time::SystemTime>,
 }
 
 impl User {
@@ -63,11 +72,15 @@ impl User {
             username: None,
             user_status: ENABLED.to_string(),
             identity_source: None,
+            mark_deleted: false,
+            purge_at: None,
         }
     }
 }
 
 pub(crate) const ENABLED: &str = "Enabled";
+/// The vendor's seven days between marking a user deleted and the purge.
+pub(crate) const PURGE_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 pub(crate) const DISABLED: &str = "Disabled";
 
 /// One OTP credential of a DS100 device. A device can carry several, for one
@@ -143,13 +156,21 @@ pub(crate) struct Tenant {
     /// run against a large generated tenant quadratic.
     by_device: HashMap<String, BTreeSet<String>>,
     sid: BTreeMap<String, SidToken>,
+    /// How long a user marked deleted is kept before the purge.
+    pub purge_after: std::time::Duration,
+    /// No purge is due before this (a scan of every user per request would
+    /// slow a large generated tenant).
+    next_purge: Option<std::time::SystemTime>,
 }
 
 impl Tenant {
     /// Builds the tenant, refusing duplicates and dangling user references
     /// so a typo in a seed file is reported instead of served.
     pub fn from_seed(seed: TenantSeed) -> Result<Tenant, String> {
-        let mut tenant = Tenant::default();
+        let mut tenant = Tenant {
+            purge_after: PURGE_AFTER,
+            ..Tenant::default()
+        };
         for user in seed.users {
             tenant.add_user(user)?;
         }

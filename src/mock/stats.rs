@@ -24,7 +24,14 @@ pub const SID_UNASSIGN: &str = "sid-unassign";
 pub const USER_STATUS: &str = "user-status";
 pub const USER_DISABLE: &str = "user-disable";
 pub const USER_ENABLE: &str = "user-enable";
+/// Requests to the markDeleted route, whichever way they set it.
+pub const USER_MARK_DELETED: &str = "user-mark-deleted";
+/// A user marked deleted (the console's delete).
 pub const USER_DELETE: &str = "user-delete";
+/// A user's pending deletion taken back.
+pub const USER_UNDELETE: &str = "user-undelete";
+pub const USER_DELETE_NOW: &str = "user-delete-now";
+pub const SID_ASSIGN: &str = "sid-assign";
 pub const DS100_LOOKUP: &str = "ds100-lookup";
 pub const SID_LOOKUP: &str = "sid-lookup";
 pub const DEVICES: &str = "devices";

@@ -8,7 +8,7 @@ use super::lookups::{
     USER_BY_SID_TOKEN, USER_BY_USERNAME,
 };
 use super::verify::{Expect, Verify};
-use super::{Field, HttpMethod, Listing, Operation};
+use super::{Field, HttpMethod, Listing, Operation, Undo};
 
 const DS100_CODES: &[(u16, &str)] = &[
     (400, "bad request: the tenant rejected the request syntax"),
@@ -76,6 +76,19 @@ const SID_READS: &[&super::Lookup] = &[&SID_LOOKUP];
 const DS100_MANAGE: &str = "rsa.authenticator.ds100.manage";
 const SID_MANAGE: &str = "rsa.authenticator.sidtoken.manage";
 const USER_MANAGE: &str = "rsa.user.manage";
+/// Unconfirmed: no vendor page names markDeleted's permission.
+const USER_DELETE_SOFT: &str = "rsa.user.delete.soft";
+
+/// Undone by `inverse`; the tenant answers 200 again for a target already
+/// in the wanted state, so only a read before the change tells a change
+/// from a no-op.
+const fn by(inverse: &'static Operation) -> Undo {
+    Undo::By {
+        inverse,
+        refused_when_done: false,
+        within_days: None,
+    }
+}
 
 /// The DS100 credentials of the row's user on the row's device all carry
 /// `status`.
@@ -96,16 +109,21 @@ const fn sid_status(status: &'static str) -> Option<Verify> {
 }
 
 const fn user_status(status: &'static str) -> Option<Verify> {
+    user_status_member("userStatus", status)
+}
+
+/// A member of the user's record, as the user lookup answers it.
+const fn user_status_member(member: &'static str, value: &'static str) -> Option<Verify> {
     Some(Verify {
         lookups: USER_READS,
         owner: ("id", Field::UserId),
-        expect: Expect::Member("userStatus", status),
+        expect: Expect::Member(member, value),
     })
 }
 
 pub static DS100_CLEAR_PIN: Operation = Operation {
     name: "ds100-clear-pin",
-    summary: "clear the PIN of a user's DS100 OTP credential",
+    summary: "clear the PIN of a user's DS100 OTP credential (cannot be undone)",
     required: &[Field::UserId, Field::TokenSerialNumber],
     method: HttpMethod::Patch,
     path: "/AdminInterface/restapi/v1/ds100/clearPin/otp",
@@ -119,11 +137,12 @@ pub static DS100_CLEAR_PIN: Operation = Operation {
     verify: None,
     lists: None,
     permission: DS100_MANAGE,
+    undo: Undo::Never,
 };
 
 pub static SID_CLEAR_PIN: Operation = Operation {
     name: "sid-clear-pin",
-    summary: "clear the PIN of a user's SID700 hardware token",
+    summary: "clear the PIN of a user's SID700 hardware token (cannot be undone)",
     required: &[Field::UserId, Field::TokenSerialNumber],
     method: HttpMethod::Patch,
     path: "/AdminInterface/restapi/v2/users/{userId}/sidTokens/clearPin",
@@ -141,6 +160,7 @@ pub static SID_CLEAR_PIN: Operation = Operation {
     verify: None,
     lists: None,
     permission: SID_MANAGE,
+    undo: Undo::Never,
 };
 
 pub static DS100_DISABLE: Operation = Operation {
@@ -158,6 +178,7 @@ pub static DS100_DISABLE: Operation = Operation {
     verify: ds100_status("Disabled"),
     lists: None,
     permission: DS100_MANAGE,
+    undo: by(&DS100_ENABLE),
 };
 
 pub static DS100_ENABLE: Operation = Operation {
@@ -175,6 +196,7 @@ pub static DS100_ENABLE: Operation = Operation {
     verify: ds100_status("Enabled"),
     lists: None,
     permission: DS100_MANAGE,
+    undo: by(&DS100_DISABLE),
 };
 
 pub static DS100_DELETE: Operation = Operation {
@@ -205,6 +227,7 @@ pub static DS100_DELETE: Operation = Operation {
     }),
     lists: None,
     permission: "rsa.authenticator.ds100.delete",
+    undo: Undo::Never,
 };
 
 pub static SID_ENABLE: Operation = Operation {
@@ -222,6 +245,7 @@ pub static SID_ENABLE: Operation = Operation {
     verify: sid_status("Enabled"),
     lists: None,
     permission: SID_MANAGE,
+    undo: by(&SID_DISABLE),
 };
 
 pub static SID_DISABLE: Operation = Operation {
@@ -239,6 +263,7 @@ pub static SID_DISABLE: Operation = Operation {
     verify: sid_status("Disabled"),
     lists: None,
     permission: SID_MANAGE,
+    undo: by(&SID_ENABLE),
 };
 
 pub static SID_UNASSIGN: Operation = Operation {
@@ -260,6 +285,7 @@ pub static SID_UNASSIGN: Operation = Operation {
     }),
     lists: None,
     permission: SID_MANAGE,
+    undo: by(&SID_ASSIGN),
 };
 
 pub static USER_DISABLE: Operation = Operation {
@@ -277,6 +303,7 @@ pub static USER_DISABLE: Operation = Operation {
     verify: user_status("Disabled"),
     lists: None,
     permission: USER_MANAGE,
+    undo: by(&USER_ENABLE),
 };
 
 pub static USER_ENABLE: Operation = Operation {
@@ -294,11 +321,94 @@ pub static USER_ENABLE: Operation = Operation {
     verify: user_status("Enabled"),
     lists: None,
     permission: USER_MANAGE,
+    undo: by(&USER_DISABLE),
 };
 
+/// The console's delete: the user is kept, marked deleted, for seven days
+/// before the tenant purges it, and can be taken back until then.
 pub static USER_DELETE: Operation = Operation {
     name: "user-delete",
-    summary: "delete a disabled user now (cannot be undone)",
+    summary: "mark a disabled user deleted (purged by the tenant seven days later; user-undelete takes it back until then)",
+    required: &[Field::UserId],
+    method: HttpMethod::Put,
+    path: "/AdminInterface/restapi/v1/users/{userId}/markDeleted",
+    body: &[],
+    fixed: &[("markDeleted", "true")],
+    detail_fields: &["markDeleted"],
+    destructive: true,
+    codes: &[
+        (400, "bad request: the tenant rejected the request syntax"),
+        (
+            403,
+            "not authorised: the key needs the Super Administrator or Help Desk Administrator role",
+        ),
+        (404, "the user does not exist"),
+        (
+            405,
+            "the user comes from a SCIM identity source: delete the user at the source",
+        ),
+        (
+            409,
+            "the user is already pending deletion, or still enabled: run user-disable first",
+        ),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    resolvers: BY_USER,
+    verify: user_status_member("markDeleted", "true"),
+    lists: None,
+    permission: USER_DELETE_SOFT,
+    // Marking a user already marked is refused with 409.
+    undo: Undo::By {
+        inverse: &USER_UNDELETE,
+        refused_when_done: true,
+        within_days: Some(7),
+    },
+};
+
+pub static USER_UNDELETE: Operation = Operation {
+    name: "user-undelete",
+    summary: "take back a user's pending deletion (undoes user-delete within its seven days)",
+    required: &[Field::UserId],
+    method: HttpMethod::Put,
+    path: "/AdminInterface/restapi/v1/users/{userId}/markDeleted",
+    body: &[],
+    fixed: &[("markDeleted", "false")],
+    detail_fields: &["markDeleted"],
+    destructive: false,
+    codes: &[
+        (400, "bad request: the tenant rejected the request syntax"),
+        (
+            403,
+            "not authorised: the key needs the Super Administrator or Help Desk Administrator role",
+        ),
+        (
+            404,
+            "the user does not exist (a user past its seven days is purged for good)",
+        ),
+        (
+            405,
+            "the user comes from a SCIM identity source: restore the user at the source",
+        ),
+        (409, "the user is not pending deletion"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    resolvers: BY_USER,
+    verify: user_status_member("markDeleted", "false"),
+    lists: None,
+    permission: USER_DELETE_SOFT,
+    // Taking back a mark that is not there is refused with 409.
+    undo: Undo::By {
+        inverse: &USER_DELETE,
+        refused_when_done: true,
+        within_days: None,
+    },
+};
+
+pub static USER_DELETE_NOW: Operation = Operation {
+    name: "user-delete-now",
+    summary: "delete a disabled user now, without user-delete's seven days (cannot be undone)",
     required: &[Field::UserId],
     method: HttpMethod::Delete,
     path: "/AdminInterface/restapi/v1/users/{userId}",
@@ -315,6 +425,40 @@ pub static USER_DELETE: Operation = Operation {
     }),
     lists: None,
     permission: "rsa.user.delete",
+    undo: Undo::Never,
+};
+
+pub static SID_ASSIGN: Operation = Operation {
+    name: "sid-assign",
+    summary: "assign a SID700 hardware token to a user (undoes sid-unassign)",
+    required: &[Field::UserId, Field::TokenSerialNumber],
+    method: HttpMethod::Patch,
+    path: "/AdminInterface/restapi/v1/users/{userId}/sidTokens/assign",
+    body: &[Field::TokenSerialNumber],
+    fixed: &[],
+    detail_fields: &["tokenState"],
+    destructive: false,
+    codes: &[
+        (400, "bad request: the tenant rejected the request syntax"),
+        (
+            403,
+            "not authorised: the key needs the Help Desk or Super Administrator role",
+        ),
+        (404, "the user or the hardware token does not exist"),
+        (409, "the hardware token is already assigned"),
+        (429, "too many requests"),
+        (500, "internal server error at the tenant"),
+    ],
+    // An unassigned token has no user to find: only the user's own keys.
+    resolvers: BY_USER,
+    verify: Some(Verify {
+        lookups: SID_READS,
+        owner: ("userId", Field::UserId),
+        expect: Expect::Present,
+    }),
+    lists: None,
+    permission: SID_MANAGE,
+    undo: by(&SID_UNASSIGN),
 };
 
 /// Every operation, in the order `securid-bulk operations` lists them:
@@ -325,13 +469,16 @@ pub static CATALOG: &[&Operation] = &[
     &SID_CLEAR_PIN,
     &DS100_ENABLE,
     &SID_ENABLE,
+    &SID_ASSIGN,
     &USER_ENABLE,
+    &USER_UNDELETE,
     &DS100_DISABLE,
     &SID_DISABLE,
     &DS100_DELETE,
     &SID_UNASSIGN,
     &USER_DISABLE,
     &USER_DELETE,
+    &USER_DELETE_NOW,
 ];
 
 /// The columns `report` writes after the row's own, one line per
@@ -346,6 +493,16 @@ pub static AUTHENTICATORS: Listing = Listing {
         "assignedAt",
     ],
     empty: "the user holds no authenticator",
+    // The user lookup shows the mark; a row given by userId alone has no
+    // key to look the user up by, and gets no note.
+    note: Some((
+        Verify {
+            lookups: USER_READS,
+            owner: ("id", Field::UserId),
+            expect: Expect::Member("markDeleted", "true"),
+        },
+        "the user is pending deletion (marked deleted): the tenant purges the user seven days after the mark; user-undelete takes it back until then",
+    )),
 };
 
 /// `securid-bulk report`: read-only, the authenticators each user holds.
@@ -371,4 +528,5 @@ pub static REPORT: Operation = Operation {
     verify: None,
     lists: Some(&AUTHENTICATORS),
     permission: "rsa.authenticator.mobile.read",
+    undo: Undo::Nothing,
 };

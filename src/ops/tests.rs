@@ -13,7 +13,7 @@ fn permissions_table() -> String {
             .join(", "),
     };
     let mut table = String::from(
-        "| operation | its permission | its lookups | with `--verify`, also |\n|---|---|---|---|\n",
+        "| operation | its permission | its lookups and reads | with `--verify`, also |\n|---|---|---|---|\n",
     );
     for op in commands() {
         let plain = op.scopes(false);
@@ -100,8 +100,8 @@ fn lookups_fill_required_fields_from_fields_the_operation_reads() {
 }
 
 #[test]
-fn eleven_operations_each_with_a_permission_and_a_listing() {
-    assert_eq!(CATALOG.len(), 11);
+fn fourteen_operations_each_with_a_permission_and_a_listing() {
+    assert_eq!(CATALOG.len(), 14);
     let listing = listing();
     for op in CATALOG {
         assert!(op.permission.starts_with("rsa."), "{}", op.name);
@@ -114,6 +114,51 @@ fn eleven_operations_each_with_a_permission_and_a_listing() {
         "request: PUT /AdminInterface/restapi/v1/users/{userId}/userStatus {userStatus: \"Disabled\"}"
     ));
     assert!(listing.contains("request: DELETE /AdminInterface/restapi/v1/users/{userId}\n"));
+    assert!(listing.contains(
+        "request: PUT /AdminInterface/restapi/v1/users/{userId}/markDeleted {markDeleted: \"true\"}"
+    ));
+}
+
+#[test]
+fn every_change_names_its_undo_and_an_undo_of_an_undo_is_the_first() {
+    for op in CATALOG {
+        match op.undo {
+            Undo::Nothing => panic!("{} changes something", op.name),
+            Undo::Never => assert!(
+                [
+                    "ds100-clear-pin",
+                    "sid-clear-pin",
+                    "ds100-delete",
+                    "user-delete-now"
+                ]
+                .contains(&op.name),
+                "{} is not irreversible",
+                op.name
+            ),
+            Undo::By { inverse, .. } => {
+                // The inverse reads the same target, so its input is the
+                // undo file and its own undo file reverses it.
+                assert!(op.verify.is_some(), "{} reads no state", op.name);
+                let fields: Vec<Field> = op.fields().collect();
+                assert!(
+                    inverse.required.iter().all(|f| fields.contains(f)),
+                    "{}",
+                    op.name
+                );
+                if op.name != "sid-assign" {
+                    let back = inverse.inverse().map(|o| o.name);
+                    assert_eq!(back, Some(op.name), "{}", op.name);
+                }
+            }
+        }
+    }
+    for op in CATALOG {
+        let says = op.summary.contains("cannot be undone");
+        assert_eq!(says, op.irreversible(), "{}: {}", op.name, op.summary);
+    }
+    assert_eq!(SID_UNASSIGN.inverse().map(|o| o.name), Some("sid-assign"));
+    assert_eq!(SID_ASSIGN.inverse().map(|o| o.name), Some("sid-unassign"));
+    assert!(matches!(REPORT.undo, Undo::Nothing));
 }
 
 #[test]
@@ -166,14 +211,14 @@ fn destructive_operations_are_the_ones_that_take_something_away() {
             "ds100-delete",
             "sid-unassign",
             "user-disable",
-            "user-delete"
+            "user-delete",
+            "user-delete-now"
         ]
     );
-    assert!(USER_DELETE
-        .explain(409)
-        .unwrap()
-        .contains("run user-disable first"));
-    assert!(USER_DELETE
+    for op in [&USER_DELETE, &USER_DELETE_NOW] {
+        assert!(op.explain(409).unwrap().contains("run user-disable first"));
+    }
+    assert!(USER_DELETE_NOW
         .explain(405)
         .unwrap()
         .contains("delete the user at the source"));

@@ -27,6 +27,8 @@ pub enum Expect {
     Member(&'static str, &'static str),
     /// No record belongs to the row any more (a 404 counts).
     Gone,
+    /// At least one record belongs to the row (a token assigned to it).
+    Present,
 }
 
 /// What the read-back found.
@@ -76,7 +78,7 @@ impl Verify {
         let answer = match (answer, self.expect) {
             (Ok(answer), _) => answer,
             (Err(Some(404)), Expect::Gone) => return Found::Yes,
-            (Err(Some(404)), Expect::Member(..)) => {
+            (Err(Some(404)), Expect::Member(..) | Expect::Present) => {
                 return Found::No("the tenant finds no such record any more".to_owned())
             }
             (Err(Some(status)), _) => {
@@ -95,9 +97,10 @@ impl Verify {
         match self.expect {
             Expect::Gone if owned.is_empty() => Found::Yes,
             Expect::Gone => Found::No(format!("still there with {member}={wanted}")),
-            Expect::Member(..) if owned.is_empty() => {
+            Expect::Member(..) | Expect::Present if owned.is_empty() => {
                 Found::No(format!("no record with {member}={wanted}"))
             }
+            Expect::Present => Found::Yes,
             Expect::Member(name, value) => {
                 let mut seen: Vec<&str> = owned
                     .iter()
@@ -114,14 +117,23 @@ impl Verify {
     }
 }
 
+/// A member as text: a string, or a boolean as `true`/`false` (the user
+/// lookup's `markDeleted`).
 fn text<'v>(object: &'v Value, member: &str) -> Option<&'v str> {
-    object.get(member).and_then(Value::as_str)
+    match object.get(member)? {
+        Value::String(text) => Some(text),
+        Value::Bool(true) => Some("true"),
+        Value::Bool(false) => Some("false"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{DS100_DISABLE, SID_UNASSIGN, USER_DELETE, USER_DISABLE};
+    use crate::ops::{
+        DS100_DISABLE, SID_ASSIGN, SID_UNASSIGN, USER_DELETE, USER_DELETE_NOW, USER_DISABLE,
+    };
     use serde_json::json;
 
     const ALICE: &str = "87927fb7-e185-4c33-c7e3-8e077675973c";
@@ -154,7 +166,7 @@ mod tests {
 
     #[test]
     fn gone_means_no_record_of_the_row_or_a_404() {
-        let verify = USER_DELETE.verify.unwrap();
+        let verify = USER_DELETE_NOW.verify.unwrap();
         assert_eq!(verify.judge(Err(Some(404)), alice), Found::Yes);
         let still = json!({"id": ALICE, "userStatus": "Disabled"});
         assert!(matches!(verify.judge(Ok(&still), alice), Found::No(_)));
@@ -174,5 +186,22 @@ mod tests {
             Found::No("userStatus=Enabled".into()).cell(),
             "no: userStatus=Enabled"
         );
+    }
+
+    #[test]
+    fn a_pending_deletion_reads_as_a_boolean_and_an_assignment_as_presence() {
+        let marked = USER_DELETE.verify.unwrap();
+        let pending = json!({"id": ALICE, "markDeleted": true});
+        assert_eq!(marked.judge(Ok(&pending), alice), Found::Yes);
+        let kept = json!({"id": ALICE, "markDeleted": false});
+        assert_eq!(
+            marked.judge(Ok(&kept), alice),
+            Found::No("markDeleted=false".into())
+        );
+        let assigned = SID_ASSIGN.verify.unwrap();
+        let token = json!({"tokenSerialNumber": "1231314525", "userId": ALICE});
+        assert_eq!(assigned.judge(Ok(&token), alice), Found::Yes);
+        let loose = json!({"tokenSerialNumber": "1231314525"});
+        assert!(matches!(assigned.judge(Ok(&loose), alice), Found::No(_)));
     }
 }

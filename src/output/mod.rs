@@ -1,6 +1,7 @@
 //! Output: what the run tells the admin. The results CSV (one line per input
 //! row, written as each result is known), the retry file of rows still to
-//! do, the end-of-run summary and report, and the names those files get
+//! do, the undo file of what the run changed ([`UndoWriter`]), the
+//! end-of-run summary and report, and the names those files get
 //! ([`naming`]).
 
 pub mod files;
@@ -8,6 +9,7 @@ mod jsonl;
 pub mod naming;
 mod retry;
 mod summary;
+mod undo;
 mod writer;
 mod xlsx;
 
@@ -26,5 +28,6 @@ pub enum Format {
 
 pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
+pub use undo::{UndoWriter, UNDO_COLUMNS};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
 pub use xlsx::write_workbook;

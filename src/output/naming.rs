@@ -1,7 +1,7 @@
 //! Output file names: where a run's results go by default, the fresh
 //! results file a resumed run writes, the name a dry run writes instead of
 //! the real run's (so the real run after it needs no `--force`), and the
-//! retry file beside the results. `-o -` is standard output. Every name an
+//! retry and undo files beside the results. `-o -` is standard output. Every name an
 //! output gets is decided here.
 
 use std::path::{Path, PathBuf};
@@ -132,6 +132,17 @@ pub fn retry_path(results: &Path) -> PathBuf {
     results.with_file_name(format!("{base}.retry.csv"))
 }
 
+/// `users.results.csv` and `users.resume-2.results.csv` →
+/// `users.undo.csv`: one undo file for a run and its resumed runs, which
+/// append to it.
+pub fn undo_path(results: &Path) -> PathBuf {
+    let name = results
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    results.with_file_name(format!("{}.undo.csv", results_stem(&name)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +220,21 @@ mod tests {
         assert_eq!(
             next_output(&dir.path().join("u.dry-run.csv")),
             dir.path().join("u.resume-1.results.csv")
+        );
+    }
+
+    #[test]
+    fn a_run_and_its_resumed_runs_share_one_undo_file() {
+        for results in [
+            "d/u.results.csv",
+            "d/u.resume-2.results.csv",
+            "d/u.results.jsonl",
+        ] {
+            assert_eq!(undo_path(Path::new(results)), PathBuf::from("d/u.undo.csv"));
+        }
+        assert_eq!(
+            undo_path(Path::new("u.undo.results.csv")),
+            PathBuf::from("u.undo.undo.csv")
         );
     }
 

@@ -68,6 +68,9 @@ pub struct Summary {
     pub superseded: Vec<PathBuf>,
     /// Why the retry file could not be written, when it could not.
     pub retry_error: Option<String>,
+    /// How to take the run's changes back: the command and its undo file,
+    /// or why it cannot be done.
+    pub undo: Option<String>,
 }
 
 /// What `--verify` found, in rows.
@@ -165,6 +168,7 @@ impl Summary {
             input_findings: facts.input_findings,
             superseded: facts.superseded,
             retry_error: None,
+            undo: None,
         }
     }
 
@@ -250,6 +254,9 @@ impl Summary {
         let _ = writeln!(out, "  results: {}", self.results.display());
         if let Some(reason) = &self.stopped {
             let _ = writeln!(out, "  stopped: {reason}");
+        }
+        if let Some(undo) = &self.undo {
+            let _ = writeln!(out, "  undo: {undo}");
         }
         if let Some(next) = &self.next_step {
             let _ = writeln!(out, "  next: {next}");

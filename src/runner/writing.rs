@@ -1,7 +1,8 @@
-//! The results writer's task: it owns the results file, writes each result
-//! as it comes (a listing read's items as lines of their own), syncs once
-//! a second off the runtime, and hands back the counts and the lines still
-//! to do.
+//! The results writer's task: it owns the results file and the undo file,
+//! writes each result as it comes (a change's undo line before it, a
+//! listing read's items as lines of their own), syncs once a second off the
+//! runtime, and hands back the counts, the lines still to do and the undo
+//! lines written.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::ops::Listing;
 use crate::outcome::{RowResult, Tally};
-use crate::output::{OutputError, ResultsWriter};
+use crate::output::{OutputError, ResultsWriter, UndoWriter};
 use crate::safety::{Halt, HaltReason};
 
 use super::{Finished, Written};
@@ -21,6 +22,7 @@ use super::{Finished, Written};
 /// hold up the workers.
 pub(super) fn spawn_writer(
     mut writer: ResultsWriter,
+    mut undo: Option<UndoWriter>,
     listing: Option<&'static Listing>,
     mut results: mpsc::Receiver<Finished>,
     tally: Arc<Tally>,
@@ -30,6 +32,7 @@ pub(super) fn spawn_writer(
         let mut written = Written {
             to_retry: BTreeSet::new(),
             refused_for_good: 0,
+            undone: None,
         };
         let mut sync_tick = tokio::time::interval(std::time::Duration::from_secs(1));
         sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -51,9 +54,18 @@ pub(super) fn spawn_writer(
             // on disk as soon as the writer has caught up, without a system
             // call per row when rows come faster than one at a time.
             let lines = result_lines(record, &result, listing);
-            let mut stored = lines
-                .iter()
-                .try_for_each(|line| writer.append(line, &result));
+            // The undo line first: a row whose result is on disk has its
+            // undo line on disk too, so a resumed run that skips the row
+            // does not lose it.
+            let mut stored = match (&mut undo, &result.undo) {
+                (Some(undo), Some(values)) => undo.append(values),
+                _ => Ok(()),
+            };
+            if stored.is_ok() {
+                stored = lines
+                    .iter()
+                    .try_for_each(|line| writer.append(line, &result));
+            }
             if stored.is_ok() && results.is_empty() {
                 stored = writer.flush();
             }
@@ -66,6 +78,13 @@ pub(super) fn spawn_writer(
             }
             written.refused_for_good += u64::from(result.refused_for_good());
             tally.add(result.outcome);
+        }
+        if let Some(undo) = undo {
+            written.undone = Some(undo.finish().inspect_err(|e| {
+                halt.stop(HaltReason::Fatal(format!(
+                    "cannot write the undo file: {e}"
+                )));
+            })?);
         }
         // Putting a large file back in input order is real work: off the
         // runtime.

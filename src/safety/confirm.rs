@@ -9,11 +9,12 @@ use crate::ops::Operation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("{operation} changes {} on {tenant} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "row", "rows"))]
+    #[error("{operation} changes {} on {tenant}{} and needs confirmation: pass --yes, or run it in a terminal and type the confirmation (try --dry-run first)", crate::outcome::plural(*.rows, "row", "rows"), if *.irreversible { ", which cannot be undone," } else { "" })]
     NoTerminal {
         operation: &'static str,
         rows: u64,
         tenant: String,
+        irreversible: bool,
     },
     #[error("not confirmed: expected {expected:?}; nothing was sent")]
     Declined { expected: String },
@@ -37,8 +38,16 @@ impl Plan<'_> {
         let ticket = self
             .ticket
             .map_or(String::new(), |t| format!(" under ticket {t}"));
+        let undo = match (self.operation.irreversible(), self.operation.inverse()) {
+            (true, _) => "\nthis cannot be undone".to_owned(),
+            (false, Some(inverse)) => format!(
+                "\nthe run writes an undo file beside the results; {} takes the changes back",
+                inverse.name
+            ),
+            (false, None) => String::new(),
+        };
         format!(
-            "about to {} for {} ({}) on {}{ticket}",
+            "about to {} for {} ({}) on {}{ticket}{undo}",
             self.operation.summary,
             crate::outcome::plural(self.rows, "row", "rows"),
             self.operation.name,
@@ -71,6 +80,7 @@ pub fn confirm(plan: &Plan, yes: bool) -> Result<(), ConfirmError> {
             operation: plan.operation.name,
             rows: plan.rows,
             tenant: plan.tenant.to_owned(),
+            irreversible: plan.operation.irreversible(),
         });
     }
     let expected = plan.expected_answer();
@@ -113,6 +123,7 @@ mod tests {
             assert!(check_answer(wrong, &expected).is_err(), "{wrong:?}");
         }
         assert!(plan.describe().contains("acme.example"));
+        assert!(plan.describe().ends_with("this cannot be undone"));
     }
 
     #[test]
@@ -142,12 +153,15 @@ mod tests {
     #[test]
     fn the_refusal_counts_rows() {
         let err = ConfirmError::NoTerminal {
-            operation: "user-delete",
+            operation: "user-delete-now",
             rows: 4,
             tenant: "acme.example".into(),
+            irreversible: true,
         };
         assert!(
-            err.to_string().starts_with("user-delete changes 4 rows on"),
+            err.to_string().starts_with(
+                "user-delete-now changes 4 rows on acme.example, which cannot be undone,"
+            ),
             "{err}"
         );
     }

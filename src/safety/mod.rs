@@ -278,6 +278,7 @@ mod tests {
             resolved: Vec::new(),
             verified: String::new(),
             listed: Vec::new(),
+            undo: None,
         }
     }
 

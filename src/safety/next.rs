@@ -1,11 +1,12 @@
 //! What to do after a run that left rows undone: the exact command that
 //! carries on (the same command, resuming from this run's results into a
 //! fresh results file named by `output::naming`) and the step the summary
-//! prints.
+//! prints; and how to take the run's changes back ([`undo_step`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::net::redact_url;
+use crate::ops::{Operation, Undo};
 use crate::outcome::{plural, Counts, Outcome};
 use crate::output::naming::next_output;
 
@@ -74,6 +75,46 @@ pub fn resume_command(argv: &[String], results: &Path, token_typed: bool) -> Str
     } else {
         format!("{command} (with {})", notes.join(", "))
     }
+}
+
+/// The summary's undo line: the command that takes this run's changes
+/// back from its undo file (`undo`: its path and the lines this run wrote),
+/// or that they cannot be; `None` for a read, or a dry run of an operation
+/// that can be undone.
+pub fn undo_step(
+    op: &Operation,
+    undo: Option<(&Path, u64)>,
+    now: std::time::SystemTime,
+) -> Option<String> {
+    let (inverse, within_days) = match op.undo {
+        Undo::Nothing => return None,
+        Undo::Never => return Some(format!("none: {} cannot be undone", op.name)),
+        Undo::By {
+            inverse,
+            within_days,
+            ..
+        } => (inverse, within_days),
+    };
+    let (path, rows) = undo?;
+    let file = shell_quote(&path.display().to_string());
+    if rows == 0 {
+        return Some(format!(
+            "nothing to undo: this run changed nothing ({file})"
+        ));
+    }
+    let mut step = format!(
+        "securid-bulk {} {file} ({} changed; same tenant and credentials as this run)",
+        inverse.name,
+        plural(rows, "row", "rows")
+    );
+    if let Some(days) = within_days {
+        let due = now + std::time::Duration::from_secs(days * 86_400);
+        let due = humantime::format_rfc3339_seconds(due);
+        step.push_str(&format!(
+            "; the tenant purges them after {days} days, due {due}: undo before then"
+        ));
+    }
+    Some(step)
 }
 
 /// Quotes a word for a POSIX shell when it needs it.

@@ -78,6 +78,30 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     securid_bulk::identity::hex(&sha2::Sha256::digest(bytes))
 }
 
+impl Tenant {
+    /// One request to the tenant's own endpoints with its static token:
+    /// the status and the JSON answer (`null` when there is none), to read
+    /// the tenant's state as it is rather than as a run reported it.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url()))
+            .bearer_auth(self.token())
+            .json(&body);
+        self.runtime.block_on(async {
+            let answer = request.send().await.expect("the tenant answers");
+            let status = answer.status().as_u16();
+            let text = answer.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or_default())
+        })
+    }
+}
+
 impl Drop for Tenant {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {

@@ -44,15 +44,27 @@ fn user_delete_says_disable_first_for_an_enabled_user_and_source_for_a_scim_user
     assert_eq!(stats.applied_count("user-delete", OSCAR), 1);
 
     // Disabled first, the enabled user can go; the tenant kept the state.
-    let alice_only = write(dir.path(), "alice.csv", &format!("userId\n{ALICE}\n"));
+    // By email: the user lookup shows whether a user is marked already.
+    let alice_only = write(
+        dir.path(),
+        "alice.csv",
+        "email\nalice.martin@acme.example\n",
+    );
     assert_exit(&run_op(&tenant, "user-disable", &alice_only, &["--yes"]), 0);
     assert_exit(&run_op(&tenant, "user-delete", &alice_only, &["--yes"]), 0);
     let stats = tenant.stats();
     assert_eq!(stats.applied_count("user-disable", ALICE), 1);
     assert_eq!(stats.applied_count("user-delete", ALICE), 1);
+    // Marked already: the tenant would refuse it again, so it is not sent.
     let again = run_op(&tenant, "user-delete", &alice_only, &["--yes"]);
-    assert_exit(&again, 2);
-    assert_eq!(results(&results_path(&alice_only))[0]["http_status"], "404");
+    assert_exit(&again, 0);
+    assert!(results(&results_path(&alice_only))[0]["message"].contains("nothing sent"));
+    assert_eq!(tenant.stats().applied_count("user-delete", ALICE), 1);
+    // A user pending deletion is not deleted now: the tenant says 409.
+    let now = run_op(&tenant, "user-delete-now", &alice_only, &["--yes"]);
+    assert_exit(&now, 2);
+    let row = &results(&results_path(&alice_only))[0];
+    assert_eq!(row["http_status"], "409", "{row:?}");
 }
 
 #[test]
@@ -79,8 +91,9 @@ fn sid700_rows_with_serials_only_find_their_users() {
             ("000123456789", GRACE)
         ]
     );
+    // One to find each token's user, one to read it before the change.
     let stats = tenant.stats();
-    assert_eq!(stats.lookups.get("sidToken"), Some(&3));
+    assert_eq!(stats.lookups.get("sidToken"), Some(&6));
     for (serial, _) in &found {
         assert_eq!(stats.applied_count("sid-unassign", serial), 1);
     }
@@ -151,5 +164,6 @@ fn enabling_what_is_enabled_and_disabling_again_both_answer_ok() {
     let bob = "ece30fe9-414c-7536-5403-0656220b3046";
     assert_eq!(stats.applied_count("user-enable", bob), 1);
     assert_eq!(stats.applied_count("user-disable", bob), 2);
-    assert_eq!(stats.lookups.get("username"), Some(&3));
+    // Each run finds the user and reads it before the change.
+    assert_eq!(stats.lookups.get("username"), Some(&6));
 }

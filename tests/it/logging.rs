@@ -31,3 +31,28 @@ fn rust_log_off_still_leaves_the_requests_in_the_log_file() {
     assert!(sent > 0);
     assert_eq!(requests, sent, "{text}");
 }
+
+#[test]
+fn log_level_sets_the_files_level_and_needs_a_log_file() {
+    let scene = Scene::sample();
+    let input = copy_sample(scene.dir.path(), "ds100-clear-pin.csv");
+    let log = scene.dir.path().join("audit.jsonl");
+    let run = |extra: &[&str]| {
+        bin()
+            .arg("ds100-clear-pin")
+            .arg(&input)
+            .args(["--base-url", &scene.tenant.url(), "--rate", "0", "--force"])
+            .args(extra)
+            .env("SECURID_TOKEN", scene.tenant.token())
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    let alone = run(&["--log-level", "debug"]);
+    assert_exit(&alone, 1);
+    assert!(stderr(&alone).contains("--log-file"), "{}", stderr(&alone));
+    let out = run(&["--log-file", log.to_str().unwrap(), "--log-level", "trace"]);
+    assert_exit(&out, 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("\"request\""), "{text}");
+}

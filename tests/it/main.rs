@@ -33,4 +33,5 @@ mod security;
 mod spreadsheet;
 mod terminal;
 mod ticket;
+mod undo;
 mod verify;

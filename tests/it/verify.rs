@@ -36,7 +36,12 @@ fn without_verify_the_column_is_empty_and_nothing_is_read_back() {
     assert_exit(&run_op(&tenant, "sid-disable", &input, &["--yes"]), 0);
     let rows = results(&results_path(&input));
     assert!(rows.iter().all(|r| r["verified"].is_empty()));
-    assert_eq!(tenant.stats().by_endpoint.get("sid-lookup"), None);
+    // One read per row, before its change (for the undo file), none after.
+    let reads = tenant.stats().by_endpoint.get("sid-lookup").copied();
+    assert_eq!(reads, Some(rows.len() as u64));
+    let input = copy_sample(dir.path(), "ds100-delete.csv");
+    assert_exit(&run_op(&tenant, "ds100-delete", &input, &["--yes"]), 0);
+    assert_eq!(tenant.stats().by_endpoint.get("ds100-lookup"), None);
 }
 
 #[test]

@@ -1,7 +1,13 @@
-//! A user's status and deletion. Deletion follows the vendor's page: only a
-//! disabled user can be deleted (409 otherwise), a user from a SCIM identity
-//! source is deleted at the source (405), and a deleted user's
-//! authenticators go with it.
+//! A user's status and deletion. Deletion follows the vendor's pages: only a
+//! disabled user can be deleted now (409 otherwise, and for a user pending
+//! deletion), a user from a SCIM identity source is deleted at the source
+//! (405), and a deleted user's authenticators go with it. Marking a user
+//! deleted (the console's delete) keeps the user, pending deletion, until
+//! the purge [`Tenant::purge_after`] later; marking a marked user, taking
+//! back a mark that is not there and (this tenant's guess, unconfirmed)
+//! marking an enabled user are refused with 409.
+
+use std::time::SystemTime;
 
 use super::{Refusal, Tenant, User, DISABLED, ENABLED};
 
@@ -23,18 +29,78 @@ impl Tenant {
     /// user's SID700 tokens become unassigned.
     pub fn delete_user(&mut self, user_id: &str) -> Result<(), Refusal> {
         let user = self.user_mut(user_id)?;
-        if let Some(source) = user.identity_source.as_deref().filter(|s| is_scim(s)) {
-            return Err(Refusal::NotAllowed(format!(
-                "user {user_id} comes from the identity source {source:?}; delete the user there"
-            )));
-        }
+        refuse_scim(user)?;
         if user.user_status != DISABLED {
             return Err(Refusal::Conflict(format!(
                 "user {user_id} is enabled; disable the user before deleting"
             )));
         }
+        if user.mark_deleted {
+            return Err(Refusal::Conflict(format!(
+                "user {user_id} is pending deletion"
+            )));
+        }
+        self.remove_user(user_id);
+        Ok(())
+    }
+
+    /// Marks a disabled user deleted (`mark`), to be purged at `now` plus
+    /// [`Tenant::purge_after`], or takes the mark back.
+    pub fn mark_deleted(
+        &mut self,
+        user_id: &str,
+        mark: bool,
+        now: SystemTime,
+    ) -> Result<User, Refusal> {
+        let purge_at = now + self.purge_after;
+        let user = self.user_mut(user_id)?;
+        refuse_scim(user)?;
+        match (mark, user.mark_deleted) {
+            (true, true) => Err(format!("user {user_id} is already pending deletion")),
+            (false, false) => Err(format!("user {user_id} is not pending deletion")),
+            (true, false) if user.user_status != DISABLED => Err(format!(
+                "user {user_id} is enabled; disable the user before marking it deleted"
+            )),
+            _ => Ok(()),
+        }
+        .map_err(Refusal::Conflict)?;
+        user.mark_deleted = mark;
+        user.purge_at = mark.then_some(purge_at);
+        let user = user.clone();
+        if mark {
+            self.next_purge = Some(self.next_purge.map_or(purge_at, |at| at.min(purge_at)));
+        }
+        Ok(user)
+    }
+
+    /// Removes every pending user whose purge is due at `now`; how many.
+    pub fn purge_due(&mut self, now: SystemTime) -> usize {
+        if self.next_purge.is_none_or(|at| at > now) {
+            return 0;
+        }
+        self.next_purge = self
+            .users
+            .values()
+            .filter_map(|u| u.purge_at)
+            .filter(|at| *at > now)
+            .min();
+        let due: Vec<String> = self
+            .users
+            .values()
+            .filter(|u| u.purge_at.is_some_and(|at| at <= now))
+            .map(|u| u.id.clone())
+            .collect();
+        for user_id in &due {
+            self.remove_user(user_id);
+        }
+        due.len()
+    }
+
+    /// Removes the user, the user's DS100 credentials and SID700
+    /// assignments.
+    fn remove_user(&mut self, user_id: &str) {
         let Some(user) = self.users.remove(user_id) else {
-            return Ok(());
+            return;
         };
         self.emails.remove(&user.email.to_lowercase());
         if let Some(name) = &user.username {
@@ -59,7 +125,6 @@ impl Tenant {
                 token.user_id = None;
             }
         }
-        Ok(())
     }
 
     fn user_mut(&mut self, user_id: &str) -> Result<&mut User, Refusal> {
@@ -71,6 +136,17 @@ impl Tenant {
 
 fn is_scim(source: &str) -> bool {
     source.to_ascii_uppercase().contains("SCIM")
+}
+
+/// A user of a SCIM identity source is deleted (or kept) at the source.
+fn refuse_scim(user: &User) -> Result<(), Refusal> {
+    match user.identity_source.as_deref().filter(|s| is_scim(s)) {
+        Some(source) => Err(Refusal::NotAllowed(format!(
+            "user {} comes from the identity source {source:?}; delete the user there",
+            user.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +174,40 @@ mod tests {
         t.set_user_status(SCIM_USER, DISABLED).unwrap();
         assert!(matches!(
             t.delete_user(SCIM_USER),
+            Err(Refusal::NotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn a_marked_user_stays_pending_until_the_purge() {
+        let mut t = tenant();
+        let now = SystemTime::now();
+        let email = "alice.martin@acme.example";
+        assert!(matches!(
+            t.mark_deleted(ALICE, true, now),
+            Err(Refusal::Conflict(_))
+        ));
+        t.set_user_status(ALICE, DISABLED).unwrap();
+        assert!(matches!(
+            t.mark_deleted(ALICE, false, now),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(t.mark_deleted(ALICE, true, now).unwrap().mark_deleted);
+        assert!(matches!(
+            t.mark_deleted(ALICE, true, now),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(matches!(t.delete_user(ALICE), Err(Refusal::Conflict(_))));
+        assert!(t.lookup_email(email).unwrap().mark_deleted);
+        let week = t.purge_after;
+        assert_eq!(t.purge_due(now + week / 2), 0);
+        assert!(!t.mark_deleted(ALICE, false, now).unwrap().mark_deleted);
+        assert_eq!(t.purge_due(now + week * 2), 0, "taken back: never purged");
+        t.mark_deleted(ALICE, true, now).unwrap();
+        assert_eq!(t.purge_due(now + week), 1);
+        assert!(t.lookup_email(email).is_none());
+        assert!(matches!(
+            t.mark_deleted(SCIM_USER, true, now),
             Err(Refusal::NotAllowed(_))
         ));
     }

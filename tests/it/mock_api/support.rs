@@ -195,7 +195,7 @@ pub async fn send_row(
             let body = json!({"deviceSerialNumber": field("deviceSerialNumber"), "userId": user});
             api.patch(DS100_ENABLE, body).await
         }
-        "sid-enable" | "sid-disable" | "sid-unassign" => {
+        "sid-enable" | "sid-disable" | "sid-unassign" | "sid-assign" => {
             let user = user_of(api, row).await;
             let action = op.trim_start_matches("sid-");
             let body = json!({"tokenSerialNumber": field("tokenSerialNumber")});
@@ -213,7 +213,14 @@ pub async fn send_row(
             api.send(Method::PUT, &path, json!({ "userStatus": status }))
                 .await
         }
-        "user-delete" => {
+        "user-delete" | "user-undelete" => {
+            let user = user_of(api, row).await;
+            let mark = op == "user-delete";
+            let path = user_path(&user, "/markDeleted");
+            api.send(Method::PUT, &path, json!({ "markDeleted": mark }))
+                .await
+        }
+        "user-delete-now" => {
             let user = user_of(api, row).await;
             let request = api.request(Method::DELETE, &user_path(&user, ""), None);
             request.send().await.expect("request")
