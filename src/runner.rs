@@ -159,11 +159,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
     let Watched { halt, sending } = watched;
     if let Some(workbook) = &config.workbook {
-        if workbook.exists() && !config.force {
-            let path = workbook.clone();
-            return Err(OutputError::Exists { path }.into());
-        }
-        files::check_creatable("--format xlsx", workbook, config.force)?;
+        crate::output::check_workbook(workbook, config.force)?;
     }
     announce_unused_environment(&config);
     check_undo(&config)?;

@@ -30,4 +30,4 @@ pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use undo::{UndoWriter, UNDO_COLUMNS};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
-pub use xlsx::write_workbook;
+pub use xlsx::{check_workbook, write_workbook};

@@ -14,6 +14,16 @@ use crate::outcome::unescape_formula;
 /// Rows a worksheet can hold.
 const MAX_ROWS: u64 = 1_048_576;
 
+/// Checks before anything is sent that the workbook can be made at the end,
+/// as every output is checked: an existing one only with `force`.
+pub fn check_workbook(workbook: &Path, force: bool) -> Result<(), OutputError> {
+    if workbook.exists() && !force {
+        let path = workbook.to_owned();
+        return Err(OutputError::Exists { path });
+    }
+    files::check_creatable("--format xlsx", workbook, force)
+}
+
 /// Writes `workbook` from the results CSV at `results`: one sheet, every
 /// cell text (a serial keeps its leading zeros, nothing is run as a
 /// formula, so the CSV's formula quote is taken off).

@@ -132,6 +132,25 @@ fn a_workbook_is_read_cell_by_cell_and_its_results_can_be_a_workbook() {
     };
     assert_eq!(text(&by_line("5")[serial_column]), "0001231314599");
     assert_eq!(text(&by_line("3")[serial_column]), SID_SERIAL_2);
+
+    // An existing workbook is refused up front, like any output, unless --force.
+    std::fs::write(scene.dir.path().join("again.xlsx"), b"kept").unwrap();
+    let requests = scene.tenant.stats().requests;
+    let out = bin()
+        .arg("sid-clear-pin")
+        .arg(&input)
+        .args(["--base-url", &scene.tenant.url(), "--format", "xlsx", "-o"])
+        .arg(scene.dir.path().join("again.csv"))
+        .env("SECURID_TOKEN", scene.tenant.token())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("again.xlsx"), "{}", stderr(&out));
+    assert_eq!(scene.tenant.stats().requests, requests, "nothing sent");
+    assert_eq!(
+        std::fs::read(scene.dir.path().join("again.xlsx")).unwrap(),
+        b"kept"
+    );
 }
 
 #[test]
