@@ -31,6 +31,7 @@ mod run_record;
 mod runner;
 mod safety;
 mod security;
+mod spreadsheet;
 mod terminal;
 mod ticket;
 mod undo;
