@@ -416,7 +416,9 @@ fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
     match &flags.output {
         Some(output) if is_stdout(output) => (output.clone(), retry_path(&default)),
         Some(output) => (output.clone(), retry_path(output)),
-        None if flags.dry_run.is_some() => (dry_run_output(&default), retry_path(&default)),
+        None if flags.dry_run.is_some() || flags.plan.is_some() => {
+            (dry_run_output(&default), retry_path(&default))
+        }
         None => (default.clone(), retry_path(&default)),
     }
 }
