@@ -24,6 +24,10 @@
 # usage: scripts/bench.sh          everything (about thirty minutes)
 #        scripts/bench.sh quota    the quota matrix only (about twenty minutes)
 #        scripts/bench.sh plan     plan and apply only (about two minutes)
+#        scripts/bench.sh compare OTHER
+#                                  overhead-bound and dry run only, this
+#                                  build beside the securid-bulk binary
+#                                  OTHER (an earlier build), run after run
 # On two cores. Environment knobs:
 #   BENCH_PEER_ROWS   rows given to the GNU parallel peer (default 2000: it
 #                     starts one curl per row and would need minutes for all
@@ -37,7 +41,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=${1:-all}
-case "$MODE" in all | quota | plan) ;; *) printf 'usage: scripts/bench.sh [quota|plan]\n' >&2; exit 64 ;; esac
+case "$MODE" in all | quota | plan) ;;
+compare)
+    OTHER=${2:-}
+    [ -x "$OTHER" ] || { printf 'usage: scripts/bench.sh compare PATH-TO-OTHER-securid-bulk\n' >&2; exit 64; }
+    OTHER=$(cd "$(dirname "$OTHER")" && pwd)/$(basename "$OTHER") ;;
+*) printf 'usage: scripts/bench.sh [quota|plan|compare OTHER]\n' >&2; exit 64 ;;
+esac
 TOKEN=bench-static-token
 QUOTA=100
 LATENCY_MS=50
@@ -61,7 +71,7 @@ ensure_tools() {
         command -v parallel >/dev/null || missing+=(parallel)
         [ -x /usr/bin/time ] || missing+=(time)
     fi
-    if [ "$MODE" = plan ]; then
+    if [ "$MODE" = plan ] || [ "$MODE" = compare ]; then
         [ -x /usr/bin/time ] || missing+=(time)
     fi
     for tool in python3 curl cargo awk; do
@@ -140,6 +150,18 @@ dry_run_rss() {
     awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/$name.time" >"$WORK/$name.rss"
 }
 
+# generate_dry_rows PATH N: N valid rows of distinct users and serials.
+generate_dry_rows() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, rows = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("userId,tokenSerialNumber\n")
+    for i in range(rows):
+        f.write(f"{i:08x}-0000-4000-8000-{i:012x},{i:012d}\n")
+PY
+}
+
 ensure_tools
 say "bench: building the release binary"
 cargo build --release --quiet
@@ -216,6 +238,47 @@ ROWS=$WORK/csv/ds100-clear-pin.csv
 subset "$ROWS" "$LATENCY_ROWS" "$WORK/latency.csv"
 subset "$ROWS" "$OVERHEAD_ROWS" "$WORK/overhead.csv"
 subset "$ROWS" "$PEER_ROWS" "$WORK/peer.csv"
+
+# compare: the overhead-bound run and the 1,000,000-row dry run of this
+# build and of OTHER, one after the other in each round, so both meet the
+# same machine; the table gives each one's median and their ratio.
+if [ "$MODE" = compare ]; then
+    generate_dry_rows "$WORK/dry.csv" "$DRY_ROWS"
+    for i in $(seq "$REPEATS"); do
+        for side in this other; do
+            bin=$BIN
+            [ "$side" = other ] && bin=$OTHER
+            say "bench: compare, overhead-bound, $side build, run $i of $REPEATS"
+            start_mock
+            BIN=$bin run_against_mock "overhead-$side-$i" "$WORK/overhead.csv" --rate 0 -j "$OVERHEAD_JOBS"
+            stop_mock
+            say "bench: compare, dry run, $side build, run $i of $REPEATS"
+            BIN=$bin dry_run_rss "dry-$side-$i" "$WORK/dry.csv"
+        done
+    done
+    python3 - "$WORK" "$REPEATS" "$OTHER" <<'PY'
+import json, statistics, sys
+work, repeats, other = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def speed(name):
+    with open(f"{work}/{name}.json") as f:
+        s = json.load(f)
+    return s["rows"] / s["elapsed_seconds"]
+def rss(name):
+    with open(f"{work}/{name}.rss") as f:
+        return int(f.read().strip()) / 1024
+print(f"this build beside {other}, median of {repeats} runs each")
+print()
+print("| case | figure | this build | other build | this ÷ other |")
+print("|---|---|---|---|---|")
+for case, label, figure, unit in (("overhead", "overhead-bound, 20,000 rows", speed, "rows/s"),
+                                  ("dry", "dry run, 1,000,000 rows", speed, "rows/s"),
+                                  ("dry", "dry run, 1,000,000 rows", rss, "peak RSS MiB")):
+    this = statistics.median(figure(f"{case}-this-{i}") for i in range(1, repeats + 1))
+    them = statistics.median(figure(f"{case}-other-{i}") for i in range(1, repeats + 1))
+    print(f"| {label} | {unit} | {this:.1f} | {them:.1f} | {this / them:.3f} |")
+PY
+    exit 0
+fi
 
 # The quota matrix: one line per model (name, rows, the client's share of
 # the quota at the start, the mock's quota flags; --rate in the flags
@@ -370,14 +433,7 @@ scripts/peer_parallel.sh "$WORK/peer.csv" "$BASE" "$TOKEN" "$OVERHEAD_JOBS" >"$W
 stop_mock
 
 say "bench: dry run, generating $DRY_ROWS rows"
-python3 - "$WORK/dry.csv" "$DRY_ROWS" <<'PY'
-import sys
-path, rows = sys.argv[1], int(sys.argv[2])
-with open(path, "w") as f:
-    f.write("userId,tokenSerialNumber\n")
-    for i in range(rows):
-        f.write(f"{i:08x}-0000-4000-8000-{i:012x},{i:012d}\n")
-PY
+generate_dry_rows "$WORK/dry.csv" "$DRY_ROWS"
 subset "$WORK/dry.csv" "$SMALL_DRY_ROWS" "$WORK/dry-small.csv"
 say "bench: dry run, $SMALL_DRY_ROWS rows"
 dry_run_rss dry-small "$WORK/dry-small.csv"

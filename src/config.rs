@@ -16,6 +16,7 @@ use crate::ops::Operation;
 use crate::output::files::first_shared;
 use crate::output::naming::{
     default_output, dry_run_output, is_stdout, next_output, retry_path, stdin_output,
+    workbook_names,
 };
 use crate::output::Format;
 use crate::plan::Applying;
@@ -34,6 +35,8 @@ pub struct Config {
     /// the output, worked out once.
     pub retry: PathBuf,
     pub format: Format,
+    /// `--format xlsx`: the workbook made from the results CSV at the end.
+    pub workbook: Option<PathBuf>,
     pub force: bool,
     /// The config-file profile the run uses, if any.
     pub profile: Option<String>,
@@ -49,7 +52,8 @@ pub struct Config {
     pub dry_run: DryRun,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
-    pub delimiter: u8,
+    /// How the input is read: delimiter, encoding, sheet, column names.
+    pub reading: crate::input::Reading,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
     /// The command line as typed, without `--token` and its value, for the
@@ -178,7 +182,8 @@ pub struct Flags {
     pub mock: bool,
     /// How the client is built: timeouts, pace, retries, proxy.
     pub client: Settings,
-    pub delimiter: u8,
+    /// How the input is read: delimiter, encoding, sheet, column names.
+    pub reading: crate::input::Reading,
     pub quiet: bool,
     pub summary_json: Option<PathBuf>,
     pub yes: bool,
@@ -315,6 +320,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let input_is_stdin = flags.input.as_os_str() == "-";
         let (output, retry) = output_names(&flags, input_is_stdin);
+        let (output, retry, workbook) = workbook_beside(output, retry, flags.format)?;
         refuse_shared_files(&flags, &output, &retry)?;
         if flags.verify && operation.lists.is_some() {
             return Err(ConfigError::Refused(format!(
@@ -349,6 +355,7 @@ impl Config {
             input: flags.input,
             input_is_stdin,
             format: flags.format,
+            workbook,
             profile: flags.profile,
             confirm_always: flags.confirm_always,
             verbose: flags.verbose,
@@ -356,7 +363,7 @@ impl Config {
             log_file: flags.log_file,
             force: flags.force,
             client: flags.client,
-            delimiter: flags.delimiter,
+            reading: flags.reading,
             quiet: flags.quiet,
             summary_json: flags.summary_json,
             argv,
@@ -375,9 +382,29 @@ impl Config {
     }
 }
 
+/// With `--format xlsx`, the results CSV, the retry file and the workbook
+/// (`output::naming::workbook_names`). Results on standard output have
+/// nothing to make one beside.
+fn workbook_beside(
+    output: PathBuf,
+    retry: PathBuf,
+    format: Format,
+) -> Result<(PathBuf, PathBuf, Option<PathBuf>), ConfigError> {
+    match format {
+        Format::Xlsx if is_stdout(&output) => Err(ConfigError::Refused(
+            "--format xlsx makes a workbook beside the results file, and -o - writes none: give -o FILE, or leave --format out".into(),
+        )),
+        Format::Xlsx => {
+            let (csv, retry, workbook) = workbook_names(output, retry);
+            Ok((csv, retry, Some(workbook)))
+        }
+        Format::Csv | Format::Jsonl => Ok((output, retry, None)),
+    }
+}
+
 /// The results file and the retry file. With no `-o`, the results go beside
-/// the input (or follow the last `--resume` file); a dry run, and a plan's
-/// run, write their own name, never the real run's. The retry file is the real run's in a dry
+/// the input (or follow the last `--resume` file); a dry run writes its own
+/// name, never the real run's. The retry file is the real run's in a dry
 /// run too (which writes none, but checks it as the real run would), and
 /// sits beside the default results when they go to standard output.
 fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
@@ -389,8 +416,6 @@ fn output_names(flags: &Flags, input_is_stdin: bool) -> (PathBuf, PathBuf) {
     match &flags.output {
         Some(output) if is_stdout(output) => (output.clone(), retry_path(&default)),
         Some(output) => (output.clone(), retry_path(output)),
-        // A plan's own run changes nothing either: its rows leave the
-        // results name to the apply that follows.
         None if flags.dry_run.is_some() || flags.plan.is_some() => {
             (dry_run_output(&default), retry_path(&default))
         }

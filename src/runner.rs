@@ -173,6 +173,9 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         None => Vec::new(),
     };
     let Watched { halt, sending } = watched;
+    if let Some(workbook) = &config.workbook {
+        crate::output::check_workbook(workbook, config.force)?;
+    }
     announce_unused_environment(&config);
     check_undo(&config)?;
     let mut connection = open(&config, &halt).await?;
@@ -214,6 +217,9 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     // The one place the connection closes, however the rows went.
     connection.close().await;
     let (written, tally, started) = rows?;
+    if let Some(workbook) = &config.workbook {
+        crate::output::write_workbook(&config.output, workbook, config.force)?;
+    }
     if let Some((path, digest, plan)) = &written.plan {
         let (summary, path) = (
             crate::plan::summary_line(config.operation, plan),
@@ -464,14 +470,14 @@ fn write_retry(
         planning::write_plan_retry(config, applying, &written.to_retry, identity)?;
         return Ok(Some(path));
     }
-    let mut reader = input::RecordReader::open(&config.input, scan.delimiter)?;
+    let mut reader = input::RecordReader::from_source(&scan.source)?;
     let header = reader.next_header();
     let rows = std::iter::from_fn(move || reader.next_row())
         .map(|row| row.map(|raw| (raw.line, raw.record)));
     let input = InputRows { header, rows };
     let lines = &written.to_retry;
     let retry = crate::output::Retry {
-        delimiter: scan.delimiter,
+        delimiter: scan.source.delimiter(),
         lines,
         path: &path,
         force: config.force,
@@ -481,16 +487,31 @@ fn write_retry(
     Ok(Some(path))
 }
 
-/// The scan of the input, with the tenants the `--resume` files name.
+/// The scan of the input, with the tenants the `--resume` files name,
+/// after telling the admin what detection chose for the input (an
+/// encoding, a delimiter) that the command line did not say.
 async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
-    let (path, op, delimiter) = (config.input.clone(), config.operation, config.delimiter);
-    let resume = config.resume.clone();
+    let (path, op, reading) = (
+        config.input.clone(),
+        config.operation,
+        config.reading.clone(),
+    );
+    let (resume, quiet) = (config.resume.clone(), config.quiet);
+    let shown = match config.input_is_stdin {
+        true => std::path::PathBuf::from("-"),
+        false => path.clone(),
+    };
     if let Some(applying) = &config.apply {
         return planning::scan_plan(config, applying);
     }
     tokio::task::spawn_blocking(move || {
         let done = Done::load(&resume, op)?;
-        let scan = input::scan_resuming(&path, op, delimiter, &done)?;
+        let scan = input::scan_resuming(input::Source::open(&path, &reading)?, op, &done)?;
+        if !quiet {
+            for note in scan.source.notes(&reading, &shown) {
+                eprintln!("note: {}", crate::terminal::printable(&note));
+            }
+        }
         Ok((scan, done.tenants().clone()))
     })
     .await
@@ -586,7 +607,7 @@ fn spawn_reader(
         let read = (|| {
             let rows: Box<dyn Iterator<Item = Result<Row, InputError>>> = match &config.apply {
                 Some(applying) => Box::new(planning::plan_rows(&config, applying, &scan)?),
-                None => Box::new(Rows::open(&config.input, config.operation, &scan)?),
+                None => Box::new(Rows::open(config.operation, &scan)?),
             };
             for row in rows {
                 let row = row?;

@@ -11,7 +11,8 @@ use clap::Args;
 use reqwest::Url;
 
 use super::values::{
-    parse_delimiter, parse_rate, parse_share, parse_ticket, positive_seconds, seconds,
+    parse_column, parse_delimiter, parse_encoding, parse_rate, parse_share, parse_ticket,
+    positive_seconds, seconds,
 };
 use crate::client::{Rate, RetryPolicy, Settings};
 use crate::config::{CredentialKind, DryRunFlag, Flags, Given, LogLevel, OAuthFlags, Origin};
@@ -31,7 +32,8 @@ const LOGGING: &str = "Logging";
 /// Flags shared by every operation.
 #[derive(Args, Debug)]
 pub(super) struct RunArgs {
-    /// The input CSV (header row required); `-` reads standard input.
+    /// The input: a CSV, or a workbook (.xlsx, .xls, .ods); `-` reads a CSV
+    /// from standard input.
     input: PathBuf,
 
     /// Results file [default: <input stem>.results.csv beside the input;
@@ -39,7 +41,8 @@ pub(super) struct RunArgs {
     #[arg(help_heading = IO, short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// Results as CSV, or as JSON Lines (one object per input row).
+    /// Results as CSV, as JSON Lines (one object per input row), or as CSV
+    /// and an .xlsx workbook beside it.
     #[arg(help_heading = IO, long, value_enum, default_value = "csv", value_name = "FORMAT")]
     format: FormatArg,
 
@@ -47,9 +50,29 @@ pub(super) struct RunArgs {
     #[arg(help_heading = IO, long)]
     force: bool,
 
-    /// Field delimiter of the input.
-    #[arg(help_heading = IO, long, default_value = ",", value_name = "C", value_parser = parse_delimiter)]
-    delimiter: u8,
+    /// Field delimiter of the input [default: a `sep=` first line, else the
+    /// most frequent of , ; and tab in the header].
+    #[arg(help_heading = IO, long, value_name = "C", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+
+    /// Encoding of the input [default: UTF-8, or Windows-1252 when the file
+    /// is not UTF-8].
+    #[arg(help_heading = IO, long, value_name = "NAME", value_parser = parse_encoding)]
+    encoding: Option<&'static encoding_rs::Encoding>,
+
+    /// The sheet of a workbook to read [default: the first].
+    #[arg(help_heading = IO, long, value_name = "NAME")]
+    sheet: Option<String>,
+
+    /// The file has no header row: name its columns in order
+    /// (userId,tokenSerialNumber); the first line is read as data.
+    #[arg(help_heading = IO, long, value_name = "NAMES", value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+
+    /// Read a field from a column of another name (userId="Employee ID");
+    /// may be repeated.
+    #[arg(help_heading = IO, long = "column", value_name = "FIELD=HEADER", value_parser = parse_column)]
+    column: Vec<(crate::ops::Field, String)>,
 
     /// Also write the summary as JSON.
     #[arg(help_heading = IO, long, value_name = "FILE")]
@@ -280,6 +303,8 @@ enum FormatArg {
     Csv,
     /// JSON Lines: one object per input row, the same fields.
     Jsonl,
+    /// The CSV, and at the end an .xlsx workbook of it, every cell text.
+    Xlsx,
 }
 
 /// What a dry run may send, as typed.
@@ -315,6 +340,7 @@ impl RunArgs {
             format: match self.format {
                 FormatArg::Csv => Format::Csv,
                 FormatArg::Jsonl => Format::Jsonl,
+                FormatArg::Xlsx => Format::Xlsx,
             },
             profile: None,
             confirm_always: false,
@@ -360,7 +386,13 @@ impl RunArgs {
                 },
                 token_lifetime: Duration::from_secs(self.token_lifetime),
             },
-            delimiter: self.delimiter,
+            reading: crate::input::Reading {
+                delimiter: self.delimiter,
+                encoding: self.encoding,
+                sheet: self.sheet,
+                columns: self.columns,
+                renames: self.column,
+            },
             quiet: self.quiet,
             summary_json: self.summary_json,
             yes: self.yes,

@@ -225,6 +225,7 @@ fn files(roff: &mut Roff) {
     for (name, text) in [
         ("$XDG_CONFIG_HOME/securid-bulk/config.toml", "The profiles (--profile NAME, --config FILE): one [profiles.NAME] table each, whose keys are long flag names. No token is read from it. securid-bulk profiles lists them."),
         ("INPUT.results.csv", "The results, beside the input: the input's columns, then outcome, HTTP status, attempts and message, one line per input row (.results.jsonl with --format jsonl; stdin.results.csv in the current directory for -; -o names another file)."),
+        ("INPUT.results.xlsx", "With --format xlsx: a workbook made from the results CSV when the run ends, every cell text."),
         ("INPUT.retry.csv", "Beside the results: the input rows still to do (failed or not attempted), ready to run again."),
         ("INPUT.resume-N.results.csv", "The results of a run with --resume, which never overwrites the results it resumes from."),
     ] {
@@ -254,6 +255,10 @@ fn examples(roff: &mut Roff) {
         (
             "Carry on after an interruption, skipping the rows already done:",
             "securid-bulk ds100-disable leavers.csv --profile prod --resume leavers.results.csv",
+        ),
+        (
+            "Read the leavers straight from a workbook's sheet, with an HR export's column name:",
+            "securid-bulk ds100-disable leavers.xlsx --sheet Leavers --column userId=\"Employee ID\" --dry-run",
         ),
         (
             "Try any operation against the built-in simulated tenant:",

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::ops::Field;
+
 use crate::client::Rate;
 
 /// A share of rows: `0.2` or `20%`.
@@ -55,6 +57,42 @@ pub fn parse_delimiter(text: &str) -> Result<u8, String> {
     }
 }
 
+/// An encoding by its WHATWG label (`windows-1252`, `latin1`, `utf-8`):
+/// only those where `,`, `;`, quotes and line breaks are the ASCII bytes.
+pub fn parse_encoding(text: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    match encoding_rs::Encoding::for_label(text.trim().as_bytes()) {
+        Some(encoding) if encoding.is_ascii_compatible() => Ok(encoding),
+        Some(encoding) => Err(format!(
+            "{} is not read here; save the file as UTF-8",
+            encoding.name()
+        )),
+        None => Err("expected an encoding such as utf-8, windows-1252 or iso-8859-15".into()),
+    }
+}
+
+/// `--column FIELD=HEADER`: a header of the file holding a field.
+pub fn parse_column(text: &str) -> Result<(Field, String), String> {
+    let fields = || {
+        let names: Vec<&str> = Field::ALL.iter().map(|f| f.wire_name()).collect();
+        names.join(", ")
+    };
+    let Some((field, header)) = text.split_once('=') else {
+        return Err(format!(
+            "expected FIELD=HEADER, such as userId=\"Employee ID\"; fields: {}",
+            fields()
+        ));
+    };
+    let wanted = crate::input::normalise_header(field);
+    let field = Field::ALL
+        .into_iter()
+        .find(|f| crate::input::normalise_header(f.wire_name()) == wanted)
+        .ok_or_else(|| format!("{field:?} is not a field; fields: {}", fields()))?;
+    match header.trim() {
+        "" => Err("expected a header after '='".into()),
+        header => Ok((field, header.to_owned())),
+    }
+}
+
 /// A number of seconds, zero included.
 pub fn seconds(text: &str) -> Result<Duration, String> {
     match text.trim().parse::<f64>() {
@@ -74,6 +112,18 @@ pub fn positive_seconds(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_mappings_and_encodings() {
+        assert_eq!(
+            parse_column("user_id=Employee ID"),
+            Ok((Field::UserId, "Employee ID".to_owned()))
+        );
+        assert!(parse_column("badge=Employee ID").is_err());
+        assert!(parse_column("userId").is_err());
+        assert_eq!(parse_encoding("latin1"), Ok(encoding_rs::WINDOWS_1252));
+        assert!(parse_encoding("utf-16le").is_err());
+    }
 
     #[test]
     fn rates() {

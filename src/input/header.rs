@@ -25,15 +25,44 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// Matches a header against the canonical fields and checks the
-    /// operation's required columns are present.
+    /// Matches a header on line 1 against the canonical fields and checks
+    /// the operation's required columns are present.
     pub fn build(
         path: &Path,
         header: csv::StringRecord,
         op: &'static Operation,
     ) -> Result<Self, InputError> {
+        Self::build_at(path, ":1", header, op, &[])
+    }
+
+    /// [`Self::build`] for a header found `at` (`:2`, `, sheet Staff, row
+    /// 1`), with the columns `--column` named for some fields.
+    pub fn build_at(
+        path: &Path,
+        at: &str,
+        header: csv::StringRecord,
+        op: &'static Operation,
+        renames: &[(Field, String)],
+    ) -> Result<Self, InputError> {
         let mut positions = [None; Field::COUNT];
+        let mut renamed = Vec::new();
+        for (field, name) in renames {
+            let wanted = normalise_header(name);
+            let Some(index) = header.iter().position(|h| normalise_header(h) == wanted) else {
+                return Err(InputError::RenamedColumnMissing {
+                    path: path.to_owned(),
+                    at: at.to_owned(),
+                    rename: format!("{}={name}", field.wire_name()),
+                    found: describe_header(&header),
+                });
+            };
+            positions[field.index()] = Some(index);
+            renamed.push(index);
+        }
         for (index, name) in header.iter().enumerate() {
+            if renamed.contains(&index) {
+                continue;
+            }
             let normalised = normalise_header(name);
             let Some(field) = Field::ALL.into_iter().find(|f| {
                 std::iter::once(f.wire_name())
@@ -42,9 +71,13 @@ impl ColumnMap {
             }) else {
                 continue;
             };
+            if renames.iter().any(|(renamed, _)| *renamed == field) {
+                continue;
+            }
             if let Some(first) = positions[field.index()] {
                 return Err(InputError::DuplicateColumn {
                     path: path.to_owned(),
+                    at: at.to_owned(),
                     field: field.wire_name(),
                     first: first + 1,
                     second: index + 1,
@@ -67,13 +100,22 @@ impl ColumnMap {
             .filter(|f| !(op.expandable(**f) && file_of_users(&positions, op)))
             .map(|f| op.describe_column(*f))
             .collect();
+        if !missing.is_empty() && positions.iter().all(Option::is_none) {
+            if let Some(error) = looks_like_data(path, at, &header, op) {
+                return Err(error);
+            }
+        }
         if !missing.is_empty() {
             return Err(InputError::MissingColumns {
                 path: path.to_owned(),
+                at: at.to_owned(),
                 operation: op.name,
                 missing: missing.join(", "),
-                found: describe_header(&header),
-                hint: delimiter_hint(&header, op),
+                found_and_hint: format!(
+                    "{}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_'), or name it with --column FIELD=HEADER.{}",
+                    describe_header(&header),
+                    delimiter_hint(&header, op)
+                ),
             });
         }
         Ok(ColumnMap { positions, header })
@@ -195,6 +237,51 @@ fn delimiter_hint(header: &csv::StringRecord, op: &'static Operation) -> String 
             )
         })
         .unwrap_or_default()
+}
+
+/// A first line with no column name at all, whose cells look like a user
+/// ID, an email address or a serial: a file without a header row. The error
+/// suggests `--columns` with a name guessed for each cell.
+fn looks_like_data(
+    path: &Path,
+    at: &str,
+    header: &csv::StringRecord,
+    op: &'static Operation,
+) -> Option<InputError> {
+    let guess = |cell: &str| {
+        let cell = cell.trim();
+        if super::is_uuid_like(cell) {
+            Some((Field::UserId, "a user ID"))
+        } else if super::check_value(Field::Email, cell).is_ok() {
+            Some((Field::Email, "an email address"))
+        } else if cell.len() >= 6 && cell.bytes().all(|b| b.is_ascii_digit()) {
+            let serial = match op.fields().any(|f| f == Field::TokenSerialNumber) {
+                true => Field::TokenSerialNumber,
+                false => Field::DeviceSerialNumber,
+            };
+            Some((serial, "a serial"))
+        } else {
+            None
+        }
+    };
+    let (cell, looks) = header
+        .iter()
+        .find_map(|cell| guess(cell).map(|(_, looks)| (cell, looks)))?;
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(index, cell)| match guess(cell) {
+            Some((field, _)) => field.wire_name().to_owned(),
+            None => format!("column{}", index + 1),
+        })
+        .collect();
+    Some(InputError::NoHeader {
+        path: path.to_owned(),
+        at: at.to_owned(),
+        cell: crate::outcome::one_line(cell, 40),
+        looks,
+        columns: names.join(","),
+    })
 }
 
 fn describe_header(header: &csv::StringRecord) -> String {

@@ -14,12 +14,16 @@ mod hygiene;
 mod reader;
 mod resume;
 mod scan;
+mod sheet;
+mod source;
 mod validate;
 
 pub use header::{normalise_header, ColumnMap};
 pub use reader::{RawRow, RecordReader};
 pub use resume::{Done, ResumedTenants, DONE_PREFIX};
 pub use scan::{join_lines, scan, scan_resuming, Finding, Scan};
+pub use sheet::is_spreadsheet;
+pub use source::{Reading, Source};
 pub use validate::{
     check as check_row, check_value, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN,
 };
@@ -42,25 +46,48 @@ pub enum InputError {
     Empty { path: PathBuf, expected: String },
     #[error("{path}: {what}; save it as CSV (UTF-8) and try again")]
     NotCsv { path: PathBuf, what: String },
-    #[error("{path}:{line}:{column}: {what}; save the file as UTF-8 and try again")]
+    #[error("{path}: {what}")]
+    Workbook { path: PathBuf, what: String },
+    #[error("{path}:{line}:{column}: {what}; save the file as UTF-8, or name its encoding with --encoding (windows-1252 for Excel's CSV export)")]
     Encoding {
         path: PathBuf,
         line: u64,
         column: usize,
         what: String,
     },
-    #[error("{path}:1: missing column {missing} required by {operation}; found columns: {found}. Rename or add the column (names are matched ignoring case, spaces, '-' and '_').{hint}")]
+    #[error("{path}{at}: missing column {missing} required by {operation}; found columns: {found_and_hint}")]
     MissingColumns {
         path: PathBuf,
+        /// Where the header was read: `:1`, `, sheet Staff, row 1`.
+        at: String,
         operation: &'static str,
         missing: String,
-        found: String,
-        /// How to read the file when it only needs another delimiter.
-        hint: String,
+        /// The header's columns, then what to do: rename, `--column`, or
+        /// another delimiter when that is all the file needs.
+        found_and_hint: String,
     },
-    #[error("{path}:1: columns {first} and {second} both mean {field}; keep one of them")]
+    #[error("{path}{at}: the first line looks like data, not column names ({cell:?} looks like {looks}). If the file has no header row, name its columns in order with --columns {columns} and the first line is read as data")]
+    NoHeader {
+        path: PathBuf,
+        at: String,
+        cell: String,
+        looks: &'static str,
+        /// A `--columns` value guessed from the cells.
+        columns: String,
+    },
+    #[error(
+        "{path}{at}: --column {rename}: the header has no such column; found columns: {found}"
+    )]
+    RenamedColumnMissing {
+        path: PathBuf,
+        at: String,
+        rename: String,
+        found: String,
+    },
+    #[error("{path}{at}: columns {first} and {second} both mean {field}; keep one of them, or say which with --column {field}=HEADER")]
     DuplicateColumn {
         path: PathBuf,
+        at: String,
         field: &'static str,
         first: usize,
         second: usize,
@@ -80,9 +107,12 @@ impl InputError {
         let (InputError::Io { path, .. }
         | InputError::Empty { path, .. }
         | InputError::NotCsv { path, .. }
+        | InputError::Workbook { path, .. }
         | InputError::Encoding { path, .. }
         | InputError::MissingColumns { path, .. }
         | InputError::DuplicateColumn { path, .. }
+        | InputError::NoHeader { path, .. }
+        | InputError::RenamedColumnMissing { path, .. }
         | InputError::Csv { path, .. }) = &mut self;
         if path == read {
             *path = shown.to_owned();
@@ -113,8 +143,8 @@ pub struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    pub fn open(path: &Path, op: &'static Operation, scan: &'a Scan) -> Result<Self, InputError> {
-        let mut reader = RecordReader::open(path, scan.delimiter)?;
+    pub fn open(op: &'static Operation, scan: &'a Scan) -> Result<Self, InputError> {
+        let mut reader = RecordReader::from_source(&scan.source)?;
         reader.next_header()?;
         Ok(Rows {
             reader,

@@ -5,7 +5,12 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use encoding_rs::Encoding;
+
+use super::sheet::{CellKind, Sheet};
+use super::source::{Form, Source};
 use super::InputError;
 
 /// One record as read, before any validation.
@@ -16,8 +21,29 @@ pub struct RawRow {
     pub record: csv::StringRecord,
 }
 
+/// Records of a CSV file or of a workbook's sheet, one stream either way.
 pub struct RecordReader {
+    /// The header given on the command line (`--columns`): the file's first
+    /// record is then data.
+    given_header: Option<csv::StringRecord>,
+    inner: Inner,
+}
+
+enum Inner {
+    Text(Box<TextReader>),
+    Sheet {
+        sheet: Arc<Sheet>,
+        next: usize,
+        current: RawRow,
+    },
+}
+
+struct TextReader {
     path: PathBuf,
+    /// `None` for UTF-8.
+    encoding: Option<&'static Encoding>,
+    /// Records still to pass over before the header (a `sep=;` line).
+    skip: u8,
     csv: csv::Reader<BufReader<File>>,
     record: csv::ByteRecord,
     /// The row [`RecordReader::advance`] lends; its buffers are reused.
@@ -124,7 +150,114 @@ so editors and this tool would disagree on where the row ends; save the file wit
 line endings, or quote the cell that holds the CR";
 
 impl RecordReader {
+    /// A UTF-8 CSV with the given delimiter.
     pub fn open(path: &Path, delimiter: u8) -> Result<Self, InputError> {
+        Self::from_source(&Source::csv(path, delimiter))
+    }
+
+    /// The file as its [`Source`] says to read it.
+    pub fn from_source(source: &Source) -> Result<Self, InputError> {
+        let inner = match &source.form {
+            Form::Text {
+                delimiter,
+                encoding,
+                sep_line,
+                ..
+            } => {
+                let mut text = TextReader::open(&source.path, *delimiter)?;
+                text.encoding = *encoding;
+                text.skip = u8::from(*sep_line);
+                Inner::Text(Box::new(text))
+            }
+            Form::Sheet(sheet) => Inner::Sheet {
+                sheet: sheet.clone(),
+                next: 0,
+                current: RawRow {
+                    line: 0,
+                    record: csv::StringRecord::new(),
+                },
+            },
+        };
+        Ok(RecordReader {
+            given_header: source.columns.clone(),
+            inner,
+        })
+    }
+
+    /// Reads the header row, with its line (0 for a header given on the
+    /// command line). `None` when the file holds no record at all.
+    pub fn next_header_at(&mut self) -> Result<Option<(u64, csv::StringRecord)>, InputError> {
+        if let Some(given) = self.given_header.take() {
+            return Ok(Some((0, given)));
+        }
+        Ok(self
+            .next_row()
+            .transpose()?
+            .map(|raw| (raw.line, raw.record)))
+    }
+
+    /// Reads the header row. `None` when the file holds no record at all.
+    pub fn next_header(&mut self) -> Result<Option<csv::StringRecord>, InputError> {
+        Ok(self.next_header_at()?.map(|(_, header)| header))
+    }
+
+    /// Reads the next record, skipping lines that are entirely empty.
+    pub fn next_row(&mut self) -> Option<Result<RawRow, InputError>> {
+        self.advance().map(|row| row.cloned())
+    }
+
+    /// [`Self::next_row`], lending the row instead of copying it: for a pass
+    /// that only looks at each row.
+    pub fn advance(&mut self) -> Option<Result<&RawRow, InputError>> {
+        match &mut self.inner {
+            Inner::Text(text) => text.advance(),
+            Inner::Sheet {
+                sheet,
+                next,
+                current,
+            } => {
+                let row = sheet.rows.get(*next)?;
+                *next += 1;
+                current.line = row.line;
+                current.record.clone_from(&row.record);
+                Some(Ok(current))
+            }
+        }
+    }
+
+    /// Keeps the SHA-256 of the file's bytes while reading, for
+    /// [`Self::sha256`]. A workbook's was taken when it was loaded.
+    pub fn digesting(self) -> Self {
+        match self.inner {
+            Inner::Text(text) => RecordReader {
+                inner: Inner::Text(Box::new(text.digesting())),
+                ..self
+            },
+            Inner::Sheet { .. } => self,
+        }
+    }
+
+    /// The SHA-256 (lower-case hex) of the whole file's bytes, once every
+    /// record was read; for text, `None` unless [`Self::digesting`].
+    pub fn sha256(self) -> Result<Option<String>, InputError> {
+        match self.inner {
+            Inner::Text(text) => text.sha256(),
+            Inner::Sheet { sheet, .. } => Ok(Some(sheet.sha256.clone())),
+        }
+    }
+
+    /// The cells of the row just read that a workbook stored as numbers or
+    /// dates; none for text.
+    pub fn typed_cells(&self) -> &[(usize, CellKind)] {
+        match &self.inner {
+            Inner::Sheet { sheet, next, .. } if *next > 0 => sheet.rows[*next - 1].typed.as_slice(),
+            _ => &[],
+        }
+    }
+}
+
+impl TextReader {
+    fn open(path: &Path, delimiter: u8) -> Result<Self, InputError> {
         let io_err = |source| InputError::Io {
             path: path.to_owned(),
             source,
@@ -148,8 +281,10 @@ impl RecordReader {
             .delimiter(delimiter)
             .buffer_capacity(64 * 1024)
             .from_reader(BufReader::with_capacity(64 * 1024, file));
-        Ok(RecordReader {
+        Ok(TextReader {
             path: path.to_owned(),
+            encoding: None,
+            skip: 0,
             csv,
             record: csv::ByteRecord::new(),
             current: RawRow {
@@ -162,7 +297,7 @@ impl RecordReader {
 
     /// Keeps the SHA-256 of the file's bytes while reading, for
     /// [`Self::sha256`].
-    pub fn digesting(mut self) -> Self {
+    fn digesting(mut self) -> Self {
         self.lines.digest = Some(sha2::Digest::new());
         self
     }
@@ -170,7 +305,7 @@ impl RecordReader {
     /// The SHA-256 (lower-case hex) of the whole file, once every record
     /// was read: the bytes after the last record's start are read here.
     /// `None` unless [`Self::digesting`].
-    pub fn sha256(mut self) -> Result<Option<String>, InputError> {
+    fn sha256(mut self) -> Result<Option<String>, InputError> {
         let Some(mut digest) = self.lines.digest.take() else {
             return Ok(None);
         };
@@ -190,19 +325,7 @@ impl RecordReader {
         Ok(Some(crate::identity::hex(&sha2::Digest::finalize(digest))))
     }
 
-    /// Reads the header row. `None` when the file holds no record at all.
-    pub fn next_header(&mut self) -> Result<Option<csv::StringRecord>, InputError> {
-        Ok(self.next_row().transpose()?.map(|raw| raw.record))
-    }
-
-    /// Reads the next record, skipping lines that are entirely empty.
-    pub fn next_row(&mut self) -> Option<Result<RawRow, InputError>> {
-        self.advance().map(|row| row.cloned())
-    }
-
-    /// [`Self::next_row`], lending the row instead of copying it: for a pass
-    /// that only looks at each row.
-    pub fn advance(&mut self) -> Option<Result<&RawRow, InputError>> {
+    fn advance(&mut self) -> Option<Result<&RawRow, InputError>> {
         loop {
             match self.csv.read_byte_record(&mut self.record) {
                 Ok(false) => return None,
@@ -228,6 +351,13 @@ impl RecordReader {
                     line,
                     what: BARE_CR.to_owned(),
                 }));
+            }
+            if self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
+            if let Some(encoding) = self.encoding {
+                return Some(Ok(self.lend_decoded(encoding, line)));
             }
             return Some(self.lend_text(line));
         }
@@ -255,6 +385,19 @@ impl RecordReader {
                 })
             }
         }
+    }
+
+    /// [`Self::lend_text`] for a file in another ASCII-compatible encoding:
+    /// the delimiter, quotes and line breaks are the same bytes, so the
+    /// record is split first and each cell decoded after.
+    fn lend_decoded(&mut self, encoding: &'static Encoding, line: u64) -> &RawRow {
+        let record = &mut self.current.record;
+        record.clear();
+        for cell in self.record.iter() {
+            record.push_field(&encoding.decode_without_bom_handling(cell).0);
+        }
+        self.current.line = line;
+        &self.current
     }
 
     fn csv_error(&mut self, e: csv::Error) -> InputError {

@@ -13,7 +13,8 @@ use std::path::Path;
 use super::fingerprint::Fingerprinter;
 use super::header::Provenance;
 use super::hygiene::{Hygiene, SecondLook};
-use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader};
+use super::sheet::CellKind;
+use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader, Source};
 use crate::ops::{Field, Operation};
 
 /// Something about one row that only the whole file (or an earlier run)
@@ -35,6 +36,12 @@ pub enum Finding {
     },
     /// A cell a spreadsheet would run as a formula. The row still runs.
     FormulaCell { column: usize, name: String },
+    /// A workbook stored this serial as a number, which keeps no leading
+    /// zeros. The row still runs.
+    NumberCell { field: Field, cell: String },
+    /// A workbook stored this identifier as a date: what was typed is lost.
+    /// The row is invalid.
+    DateCell { field: Field, cell: String },
 }
 
 impl Finding {
@@ -46,6 +53,10 @@ impl Finding {
             Finding::SharedSerial { .. } => "same serial on different users (invalid)",
             Finding::ShortSerial { .. } => "serials that may have lost leading zeros",
             Finding::FormulaCell { .. } => "cells that start like a formula (= + - @, tab, CR)",
+            Finding::NumberCell { .. } => {
+                "serials stored as numbers in the workbook (leading zeros may be lost)"
+            }
+            Finding::DateCell { .. } => "identifiers stored as dates in the workbook (invalid)",
         }
     }
 
@@ -69,6 +80,12 @@ impl Finding {
             ),
             Finding::FormulaCell { column, name } => format!(
                 "column {column} ({name}) starts like a spreadsheet formula; it is written to the results with a leading '"
+            ),
+            Finding::NumberCell { field, cell } => format!(
+                "{cell} holds {field} as a number, which keeps no leading zeros: check the serial, or format the column as Text"
+            ),
+            Finding::DateCell { field, cell } => format!(
+                "{cell} holds a date where {field} belongs: the spreadsheet turned what was typed into a date; format the column as Text and type the value again"
             ),
         }
     }
@@ -97,7 +114,8 @@ pub fn join_lines(lines: &[u64], max: usize) -> String {
 #[derive(Debug)]
 pub struct Scan {
     pub columns: ColumnMap,
-    pub delimiter: u8,
+    /// How the file was read; every later read reads it the same way.
+    pub source: Source,
     /// Data rows (header excluded).
     pub rows: u64,
     /// Rows that will be sent: valid, not duplicates, not done earlier, not
@@ -114,13 +132,13 @@ impl Scan {
     /// entries): their columns and counts, with no cross-row findings.
     pub fn of_rows(
         columns: ColumnMap,
-        delimiter: u8,
+        source: Source,
         (rows, ready): (u64, u64),
         sha256: String,
     ) -> Scan {
         Scan {
             columns,
-            delimiter,
+            source,
             rows,
             ready,
             sha256,
@@ -159,18 +177,28 @@ impl Scan {
 /// second time. File-level problems are errors; row-level problems are left
 /// for the run to report row by row.
 pub fn scan(path: &Path, op: &'static Operation, delimiter: u8) -> Result<Scan, InputError> {
-    scan_resuming(path, op, delimiter, &Done::default())
+    scan_resuming(Source::csv(path, delimiter), op, &Done::default())
 }
 
-/// [`scan`], also marking rows whose identity is in `done` as done earlier.
+/// [`scan`] of a [`Source`], also marking rows whose identity is in `done`
+/// as done earlier. A file guessed to be UTF-8 that turns out not to be is
+/// read again as Windows-1252.
 pub fn scan_resuming(
-    path: &Path,
+    source: Source,
     op: &'static Operation,
-    delimiter: u8,
     done: &Done,
 ) -> Result<Scan, InputError> {
-    let mut reader = RecordReader::open(path, delimiter)?.digesting();
-    let header = reader.next_header()?.ok_or_else(|| InputError::Empty {
+    let fallback = source.as_windows_1252();
+    match (scan_once(source, op, done), fallback) {
+        (Err(InputError::Encoding { .. }), Some(again)) => scan_once(again, op, done),
+        (result, _) => result,
+    }
+}
+
+fn scan_once(source: Source, op: &'static Operation, done: &Done) -> Result<Scan, InputError> {
+    let path = source.path.as_path();
+    let mut reader = RecordReader::from_source(&source)?.digesting();
+    let (line, header) = reader.next_header_at()?.ok_or_else(|| InputError::Empty {
         path: path.to_owned(),
         expected: op
             .required
@@ -179,25 +207,29 @@ pub fn scan_resuming(
             .collect::<Vec<_>>()
             .join(", "),
     })?;
+    let at = source.header_at(line);
     // An earlier run's output given as input is refused row by row, as its
     // record of the operation says (a file may hold rows of several runs).
     let provenance = Provenance::of(&header);
-    let columns = ColumnMap::build(path, header, op)?;
-    let first = FirstRead::of(reader, op, &columns, done, (path, provenance))?;
+    let columns = ColumnMap::build_at(path, &at, header, op, &source.renames)?;
+    let mut first = FirstRead::of(reader, op, &columns, done, (&source, provenance))?;
     let mut scan = Scan {
         columns,
-        delimiter,
+        source,
         rows: first.rows,
         ready: 0,
         sha256: first.sha256,
         findings: BTreeMap::new(),
     };
+    for (line, finding) in std::mem::take(&mut first.typed) {
+        scan.add(line, finding);
+    }
     let repeated = repeated(first.identity_prints);
     let mut second = first.hygiene.suspects();
     let duplicates = if repeated.is_empty() && !second.is_needed() {
         HashSet::new()
     } else {
-        read_again(path, op, &mut scan, &repeated, &mut second)?
+        read_again(op, &mut scan, &repeated, &mut second)?
     };
     for (line, file, earlier) in first.done_earlier {
         if !duplicates.contains(&line) {
@@ -231,6 +263,8 @@ struct FirstRead {
     hygiene: Hygiene,
     /// (line, earlier results file, line there).
     done_earlier: Vec<(u64, String, u64)>,
+    /// Findings about workbook cells stored as numbers or dates.
+    typed: Vec<(u64, Finding)>,
     sha256: String,
 }
 
@@ -240,7 +274,7 @@ impl FirstRead {
         op: &'static Operation,
         columns: &ColumnMap,
         done: &Done,
-        (path, provenance): (&Path, Provenance),
+        (source, provenance): (&Source, Provenance),
     ) -> Result<FirstRead, InputError> {
         let mut first = FirstRead {
             rows: 0,
@@ -248,17 +282,27 @@ impl FirstRead {
             identity_prints: Vec::new(),
             hygiene: Hygiene::new(op, columns),
             done_earlier: Vec::new(),
+            typed: Vec::new(),
             sha256: String::new(),
         };
         let mut prints = Fingerprinter::default();
         let mut checked = Checked::default();
-        while let Some(raw) = reader.advance() {
-            let raw = raw?;
-            provenance.check(path, raw.line, &raw.record, op)?;
-            first.rows += 1;
-            first.hygiene.look_at_cells(raw);
-            validate::check_into(op, columns, raw, &mut checked);
-            if !checked.is_ready() {
+        loop {
+            let line = match reader.advance() {
+                None => break,
+                Some(raw) => {
+                    let raw = raw?;
+                    provenance.check(&source.path, raw.line, &raw.record, op)?;
+                    first.rows += 1;
+                    first.hygiene.look_at_cells(raw);
+                    validate::check_into(op, columns, raw, &mut checked);
+                    raw.line
+                }
+            };
+            let typed = typed_findings(op, columns, source, line, reader.typed_cells());
+            let has_date = typed.iter().any(|f| matches!(f, Finding::DateCell { .. }));
+            first.typed.extend(typed.into_iter().map(|f| (line, f)));
+            if !checked.is_ready() || has_date {
                 continue;
             }
             first.valid += 1;
@@ -269,13 +313,41 @@ impl FirstRead {
             if done.is_empty() {
                 continue;
             }
-            if let Some((file, line)) = done.find(&checked.identity(op)) {
-                first.done_earlier.push((raw.line, file.to_owned(), line));
+            if let Some((file, earlier)) = done.find(&checked.identity(op)) {
+                first.done_earlier.push((line, file.to_owned(), earlier));
             }
         }
         first.sha256 = reader.sha256()?.unwrap_or_default();
         Ok(first)
     }
+}
+
+/// What a workbook's number and date cells mean in the operation's
+/// columns: a number in a serial column may have lost leading zeros, a date
+/// in any of them is not what was typed.
+fn typed_findings(
+    op: &'static Operation,
+    columns: &ColumnMap,
+    source: &Source,
+    line: u64,
+    typed: &[(usize, CellKind)],
+) -> Vec<Finding> {
+    typed
+        .iter()
+        .filter_map(|&(column, kind)| {
+            let field = op.fields().find(|f| columns.position(*f) == Some(column))?;
+            let cell = source.cell(column, line);
+            match kind {
+                CellKind::Date => Some(Finding::DateCell { field, cell }),
+                CellKind::Number
+                    if matches!(field, Field::TokenSerialNumber | Field::DeviceSerialNumber) =>
+                {
+                    Some(Finding::NumberCell { field, cell })
+                }
+                CellKind::Number => None,
+            }
+        })
+        .collect()
 }
 
 fn identity_print(prints: &mut Fingerprinter, op: &Operation, checked: &Checked) -> u64 {
@@ -297,13 +369,12 @@ fn repeated(mut prints: Vec<u64>) -> HashSet<u64> {
 /// that is not a duplicate; distinct rows go to the hygiene's second look.
 /// Returns the lines that are duplicates.
 fn read_again(
-    path: &Path,
     op: &'static Operation,
     scan: &mut Scan,
     repeated: &HashSet<u64>,
     second: &mut SecondLook,
 ) -> Result<HashSet<u64>, InputError> {
-    let mut reader = RecordReader::open(path, scan.delimiter)?;
+    let mut reader = RecordReader::from_source(&scan.source)?;
     reader.next_header()?;
     let mut prints = Fingerprinter::default();
     let mut first_seen: HashMap<String, u64> = HashMap::new();
@@ -312,7 +383,9 @@ fn read_again(
     while let Some(raw) = reader.advance() {
         let raw = raw?;
         validate::check_into(op, &scan.columns, raw, &mut checked);
-        if !checked.is_ready() {
+        let dated =
+            (scan.findings_for(raw.line).iter()).any(|f| matches!(f, Finding::DateCell { .. }));
+        if !checked.is_ready() || dated {
             continue;
         }
         if repeated.contains(&identity_print(&mut prints, op, &checked)) {
@@ -412,7 +485,8 @@ mod tests {
         let done = Done::load(&[previous], &DS100_CLEAR_PIN).unwrap();
         let mut file = tempfile::NamedTempFile::new().unwrap();
         write!(file, "userId,tokenSerialNumber\n{U1},001\n{U1}, 002\n").unwrap();
-        let scan = scan_resuming(file.path(), &DS100_CLEAR_PIN, b',', &done).unwrap();
+        let source = Source::csv(file.path(), b',');
+        let scan = scan_resuming(source, &DS100_CLEAR_PIN, &done).unwrap();
         assert!(matches!(
             scan.findings_for(3),
             [Finding::DoneEarlier { line: 9, .. }]

@@ -58,10 +58,12 @@ impl Checked {
                     self.verdict = Verdict::Skip(finding.message());
                 }
             }
-            Finding::SharedSerial { .. } => self.add_problem(finding.message()),
-            Finding::ShortSerial { .. } | Finding::FormulaCell { .. } => {
-                self.notes.push(finding.message())
+            Finding::SharedSerial { .. } | Finding::DateCell { .. } => {
+                self.add_problem(finding.message())
             }
+            Finding::ShortSerial { .. }
+            | Finding::FormulaCell { .. }
+            | Finding::NumberCell { .. } => self.notes.push(finding.message()),
         }
     }
 
@@ -245,7 +247,31 @@ fn check_email(value: &str) -> Result<&str, String> {
     Ok(value)
 }
 
+/// `1,4010008038E+10` or `1.4010008038E+10`: a long number as Excel shows
+/// it in a General column, and as its CSV export writes it.
+fn is_scientific(value: &str) -> bool {
+    let Some((mantissa, exponent)) = value.split_once(['E', 'e']) else {
+        return false;
+    };
+    // Excel always writes the sign; without it `1E10` may be a real serial.
+    let Some(exponent) = exponent.strip_prefix('+') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once([',', '.']) {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(mantissa),
+    };
+    mantissa_ok && digits(exponent)
+}
+
 fn check_serial(value: &str) -> Result<&str, String> {
+    if is_scientific(value) {
+        return Err(format!(
+            "{:?} is a number in Excel's scientific notation: Excel shortened the serial and its last digits are lost. Format the column as Text before exporting (or give the .xlsx itself) and check the serials",
+            one_line(value, 60)
+        ));
+    }
     // Bytes first: the usual serial settles without decoding characters.
     let odd_one_out = match value.bytes().all(|b| b.is_ascii_alphanumeric()) {
         true => None,
@@ -399,6 +425,17 @@ mod tests {
             );
             assert!(problem(&c).contains("column 1 (userId)"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn scientific_notation_is_explained() {
+        for value in ["1,4010008038E+10", "1.4010008038E+10", "1E+10", "2,5e+07"] {
+            let err = check_value(Field::TokenSerialNumber, value).unwrap_err();
+            assert!(err.contains("scientific notation"), "{value}: {err}");
+        }
+        assert!(check_value(Field::TokenSerialNumber, "14E10").is_ok());
+        let err = check_value(Field::TokenSerialNumber, "1,4").unwrap_err();
+        assert!(!err.contains("scientific"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod retry;
 mod summary;
 mod undo;
 mod writer;
+mod xlsx;
 
 /// How the results file is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,9 +21,13 @@ pub enum Format {
     Csv,
     /// JSON Lines: one object per input row with the same fields.
     Jsonl,
+    /// The CSV while the run goes, and an .xlsx workbook made from it at
+    /// the end ([`write_workbook`]).
+    Xlsx,
 }
 
 pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
 pub use undo::{UndoWriter, UNDO_COLUMNS};
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
+pub use xlsx::{check_workbook, write_workbook};

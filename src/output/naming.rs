@@ -59,9 +59,29 @@ const RESULTS_SUFFIXES: [&str; 6] = [
 
 fn extension(format: Format) -> &'static str {
     match format {
-        Format::Csv => "csv",
+        Format::Csv | Format::Xlsx => "csv",
         Format::Jsonl => "jsonl",
     }
+}
+
+/// `--format xlsx`: the results CSV, the retry file and the workbook made
+/// from the CSV at the end. `-o out.xlsx` names the workbook, and the CSV
+/// (and the retry file) follow `out.csv`; otherwise the workbook sits beside
+/// the CSV under its stem.
+pub fn workbook_names(output: PathBuf, retry: PathBuf) -> (PathBuf, PathBuf, PathBuf) {
+    let is_xlsx = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let (csv, retry) = match is_xlsx {
+        true => {
+            let csv = output.with_extension("csv");
+            let retry = retry_path(&csv);
+            (csv, retry)
+        }
+        false => (output, retry),
+    };
+    let workbook = csv.with_extension("xlsx");
+    (csv, retry, workbook)
 }
 
 /// The stem of a results file, whatever `-o` called it:
@@ -126,6 +146,22 @@ pub fn undo_path(results: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workbook_sits_beside_its_csv_and_names_it_when_given() {
+        let given = |o: &str| workbook_names(PathBuf::from(o), retry_path(Path::new(o)));
+        assert_eq!(
+            given("d/out.xlsx"),
+            (
+                PathBuf::from("d/out.csv"),
+                PathBuf::from("d/out.retry.csv"),
+                PathBuf::from("d/out.xlsx")
+            )
+        );
+        let (csv, _, workbook) = given("d/u.results.csv");
+        assert_eq!(csv, PathBuf::from("d/u.results.csv"));
+        assert_eq!(workbook, PathBuf::from("d/u.results.xlsx"));
+    }
 
     #[test]
     fn output_defaults_beside_the_input() {

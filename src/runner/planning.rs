@@ -32,7 +32,9 @@ pub(super) fn scan_plan(
     let ready = tally.rows.min(tally.changes);
     // The results of an apply record the input the plan was made from.
     let sha256 = applying.plan.header.input.sha256.clone();
-    let scan = Scan::of_rows(columns, b',', (tally.rows, ready), sha256);
+    // The plan's own rows are read by `plan_rows`, never through the source.
+    let source = input::Source::csv(&applying.path, b',');
+    let scan = Scan::of_rows(columns, source, (tally.rows, ready), sha256);
     let done = input::Done::load(&config.resume, config.operation)?;
     Ok((scan, done.tenants().clone()))
 }

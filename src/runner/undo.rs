@@ -82,7 +82,7 @@ pub(super) fn check_undo_input(
     // A dry run that named no tenant has none to compare.
     let tenant =
         Some(connection.tenant_label.as_str()).filter(|t| *t != crate::identity::NO_TENANT);
-    let mut reader = RecordReader::open(&config.input, scan.delimiter)?;
+    let mut reader = RecordReader::from_source(&scan.source)?;
     reader.next_header()?;
     while let Some(row) = reader.advance() {
         let row = row?;

@@ -204,7 +204,7 @@ fn a_usage_error_has_one_error_prefix_and_a_missing_file_one_cause() {
 }
 
 #[test]
-fn a_semicolon_export_gets_the_delimiter_hint_and_runs_with_it() {
+fn a_semicolon_export_runs_as_it_is_and_a_wrong_delimiter_gets_the_hint() {
     let scene = Scene::sample();
     let input = write(
         scene.dir.path(),
@@ -216,18 +216,29 @@ fn a_semicolon_export_gets_the_delimiter_hint_and_runs_with_it() {
         .arg(&input)
         .output()
         .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("columns separated by ';'"),
+        "{}",
+        stderr(&output)
+    );
+    let output = bin()
+        .args([
+            "ds100-clear-pin",
+            "--dry-run",
+            "--force",
+            "--delimiter",
+            ",",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
     assert_eq!(code(&output), 1);
     assert!(
         stderr(&output).contains("pass --delimiter ';'"),
         "{}",
         stderr(&output)
     );
-    let output = bin()
-        .args(["ds100-clear-pin", "--dry-run", "--delimiter", ";"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
 }
 
 #[test]

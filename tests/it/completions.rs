@@ -128,7 +128,7 @@ securid-bulk ds100-clear-pin leavers-20\t\x15";
 fn assert_completed(shown: &str, dry_run: &str) {
     assert!(shown.contains(dry_run), "the operation's flag: {shown:?}");
     assert!(
-        shown.contains("csv") && shown.contains("jsonl"),
+        shown.contains("csv") && shown.contains("jsonl") && shown.contains("xlsx"),
         "--format's values: {shown:?}"
     );
     assert!(
@@ -233,7 +233,7 @@ fn fish_completes_flags_values_profiles_operations_and_files() {
     assert!(complete("securid-bulk ds100-clear-pin --dr").contains(&"--dry-run".to_owned()));
     assert_eq!(
         complete("securid-bulk ds100-clear-pin --format "),
-        ["csv", "jsonl"]
+        ["csv", "jsonl", "xlsx"]
     );
     assert_eq!(
         complete("securid-bulk ds100-clear-pin --profile "),

@@ -50,7 +50,7 @@ fn read_for(op: &'static Operation, path: &Path) -> Option<Vec<Row>> {
             return None;
         }
     };
-    let rows: Vec<Row> = Rows::open(path, op, &scanned)
+    let rows: Vec<Row> = Rows::open(op, &scanned)
         .expect("a scanned file opens again")
         .map(|row| row.expect("a scanned file reads again"))
         .collect();

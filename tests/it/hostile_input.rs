@@ -119,15 +119,24 @@ fn invalid_utf8_names_its_line_and_column() {
     let mut bytes = csv_text(&[&format!("{SID_USER},{SID_SERIAL}")]);
     bytes.extend_from_slice(format!("{SID_USER},").as_bytes());
     bytes.extend_from_slice(b"12\xC3\x28\n");
-    let err = refused("latin.csv", &bytes, "invalid UTF-8");
-    assert!(err.contains("latin.csv:3:2"), "{err}");
+    let case = run("utf8.csv", &bytes, &["--encoding", "utf-8"]);
+    let err = stderr(&case.out);
+    assert_eq!(code(&case.out), 1, "{err}");
+    assert!(err.contains("utf8.csv:3:2: invalid UTF-8"), "{err}");
+    assert!(err.contains("--encoding"), "{err}");
+    assert_eq!(case.tenant.stats().requests, 0);
+    // Named nothing, the same bytes are read as Windows-1252: the row runs
+    // its course as an invalid serial.
+    let (rows, _) = per_row("latin.csv", &bytes);
+    assert_invalid(row_at(&rows, 3), "column 2", "12\u{c3}(");
 }
 
 #[test]
 fn header_problems_are_refused_at_line_one() {
     let no_header = format!("{SID_USER},{SID_SERIAL}\n{SID_USER_2},{SID_SERIAL_2}\n");
-    let err = refused("no-header.csv", no_header.as_bytes(), "missing column");
+    let err = refused("no-header.csv", no_header.as_bytes(), "looks like data");
     assert!(err.contains("no-header.csv:1"), "{err}");
+    assert!(err.contains("--columns userId,tokenSerialNumber"), "{err}");
     // A file naming users but no token stands for each token they hold, so
     // the file missing its columns names neither.
     refused(

@@ -32,6 +32,7 @@ mod run_record;
 mod runner;
 mod safety;
 mod security;
+mod spreadsheet;
 mod terminal;
 mod ticket;
 mod undo;

@@ -71,6 +71,9 @@ fn a_plan_changes_nothing_and_shows_every_row() {
         stats.applied
     );
     assert!(stats.lookups.values().sum::<u64>() >= 3, "each state read");
+    // A plan is a dry run: its results never take the real run's name.
+    assert!(dry_run_path(&input).exists());
+    assert!(!results_path(&input).exists());
     let shown = bin().arg("show").arg(&plan).output().expect("runs");
     assert_exit(&shown, 0);
     let text = String::from_utf8_lossy(&shown.stdout);
