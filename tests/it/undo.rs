@@ -471,7 +471,11 @@ fn an_applied_plan_writes_an_undo_file_of_exactly_its_changes() {
     let mut expected = [ALICE, DAN, FRANK];
     expected.sort();
     assert_eq!(users, expected, "only what the apply changed");
-    assert_ne!(ds100_states(&tenant), before, "the apply changed the tenant");
+    assert_ne!(
+        ds100_states(&tenant),
+        before,
+        "the apply changed the tenant"
+    );
 
     let undone = run_printed_undo(&tenant, &applied);
     assert_exit(&undone, 0);
