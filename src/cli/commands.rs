@@ -90,12 +90,7 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
         .subcommand(
             clap::Command::new("show")
                 .about("Print a plan for review: its summary, then each row's action")
-                .arg(
-                    clap::Arg::new("plan")
-                        .required(true)
-                        .value_name("PLAN")
-                        .value_parser(clap::value_parser!(PathBuf)),
-                )
+                .arg(plan_arg())
                 .arg(
                     clap::Arg::new("format")
                         .long("format")
@@ -109,12 +104,7 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
             clap::Command::new("approve")
                 .about("Approve a plan: sign its digest with an SSH key and append the approval")
                 .long_about(help::APPROVE_PAGE)
-                .arg(
-                    clap::Arg::new("plan")
-                        .required(true)
-                        .value_name("PLAN")
-                        .value_parser(clap::value_parser!(PathBuf)),
-                )
+                .arg(plan_arg())
                 .arg(
                     clap::Arg::new("key")
                         .long("key")
@@ -150,4 +140,12 @@ fn command_with(env_yields_to_mock: bool) -> clap::Command {
         cmd = cmd.subcommand(sub);
     }
     cmd
+}
+
+/// The plan file `show` and `approve` take.
+fn plan_arg() -> clap::Arg {
+    clap::Arg::new("plan")
+        .required(true)
+        .value_name("PLAN")
+        .value_parser(clap::value_parser!(PathBuf))
 }
