@@ -2,7 +2,8 @@
 //! [`Flags`], each parsed by its own clap value parser; the rules that tie
 //! flags together are [`Config::from_flags`]'s. Each operation in the
 //! catalog becomes a subcommand of its own, so adding an operation adds its
-//! command with no change here.
+//! command with no change here. The clap command itself is built in
+//! `commands`; usage errors are worded in `usage`.
 
 use std::path::PathBuf;
 

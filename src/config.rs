@@ -3,7 +3,8 @@
 //! applies the rules that tie flags together (credentials, dry run and
 //! target, output names, files that must differ, the URL policy); the
 //! command line (`cli`) parses each flag on its own. Everything after
-//! reads only [`Config`].
+//! reads only [`Config`]. The credential rules live in `credentials`, the
+//! dry run and its target in `dry_run`.
 
 mod credentials;
 mod dry_run;
