@@ -2,29 +2,35 @@
 //! [`Flags`], each parsed by its own clap value parser; the rules that tie
 //! flags together are [`Config::from_flags`]'s. Each operation in the
 //! catalog becomes a subcommand of its own, so adding an operation adds its
-//! command with no change here.
+//! command with no change here. The clap command itself is built in
+//! `commands`; usage errors are worded in `usage`.
 
 use std::path::PathBuf;
 
 use clap::error::ErrorKind;
-use clap::{Args, FromArgMatches};
+use clap::FromArgMatches;
 
 use crate::config::{Config, ConfigError};
 #[cfg(feature = "mock")]
 use crate::mock::MockOptions;
-use crate::net::redact_url;
 use crate::ops;
-use crate::secret::looks_like_secret;
 
 mod args;
+mod commands;
 mod completions;
+mod environment;
 mod help;
 mod man;
 mod plans;
 mod profiles;
+mod usage;
 mod values;
 
 use args::{prefer_flags_over_environment, RunArgs};
+pub use commands::command;
+use commands::command_for;
+use environment::unused_environment;
+use usage::{dry_run_value_apart, refused_flag, usage_error_without_secrets, without_prefix};
 
 pub use profiles::{ProfileError, Profiles};
 
@@ -71,144 +77,6 @@ impl From<ProfileError> for CliError {
     fn from(error: ProfileError) -> Self {
         CliError::Profile(Box::new(error))
     }
-}
-
-/// The whole command line, as clap knows it (help, completions, man page).
-pub fn command() -> clap::Command {
-    command_with(false)
-}
-
-/// Settings `--mock` leaves aside: it names its own tenant and token.
-const MOCK_REPLACES: &[&str] = &["base_url", "token", "key_file", "issuer"];
-
-/// The command line for `args`: when `--mock` is among them, the
-/// environment variables of the settings it replaces are not read, so a
-/// `SECURID_BASE_URL` left in the shell yields to the explicit `--mock`
-/// (and the banner says so) instead of clashing with it.
-fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
-    let mock = args
-        .iter()
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--mock");
-    command_with(mock)
-}
-
-fn command_with(env_yields_to_mock: bool) -> clap::Command {
-    let mut cmd = clap::Command::new("securid-bulk")
-        .version(env!("CARGO_PKG_VERSION"))
-        .about("Bulk operations against the RSA SecurID Cloud Administration API")
-        .after_help(help::top_level_examples())
-        .subcommand_required(true)
-        .arg_required_else_help(true)
-        .subcommand(
-            clap::Command::new("operations")
-                .about("List the operations, their required columns and HTTP calls"),
-        )
-        .subcommand(
-            clap::Command::new("profiles")
-                .about("List the profiles of the config file, with their tenant hosts")
-                .arg(
-                    clap::Arg::new("config")
-                        .long("config")
-                        .value_name("FILE")
-                        .value_parser(clap::value_parser!(PathBuf))
-                        .help("Config file [default: $XDG_CONFIG_HOME/securid-bulk/config.toml]"),
-                )
-                .arg(
-                    // For the completion scripts: one name a line.
-                    clap::Arg::new("names")
-                        .long("names")
-                        .action(clap::ArgAction::SetTrue)
-                        .hide(true),
-                ),
-        )
-        .subcommand(
-            clap::Command::new("completions")
-                .about("Print a shell completion script (bash, zsh, fish, powershell, elvish)")
-                .arg(
-                    clap::Arg::new("shell")
-                        .value_name("SHELL")
-                        .required(true)
-                        .value_parser(clap::value_parser!(clap_complete::Shell)),
-                ),
-        )
-        .subcommand(
-            clap::Command::new("man")
-                .about("Print the man page (roff), or write every page into a directory")
-                .arg(
-                    clap::Arg::new("dir")
-                        .long("dir")
-                        .value_name("DIR")
-                        .value_parser(clap::value_parser!(PathBuf))
-                        .help(
-                            "Write securid-bulk.1 and one securid-bulk-<command>.1 per \
-                             command into DIR (e.g. ~/.local/share/man/man1) instead",
-                        ),
-                ),
-        )
-        .subcommand(
-            clap::Command::new("show")
-                .about("Print a plan for review: its summary, then each row's action")
-                .arg(
-                    clap::Arg::new("plan")
-                        .required(true)
-                        .value_name("PLAN")
-                        .value_parser(clap::value_parser!(PathBuf)),
-                )
-                .arg(
-                    clap::Arg::new("format")
-                        .long("format")
-                        .value_name("FORMAT")
-                        .default_value("text")
-                        .value_parser(["text", "csv", "jsonl"])
-                        .help("text for reading, csv for a spreadsheet, jsonl for a script"),
-                ),
-        )
-        .subcommand(
-            clap::Command::new("approve")
-                .about("Approve a plan: sign its digest with an SSH key and append the approval")
-                .long_about(help::APPROVE_PAGE)
-                .arg(
-                    clap::Arg::new("plan")
-                        .required(true)
-                        .value_name("PLAN")
-                        .value_parser(clap::value_parser!(PathBuf)),
-                )
-                .arg(
-                    clap::Arg::new("key")
-                        .long("key")
-                        .required(true)
-                        .value_name("KEY")
-                        .value_parser(clap::value_parser!(PathBuf))
-                        .help(
-                            "The private key to sign with, or the .pub of a key held in ssh-agent",
-                        ),
-                ),
-        )
-        .subcommand(help::apply_command(RunArgs::augment_args(
-            clap::Command::new("apply"),
-        )));
-    #[cfg(feature = "mock")]
-    {
-        // augment_args sets the struct's own doc as `about`: ours go after.
-        let mock = MockOptions::augment_args(clap::Command::new("mock"))
-            .about(help::MOCK_ABOUT)
-            .long_about(help::MOCK_PAGE);
-        cmd = cmd.subcommand(mock);
-    }
-    for op in ops::commands() {
-        let mut sub = RunArgs::augment_args(clap::Command::new(op.name))
-            .about(help::capitalised(op.summary))
-            .long_about(help::operation_page(op))
-            .args_override_self(true);
-        if env_yields_to_mock {
-            for id in MOCK_REPLACES {
-                sub = sub.mut_arg(*id, |arg| arg.env(None));
-            }
-        }
-        cmd = cmd.subcommand(sub);
-    }
-    cmd
 }
 
 /// The completion script for one shell.
@@ -369,75 +237,6 @@ fn run_command(
     Ok(Command::Run(Box::new(Config::from_flags(op, flags, argv)?)))
 }
 
-/// Every environment variable of the run's flags that is set but not used,
-/// with why: a typed flag, the chosen profile, `--mock`, or credentials of
-/// another kind won. Printed before the first request, so a leftover
-/// variable that would have changed the tenant or credential is seen.
-fn unused_environment(
-    operation: &str,
-    matches: &clap::ArgMatches,
-    from_profile: &[String],
-    profile: Option<&profiles::Profile>,
-    kept: &[crate::config::Given],
-    mock: bool,
-) -> Vec<String> {
-    use clap::parser::ValueSource;
-    let command = command();
-    let Some(sub) = command.find_subcommand(operation) else {
-        return Vec::new();
-    };
-    let strongest = kept.iter().map(|g| g.origin).max();
-    let winner = kept
-        .iter()
-        .filter(|g| Some(g.origin) == strongest)
-        .find(|g| g.names_the_credential())
-        .map(crate::config::Given::shown);
-    let mut notes = Vec::new();
-    for arg in sub.get_arguments() {
-        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
-            continue;
-        };
-        if std::env::var_os(env).is_none_or(|v| v.is_empty()) {
-            continue;
-        }
-        let id = arg.get_id().as_str();
-        let flag = format!("--{long}");
-        let why = match matches.value_source(id) {
-            Some(ValueSource::EnvVariable)
-                if is_credential(id) && kept.iter().all(|g| g.flag != flag) =>
-            {
-                format!(
-                    "credentials of another kind win ({})",
-                    winner.as_deref().unwrap_or("none")
-                )
-            }
-            Some(ValueSource::EnvVariable) => continue,
-            _ if from_profile.iter().any(|p| p == id) => format!(
-                "profile {} sets {long}",
-                profile.map_or("", |p| p.name.as_str())
-            ),
-            Some(ValueSource::CommandLine) => format!("{flag} was given"),
-            _ if mock && MOCK_REPLACES.contains(&id) => {
-                "--mock runs against the simulated tenant with its own token".to_owned()
-            }
-            _ => continue,
-        };
-        notes.push(format!(
-            "{} is set but not used: {why}",
-            env.to_string_lossy()
-        ));
-    }
-    notes
-}
-
-/// Whether the argument `id` is a credential setting.
-fn is_credential(id: &str) -> bool {
-    matches!(
-        id,
-        "token" | "key_file" | "client_id" | "client_key" | "issuer"
-    )
-}
-
 /// The command line, wiped when parsing ends: it may hold `--token`.
 struct WipedArgs(Vec<std::ffi::OsString>);
 
@@ -462,97 +261,6 @@ fn argv_without_token(args: &[std::ffi::OsString]) -> Vec<String> {
         }
     }
     argv
-}
-
-/// clap's message without its own `error: `: main adds the one prefix.
-fn without_prefix(text: &str) -> String {
-    text.trim_end().trim_start_matches("error: ").to_owned()
-}
-
-/// The long name of the flag a clap error is about (`rate` for `--rate
-/// <RATE>`), if it names one.
-fn refused_flag(e: &clap::Error) -> Option<String> {
-    use clap::error::{ContextKind, ContextValue};
-    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
-        return None;
-    };
-    let word = arg.split([' ', '=']).next()?;
-    word.strip_prefix("--").map(str::to_owned)
-}
-
-/// clap's message for a bad command line, minus any value that looks like
-/// a secret: a stray argument is sometimes a token pasted in the wrong
-/// place, and an unknown `--flag=value` may carry one too. The admin's own
-/// words (a mistyped operation, a file name) are shown as typed.
-fn usage_error_without_secrets(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
-    let rendered = e.render().to_string();
-    // main adds its own "error: ".
-    let mut text = best_suggestion_first(&without_prefix(&rendered));
-    if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
-        let secret = match arg.split_once('=') {
-            Some((flag, value)) if arg.starts_with('-') => {
-                (names_a_secret(flag) || looks_like_secret(value)).then_some(value)
-            }
-            _ if arg.starts_with('-') => None,
-            _ => looks_like_secret(arg).then_some(arg.as_str()),
-        };
-        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-            text = text.replace(secret, "[redacted]");
-        }
-    }
-    // A token pasted in place of the operation. Only the quoted form is
-    // replaced, so a short value cannot mangle the usage text around it.
-    if let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) {
-        if looks_like_secret(word) {
-            text = text.replace(&format!("'{word}'"), "'[redacted]'");
-        }
-    }
-    if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
-        text = text.replace(value, &redact_url(value));
-    }
-    text
-}
-
-/// Whether an unknown flag's name says its value is a secret
-/// (`--tokn=...`, `--client-secret=...`).
-fn names_a_secret(flag: &str) -> bool {
-    let flag = flag.to_ascii_lowercase();
-    ["tok", "secret", "pass", "key"]
-        .iter()
-        .any(|word| flag.contains(word))
-}
-
-/// clap lists similar subcommands from the least to the most similar; the
-/// admin reads the first one.
-fn best_suggestion_first(text: &str) -> String {
-    const TIP: &str = "tip: some similar subcommands exist: ";
-    text.lines()
-        .map(|line| match line.split_once(TIP) {
-            Some((indent, list)) => {
-                let mut names: Vec<&str> = list.split(", ").collect();
-                names.reverse();
-                format!("{indent}{TIP}{}", names.join(", "))
-            }
-            None => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `--dry-run lookup`: clap reads `lookup` as another argument (the input,
-/// or a stray one), since the flag's value is optional and needs its `=`.
-fn dry_run_value_apart(args: &[std::ffi::OsString]) -> Option<CliError> {
-    let apart = args
-        .windows(2)
-        .any(|pair| pair[0] == "--dry-run" && pair[1] == "lookup");
-    (apart && !std::path::Path::new("lookup").exists()).then(|| {
-        CliError::Usage(
-            "--dry-run lookup: the value takes an equals sign; write --dry-run=lookup \
-             (a plain --dry-run sends nothing at all)"
-                .into(),
-        )
-    })
 }
 
 #[cfg(test)]

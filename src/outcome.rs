@@ -67,10 +67,12 @@ impl Outcome {
 
 /// The columns appended after the input's own columns; `change_ticket`
 /// is the run's `--ticket`, empty without one (named apart from the
-/// `ticket` column input files often carry). The `resolved_*`
+/// `ticket` column input files often carry); `approved_by` names the
+/// principals whose approvals an `apply` checked, empty for any other run.
+/// The `resolved_*`
 /// columns are always there, for every operation, so scripts reading results
 /// see one shape; they are empty unless a lookup found the value.
-pub const RESULT_COLUMNS: [&str; 16] = [
+pub const RESULT_COLUMNS: [&str; 17] = [
     "line",
     "outcome",
     "http_status",
@@ -87,6 +89,7 @@ pub const RESULT_COLUMNS: [&str; 16] = [
     "tenant",
     "input_sha256",
     "change_ticket",
+    "approved_by",
 ];
 
 /// Marks an input column whose name is a results column in a JSON Lines

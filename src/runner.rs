@@ -19,21 +19,22 @@ use crate::client::{
 };
 use crate::config::{Config, DryRun};
 use crate::identity::{RunIdentity, SIMULATED_TENANT};
-use crate::input::{self, Done, InputError, ResumedTenants, Row, Rows, Scan, Verdict};
+use crate::input::{self, Done, InputError, ResumedTenants, Row, Scan};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::{files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
 use crate::safety::confirm::{confirm, ConfirmError, Plan};
-use crate::safety::{signals, Canary, Halt, HaltReason, Watch};
+use crate::safety::{signals, Halt, HaltReason, Watch};
 
 mod handoff;
 mod planning;
+mod reading;
 mod report;
 mod undo;
 mod workers;
 mod writing;
 
-use handoff::Handoff;
+use reading::spawn_reader;
 use report::{report, Started};
 use undo::{check_undo, check_undo_input, open_undo};
 use workers::spawn_workers;
@@ -165,13 +166,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     if let Some(plan) = &config.plan {
         planning::check_plan_path(plan, config.force)?;
     }
-    let approvers = match &config.apply {
-        Some(applying) => {
-            let signers = config.allowed_signers.as_deref();
-            applying.approvers(config.approvals_required, signers)?
-        }
-        None => Vec::new(),
-    };
+    let approvers = planning::approvers(&config)?;
     let Watched { halt, sending } = watched;
     if let Some(workbook) = &config.workbook {
         crate::output::check_workbook(workbook, config.force)?;
@@ -186,19 +181,9 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         return Err(e.into());
     }
     let identity = run_identity(&config, &scan, &connection);
-    if let Some(applying) = &config.apply {
-        let bound = applying.check_tenant(
-            &connection.tenant_label,
-            "from --base-url, SECURID_BASE_URL, the profile or --mock",
-        );
-        if let Err(e) = bound {
-            connection.close().await;
-            return Err(e.into());
-        }
-        if !config.quiet {
-            let banner = planning::banner(config.operation, applying, &approvers);
-            eprintln!("{banner}");
-        }
+    if let Err(e) = planning::check_applied_tenant(&config, &connection, &approvers) {
+        connection.close().await;
+        return Err(e);
     }
     announce_profile(&config, &connection);
     if let Err(e) = check_undo_input(&config, &scan, &connection) {
@@ -211,7 +196,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         &connection,
         (&halt, &sending),
         begun,
-        &identity,
+        (&identity, &approvers),
     )
     .await;
     // The one place the connection closes, however the rows went.
@@ -220,12 +205,8 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     if let Some(workbook) = &config.workbook {
         crate::output::write_workbook(&config.output, workbook, config.force)?;
     }
-    if let Some((path, digest, plan)) = &written.plan {
-        let (summary, path) = (
-            crate::plan::summary_line(config.operation, plan),
-            path.display(),
-        );
-        eprintln!("{summary}\nplan written to {path} ({digest}); review it with `securid-bulk show {path}`, then `securid-bulk apply {path}`");
+    if let Some(written_plan) = &written.plan {
+        planning::announce_written(config.operation, written_plan);
     }
     // A retry file that cannot be written still leaves the summary and the
     // carry-on command on screen; the run then ends with the error.
@@ -244,6 +225,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
         started,
     );
     report.summary.retry_error = retry_error.as_ref().map(ToString::to_string);
+    report.summary.approved_by = approvers;
     let undo_file = naming::undo_path(&config.output);
     let undone = written.undone.map(|rows| (undo_file.as_path(), rows));
     report.summary.undo =
@@ -358,7 +340,7 @@ async fn send_rows(
     connection: &Connection,
     (halt, sending): (&Arc<Halt>, &AtomicBool),
     mut started: Started,
-    identity: &RunIdentity,
+    (identity, approvers): (&RunIdentity, &[String]),
 ) -> Result<(Written, Arc<Tally>, Started), RunError> {
     let asking = Instant::now();
     confirm_plan(config, scan, connection)?;
@@ -375,7 +357,8 @@ async fn send_rows(
         config.format,
         config.force,
     )?
-    .with_ticket(config.ticket.as_deref());
+    .with_ticket(config.ticket.as_deref())
+    .with_approvers(approvers);
     let undo = open_undo(config, connection)?;
     let tally = Arc::new(Tally::default());
     let style = Style::choose(config.quiet);
@@ -584,88 +567,5 @@ fn with_notes(message: String, notes: &[String]) -> String {
         notes
     } else {
         format!("{message}; {notes}")
-    }
-}
-
-/// Streams the input: rows that need no request go straight to the writer,
-/// the rest to the workers. After a halt, every remaining row is still read
-/// and written as not attempted. It runs on a thread of its own, so that
-/// reading and validating overlap with writing, and hands rows over in
-/// batches (see [`Handoff`]).
-fn spawn_reader(
-    config: Arc<Config>,
-    scan: Arc<Scan>,
-    work: mpsc::Sender<Row>,
-    results: mpsc::Sender<Finished>,
-    halt: Arc<Halt>,
-) -> tokio::task::JoinHandle<Result<(), InputError>> {
-    let canary = Canary::new(config.limit);
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut work = Handoff::new(work, runtime.clone());
-        let mut results = Handoff::new(results, runtime);
-        let read = (|| {
-            let rows: Box<dyn Iterator<Item = Result<Row, InputError>>> = match &config.apply {
-                Some(applying) => Box::new(planning::plan_rows(&config, applying, &scan)?),
-                None => Box::new(Rows::open(config.operation, &scan)?),
-            };
-            for row in rows {
-                let row = row?;
-                let Some((outcome, message)) = unsent(&config, &row, &halt, &canary) else {
-                    // Results known so far go out before the reader may wait
-                    // for the workers: nothing known sits in a queue.
-                    if work.hands_over_next() {
-                        let _ = results.flush();
-                    }
-                    if let Err(refused) = work.push(row) {
-                        hand_back(refused, &mut results, &halt);
-                    }
-                    continue;
-                };
-                let result = RowResult::unsent(row.line, outcome, message);
-                let _ = results.push((row.record, result));
-            }
-            Ok(())
-        })();
-        // Rows still queued are handed over even when reading failed.
-        if let Err(refused) = work.flush() {
-            hand_back(refused, &mut results, &halt);
-        }
-        let _ = results.flush();
-        read
-    })
-}
-
-/// Rows the workers can no longer take go to the results as not attempted.
-fn hand_back(refused: Vec<Row>, results: &mut Handoff<Finished>, halt: &Halt) {
-    for row in refused {
-        let _ = results.push(not_attempted(row, halt));
-    }
-}
-
-fn not_attempted(row: Row, halt: &Halt) -> Finished {
-    let result = RowResult::unsent(
-        row.line,
-        Outcome::NotAttempted,
-        halt.not_attempted_message(),
-    );
-    (row.record, result)
-}
-
-/// Why a row is not sent, and its message; `None` when it goes to a worker.
-fn unsent(config: &Config, row: &Row, halt: &Halt, canary: &Canary) -> Option<(Outcome, String)> {
-    match &row.checked.verdict {
-        Verdict::Invalid(why) => Some((Outcome::Invalid, why.clone())),
-        Verdict::Skip(why) => Some((Outcome::Skipped, why.clone())),
-        Verdict::Ready if matches!(config.dry_run, DryRun::Offline { .. }) => {
-            Some((Outcome::Valid, row.checked.notes.join("; ")))
-        }
-        Verdict::Ready if halt.is_set() => {
-            Some((Outcome::NotAttempted, halt.not_attempted_message()))
-        }
-        Verdict::Ready if matches!(config.dry_run, DryRun::Off(_)) && !canary.admit() => {
-            Some((Outcome::NotAttempted, canary.message()))
-        }
-        Verdict::Ready => None,
     }
 }

@@ -15,9 +15,12 @@ use std::path::{Path, PathBuf};
 
 use toml::{Spanned, Value};
 
+mod arguments;
 mod checks;
+mod error;
 
 use checks::{expected_kind, refuse_writable_by_others};
+pub use error::ProfileError;
 
 /// Keys that are the profile's own, not a flag: standing policy, which a
 /// flag typed for one run must not be able to lift (`--approvals 0`).
@@ -37,92 +40,6 @@ const SECRET_KEYS: &[&str] = &["token"];
 const RUN_ONLY_KEYS: &[&str] = &[
     "yes", "force", "resume", "output", "profile", "config", "input", "ticket",
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    #[error("cannot read the config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {what}")]
-    Syntax { path: PathBuf, what: String },
-    #[error("{path} is writable by {who} (mode {mode:03o}); it decides where tokens go, so it is not used: run chmod {fix} {path}")]
-    Writable {
-        path: PathBuf,
-        who: &'static str,
-        mode: u32,
-        fix: &'static str,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
-    WrongType {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("{path}:{line}: profile {profile}: unknown key {key}; a profile takes the long names of the run's flags (base-url, key-file, rate, concurrency, proxy, ...) and confirm, ticket-required, approvals, allowed-signers")]
-    UnknownKey {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} would keep a secret in the config file; give credentials by path (key-file), or through the environment (SECURID_TOKEN)")]
-    Secret {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} belongs to one run, not to a profile; type --{key} on the command line when you mean it")]
-    RunOnly {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} carries a user name or password in its URL; keep credentials out of the config file (for a proxy, use HTTPS_PROXY in the environment)")]
-    UrlCredentials {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected a string, number or true/false")]
-    BadValue {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-        value: String,
-    },
-    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
-    Expected {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("{path}: profile {profile}: approvals = {approvals} needs allowed-signers = PATH, the OpenSSH allowed_signers file listing who may approve")]
-    NoSigners {
-        path: PathBuf,
-        profile: String,
-        approvals: usize,
-    },
-    #[error("no profile {name} in {path}{known}")]
-    Missing {
-        name: String,
-        path: PathBuf,
-        known: String,
-    },
-    #[error("--profile {name}: no config file; create {path} with a [profiles.{name}] table (see FILES in securid-bulk(1), and docs/profiles.md)")]
-    NoFile { name: String, path: PathBuf },
-}
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -415,14 +332,6 @@ fn flag_value(value: &Value) -> Option<FlagValue> {
     }
 }
 
-/// Whether `arg` declares a conflict with `other`.
-fn conflict(command: &clap::Command, arg: &clap::Arg, other: &clap::Arg) -> bool {
-    command
-        .get_arg_conflicts_with(arg)
-        .iter()
-        .any(|a| a.get_id() == other.get_id())
-}
-
 /// A path written `~/...` in the config file, with the home directory for
 /// `~`, as a shell would have done on the command line.
 fn home_expanded(text: &str) -> String {
@@ -438,68 +347,6 @@ fn host_of(url: &str) -> String {
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| "(unreadable base-url)".to_owned())
-}
-
-impl Profile {
-    /// The arguments this profile adds for the flags `given` does not
-    /// already set on the command line, nor a flag that conflicts with a
-    /// typed one (a profile's tenant yields to `--mock`). A profile chosen
-    /// by name wins over the environment for every key it sets: the
-    /// profile's arguments are typed words to clap, which beat its `env`.
-    pub fn arguments(
-        &self,
-        command: &clap::Command,
-        given: &clap::ArgMatches,
-    ) -> (Vec<String>, Vec<String>) {
-        let is_given =
-            |id: &str| given.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-        let mut words = Vec::new();
-        let mut ids = Vec::new();
-        for (key, value, _) in &self.flags {
-            let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(key)) else {
-                continue;
-            };
-            let id = arg.get_id().as_str();
-            // clap keeps a conflict on the argument that declared it:
-            // look both ways.
-            let conflicting = command.get_arguments().any(|other| {
-                is_given(other.get_id().as_str())
-                    && (conflict(command, arg, other) || conflict(command, other, arg))
-            });
-            if is_given(id) || conflicting {
-                continue;
-            }
-            // A counted flag (`verbose = 2`) is the flag given that often.
-            let counted = match (arg.get_action(), value) {
-                (clap::ArgAction::Count, FlagValue::Text(text)) => text.parse::<u8>().ok(),
-                _ => None,
-            };
-            match value {
-                _ if counted.is_some() => {
-                    let times = counted.unwrap_or_default().into();
-                    words.extend(std::iter::repeat_n(format!("--{key}"), times));
-                }
-                FlagValue::Text(text) => words.push(format!("--{key}={}", home_expanded(text))),
-                FlagValue::Switch(true) => words.push(format!("--{key}")),
-                FlagValue::Switch(false) => continue,
-            }
-            ids.push(id.to_owned());
-        }
-        (words, ids)
-    }
-
-    /// Where a value the run's flags refused came from: `clap`'s error for
-    /// the flag `--long`, with this profile, its file and the key's line.
-    pub fn explain(&self, long: Option<&str>, refusal: &str) -> String {
-        let line = long
-            .and_then(|long| self.flags.iter().find(|(key, _, _)| key == long))
-            .map_or_else(String::new, |(_, _, line)| format!(":{line}"));
-        format!(
-            "profile {} in {}{line}: {refusal}",
-            self.name,
-            self.path.display()
-        )
-    }
 }
 
 #[cfg(test)]

@@ -331,107 +331,6 @@ impl RateControl {
         true
     }
 
-    /// Keeps the rate slow start was refused at as the quick probe's
-    /// target when the level it chose lies far under it (and the 429 was
-    /// costly: a cheap one sets the level just under that rate anyway). A
-    /// probe's 429 found the quota between its level and its rate: no
-    /// target is left.
-    fn note_bound(&mut self, ramp: bool, probing: bool, refused_at: Option<f64>, level: f64) {
-        if probing {
-            self.bound = None;
-        } else if ramp && !self.cheap() {
-            // The rate grew for a round trip after the refused request left.
-            self.bound = refused_at.map(|r| r * MARGIN * MARGIN);
-        }
-        self.bound = self.bound.filter(|b| level < b * UNDER_BOUND);
-        self.at_bound_since = None;
-        if self.bound.is_some() {
-            if let Some(epoch) = self.epoch.as_mut() {
-                epoch.plateau = MIN_PLATEAU;
-            }
-        }
-    }
-
-    /// The probe's rate: quick toward [`Self::bound`] and no further while
-    /// there is one, else convex.
-    fn probe_rate(&self, epoch: Epoch, sending: Duration) -> f64 {
-        match self.bound {
-            Some(bound) => epoch.rate_at(sending, QUICK_PROBE_GAIN).min(bound),
-            None => epoch.rate_at(sending, self.probe_gain()),
-        }
-    }
-
-    /// A quick probe that held its bound for [`BOUND_HOLD`] without a 429
-    /// makes the bound the level.
-    fn hold_bound(&mut self, sending: Duration) {
-        let Some(bound) = self.bound else { return };
-        if self.rate.is_none_or(|r| r < bound) {
-            return;
-        }
-        let since = *self.at_bound_since.get_or_insert(sending);
-        if sending.saturating_sub(since) >= BOUND_HOLD {
-            self.bound = None;
-            self.at_bound_since = None;
-            // The tenant took the bound for as long: what it accepted when
-            // slow start was refused no longer caps the rate to report.
-            self.capacity = None;
-            self.epoch = Some(Epoch {
-                level: bound,
-                began: sending,
-                plateau: self.plateau(),
-            });
-        }
-    }
-
-    /// Counts a 429 into the current streak, and returns what the tenant
-    /// accepted per second over the streak so far, once it is long enough
-    /// to trust.
-    fn note_refusal(&mut self, now: Instant, cost: Duration) -> Option<f64> {
-        let tenant_now = self.tenant_clock.now(now);
-        let gap = tenant_now.saturating_sub(self.last_refusal);
-        self.last_refusal = tenant_now + cost;
-        match self.streak {
-            // A 429 at the level after a probe's begins a streak of its own.
-            Some((began, sending_began, accepted, after_probe))
-                if gap <= STREAK_GAP && (self.probing() || !after_probe) =>
-            {
-                // Counted in sending time: a pause longer than the burst
-                // takes to refill wastes what the tenant would have let in,
-                // and counting it would read a bucket as smaller than it is.
-                // Leaving it out reads it as larger by the burst, which the
-                // callers only ever take as a bound.
-                let span = self.clock.now(now).saturating_sub(sending_began);
-                let streak = (self.accepted - accepted) as f64 / span.as_secs_f64();
-                // A window refuses until what it took during the ramp ages
-                // out, so right after the ramp a streak counts less than
-                // the quota; what it accepted over the last window's length
-                // then is the quota.
-                let after_ramp = began >= self.ramp_ended + MIN_SAMPLE;
-                let streak = if after_ramp {
-                    streak
-                } else {
-                    streak.max(self.accepted_over(tenant_now, MIN_SAMPLE))
-                };
-                // The tenant is the bottleneck only when it takes clearly
-                // less than the run sends; near the rate, the streak counts
-                // the run's own pace.
-                let sent = self.rate.unwrap_or(f64::INFINITY);
-                let sampled = after_ramp || tenant_now >= MIN_SAMPLE;
-                // A probe that overshot a window leaves it full of what the
-                // probe sent, and what ages out meanwhile is less than the
-                // quota: only a streak that began at the level counts.
-                let trusted =
-                    sampled && !after_probe && span >= STREAK_MIN && streak < sent * STREAK_BELOW;
-                trusted.then_some(streak)
-            }
-            _ => {
-                let sending = self.clock.now(now);
-                self.streak = Some((tenant_now, sending, self.accepted, self.probing()));
-                None
-            }
-        }
-    }
-
     /// The level after a 429, and the capacity it measured, if any.
     ///
     /// - A probe above a level that held found the capacity between the two:
@@ -508,13 +407,6 @@ impl RateControl {
         }
     }
 
-    /// How fast a probe grows: [`PROBE_GAIN`] when a 429 costs a second's
-    /// pause or more, up to ten times that when it costs a tenth or less.
-    fn probe_gain(&self) -> f64 {
-        let pause = self.last_pause.as_secs_f64().clamp(0.1, 1.0);
-        PROBE_GAIN / pause
-    }
-
     /// The rate after a first 429 with nothing measured to go by: 3% off
     /// when it was cheap, half when it cost a pause.
     fn blind_cut(&self, rate: f64) -> f64 {
@@ -530,16 +422,6 @@ impl RateControl {
         self.last_pause <= CHEAP_PAUSE
     }
 
-    /// How long a new level holds before probing: the time the 3% margin
-    /// under it needs to win back the pause a probe may cost, doubled each
-    /// time a probe found the same capacity again.
-    fn plateau(&self) -> Duration {
-        let plateau = self
-            .last_pause
-            .mul_f64(2f64.powi(self.repeats) / (1.0 - MARGIN));
-        plateau.clamp(MIN_PLATEAU, MAX_PLATEAU)
-    }
-
     /// How far under a level that drew a 429 the rate goes at least: 3% when
     /// the pause costs a third of a second or less, up to [`RECUT`] when it
     /// costs a second or more. A deeper cut makes the next costly 429 less
@@ -548,82 +430,10 @@ impl RateControl {
         let cut = self.last_pause.as_secs_f64() * (1.0 - RECUT);
         1.0 - cut.clamp(1.0 - MARGIN, 1.0 - RECUT)
     }
-
-    /// Whether the rate is above the level the last 429 chose.
-    fn probing(&self) -> bool {
-        match (self.epoch, self.rate) {
-            (Some(epoch), Some(rate)) => rate > epoch.level * PROBING,
-            _ => false,
-        }
-    }
-
-    /// Requests per second accepted over the last `window` of sending time
-    /// (less if the run is younger).
-    fn measure(&self, sending: Duration, window: Duration, least: Duration) -> Option<f64> {
-        let span = sending.min(window);
-        let count = self
-            .recent
-            .iter()
-            .filter(|(t, _)| *t + span >= sending)
-            .count();
-        (span >= least && count > 0).then(|| count as f64 / span.as_secs_f64())
-    }
-
-    /// Requests per second accepted over the last [`ESTIMATE_WINDOW`] of the
-    /// tenant's clock: wall-clock time with the pauses the tenant asked for
-    /// (once [`MIN_SAMPLE`] has passed since slow start ended). A window
-    /// quota's wait to the window's end is part of its shape: counted as
-    /// sending time, a window that fills in half a second looks like twice
-    /// its quota. A backoff the run chose itself says nothing of the tenant
-    /// and is left out.
-    fn measure_wall(&self, now: Instant) -> Option<f64> {
-        let tenant_now = self.tenant_clock.now(now);
-        let span = tenant_now
-            .saturating_sub(self.ramp_ended)
-            .min(ESTIMATE_WINDOW);
-        let count = self
-            .recent
-            .iter()
-            .filter(|(_, at)| *at + span >= tenant_now)
-            .count();
-        (span >= MIN_SAMPLE && count > 0).then(|| count as f64 / span.as_secs_f64())
-    }
-
-    /// Requests per second accepted over the last `span` of the tenant's
-    /// clock.
-    fn accepted_over(&self, tenant_now: Duration, span: Duration) -> f64 {
-        let count = self
-            .recent
-            .iter()
-            .filter(|(_, at)| *at + span >= tenant_now)
-            .count();
-        count as f64 / span.as_secs_f64()
-    }
-
-    /// Probing that finds the same capacity again waits longer next time.
-    fn note_capacity(&mut self, measured: Option<f64>, probing: bool) {
-        let same = match (self.capacity, measured) {
-            (Some(known), Some(now)) => (now - known).abs() <= known * SAME_CAPACITY,
-            _ => false,
-        };
-        let same = same && probing;
-        self.repeats = if same { (self.repeats + 1).min(6) } else { 0 };
-        if measured.is_some() {
-            self.capacity = measured;
-        }
-    }
-}
-
-impl Epoch {
-    /// The level during the plateau, then convex growth above it.
-    fn rate_at(&self, sending: Duration, gain: f64) -> f64 {
-        let probing = sending
-            .saturating_sub(self.began + self.plateau)
-            .as_secs_f64();
-        self.level * (1.0 + gain * probing.powi(3))
-    }
 }
 
 mod clock;
+mod measure;
+mod probe;
 #[cfg(test)]
 mod tests;

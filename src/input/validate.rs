@@ -266,27 +266,10 @@ fn is_scientific(value: &str) -> bool {
 }
 
 fn check_serial(value: &str) -> Result<&str, String> {
-    if is_scientific(value) {
-        return Err(format!(
-            "{:?} is a number in Excel's scientific notation: Excel shortened the serial and its last digits are lost. Format the column as Text before exporting (or give the .xlsx itself) and check the serials",
-            one_line(value, 60)
-        ));
-    }
-    // Bytes first: the usual serial settles without decoding characters.
-    let odd_one_out = match value.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        true => None,
-        false => value
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !c.is_ascii_alphanumeric()),
-    };
-    if let Some((position, c)) = odd_one_out {
-        return Err(format!(
-            "{:?} has {} at character {}; a serial is letters and digits only",
-            one_line(value, 60),
-            describe_char(c),
-            position + 1
-        ));
+    // Bytes first: the usual serial settles without decoding characters,
+    // and only a serial that fails them is worth a closer look.
+    if !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(explain_odd_serial(value));
     }
     if value.len() > MAX_SERIAL_LEN {
         return Err(format!(
@@ -295,6 +278,28 @@ fn check_serial(value: &str) -> Result<&str, String> {
         ));
     }
     Ok(value)
+}
+
+/// Why a serial with something other than letters and digits is refused:
+/// Excel's scientific notation named as such, else the first odd character.
+fn explain_odd_serial(value: &str) -> String {
+    if is_scientific(value) {
+        return format!(
+            "{:?} is a number in Excel's scientific notation: Excel shortened the serial and its last digits are lost. Format the column as Text before exporting (or give the .xlsx itself) and check the serials",
+            one_line(value, 60)
+        );
+    }
+    let (position, c) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_alphanumeric())
+        .unwrap_or((0, ' '));
+    format!(
+        "{:?} has {} at character {}; a serial is letters and digits only",
+        one_line(value, 60),
+        describe_char(c),
+        position + 1
+    )
 }
 
 fn describe_char(c: char) -> String {

@@ -17,6 +17,8 @@ use crate::outcome::{one_line, RowResult};
 pub struct Stamp<'a> {
     pub run: &'a RunIdentity,
     pub ticket: &'a str,
+    /// The principals whose approvals an `apply` checked; empty otherwise.
+    pub approvers: &'a [String],
     pub finished_at: &'a str,
 }
 
@@ -72,6 +74,7 @@ pub fn push_row(
                 stamp.run.input_sha256.as_str().into(),
             ),
             ("change_ticket".to_owned(), stamp.ticket.into()),
+            ("approved_by".to_owned(), stamp.approvers.into()),
         ]);
     for (i, (key, value)) in fields.enumerate() {
         if i > 0 {
@@ -139,6 +142,7 @@ mod tests {
             &Stamp {
                 run: &run,
                 ticket: "",
+                approvers: &[],
                 finished_at: "t",
             },
         );

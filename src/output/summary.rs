@@ -22,6 +22,9 @@ pub struct Summary {
     pub credential_id: Option<String>,
     /// The change ticket the run was made under (`--ticket`).
     pub ticket: Option<String>,
+    /// The principals whose approvals an `apply` checked; empty for any
+    /// other run.
+    pub approved_by: Vec<String>,
     /// RFC 3339 times the run started (after confirmation) and ended.
     pub started_at: String,
     pub finished_at: String,
@@ -139,6 +142,7 @@ impl Summary {
             tenant: facts.tenant,
             credential_id: facts.credential_id,
             ticket: facts.ticket,
+            approved_by: Vec::new(),
             started_at: humantime::format_rfc3339_millis(facts.started_at).to_string(),
             finished_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             command_line: facts.command_line,
@@ -192,6 +196,9 @@ impl Summary {
         }
         if let Some(ticket) = &self.ticket {
             let _ = writeln!(out, "  ticket: {ticket}");
+        }
+        if !self.approved_by.is_empty() {
+            let _ = writeln!(out, "  approved by: {}", self.approved_by.join(", "));
         }
         let counts: Vec<String> = Outcome::ALL
             .into_iter()

@@ -204,3 +204,43 @@ pub(super) fn banner(
         plan::summary_line(op, &applying.plan.tally),
     )
 }
+
+/// The principals whose approvals an `apply` run's plan carries, checked
+/// against what its profile requires, before anything is sent; none for
+/// any other run.
+pub(super) fn approvers(config: &Config) -> Result<Vec<String>, RunError> {
+    let Some(applying) = &config.apply else {
+        return Ok(Vec::new());
+    };
+    let signers = config.allowed_signers.as_deref();
+    Ok(applying.approvers(config.approvals_required, signers)?)
+}
+
+/// Refuses an `apply` whose plan was made for another tenant than the one
+/// connected to, then shows what it is about to do.
+pub(super) fn check_applied_tenant(
+    config: &Config,
+    connection: &Connection,
+    approvers: &[String],
+) -> Result<(), RunError> {
+    let Some(applying) = &config.apply else {
+        return Ok(());
+    };
+    applying.check_tenant(
+        &connection.tenant_label,
+        "from --base-url, SECURID_BASE_URL, the profile or --mock",
+    )?;
+    if !config.quiet {
+        eprintln!("{}", banner(config.operation, applying, approvers));
+    }
+    Ok(())
+}
+
+/// What a `--plan` run wrote, and how to review and apply it.
+pub(super) fn announce_written(
+    op: &crate::ops::Operation,
+    (path, digest, tally): &(std::path::PathBuf, String, plan::Tally),
+) {
+    let (summary, path) = (plan::summary_line(op, tally), path.display());
+    eprintln!("{summary}\nplan written to {path} ({digest}); review it with `securid-bulk show {path}`, then `securid-bulk apply {path}`");
+}

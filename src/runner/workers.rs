@@ -15,7 +15,8 @@ use crate::input::Row;
 use crate::outcome::{Outcome, RowResult};
 use crate::safety::{Halt, HaltReason, Watch};
 
-use super::{not_attempted, send_row, Finished};
+use super::reading::not_attempted;
+use super::{send_row, Finished};
 
 /// The row a worker is sending, put where its supervisor finds it if the
 /// worker unwinds before handing the row's result over.

@@ -321,15 +321,17 @@ fn apply_needs_its_profiles_approvals_from_distinct_listed_principals() {
             signers.display()
         ),
     );
-    let apply_with_profile = || {
+    let apply_with = |extra: &[&str]| {
         bin()
             .args(["apply", "--yes", "--force", "--profile", "prod", "--config"])
             .arg(&config)
             .arg(&plan)
+            .args(extra)
             .env("SECURID_TOKEN", tenant.token())
             .output()
             .expect("runs")
     };
+    let apply_with_profile = || apply_with(&[]);
     let before = tenant.stats().requests;
     let out = apply_with_profile();
     assert_refused(&tenant, &out, before, "0 valid approval(s)");
@@ -345,14 +347,52 @@ fn apply_needs_its_profiles_approvals_from_distinct_listed_principals() {
     assert!(text.contains("signature 3"), "{text}");
 
     assert_exit(&approve(&plan, &bob), 0);
-    let out = apply_with_profile();
+    let (csv, summary) = (
+        dir.path().join("applied.csv"),
+        dir.path().join("summary.json"),
+    );
+    let out = apply_with(&[
+        "-o",
+        csv.to_str().expect("utf-8 path"),
+        "--summary-json",
+        summary.to_str().expect("utf-8 path"),
+    ]);
     assert_exit(&out, 0);
     let text = stderr(&out);
     assert!(
         text.contains("approved by alice@acme.example, bob@acme.example"),
         "{text}"
     );
+    assert!(
+        text.contains("  approved by: alice@acme.example, bob@acme.example"),
+        "the summary names them: {text}"
+    );
     assert_eq!(changes(&tenant, "ds100-disable"), 3);
+    let approvers = ["alice@acme.example", "bob@acme.example"];
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary")).expect("json");
+    assert_eq!(json["approved_by"], serde_json::json!(approvers));
+    let rows = results(&csv);
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(row["approved_by"], approvers.join("; "), "{row:?}");
+    }
+
+    // Again, as JSON Lines: the changes are done, yet every line still
+    // names who approved the plan it comes from.
+    let jsonl = dir.path().join("applied.jsonl");
+    apply_with(&[
+        "--format",
+        "jsonl",
+        "-o",
+        jsonl.to_str().expect("utf-8 path"),
+    ]);
+    let text = std::fs::read_to_string(&jsonl).expect("results");
+    assert_eq!(text.lines().count(), rows.len());
+    for line in text.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).expect("json line");
+        assert_eq!(row["approved_by"], serde_json::json!(approvers), "{row}");
+    }
 }
 
 /// A plan's own run is a dry run: its rows go to `<stem>.dry-run.csv`, so

@@ -421,3 +421,63 @@ fn report_shows_a_user_pending_deletion() {
     );
     assert!(!message("ken.tanaka@acme.example").contains("pending deletion"));
 }
+
+#[test]
+fn an_applied_plan_writes_an_undo_file_of_exactly_its_changes() {
+    let Scene { tenant, dir } = Scene::sample();
+    let ken = write(
+        dir.path(),
+        "ken.csv",
+        &format!("userId,deviceSerialNumber\n{KEN},140100085\n"),
+    );
+    assert_exit(&run_op(&tenant, "ds100-disable", &ken, &["--yes"]), 0);
+    let before = ds100_states(&tenant);
+    assert_eq!(before["014010008531"], "Disabled");
+
+    let input = write(
+        dir.path(),
+        "leavers.csv",
+        &format!(
+            "userId,deviceSerialNumber\n{ALICE},140100080\n{DAN},140100081\n{IVAN},140100084\n{FRANK},040100090\n{KEN},140100085\n"
+        ),
+    );
+    let plan = dir.path().join("leavers.plan");
+    let planned = run_op(
+        &tenant,
+        "ds100-disable",
+        &input,
+        &["--plan", plan.to_str().unwrap()],
+    );
+    assert_exit(&planned, 0);
+    assert_eq!(ds100_states(&tenant), before, "a plan changes nothing");
+
+    let applied = bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--rate", "0", "--yes", "--base-url", &tenant.url(), "-o"])
+        .arg(dir.path().join("leavers.applied.csv"))
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs");
+    assert_exit(&applied, 0);
+    let (op, undo) = printed_undo(&applied);
+    assert_eq!(op, "ds100-enable");
+    assert_eq!(undo, dir.path().join("leavers.applied.undo.csv"));
+    let mut users: Vec<String> = undo_lines(&undo)
+        .iter()
+        .map(|l| l["userId"].clone())
+        .collect();
+    users.sort();
+    let mut expected = [ALICE, DAN, FRANK];
+    expected.sort();
+    assert_eq!(users, expected, "only what the apply changed");
+    assert_ne!(
+        ds100_states(&tenant),
+        before,
+        "the apply changed the tenant"
+    );
+
+    let undone = run_printed_undo(&tenant, &applied);
+    assert_exit(&undone, 0);
+    assert_eq!(ds100_states(&tenant), before, "every credential as it was");
+}
