@@ -77,6 +77,12 @@ pub struct ResultsWriter {
     approvers: Vec<String>,
     approved_by: String,
     csv: csv::Writer<File>,
+    /// CSV rows rendered here and written out in one call once the writer
+    /// has caught up, or once this much is waiting (see [`PENDING_MAX`]).
+    rows: Vec<u8>,
+    /// The cells every line ends with (the run's record, ticket and
+    /// approvers), rendered once.
+    tail: Vec<u8>,
     width: usize,
     last_line: u64,
     in_order: bool,
@@ -141,8 +147,10 @@ impl ResultsWriter {
             approvers: Vec::new(),
             approved_by: String::new(),
             csv: csv::WriterBuilder::new()
-                .buffer_capacity(64 * 1024)
+                .buffer_capacity(PENDING_MAX)
                 .from_writer(file),
+            rows: Vec::with_capacity(PENDING_MAX),
+            tail: Vec::new(),
             width: input_header.len(),
             last_line: 0,
             in_order: true,
@@ -154,6 +162,7 @@ impl ResultsWriter {
             let header = result_columns(input_header);
             writer.write_record_flushed(&header)?;
         }
+        writer.render_tail();
         Ok(writer)
     }
 
@@ -192,6 +201,7 @@ impl ResultsWriter {
     /// Stamps every row with the run's change ticket.
     pub fn with_ticket(mut self, ticket: Option<&str>) -> Self {
         self.ticket = ticket.unwrap_or_default().to_owned();
+        self.render_tail();
         self
     }
 
@@ -199,7 +209,28 @@ impl ResultsWriter {
     pub fn with_approvers(mut self, approvers: &[String]) -> Self {
         self.approved_by = approvers.join("; ");
         self.approvers = approvers.to_vec();
+        self.render_tail();
         self
+    }
+
+    /// The cells after `verified`, the same on every line, and the line end.
+    fn render_tail(&mut self) {
+        let identity = &self.identity;
+        let ticket = escape_formula(&self.ticket);
+        let approved_by = escape_formula(&self.approved_by);
+        let cells = [
+            identity.operation.as_bytes(),
+            identity.tenant.as_bytes(),
+            identity.input_sha256.as_bytes(),
+            ticket.as_bytes(),
+            approved_by.as_bytes(),
+        ];
+        self.tail.clear();
+        for cell in cells {
+            push_cell(&mut self.tail, cell);
+        }
+        self.tail.pop();
+        self.tail.push(b'\n');
     }
 
     /// The input's cells, then the result columns, field by field.
@@ -214,27 +245,34 @@ impl ResultsWriter {
                 finished_at: &self.cell,
             };
             jsonl::push_row(pending, keys, input, result, &stamp);
+            if pending.len() >= PENDING_MAX {
+                let written = { self.csv.get_ref() }.write_all(pending);
+                pending.clear();
+                written?;
+            }
             return Ok(());
         }
+        let out = &mut self.rows;
         for i in 0..self.width {
-            self.csv
-                .write_field(escape_formula(input.get(i).unwrap_or_default()).as_bytes())?;
+            push_cell(
+                out,
+                escape_formula(input.get(i).unwrap_or_default()).as_bytes(),
+            );
         }
-        self.write_number(result.line)?;
-        self.csv.write_field(result.outcome.as_str())?;
+        push_number(out, result.line);
+        push_cell(out, result.outcome.as_str().as_bytes());
         match result.http_status {
-            Some(status) => self.write_number(status)?,
-            None => self.csv.write_field("")?,
+            Some(status) => push_number(out, status),
+            None => push_cell(out, b""),
         }
-        self.write_number(result.attempts)?;
+        push_number(out, result.attempts);
         for text in [&result.message, &result.detail] {
-            self.csv
-                .write_field(escape_formula(&one_line(text, 500)).as_bytes())?;
+            push_cell(out, escape_formula(&one_line(text, 500)).as_bytes());
         }
         self.times.format(result.finished_at, &mut self.cell);
-        self.csv.write_field(&self.cell)?;
-        self.write_number(result.queued.as_millis())?;
-        self.write_number(result.duration.as_millis())?;
+        push_cell(out, self.cell.as_bytes());
+        push_number(out, result.queued.as_millis());
+        push_number(out, result.duration.as_millis());
         for field in RESOLVED_FIELDS {
             let value = result
                 .resolved
@@ -242,36 +280,17 @@ impl ResultsWriter {
                 .find(|(f, _)| *f == field)
                 .map(|(_, v)| v.as_str())
                 .unwrap_or_default();
-            self.csv.write_field(escape_formula(value).as_bytes())?;
+            push_cell(out, escape_formula(value).as_bytes());
         }
-        self.csv
-            .write_field(escape_formula(&one_line(&result.verified, 200)).as_bytes())?;
-        let identity = &self.identity;
-        self.csv.write_field(identity.operation)?;
-        self.csv.write_field(&identity.tenant)?;
-        self.csv.write_field(&identity.input_sha256)?;
-        self.csv
-            .write_field(escape_formula(&self.ticket).as_bytes())?;
-        self.csv
-            .write_field(escape_formula(&self.approved_by).as_bytes())?;
-        self.csv.write_record(None::<&[u8]>)
-    }
-
-    /// Five numbers a row: written by hand, as the formatting machinery
-    /// costs more than the rest of a dry run's row.
-    fn write_number(&mut self, value: impl Into<u128>) -> csv::Result<()> {
-        let mut value = u64::try_from(value.into()).unwrap_or(u64::MAX);
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
+        push_cell(
+            out,
+            escape_formula(&one_line(&result.verified, 200)).as_bytes(),
+        );
+        out.extend_from_slice(&self.tail);
+        if out.len() >= PENDING_MAX {
+            self.write_rows()?;
         }
-        self.csv.write_field(&digits[start..])
+        Ok(())
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
@@ -286,6 +305,10 @@ impl ResultsWriter {
                 source,
             })?;
         }
+        self.write_rows().map_err(|source| OutputError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         self.csv.flush().map_err(|source| OutputError::Io {
             path: self.path.clone(),
             source,
@@ -324,6 +347,13 @@ impl ResultsWriter {
         })
     }
 
+    /// Writes the rendered rows to the file, in one call.
+    fn write_rows(&mut self) -> std::io::Result<()> {
+        let written = { self.csv.get_ref() }.write_all(&self.rows);
+        self.rows.clear();
+        written
+    }
+
     fn write_record_flushed(&mut self, record: &csv::StringRecord) -> Result<(), OutputError> {
         self.csv
             .write_record(record)
@@ -360,6 +390,49 @@ impl ResultsWriter {
         };
         write_sorted(&path, header_end, index)
     }
+}
+
+/// What waits in memory before it is written out: a dry run's rows come
+/// faster than the writer ever catches up.
+const PENDING_MAX: usize = 64 * 1024;
+
+/// One CSV cell and the comma after it, quoted as the csv crate quotes:
+/// only when it holds a comma, a quote or a line break. Rows are rendered
+/// here rather than through `csv::Writer`, whose field-by-field machinery
+/// cost more than the rest of a dry run's row.
+fn push_cell(out: &mut Vec<u8>, cell: &[u8]) {
+    if cell
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
+        out.push(b'"');
+        for &byte in cell {
+            if byte == b'"' {
+                out.push(b'"');
+            }
+            out.push(byte);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(cell);
+    }
+    out.push(b',');
+}
+
+/// A number as a cell, without the formatting machinery.
+fn push_number(out: &mut Vec<u8>, value: impl Into<u128>) {
+    let mut value = u64::try_from(value.into()).unwrap_or(u64::MAX);
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    push_cell(out, &digits[start..]);
 }
 
 /// RFC 3339 times to the millisecond. Everything up to the seconds changes

@@ -247,3 +247,35 @@ fn every_line_records_the_run_and_the_header_repeats_no_name() {
     assert_eq!(cell("tenant"), "https://t.example:443");
     assert_eq!(cell("input_sha256"), "ab".repeat(32));
 }
+
+#[test]
+fn cells_are_quoted_as_the_csv_crate_quotes_them() {
+    let cells: [&[u8]; 9] = [
+        b"plain",
+        b"",
+        b"a,b",
+        b"say \"hi\"",
+        b"two\nlines",
+        b"cr\r",
+        b" spaced ",
+        "M\u{fc}ller \u{202e}".as_bytes(),
+        b"'=1+2",
+    ];
+    let mut ours = Vec::new();
+    for cell in cells {
+        super::push_cell(&mut ours, cell);
+    }
+    ours.pop();
+    ours.push(b'\n');
+    let mut theirs = csv::Writer::from_writer(Vec::new());
+    theirs.write_record(cells).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs.into_inner().unwrap())
+    );
+    let mut number = Vec::new();
+    super::push_number(&mut number, 0u64);
+    super::push_number(&mut number, u128::MAX);
+    super::push_number(&mut number, 1_234_567u32);
+    assert_eq!(number, b"0,18446744073709551615,1234567,");
+}
