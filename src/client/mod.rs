@@ -161,18 +161,6 @@ impl Client {
     /// An operation that can be undone reads the target first (see
     /// `before`).
     pub async fn execute(&self, op: &'static Operation, row: &Checked, verify: bool) -> Attempted {
-        self.execute_after(op, row, verify, None).await
-    }
-
-    /// [`Client::execute`] with the target's earlier state already known
-    /// (`Some`, e.g. from a plan) rather than read now.
-    pub async fn execute_after(
-        &self,
-        op: &'static Operation,
-        row: &Checked,
-        verify: bool,
-        known: Option<ops::Found>,
-    ) -> Attempted {
         let resolution = match self.resolve(op, row).await {
             Ok(resolution) => resolution,
             Err(failed) => return failed,
@@ -189,7 +177,7 @@ impl Client {
                 }
             }
         } else {
-            self.change(op, row, verify, known).await
+            self.change(op, row, verify, None).await
         };
         attempted.attempts += attempts;
         attempted.resolved = resolution.resolved;
@@ -198,8 +186,8 @@ impl Client {
 
     /// The operation's request for a row whose values are all known, and
     /// with `verify` its read-back. An operation that can be undone reads
-    /// the target first, unless its earlier state is `known` (see
-    /// `before`).
+    /// the target first, unless its earlier state is `known` (from a plan,
+    /// see `plan`; and `before`).
     async fn change(
         &self,
         op: &'static Operation,
