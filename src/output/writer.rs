@@ -75,7 +75,6 @@ pub struct ResultsWriter {
     /// The principals whose approvals an `apply` checked, in every row's
     /// `approved_by` column (`; ` between them; an array in JSON Lines).
     approvers: Vec<String>,
-    approved_by: String,
     csv: csv::Writer<File>,
     /// CSV rows rendered here and written out in one call once the writer
     /// has caught up, or once this much is waiting (see [`PENDING_MAX`]).
@@ -145,7 +144,6 @@ impl ResultsWriter {
             to_stdout,
             ticket: String::new(),
             approvers: Vec::new(),
-            approved_by: String::new(),
             csv: csv::WriterBuilder::new()
                 .buffer_capacity(PENDING_MAX)
                 .from_writer(file),
@@ -207,7 +205,6 @@ impl ResultsWriter {
 
     /// Stamps every row with the principals whose approvals the run checked.
     pub fn with_approvers(mut self, approvers: &[String]) -> Self {
-        self.approved_by = approvers.join("; ");
         self.approvers = approvers.to_vec();
         self.render_tail();
         self
@@ -217,7 +214,8 @@ impl ResultsWriter {
     fn render_tail(&mut self) {
         let identity = &self.identity;
         let ticket = escape_formula(&self.ticket);
-        let approved_by = escape_formula(&self.approved_by);
+        let approved_by = self.approvers.join("; ");
+        let approved_by = escape_formula(&approved_by);
         let cells = [
             identity.operation.as_bytes(),
             identity.tenant.as_bytes(),
@@ -233,7 +231,8 @@ impl ResultsWriter {
         self.tail.push(b'\n');
     }
 
-    /// The input's cells, then the result columns, field by field.
+    /// The input's cells, then the result columns, rendered into `rows`
+    /// (or the JSON Lines buffer).
     fn write_row(&mut self, input: &csv::StringRecord, result: &RowResult) -> csv::Result<()> {
         if let Some(jsonl) = &mut self.jsonl {
             self.times.format(result.finished_at, &mut self.cell);
