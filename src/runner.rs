@@ -19,7 +19,7 @@ use crate::client::{
 };
 use crate::config::{Config, DryRun};
 use crate::identity::{RunIdentity, SIMULATED_TENANT};
-use crate::input::{self, Done, InputError, ResumedTenants, Row, Scan};
+use crate::input::{self, Done, InputError, Row, Scan};
 use crate::outcome::{Counts, Outcome, RowResult, Tally};
 use crate::output::{files, naming, InputRows, OutputError, ResultsWriter, RetryError, Summary};
 use crate::progress::{Progress, Style};
@@ -159,7 +159,13 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     }
     let begun = Started::now();
     let config = Arc::new(config);
-    let (scan, resumed) = scan(&config).await?;
+    let (scan, done) = scan(&config).await?;
+    let resumed = done.tenants().clone();
+    // Only an `apply` run's reader still needs the rows earlier runs did.
+    let done = match config.apply {
+        Some(_) => done,
+        None => Done::default(),
+    };
     let scan = Arc::new(scan);
     let summary = config.summary_json.as_deref();
     files::check_outputs(&config.output, &config.retry, summary, config.force)?;
@@ -192,7 +198,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
     }
     let rows = send_rows(
         &config,
-        &scan,
+        (&scan, done),
         &connection,
         (&halt, &sending),
         begun,
@@ -336,7 +342,7 @@ async fn open(config: &Config, halt: &Arc<Halt>) -> Result<Connection, RunError>
 /// the results writer; the tally holds what became of them.
 async fn send_rows(
     config: &Arc<Config>,
-    scan: &Arc<Scan>,
+    (scan, done): (&Arc<Scan>, Done),
     connection: &Connection,
     (halt, sending): (&Arc<Halt>, &AtomicBool),
     mut started: Started,
@@ -380,7 +386,7 @@ async fn send_rows(
     let workers = spawn_workers(config, client, work_rx, &results_tx, halt, &watch);
     let reading = spawn_reader(
         config.clone(),
-        scan.clone(),
+        (scan.clone(), done),
         work_tx,
         results_tx,
         halt.clone(),
@@ -470,10 +476,10 @@ fn write_retry(
     Ok(Some(path))
 }
 
-/// The scan of the input, with the tenants the `--resume` files name,
-/// after telling the admin what detection chose for the input (an
+/// The scan of the input, with what the `--resume` files did (read once:
+/// their tenants and rows), after telling the admin what detection chose for the input (an
 /// encoding, a delimiter) that the command line did not say.
-async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
+async fn scan(config: &Config) -> Result<(Scan, Done), InputError> {
     let (path, op, reading) = (
         config.input.clone(),
         config.operation,
@@ -495,7 +501,7 @@ async fn scan(config: &Config) -> Result<(Scan, ResumedTenants), InputError> {
                 eprintln!("note: {}", crate::terminal::printable(&note));
             }
         }
-        Ok((scan, done.tenants().clone()))
+        Ok((scan, done))
     })
     .await
     .unwrap_or_else(|e| {

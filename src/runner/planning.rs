@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::client::Connection;
 use crate::config::Config;
-use crate::input::{self, ColumnMap, InputError, Row, Scan, Verdict};
+use crate::input::{self, ColumnMap, Done, InputError, Row, Scan, Verdict};
 use crate::outcome::{Outcome, Planned, RowResult};
 use crate::plan::{self, Applying, CreatedBy, Entry, Header, InputFile, PlanReader, PlanWriter};
 
@@ -21,11 +21,9 @@ fn plan_error(path: &Path, e: impl std::fmt::Display) -> InputError {
 }
 
 /// The scan of an `apply` run: the plan's input columns, its rows, and the
-/// rows it changes.
-pub(super) fn scan_plan(
-    config: &Config,
-    applying: &Applying,
-) -> Result<(Scan, input::ResumedTenants), InputError> {
+/// rows it changes; with the rows the `--resume` files did, read once for
+/// the run (its reader skips them, see [`plan_rows`]).
+pub(super) fn scan_plan(config: &Config, applying: &Applying) -> Result<(Scan, Done), InputError> {
     let header = csv::StringRecord::from(applying.plan.header.columns.clone());
     let columns = ColumnMap::build(&applying.path, header, config.operation)?;
     let tally = &applying.plan.tally;
@@ -35,22 +33,21 @@ pub(super) fn scan_plan(
     // The plan's own rows are read by `plan_rows`, never through the source.
     let source = input::Source::csv(&applying.path, b',');
     let scan = Scan::of_rows(columns, source, (tally.rows, ready), sha256);
-    let done = input::Done::load(&config.resume, config.operation)?;
-    Ok((scan, done.tenants().clone()))
+    let done = Done::load(&config.resume, config.operation)?;
+    Ok((scan, done))
 }
 
 /// An `apply` run's rows: each plan entry as the row it was made from, its
 /// planned identifiers and its plan. A row with no change planned is
 /// skipped, saying what the plan found; a row an earlier run did is
-/// skipped as in any resumed run.
+/// skipped as in any resumed run (`done`, from [`scan_plan`]).
 pub(super) fn plan_rows<'a>(
     config: &'a Config,
     applying: &'a Applying,
-    scan: &'a Scan,
+    (scan, done): (&'a Scan, &'a Done),
 ) -> Result<impl Iterator<Item = Result<Row, InputError>> + 'a, InputError> {
     let path = applying.path.clone();
     let (mut reader, _) = PlanReader::open(&path).map_err(|e| plan_error(&path, e))?;
-    let done = input::Done::load(&config.resume, config.operation)?;
     let op = config.operation;
     Ok(std::iter::from_fn(move || {
         let (entry, _) = match reader.next_entry() {

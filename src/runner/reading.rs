@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, DryRun};
-use crate::input::{InputError, Row, Rows, Scan, Verdict};
+use crate::input::{Done, InputError, Row, Rows, Scan, Verdict};
 use crate::outcome::{Outcome, RowResult};
 use crate::safety::{Canary, Halt};
 
@@ -19,10 +19,11 @@ use super::{planning, Finished};
 /// the rest to the workers. After a halt, every remaining row is still read
 /// and written as not attempted. It runs on a thread of its own, so that
 /// reading and validating overlap with writing, and hands rows over in
-/// batches (see [`Handoff`]).
+/// batches (see [`Handoff`]). `done` is what the `--resume` files did, for
+/// an `apply` run (a CSV input's scan has marked those rows already).
 pub(super) fn spawn_reader(
     config: Arc<Config>,
-    scan: Arc<Scan>,
+    (scan, done): (Arc<Scan>, Done),
     work: mpsc::Sender<Row>,
     results: mpsc::Sender<Finished>,
     halt: Arc<Halt>,
@@ -34,7 +35,7 @@ pub(super) fn spawn_reader(
         let mut results = Handoff::new(results, runtime);
         let read = (|| {
             let rows: Box<dyn Iterator<Item = Result<Row, InputError>>> = match &config.apply {
-                Some(applying) => Box::new(planning::plan_rows(&config, applying, &scan)?),
+                Some(applying) => Box::new(planning::plan_rows(&config, applying, (&scan, &done))?),
                 None => Box::new(Rows::open(config.operation, &scan)?),
             };
             for row in rows {

@@ -424,3 +424,29 @@ fn a_plan_leaves_the_results_name_to_its_apply() {
     assert!(dir.path().join("ds100-disable.results.csv").exists());
     assert_eq!(changes(&tenant, "ds100-disable"), 3);
 }
+
+#[test]
+fn a_resumed_apply_skips_the_rows_an_earlier_apply_did() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "ds100-disable.csv");
+    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    assert_exit(&out, 0);
+    let first = apply(&tenant, &plan, &["--limit", "1"]);
+    assert_exit(&first, 2);
+    assert_eq!(changes(&tenant, "ds100-disable"), 1);
+    let earlier = dir.path().join("first.applied.csv");
+    std::fs::rename(plan.with_extension("applied.csv"), &earlier).expect("rename");
+
+    let resumed = apply(&tenant, &plan, &["--resume", earlier.to_str().unwrap()]);
+    assert_exit(&resumed, 0);
+    assert_eq!(changes(&tenant, "ds100-disable"), 3, "each change once");
+    let rows = results(&plan.with_extension("applied.csv"));
+    let skipped: Vec<&Row> = rows.iter().filter(|r| r["outcome"] == "skipped").collect();
+    assert_eq!(skipped.len(), 1, "{rows:?}");
+    assert!(
+        skipped[0]["message"].contains("done in an earlier run (")
+            && skipped[0]["message"].contains("first.applied.csv line "),
+        "{rows:?}"
+    );
+    assert_eq!(count(&rows, "ok"), 2, "{rows:?}");
+}
