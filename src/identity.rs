@@ -31,6 +31,11 @@ pub fn tenant_label(url: &Url) -> String {
 /// place, refreshed.
 pub const RETRY_COLUMNS: [&str; 3] = ["retry.operation", "retry.tenant", "retry.input_sha256"];
 
+/// The columns an undo file adds after the inverse operation's fields:
+/// the tenant its run changed and the operation it takes back, so a later
+/// run given it as input refuses another tenant or operation.
+pub const UNDO_COLUMNS: [&str; 2] = ["tenant", "undoes"];
+
 /// What one run records in its outputs, built once per run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunIdentity {

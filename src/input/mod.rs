@@ -16,6 +16,7 @@ mod resume;
 mod scan;
 mod sheet;
 mod source;
+mod undo_stamps;
 mod validate;
 
 pub use header::{normalise_header, ColumnMap};
@@ -24,6 +25,7 @@ pub use resume::{Done, ResumedTenants, DONE_PREFIX};
 pub use scan::{join_lines, scan, scan_resuming, Finding, Scan};
 pub use sheet::is_spreadsheet;
 pub use source::{Reading, Source};
+pub use undo_stamps::{UndoMismatch, UndoStamps};
 pub use validate::{
     check as check_row, check_value, is_uuid_like, Checked, Verdict, MAX_SERIAL_LEN,
 };

@@ -14,7 +14,7 @@ use super::fingerprint::Fingerprinter;
 use super::header::Provenance;
 use super::hygiene::{Hygiene, SecondLook};
 use super::sheet::CellKind;
-use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader, Source};
+use super::{validate, Checked, ColumnMap, Done, InputError, RecordReader, Source, UndoStamps};
 use crate::ops::{Field, Operation};
 
 /// Something about one row that only the whole file (or an earlier run)
@@ -124,6 +124,9 @@ pub struct Scan {
     /// The SHA-256 of the file's bytes (lower-case hex), worked out during
     /// the scan's read.
     pub sha256: String,
+    /// What an undo file given as input says about where and what it
+    /// undoes; `None` for any other input.
+    pub undo_stamps: Option<UndoStamps>,
     findings: BTreeMap<u64, Vec<Finding>>,
 }
 
@@ -142,6 +145,7 @@ impl Scan {
             rows,
             ready,
             sha256,
+            undo_stamps: None,
             findings: BTreeMap::new(),
         }
     }
@@ -219,6 +223,7 @@ fn scan_once(source: Source, op: &'static Operation, done: &Done) -> Result<Scan
         rows: first.rows,
         ready: 0,
         sha256: first.sha256,
+        undo_stamps: first.undo_stamps.take(),
         findings: BTreeMap::new(),
     };
     for (line, finding) in std::mem::take(&mut first.typed) {
@@ -266,6 +271,7 @@ struct FirstRead {
     /// Findings about workbook cells stored as numbers or dates.
     typed: Vec<(u64, Finding)>,
     sha256: String,
+    undo_stamps: Option<UndoStamps>,
 }
 
 impl FirstRead {
@@ -284,6 +290,7 @@ impl FirstRead {
             done_earlier: Vec::new(),
             typed: Vec::new(),
             sha256: String::new(),
+            undo_stamps: UndoStamps::of(&columns.header, op),
         };
         let mut prints = Fingerprinter::default();
         let mut checked = Checked::default();
@@ -293,6 +300,9 @@ impl FirstRead {
                 Some(raw) => {
                     let raw = raw?;
                     provenance.check(&source.path, raw.line, &raw.record, op)?;
+                    if let Some(stamps) = &mut first.undo_stamps {
+                        stamps.look_at(raw.line, &raw.record);
+                    }
                     first.rows += 1;
                     first.hygiene.look_at_cells(raw);
                     validate::check_into(op, columns, raw, &mut checked);

@@ -28,6 +28,6 @@ pub enum Format {
 
 pub use retry::{write_retry_file, InputRows, Retry, RetryError};
 pub use summary::{RequestFigures, RunFacts, Summary, Verified};
-pub use undo::{UndoWriter, UNDO_COLUMNS};
+pub use undo::UndoWriter;
 pub use writer::{result_columns, OutputError, ResultsWriter, RESOLVED_FIELDS};
 pub use xlsx::{check_workbook, write_workbook};

@@ -12,10 +12,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use super::{files, OutputError};
+use crate::identity::UNDO_COLUMNS;
 use crate::ops::{Field, Operation};
-
-/// The undo file's own columns after the inverse operation's fields.
-pub const UNDO_COLUMNS: [&str; 2] = ["tenant", "undoes"];
 
 pub struct UndoWriter {
     path: PathBuf,

@@ -5,8 +5,8 @@
 
 use crate::client::Connection;
 use crate::config::Config;
-use crate::input::{RecordReader, Scan};
-use crate::output::{files, naming, OutputError, UndoWriter, UNDO_COLUMNS};
+use crate::input::{Scan, UndoMismatch};
+use crate::output::{files, naming, OutputError, UndoWriter};
 
 use super::RunError;
 
@@ -66,46 +66,33 @@ pub(super) fn check_undo(config: &Config) -> Result<(), RunError> {
 /// and the operation it undoes (`tenant`, `undoes`). Given as input, it is
 /// refused before anything is sent by a run against another tenant, or of
 /// an operation other than the one that undoes it (running
-/// `ds100-disable` on a `ds100-disable` undo file would do it again).
+/// `ds100-disable` on a `ds100-disable` undo file would do it again). The
+/// scan noted what its lines say (`input::UndoStamps`), so the file is not
+/// read again here.
 pub(super) fn check_undo_input(
     config: &Config,
     scan: &Scan,
     connection: &Connection,
 ) -> Result<(), RunError> {
-    let header = &scan.columns.header;
-    let position = |name: &str| header.iter().position(|h| h == name);
-    let (Some(tenant_at), Some(undoes_at)) = (position(UNDO_COLUMNS[0]), position(UNDO_COLUMNS[1]))
-    else {
+    let Some(stamps) = &scan.undo_stamps else {
         return Ok(());
     };
     let op = config.operation;
     // A dry run that named no tenant has none to compare.
     let tenant =
         Some(connection.tenant_label.as_str()).filter(|t| *t != crate::identity::NO_TENANT);
-    let mut reader = RecordReader::from_source(&scan.source)?;
-    reader.next_header()?;
-    while let Some(row) = reader.advance() {
-        let row = row?;
-        let cell = |at: usize| row.record.get(at).unwrap_or_default();
-        let undoes = crate::ops::find(cell(undoes_at));
-        if let Some(undoes) = undoes.filter(|u| u.inverse().map(|i| i.name) != Some(op.name)) {
-            return Err(RunError::Setup(format!(
-                "{} line {}: this undo file takes back {}, which {} does not undo; run {} on it; nothing was sent",
-                config.input.display(),
-                row.line,
-                undoes.name,
-                op.name,
-                undoes.inverse().map_or("nothing", |i| i.name),
-            )));
-        }
-        let written_for = cell(tenant_at);
-        if let Some(tenant) = tenant.filter(|t| !written_for.is_empty() && *t != written_for) {
-            return Err(RunError::Setup(format!(
-                "{} line {}: this undo file was written against {written_for}, not {tenant}; run it against its own tenant; nothing was sent",
-                config.input.display(),
-                row.line,
-            )));
-        }
+    let input = config.input.display();
+    match stamps.mismatch(tenant) {
+        None => Ok(()),
+        Some(UndoMismatch::Operation { line, undoes }) => Err(RunError::Setup(format!(
+            "{input} line {line}: this undo file takes back {}, which {} does not undo; run {} on it; nothing was sent",
+            undoes.name,
+            op.name,
+            undoes.inverse().map_or("nothing", |i| i.name),
+        ))),
+        Some(UndoMismatch::Tenant { line, written_for }) => Err(RunError::Setup(format!(
+            "{input} line {line}: this undo file was written against {written_for}, not {}; run it against its own tenant; nothing was sent",
+            connection.tenant_label,
+        ))),
     }
-    Ok(())
 }

@@ -481,3 +481,91 @@ fn an_applied_plan_writes_an_undo_file_of_exactly_its_changes() {
     assert_exit(&undone, 0);
     assert_eq!(ds100_states(&tenant), before, "every credential as it was");
 }
+
+/// The undo file of a `sid-disable` run of the sample, its data lines
+/// edited by `edit` (given the line number and the line), as `name`.
+fn edited_sid_undo(
+    tenant: &Tenant,
+    dir: &Path,
+    name: &str,
+    edit: impl Fn(usize, &str) -> String,
+) -> PathBuf {
+    let input = copy_sample(dir, "sid-disable.csv");
+    let out = run_op(tenant, "sid-disable", &input, &["--yes"]);
+    assert_exit(&out, 0);
+    let (_, undo) = printed_undo(&out);
+    let text = std::fs::read_to_string(undo).expect("undo file");
+    let mut lines = text.lines();
+    let mut edited = format!("{}\n", lines.next().expect("header"));
+    for (i, line) in lines.enumerate() {
+        edited.push_str(&edit(i + 2, line));
+        edited.push('\n');
+    }
+    write(dir, name, &edited)
+}
+
+#[test]
+fn an_undo_file_is_refused_at_its_first_line_of_another_tenant_or_operation() {
+    let Scene { tenant, dir } = Scene::sample();
+    let elsewhere = "https://elsewhere.example:443";
+    let url = tenant.url();
+    let mixed = edited_sid_undo(&tenant, dir.path(), "mixed.csv", |line, text| match line {
+        3 => text.replace(&url, elsewhere),
+        4 => text.replace("sid-disable", "sid-enable"),
+        _ => text.to_owned(),
+    });
+    let sent = tenant.stats().requests;
+    let out = run_op(&tenant, "sid-enable", &mixed, &["--yes"]);
+    assert_exit(&out, 1);
+    let expected = format!(
+        "{} line 3: this undo file was written against {elsewhere}, not {url}; run it against its own tenant; nothing was sent",
+        mixed.display()
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    // A dry run that names no tenant has none to compare: the operation
+    // of line 4 is what it refuses.
+    let offline = bin()
+        .args(["sid-enable", "--dry-run"])
+        .arg(&mixed)
+        .output()
+        .expect("binary runs");
+    assert_exit(&offline, 1);
+    let expected = format!(
+        "{} line 4: this undo file takes back sid-enable, which sid-enable does not undo; run sid-disable on it; nothing was sent",
+        mixed.display()
+    );
+    assert!(stderr(&offline).contains(&expected), "{}", stderr(&offline));
+    assert_eq!(tenant.stats().requests, sent, "nothing sent");
+}
+
+#[test]
+fn an_undo_file_planned_then_applied_takes_back_the_run() {
+    let Scene { tenant, dir } = Scene::sample();
+    let input = copy_sample(dir.path(), "sid-disable.csv");
+    let out = run_op(&tenant, "sid-disable", &input, &["--yes"]);
+    assert_exit(&out, 0);
+    let (_, undo) = printed_undo(&out);
+    let plan = dir.path().join("undo.plan");
+    let planned = run_op(
+        &tenant,
+        "sid-enable",
+        &undo,
+        &["--plan", plan.to_str().unwrap()],
+    );
+    assert_exit(&planned, 0);
+    let applied = bin()
+        .arg("apply")
+        .arg(&plan)
+        .args(["--rate", "0", "--yes", "-o"])
+        .arg(dir.path().join("undo.applied.csv"))
+        .env("SECURID_TOKEN", tenant.token())
+        .output()
+        .expect("binary runs");
+    assert_exit(&applied, 0);
+    let stats = tenant.stats();
+    assert_eq!(
+        stats.applied["sid-enable"].len(),
+        stats.applied["sid-disable"].len(),
+        "every credential the run disabled is enabled again"
+    );
+}
