@@ -326,6 +326,7 @@ impl RunArgs {
         given: Vec<Given>,
     ) -> Flags {
         let source = |id: &str| matches.value_source(id);
+        let reading = text_options_for(&self.input, from_profile, (self.delimiter, self.encoding));
         let base_url_source = match source("base_url") {
             _ if from_profile.iter().any(|id| id == "base_url") => UrlSource::Profile,
             Some(ValueSource::EnvVariable) => UrlSource::BaseUrlEnvironment,
@@ -387,8 +388,8 @@ impl RunArgs {
                 token_lifetime: Duration::from_secs(self.token_lifetime),
             },
             reading: crate::input::Reading {
-                delimiter: self.delimiter,
-                encoding: self.encoding,
+                delimiter: reading.0,
+                encoding: reading.1,
                 sheet: self.sheet,
                 columns: self.columns,
                 renames: self.column,
@@ -413,6 +414,22 @@ impl RunArgs {
             apply: None,
         }
     }
+}
+
+/// `--delimiter` and `--encoding` as the input takes them. A profile's are
+/// meant for its CSV files and left out for a workbook, which has neither;
+/// typed ones stay, and the input refuses them with a workbook.
+fn text_options_for<D, E>(
+    input: &std::path::Path,
+    from_profile: &[String],
+    (delimiter, encoding): (Option<D>, Option<E>),
+) -> (Option<D>, Option<E>) {
+    let workbook = crate::input::is_spreadsheet(input);
+    let profiles = |id: &str| workbook && from_profile.iter().any(|p| p == id);
+    (
+        delimiter.filter(|_| !profiles("delimiter")),
+        encoding.filter(|_| !profiles("encoding")),
+    )
 }
 
 /// Every credential setting: its kind, its argument id, its flag and its

@@ -75,7 +75,10 @@ impl Source {
     /// Looks at the file and decides how to read it.
     pub fn open(path: &Path, reading: &Reading) -> Result<Source, InputError> {
         let form = match (sheet::is_spreadsheet(path), &reading.sheet) {
-            (true, wanted) => Form::Sheet(Arc::new(sheet::load(path, wanted.as_deref())?)),
+            (true, wanted) => {
+                refuse_text_options(path, reading)?;
+                Form::Sheet(Arc::new(sheet::load(path, wanted.as_deref())?))
+            }
             (false, None) => text_form(path, reading)?,
             (false, Some(_)) => {
                 return Err(InputError::Workbook {
@@ -174,6 +177,30 @@ impl Source {
         }
         notes
     }
+}
+
+/// Refuses `--delimiter` and `--encoding` with a workbook: its cells are
+/// read as the spreadsheet stored them, so an admin who typed either meant
+/// a CSV file and would otherwise see it silently ignored.
+fn refuse_text_options(path: &Path, reading: &Reading) -> Result<(), InputError> {
+    let given: Vec<&str> = [
+        ("--delimiter", reading.delimiter.is_some()),
+        ("--encoding", reading.encoding.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    let (options, apply) = match given[..] {
+        [] => return Ok(()),
+        [one] => (one.to_owned(), "applies"),
+        _ => (given.join(" and "), "apply"),
+    };
+    Err(InputError::Workbook {
+        path: path.to_owned(),
+        what: format!(
+            "{options} {apply} to CSV input, and this file is a workbook (its cells are read as the spreadsheet stored them): leave {options} out, or export the sheet as CSV and pass that file"
+        ),
+    })
 }
 
 fn text_form(path: &Path, reading: &Reading) -> Result<Form, InputError> {

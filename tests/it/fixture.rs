@@ -431,3 +431,18 @@ pub fn run_printed_resume(tenant: &Tenant, stderr_text: &str) -> std::process::O
 pub fn without_retry_record(line: &str) -> String {
     line.rsplitn(4, ',').last().unwrap_or_default().to_owned()
 }
+
+/// A config file holding `text`, in a private directory of `dir`.
+pub fn config_file(dir: &Path, text: &str) -> PathBuf {
+    let home = dir.join("config");
+    std::fs::create_dir_all(&home).unwrap();
+    set_mode(&home, 0o700);
+    let path = write(&home, "config.toml", text);
+    set_mode(&path, 0o600);
+    path
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}

@@ -4,24 +4,7 @@
 //! was set but not used. Also what the config file and printed settings may
 //! hold: value types, file modes, passwords in proxy URLs, terminal escapes.
 
-use std::path::{Path, PathBuf};
-
 use crate::fixture::*;
-
-/// A config file holding `text`, in a private directory of `dir`.
-fn config_file(dir: &Path, text: &str) -> PathBuf {
-    let home = dir.join("config");
-    std::fs::create_dir_all(&home).unwrap();
-    set_mode(&home, 0o700);
-    let path = write(&home, "config.toml", text);
-    set_mode(&path, 0o600);
-    path
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
 
 const OAUTH_FLAGS: &[&str] = &[
     "--client-id",

@@ -412,3 +412,54 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn delimiter_or_encoding_with_a_workbook_is_refused_before_anything_is_sent() {
+    let scene = Scene::sample();
+    let input = scene.dir.path().join("leavers.xlsx");
+    leavers_workbook(&input);
+    let refusal = |options: &str, verb: &str| {
+        format!(
+            "{}: {options} {verb} to CSV input, and this file is a workbook (its cells are read as the spreadsheet stored them): leave {options} out, or export the sheet as CSV and pass that file",
+            input.display()
+        )
+    };
+    let runs: [(&[&str], String); 4] = [
+        (
+            &["--delimiter", ";", "--yes"],
+            refusal("--delimiter", "applies"),
+        ),
+        (
+            &["--delimiter", ";", "--dry-run"],
+            refusal("--delimiter", "applies"),
+        ),
+        (
+            &["--encoding", "windows-1252", "--dry-run=lookup"],
+            refusal("--encoding", "applies"),
+        ),
+        (
+            &["--encoding", "utf-8", "--delimiter", ",", "--yes"],
+            refusal("--delimiter and --encoding", "apply"),
+        ),
+    ];
+    for (flags, expected) in runs {
+        let out = run_op(&scene.tenant, "sid-clear-pin", &input, flags);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{flags:?}: {err}");
+        assert!(err.contains(&expected), "{flags:?}: {err}");
+    }
+    assert_eq!(scene.tenant.stats().requests, 0, "nothing sent");
+    assert!(!results_path(&input).exists() && !dry_run_path(&input).exists());
+
+    // A profile's delimiter is for its CSV files: a workbook leaves it be.
+    let config = config_file(scene.dir.path(), "[profiles.eu]\ndelimiter = \";\"\n");
+    let profile = ["--profile", "eu", "--config", config.to_str().unwrap()];
+    let out = run_op(
+        &scene.tenant,
+        "sid-clear-pin",
+        &input,
+        &[&profile[..], &["--sheet", "Later"]].concat(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(row_at(&results(&results_path(&input)), 2)["outcome"], "ok");
+}
