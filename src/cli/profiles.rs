@@ -19,7 +19,7 @@ mod arguments;
 mod checks;
 mod error;
 
-use checks::{expected_kind, refuse_writable_by_others};
+use checks::{checked_flag_value, refuse_kept_out, refuse_writable_by_others, Place};
 pub use error::ProfileError;
 
 /// Keys that are the profile's own, not a flag: standing policy, which a
@@ -41,11 +41,14 @@ const RUN_ONLY_KEYS: &[&str] = &[
     "yes", "force", "resume", "output", "profile", "config", "input", "ticket",
 ];
 
+/// One profile's keys as the file writes them, each with where it sits.
+type Table = BTreeMap<Spanned<String>, Value>;
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
-    profiles: BTreeMap<String, BTreeMap<Spanned<String>, Value>>,
+    profiles: BTreeMap<String, Table>,
 }
 
 /// The profiles of one config file.
@@ -53,7 +56,7 @@ struct File {
 pub struct Profiles {
     pub path: PathBuf,
     text: String,
-    profiles: BTreeMap<String, BTreeMap<Spanned<String>, Value>>,
+    profiles: BTreeMap<String, Table>,
 }
 
 /// One profile's settings, checked against the run's flags.
@@ -116,19 +119,10 @@ impl Profiles {
         }))
     }
 
-    /// One profile, its keys checked against `command`'s flags.
+    /// One profile, its keys checked against `command`'s flags, in the
+    /// order the file writes them.
     pub fn profile(&self, name: &str, command: &clap::Command) -> Result<Profile, ProfileError> {
-        let Some(table) = self.profiles.get(name) else {
-            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
-            return Err(ProfileError::Missing {
-                name: name.to_owned(),
-                path: self.path.clone(),
-                known: match known.is_empty() {
-                    true => String::new(),
-                    false => format!("; it has {}", known.join(", ")),
-                },
-            });
-        };
+        let table = self.table(name)?;
         let mut profile = Profile {
             name: name.to_owned(),
             path: self.path.clone(),
@@ -137,103 +131,32 @@ impl Profiles {
         let mut keys: Vec<_> = table.iter().collect();
         keys.sort_by_key(|(key, _)| key.span().start);
         for (key, value) in keys {
-            let line = self.line_of(key.span().start);
-            let at = |key: &str| (self.path.clone(), line, name.to_owned(), key.to_owned());
-            let key = key.get_ref().as_str();
-            if is_secret(key) {
-                let (path, line, profile, key) = at(key);
-                return Err(ProfileError::Secret {
-                    path,
-                    line,
-                    profile,
-                    key,
-                });
-            }
-            if RUN_ONLY_KEYS.contains(&key) {
-                let (path, line, profile, key) = at(key);
-                return Err(ProfileError::RunOnly {
-                    path,
-                    line,
-                    profile,
-                    key,
-                });
-            }
-            if value
-                .as_str()
-                .is_some_and(|text| crate::net::redact_url(text) != text)
-            {
-                let (path, line, profile, key) = at(key);
-                return Err(ProfileError::UrlCredentials {
-                    path,
-                    line,
-                    profile,
-                    key,
-                });
-            }
-            if let Some(policy) = Policy::of(key) {
-                let expected = |expected| {
-                    let (path, line, profile, key) = at(key);
-                    ProfileError::Expected {
-                        path,
-                        line,
-                        profile,
-                        key,
-                        value: value.to_string(),
-                        expected,
-                    }
-                };
-                profile.set(policy, value).map_err(expected)?;
-                continue;
-            }
-            let value = flag_value(value).ok_or_else(|| {
-                let (path, line, profile, key) = at(key);
-                ProfileError::BadValue {
-                    path,
-                    line,
-                    profile,
-                    key,
-                    value: value.to_string(),
-                }
-            })?;
-            let arg = command.get_arguments().find(|a| a.get_long() == Some(key));
-            if arg.is_none() && key != CONFIRM {
-                let (path, line, profile, key) = at(key);
-                return Err(ProfileError::UnknownKey {
-                    path,
-                    line,
-                    profile,
-                    key,
-                });
-            }
-            let expected = expected_kind(arg);
-            if !expected.accepts(&value) {
-                let (path, line, profile, key) = at(key);
-                return Err(ProfileError::WrongType {
-                    path,
-                    line,
-                    profile,
-                    key,
-                    value: crate::net::redact_url(&match &value {
-                        FlagValue::Text(text) => format!("{text:?}"),
-                        FlagValue::Switch(b) => b.to_string(),
-                    }),
-                    expected: expected.describe(),
-                });
-            }
-            if key == CONFIRM {
-                profile.confirm = value == FlagValue::Switch(true);
-                continue;
-            }
-            profile.flags.push((key.to_owned(), value, line));
+            let place = Place {
+                path: &self.path,
+                line: self.line_of(key.span().start),
+                profile: name,
+                key: key.get_ref(),
+            };
+            profile.take(&place, value, command)?;
         }
-        if profile.approvals > 0 && profile.allowed_signers.is_none() {
-            return Err(ProfileError::NoSigners {
-                path: self.path.clone(),
-                profile: profile.name,
-                approvals: profile.approvals,
-            });
-        }
+        profile.require_signers()?;
         Ok(profile)
+    }
+
+    /// The named profile's table, or an error naming the profiles the
+    /// file has.
+    fn table(&self, name: &str) -> Result<&Table, ProfileError> {
+        self.profiles.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            ProfileError::Missing {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                known: match known.is_empty() {
+                    true => String::new(),
+                    false => format!("; it has {}", known.join(", ")),
+                },
+            }
+        })
     }
 
     /// The profile names, one a line, for the completion scripts.
@@ -295,6 +218,42 @@ impl Policy {
 }
 
 impl Profile {
+    /// Takes one key of the file: refused when it never belongs in a
+    /// profile, else the profile's own policy, `confirm`, or a flag for
+    /// the run's command line.
+    fn take(
+        &mut self,
+        place: &Place,
+        value: &Value,
+        command: &clap::Command,
+    ) -> Result<(), ProfileError> {
+        refuse_kept_out(place, value)?;
+        if let Some(policy) = Policy::of(place.key) {
+            return self
+                .set(policy, value)
+                .map_err(|expected| place.expected(value, expected));
+        }
+        let value = checked_flag_value(place, value, command)?;
+        match place.key {
+            CONFIRM => self.confirm = value == FlagValue::Switch(true),
+            key => self.flags.push((key.to_owned(), value, place.line)),
+        }
+        Ok(())
+    }
+
+    /// Approvals count only against a list of who may sign, so a profile
+    /// that asks for them names one.
+    fn require_signers(&self) -> Result<(), ProfileError> {
+        if self.approvals > 0 && self.allowed_signers.is_none() {
+            return Err(ProfileError::NoSigners {
+                path: self.path.clone(),
+                profile: self.name.clone(),
+                approvals: self.approvals,
+            });
+        }
+        Ok(())
+    }
+
     /// Sets a policy key, or says what its value should have been.
     fn set(&mut self, policy: Policy, value: &Value) -> Result<(), &'static str> {
         match (policy, value) {
@@ -472,6 +431,52 @@ mod tests {
                 .contains("config.toml:4: profile test: unknown key base_uri"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn flags_keep_the_files_order_and_each_refusal_names_where() {
+        let (_dir, profiles) = load(
+            "[profiles.prod]\nrate = 5\nconfirm = true\nverify = true\nbase-url = \"https://a.example\"\n[profiles.test]\nrate = 1\n",
+        );
+        let profiles = profiles.unwrap().unwrap();
+        let profile = profiles.profile("prod", &command()).unwrap();
+        assert!(profile.confirm);
+        let flags: Vec<(&str, usize)> = profile
+            .flags
+            .iter()
+            .map(|(key, _, line)| (key.as_str(), *line))
+            .collect();
+        assert_eq!(flags, [("rate", 2), ("verify", 4), ("base-url", 5)]);
+        assert_eq!(profile.flags[0].1, FlagValue::Text("5".into()));
+        let missing = profiles.profile("stage", &command()).unwrap_err();
+        assert!(
+            missing.to_string().contains("no profile stage in ")
+                && missing.to_string().ends_with("; it has prod, test"),
+            "{missing}"
+        );
+
+        for (text, expected) in [
+            (
+                "rate = [1, 2]",
+                "config.toml:3: profile prod: rate = [1, 2]: expected a string, number or true/false",
+            ),
+            (
+                "rate = true",
+                "config.toml:3: profile prod: rate = true: expected a string or a number",
+            ),
+            (
+                "quiet = \"yes\"",
+                "config.toml:3: profile prod: quiet = \"yes\": expected true or false",
+            ),
+        ] {
+            let (_dir, profiles) = load(&format!("[profiles.prod]\nconfirm = false\n{text}\n"));
+            let err = profiles
+                .unwrap()
+                .unwrap()
+                .profile("prod", &command())
+                .unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
+        }
     }
 
     #[test]
