@@ -446,3 +446,39 @@ pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// Plans `op` over `input` against `tenant` (`--plan <input stem>.plan`);
+/// returns the plan's path and the planning run's output.
+pub fn make_plan(tenant: &Tenant, op: &str, input: &Path) -> (PathBuf, std::process::Output) {
+    let plan = input.with_extension("plan");
+    let out = run_op(
+        tenant,
+        op,
+        input,
+        &["--plan", plan.to_str().expect("utf-8 path")],
+    );
+    (plan, out)
+}
+
+/// `op`'s sample copied into `dir` and planned against `tenant`, the
+/// planning run checked to succeed; returns the plan and that run's output.
+pub fn planned_sample(tenant: &Tenant, dir: &Path, op: &str) -> (PathBuf, std::process::Output) {
+    let input = copy_sample(dir, &format!("{op}.csv"));
+    let (plan, out) = make_plan(tenant, op, &input);
+    assert_exit(&out, 0);
+    (plan, out)
+}
+
+/// `apply PLAN` with the tenant's token, its results in
+/// `<plan stem>.applied.csv`; the plan names the tenant unless `extra` does.
+pub fn apply(tenant: &Tenant, plan: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .arg("apply")
+        .arg(plan)
+        .args(["--rate", "0", "--yes", "--force", "-o"])
+        .arg(plan.with_extension("applied.csv"))
+        .env("SECURID_TOKEN", tenant.token())
+        .args(extra)
+        .output()
+        .expect("binary runs")
+}

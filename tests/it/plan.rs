@@ -7,32 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::fixture::*;
 
-/// Plans `op` over `input` against `tenant`; returns the plan's path.
-fn make_plan(tenant: &Tenant, op: &str, input: &Path) -> (PathBuf, std::process::Output) {
-    let plan = input.with_extension("plan");
-    let out = run_op(
-        tenant,
-        op,
-        input,
-        &["--plan", plan.to_str().expect("utf-8 path")],
-    );
-    (plan, out)
-}
-
-/// `apply PLAN` with the tenant's token and no --base-url: the plan's tenant.
-fn apply(tenant: &Tenant, plan: &Path, extra: &[&str]) -> std::process::Output {
-    let results = plan.with_extension("applied.csv");
-    bin()
-        .arg("apply")
-        .arg(plan)
-        .args(["--rate", "0", "--yes", "--force", "-o"])
-        .arg(&results)
-        .env("SECURID_TOKEN", tenant.token())
-        .args(extra)
-        .output()
-        .expect("binary runs")
-}
-
 fn changes(tenant: &Tenant, op: &str) -> u64 {
     tenant
         .stats()
@@ -53,12 +27,17 @@ fn first_row_only(dir: &Path) -> PathBuf {
     write(dir, "one.csv", &kept)
 }
 
+/// Disables the credential of the sample's first row, as someone else
+/// would, outside the plan.
+fn disable_first_row(tenant: &Tenant, dir: &Path) {
+    let out = run_op(tenant, "ds100-disable", &first_row_only(dir), &["--yes"]);
+    assert_exit(&out, 0);
+}
+
 #[test]
 fn a_plan_changes_nothing_and_shows_every_row() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
-    assert_exit(&out, 0);
+    let (plan, out) = planned_sample(&tenant, dir.path(), "ds100-disable");
     assert!(
         stderr(&out).contains("Plan: 3 to disable, 0 already disabled, 0 cannot be done."),
         "{}",
@@ -72,6 +51,7 @@ fn a_plan_changes_nothing_and_shows_every_row() {
     );
     assert!(stats.lookups.values().sum::<u64>() >= 3, "each state read");
     // A plan is a dry run: its results never take the real run's name.
+    let input = plan.with_extension("csv");
     assert!(dry_run_path(&input).exists());
     assert!(!results_path(&input).exists());
     let shown = bin().arg("show").arg(&plan).output().expect("runs");
@@ -103,17 +83,8 @@ fn tenant_of(tenant: &Tenant) -> String {
 fn apply_sends_each_change_once_and_never_a_no_op() {
     let Scene { tenant, dir } = Scene::sample();
     // One credential is disabled before the plan: the plan finds it done.
-    assert_exit(
-        &run_op(
-            &tenant,
-            "ds100-disable",
-            &first_row_only(dir.path()),
-            &["--yes"],
-        ),
-        0,
-    );
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
+    disable_first_row(&tenant, dir.path());
+    let (plan, out) = planned_sample(&tenant, dir.path(), "ds100-disable");
     assert!(
         stderr(&out).contains("Plan: 2 to disable, 1 already disabled"),
         "{}",
@@ -133,19 +104,9 @@ fn apply_sends_each_change_once_and_never_a_no_op() {
 #[test]
 fn a_target_that_moved_since_the_plan_is_skipped_as_stale() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
-    assert_exit(&out, 0);
+    let (plan, _) = planned_sample(&tenant, dir.path(), "ds100-disable");
     // Someone disables one credential between the plan and the apply.
-    assert_exit(
-        &run_op(
-            &tenant,
-            "ds100-disable",
-            &first_row_only(dir.path()),
-            &["--yes"],
-        ),
-        0,
-    );
+    disable_first_row(&tenant, dir.path());
     let out = apply(&tenant, &plan, &[]);
     assert_exit(&out, 0);
     let rows = results(&plan.with_extension("applied.csv"));
@@ -170,9 +131,7 @@ fn assert_refused(tenant: &Tenant, out: &std::process::Output, before: u64, reas
 #[test]
 fn an_edited_expired_or_foreign_plan_is_refused_with_nothing_sent() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
-    assert_exit(&out, 0);
+    let (plan, _) = planned_sample(&tenant, dir.path(), "ds100-disable");
     let before = tenant.stats().requests;
 
     let expired = apply(&tenant, &plan, &["--max-age", "0s"]);
@@ -295,9 +254,7 @@ fn approve(plan: &Path, key: &Path) -> std::process::Output {
 #[test]
 fn apply_needs_its_profiles_approvals_from_distinct_listed_principals() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
-    assert_exit(&out, 0);
+    let (plan, _) = planned_sample(&tenant, dir.path(), "ds100-disable");
     let (alice, bob, mallory) = (
         keygen(dir.path(), "alice"),
         keygen(dir.path(), "bob"),
@@ -428,9 +385,7 @@ fn a_plan_leaves_the_results_name_to_its_apply() {
 #[test]
 fn a_resumed_apply_skips_the_rows_an_earlier_apply_did() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "ds100-disable.csv");
-    let (plan, out) = make_plan(&tenant, "ds100-disable", &input);
-    assert_exit(&out, 0);
+    let (plan, _) = planned_sample(&tenant, dir.path(), "ds100-disable");
     let first = apply(&tenant, &plan, &["--limit", "1"]);
     assert_exit(&first, 2);
     assert_eq!(changes(&tenant, "ds100-disable"), 1);

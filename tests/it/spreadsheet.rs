@@ -59,6 +59,15 @@ fn leavers_workbook(path: &Path) {
     book.save(path).unwrap();
 }
 
+/// The sample tenant and `leavers.xlsx` ([`leavers_workbook`]) in its
+/// directory.
+fn leavers_scene() -> (Scene, PathBuf) {
+    let scene = Scene::sample();
+    let input = scene.dir.path().join("leavers.xlsx");
+    leavers_workbook(&input);
+    (scene, input)
+}
+
 fn cells(path: &Path) -> Vec<Vec<Data>> {
     let mut book = open_workbook_auto(path).expect("workbook opens");
     let first = book.sheet_names()[0].clone();
@@ -75,9 +84,7 @@ fn text(cell: &Data) -> String {
 
 #[test]
 fn a_workbook_is_read_cell_by_cell_and_its_results_can_be_a_workbook() {
-    let scene = Scene::sample();
-    let input = scene.dir.path().join("leavers.xlsx");
-    leavers_workbook(&input);
+    let (scene, input) = leavers_scene();
     let out = run_op(
         &scene.tenant,
         "sid-clear-pin",
@@ -155,9 +162,7 @@ fn a_workbook_is_read_cell_by_cell_and_its_results_can_be_a_workbook() {
 
 #[test]
 fn a_sheet_is_chosen_by_name_and_a_missing_one_lists_the_others() {
-    let scene = Scene::sample();
-    let input = scene.dir.path().join("leavers.xlsx");
-    leavers_workbook(&input);
+    let (scene, input) = leavers_scene();
     let out = run_op(
         &scene.tenant,
         "sid-clear-pin",
@@ -415,9 +420,7 @@ fn crc32(data: &[u8]) -> u32 {
 
 #[test]
 fn delimiter_or_encoding_with_a_workbook_is_refused_before_anything_is_sent() {
-    let scene = Scene::sample();
-    let input = scene.dir.path().join("leavers.xlsx");
-    leavers_workbook(&input);
+    let (scene, input) = leavers_scene();
     let refusal = |options: &str, verb: &str| {
         format!(
             "{}: {options} {verb} to CSV input, and this file is a workbook (its cells are read as the spreadsheet stored them): leave {options} out, or export the sheet as CSV and pass that file",

@@ -80,27 +80,47 @@ fn undo_lines(path: &Path) -> Vec<Row> {
     results(path)
 }
 
-#[test]
-fn ds100_disable_then_its_undo_leaves_every_credential_as_it_was() {
-    let Scene { tenant, dir } = Scene::sample();
-    // Ken's credential is disabled before the run, like Ivan's in the seed.
+/// Disables Ken's credential, as a run before the test's own would.
+fn disable_kens_credential(tenant: &Tenant, dir: &Path) {
     let ken = write(
-        dir.path(),
+        dir,
         "ken.csv",
         &format!("userId,deviceSerialNumber\n{KEN},140100085\n"),
     );
-    assert_exit(&run_op(&tenant, "ds100-disable", &ken, &["--yes"]), 0);
-    let before = ds100_states(&tenant);
-    assert_eq!(before["014010008431"], "Disabled");
-    assert_eq!(before["014010008531"], "Disabled");
+    assert_exit(&run_op(tenant, "ds100-disable", &ken, &["--yes"]), 0);
+}
 
-    let input = write(
-        dir.path(),
+/// Five leavers' DS100 credentials: Ivan's disabled in the seed, Ken's
+/// once [`disable_kens_credential`] ran, the others enabled.
+fn ds100_leavers(dir: &Path) -> PathBuf {
+    write(
+        dir,
         "leavers.csv",
         &format!(
             "userId,deviceSerialNumber\n{ALICE},140100080\n{DAN},140100081\n{IVAN},140100084\n{FRANK},040100090\n{KEN},140100085\n"
         ),
-    );
+    )
+}
+
+/// Runs `sid-disable` on its sample, checked to succeed; returns the undo
+/// file the summary names.
+fn sid_disable_sample(tenant: &Tenant, dir: &Path) -> PathBuf {
+    let input = copy_sample(dir, "sid-disable.csv");
+    let out = run_op(tenant, "sid-disable", &input, &["--yes"]);
+    assert_exit(&out, 0);
+    printed_undo(&out).1
+}
+
+#[test]
+fn ds100_disable_then_its_undo_leaves_every_credential_as_it_was() {
+    let Scene { tenant, dir } = Scene::sample();
+    // Ken's credential is disabled before the run, like Ivan's in the seed.
+    disable_kens_credential(&tenant, dir.path());
+    let before = ds100_states(&tenant);
+    assert_eq!(before["014010008431"], "Disabled");
+    assert_eq!(before["014010008531"], "Disabled");
+
+    let input = ds100_leavers(dir.path());
     let out = run_op(&tenant, "ds100-disable", &input, &["--yes"]);
     assert_exit(&out, 0);
     let (op, undo) = printed_undo(&out);
@@ -376,10 +396,7 @@ fn user_delete_now_cannot_be_undone_and_refuses_without_a_terminal_or_yes() {
 #[test]
 fn an_undo_file_is_refused_by_another_tenant_and_by_the_operation_it_undoes() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "sid-disable.csv");
-    let out = run_op(&tenant, "sid-disable", &input, &["--yes"]);
-    assert_exit(&out, 0);
-    let (_, undo) = printed_undo(&out);
+    let undo = sid_disable_sample(&tenant, dir.path());
     let sent = tenant.stats().requests;
 
     let again = run_op(&tenant, "sid-disable", &undo, &["--yes"]);
@@ -425,40 +442,16 @@ fn report_shows_a_user_pending_deletion() {
 #[test]
 fn an_applied_plan_writes_an_undo_file_of_exactly_its_changes() {
     let Scene { tenant, dir } = Scene::sample();
-    let ken = write(
-        dir.path(),
-        "ken.csv",
-        &format!("userId,deviceSerialNumber\n{KEN},140100085\n"),
-    );
-    assert_exit(&run_op(&tenant, "ds100-disable", &ken, &["--yes"]), 0);
+    disable_kens_credential(&tenant, dir.path());
     let before = ds100_states(&tenant);
     assert_eq!(before["014010008531"], "Disabled");
 
-    let input = write(
-        dir.path(),
-        "leavers.csv",
-        &format!(
-            "userId,deviceSerialNumber\n{ALICE},140100080\n{DAN},140100081\n{IVAN},140100084\n{FRANK},040100090\n{KEN},140100085\n"
-        ),
-    );
-    let plan = dir.path().join("leavers.plan");
-    let planned = run_op(
-        &tenant,
-        "ds100-disable",
-        &input,
-        &["--plan", plan.to_str().unwrap()],
-    );
+    let input = ds100_leavers(dir.path());
+    let (plan, planned) = make_plan(&tenant, "ds100-disable", &input);
     assert_exit(&planned, 0);
     assert_eq!(ds100_states(&tenant), before, "a plan changes nothing");
 
-    let applied = bin()
-        .arg("apply")
-        .arg(&plan)
-        .args(["--rate", "0", "--yes", "--base-url", &tenant.url(), "-o"])
-        .arg(dir.path().join("leavers.applied.csv"))
-        .env("SECURID_TOKEN", tenant.token())
-        .output()
-        .expect("binary runs");
+    let applied = apply(&tenant, &plan, &["--base-url", &tenant.url()]);
     assert_exit(&applied, 0);
     let (op, undo) = printed_undo(&applied);
     assert_eq!(op, "ds100-enable");
@@ -490,10 +483,7 @@ fn edited_sid_undo(
     name: &str,
     edit: impl Fn(usize, &str) -> String,
 ) -> PathBuf {
-    let input = copy_sample(dir, "sid-disable.csv");
-    let out = run_op(tenant, "sid-disable", &input, &["--yes"]);
-    assert_exit(&out, 0);
-    let (_, undo) = printed_undo(&out);
+    let undo = sid_disable_sample(tenant, dir);
     let text = std::fs::read_to_string(undo).expect("undo file");
     let mut lines = text.lines();
     let mut edited = format!("{}\n", lines.next().expect("header"));
@@ -541,27 +531,10 @@ fn an_undo_file_is_refused_at_its_first_line_of_another_tenant_or_operation() {
 #[test]
 fn an_undo_file_planned_then_applied_takes_back_the_run() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = copy_sample(dir.path(), "sid-disable.csv");
-    let out = run_op(&tenant, "sid-disable", &input, &["--yes"]);
-    assert_exit(&out, 0);
-    let (_, undo) = printed_undo(&out);
-    let plan = dir.path().join("undo.plan");
-    let planned = run_op(
-        &tenant,
-        "sid-enable",
-        &undo,
-        &["--plan", plan.to_str().unwrap()],
-    );
+    let undo = sid_disable_sample(&tenant, dir.path());
+    let (plan, planned) = make_plan(&tenant, "sid-enable", &undo);
     assert_exit(&planned, 0);
-    let applied = bin()
-        .arg("apply")
-        .arg(&plan)
-        .args(["--rate", "0", "--yes", "-o"])
-        .arg(dir.path().join("undo.applied.csv"))
-        .env("SECURID_TOKEN", tenant.token())
-        .output()
-        .expect("binary runs");
-    assert_exit(&applied, 0);
+    assert_exit(&apply(&tenant, &plan, &[]), 0);
     let stats = tenant.stats();
     assert_eq!(
         stats.applied["sid-enable"].len(),
