@@ -304,7 +304,7 @@ impl RateControl {
         let sending = self.clock.now(now);
         let probing = self.probing();
         self.tight |= self.epoch.is_some() && !probing;
-        let refused_at = self.rate;
+        let refused_at = self.rate_when_sent(now, sent_at);
         let ramp = self.slow_start;
         let (level, capacity) = self.next_level(sending, now, streak);
         let level = match (self.epoch, streak) {
@@ -405,6 +405,20 @@ impl RateControl {
                 (level, measured)
             }
         }
+    }
+
+    /// The rate the refused request was sent at. Slow start kept doubling
+    /// its rate for the round trip since, and the rate reached meanwhile
+    /// may lie above the tenant's quota where the refused one did not (a
+    /// bucket with a burst of one refuses the ramp right at its quota).
+    /// Growth waits while no worker is held back, so this never reads high.
+    fn rate_when_sent(&self, now: Instant, sent_at: Instant) -> Option<f64> {
+        let rate = self.rate?;
+        if !self.slow_start {
+            return Some(rate);
+        }
+        let round_trip = now.saturating_duration_since(sent_at).as_secs_f64();
+        Some(rate / 2f64.powf(round_trip / SLOW_START_DOUBLING.as_secs_f64()))
     }
 
     /// The rate after a first 429 with nothing measured to go by: 3% off

@@ -26,7 +26,9 @@ impl RateControl {
         if probing {
             self.bound = None;
         } else if ramp && !self.cheap() {
-            // The rate grew for a round trip after the refused request left.
+            // 3% under the rate refused, and 3% more: a burst of one refuses
+            // a request that reaches it a hair early, so slow start may be
+            // refused a little above the quota.
             self.bound = refused_at.map(|r| r * MARGIN * MARGIN);
         }
         self.bound = self.bound.filter(|b| level < b * UNDER_BOUND);

@@ -260,3 +260,24 @@ fn a_level_far_under_the_rate_slow_start_was_refused_at_is_probed_quickly() {
         "{settled}"
     );
 }
+
+#[test]
+fn the_quick_probe_aims_under_the_rate_the_refused_request_was_sent_at() {
+    let t0 = Instant::now();
+    let mut control = RateControl::new(Rate::Auto, t0);
+    let mut t = 0.0;
+    while t < 1.0 {
+        t += 1.0 / control.rate().unwrap();
+        control.accepted(t0 + secs(t), true);
+    }
+    // The refused request left a 100 ms round trip ago; the ramp has grown
+    // by a third since.
+    let reached = control.rate().unwrap();
+    let sent_at = reached / 2f64.powf(0.1 / SLOW_START_DOUBLING.as_secs_f64());
+    control.throttled(t0 + secs(t), t0 + secs(t - 0.1), secs(1.0));
+    let bound = control.bound.expect("a level far under the rate refused");
+    assert!(
+        (bound - sent_at * MARGIN * MARGIN).abs() < 0.01 * sent_at,
+        "{bound} {sent_at} {reached}"
+    );
+}
