@@ -37,6 +37,13 @@
 #   BENCH_KEEP=1      keep the work directory (inputs, results, summaries)
 #   BENCH_MODELS      quota models to run, space-separated names from the
 #                     matrix (default: all fourteen)
+#   BENCH_RATES       which of each model's runs: any of quota, 2x, auto
+#                     (default: all three)
+#   BENCH_RUNS        runs of each quota-matrix cell; the table gives the
+#                     median and the range (default 1)
+#   BENCH_QUOTA_LATENCY_MS
+#                     the mock's answer latency in the quota matrix, as a
+#                     tenant across the internet has (default 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -311,28 +318,42 @@ if [ -n "${BENCH_MODELS:-}" ]; then
     [ ${#chosen[@]} -gt 0 ] || { say "bench: BENCH_MODELS names no model of the matrix"; exit 64; }
     QUOTA_MODELS=("${chosen[@]}")
 fi
+QUOTA_RATES=${BENCH_RATES:-quota 2x auto}
+QUOTA_RUNS=${BENCH_RUNS:-1}
+QUOTA_LATENCY=()
+[ "${BENCH_QUOTA_LATENCY_MS:-0}" = 0 ] || QUOTA_LATENCY=(--latency-ms "$BENCH_QUOTA_LATENCY_MS")
+for label in $QUOTA_RATES; do
+    case $label in quota | 2x | auto) ;;
+    *) say "bench: BENCH_RATES takes quota, 2x and auto, not $label"; exit 64 ;;
+    esac
+done
 for model in "${QUOTA_MODELS[@]}"; do
     IFS='|' read -r name rows share flags <<<"$model"
     subset "$ROWS" "$rows" "$WORK/quota-$name.csv"
-    for rate in "$share" "$((2 * share))" auto; do
-        label=$rate
-        [ "$rate" = "$share" ] && label=quota
-        [ "$rate" = "$((2 * share))" ] && label=2x
-        say "bench: quota matrix, $name, --rate $rate ($rows rows)"
-        # shellcheck disable=SC2086 # the flags are words on purpose
-        case " $flags " in
-            *" --rate "*) start_mock $flags ;;
-            *) start_mock --rate "$QUOTA" $flags ;;
+    for label in $QUOTA_RATES; do
+        case $label in
+            quota) rate=$share ;;
+            2x) rate=$((2 * share)) ;;
+            auto) rate=auto ;;
         esac
-        run_against_mock "quota-$name-$label" "$WORK/quota-$name.csv" --rate "$rate" -j 16
-        curl -sf "$BASE/__mock/stats" >"$WORK/quota-$name-$label.stats.json"
-        stop_mock
+        for run in $(seq "$QUOTA_RUNS"); do
+            say "bench: quota matrix, $name, --rate $rate ($rows rows), run $run of $QUOTA_RUNS"
+            # shellcheck disable=SC2086 # the flags are words on purpose
+            case " $flags " in
+                *" --rate "*) start_mock $flags "${QUOTA_LATENCY[@]}" ;;
+                *) start_mock --rate "$QUOTA" $flags "${QUOTA_LATENCY[@]}" ;;
+            esac
+            run_against_mock "quota-$name-$label-$run" "$WORK/quota-$name.csv" --rate "$rate" -j 16
+            curl -sf "$BASE/__mock/stats" >"$WORK/quota-$name-$label-$run.stats.json"
+            stop_mock
+        done
     done
 done
 
-python3 - "$WORK" "$QUOTA" "${QUOTA_MODELS[@]}" <<'PY'
-import json, sys
-work, quota, models = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+python3 - "$WORK" "$QUOTA" "$QUOTA_RATES" "$QUOTA_RUNS" "${QUOTA_MODELS[@]}" <<'PY'
+import json, statistics, sys
+work, quota, labels, runs, models = (sys.argv[1], float(sys.argv[2]), sys.argv[3].split(),
+                                     int(sys.argv[4]), sys.argv[5:])
 
 def available_at(flags, t):
     """The client's quota t seconds after the tenant's first request."""
@@ -349,10 +370,10 @@ def available_at(flags, t):
                 rate = float(r)
     return rate * (1 - share)
 
-def figures(name, label, flags):
-    with open(f"{work}/quota-{name}-{label}.json") as f:
+def figures(name, label, run, flags):
+    with open(f"{work}/quota-{name}-{label}-{run}.json") as f:
         summary = json.load(f)
-    with open(f"{work}/quota-{name}-{label}.stats.json") as f:
+    with open(f"{work}/quota-{name}-{label}-{run}.stats.json") as f:
         stats = json.load(f)
     arrivals, refused = stats["arrivals_ms"], stats["throttled_ms"]
     first, last = arrivals[0], arrivals[-1]
@@ -380,10 +401,24 @@ HELD = {"bucket-b10-seconds", "bucket-b1-exact", "fixed-window-date",
 print("| quota model | --rate | achieved ÷ available | 429s ÷ requests | failed rows | s to within 10% | settled rate | target |")
 print("|---|---|---|---|---|---|---|---|")
 traces = []
+def cell(runs_of_cell):
+    """One run as it is; several as the median run (by share of the quota)
+    with the range of the share beside it."""
+    ordered = sorted(runs_of_cell, key=lambda f: f["of_quota"])
+    f = ordered[len(ordered) // 2]
+    spread = ""
+    if len(ordered) > 1:
+        spread = f", {ordered[0]['of_quota']:.3f}–{ordered[-1]['of_quota']:.3f} in {len(ordered)} runs"
+    return f, spread
+
+shown_rate = {"quota": lambda share: share, "2x": lambda share: str(2 * int(share)),
+              "auto": lambda share: "auto"}
 for model in models:
     name, rows, share, flags = model.split("|")
-    for label, shown in (("quota", share), ("2x", str(2 * int(share))), ("auto", "auto")):
-        f = figures(name, label, flags)
+    for label in labels:
+        shown = shown_rate[label](share)
+        runs_of_cell = [figures(name, label, run, flags) for run in range(1, runs + 1)]
+        f, spread = cell(runs_of_cell)
         if label == "auto":
             target = "≥ 0.90, 429s < 3%"
         elif name not in HELD:
@@ -394,10 +429,12 @@ for model in models:
             target = "≥ 0.90, 429s < 5%"
         settled = "–" if f["settled_s"] is None else str(f["settled_s"])
         rate = "–" if f["settled_rate"] is None else f"{f['settled_rate']:.0f}/s"
-        print(f"| {name} | {shown} | {f['of_quota']:.3f} ({f['span']:.1f} s) "
+        print(f"| {name} | {shown} | {f['of_quota']:.3f} ({f['span']:.1f} s{spread}) "
               f"| {f['throttled'] / f['requests']:.4f} ({f['throttled']}/{f['requests']}) "
               f"| {f['failed']} | {settled} | {rate} | {target} |")
-        traces.append((f"{name} --rate {shown}", f["trace"]))
+        for run, g in enumerate(runs_of_cell, 1):
+            suffix = f" ({run})" if runs > 1 else ""
+            traces.append((f"{name} --rate {shown}{suffix}", g["trace"]))
 print()
 print("Requests the tenant accepted in each second of each run:")
 print()

@@ -355,6 +355,13 @@ impl RateControl {
             Some(epoch) if self.probing() => {
                 let measured = self.measure(sending, PROBE_WINDOW, MIN_SAMPLE);
                 let rate = rate.unwrap_or(epoch.level);
+                // The quick probe reached the rate it aimed at, the tenant
+                // took it a while, then refused: that rate lies just above
+                // what the tenant takes, as a level that draws a 429 does,
+                // and what the climb to it averaged says less.
+                if let Some(bound) = self.bound.filter(|&b| rate >= b) {
+                    return ((bound * self.recut()).max(epoch.level), measured);
+                }
                 let found = if self.cheap() {
                     rate.min(measured.unwrap_or(rate)) * MARGIN
                 } else {
