@@ -37,7 +37,10 @@
 //!   the quota (it lands near half the quota) from a large one that carried
 //!   the ramp to twice the quota (it lands on it): a level far under the
 //!   rate slow start was refused at is probed quickly toward that rate
-//!   ([`UNDER_BOUND`]), which becomes the level once it held.
+//!   ([`UNDER_BOUND`]), which becomes the level once it held; refused
+//!   there, it is a level that drew a 429, and the level goes under it.
+//!   That rate is the one the refused request was sent at: the ramp grew
+//!   for its round trip.
 //!
 //! A fixed `--rate` is a ceiling, paced [`FIXED_HEADROOM`] under the rate
 //! given; an unlimited run has none and adopts a rate only when the first
