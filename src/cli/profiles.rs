@@ -327,16 +327,20 @@ mod tests {
             .clone()
     }
 
-    #[test]
-    fn a_token_in_a_profile_is_refused_naming_file_line_and_key() {
-        let (_dir, profiles) =
-            load("[profiles.prod]\nbase-url = \"https://a.example\"\ntoken = \"abc\"\n");
+    /// Why profile `prod` of a config file `text` is refused.
+    fn refusal(text: &str) -> String {
+        let (_dir, profiles) = load(text);
         let err = profiles
             .unwrap()
             .unwrap()
             .profile("prod", &command())
             .unwrap_err();
-        let text = err.to_string();
+        err.to_string()
+    }
+
+    #[test]
+    fn a_token_in_a_profile_is_refused_naming_file_line_and_key() {
+        let text = refusal("[profiles.prod]\nbase-url = \"https://a.example\"\ntoken = \"abc\"\n");
         assert!(
             text.contains("config.toml:3: profile prod: token"),
             "{text}"
@@ -347,16 +351,9 @@ mod tests {
     #[test]
     fn run_only_keys_are_refused_naming_file_line_and_key() {
         for key in RUN_ONLY_KEYS {
-            let (_dir, profiles) =
-                load(&format!("[profiles.prod]\nconfirm = true\n{key} = true\n"));
-            let err = profiles
-                .unwrap()
-                .unwrap()
-                .profile("prod", &command())
-                .unwrap_err();
+            let err = refusal(&format!("[profiles.prod]\nconfirm = true\n{key} = true\n"));
             assert!(
-                err.to_string()
-                    .contains(&format!("config.toml:3: profile prod: {key} belongs")),
+                err.contains(&format!("config.toml:3: profile prod: {key} belongs")),
                 "{err}"
             );
         }
@@ -391,26 +388,15 @@ mod tests {
                 "approvals = 1 needs allowed-signers = PATH",
             ),
         ] {
-            let (_dir, profiles) = load(&format!("[profiles.prod]\n{text}\n"));
-            let err = profiles
-                .unwrap()
-                .unwrap()
-                .profile("prod", &command())
-                .unwrap_err();
-            assert!(err.to_string().contains(expected), "{err}");
+            let err = refusal(&format!("[profiles.prod]\n{text}\n"));
+            assert!(err.contains(expected), "{err}");
         }
     }
 
     #[test]
     fn a_url_with_a_password_is_refused_without_showing_it() {
-        let (_dir, profiles) =
-            load("[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n");
-        let err = profiles
-            .unwrap()
-            .unwrap()
-            .profile("prod", &command())
-            .unwrap_err()
-            .to_string();
+        let err =
+            refusal("[profiles.prod]\nrate = 5\nproxy = \"http://admin:hunter2@proxy:3128\"\n");
         assert!(
             err.contains("config.toml:3: profile prod: proxy carries"),
             "{err}"
@@ -469,13 +455,8 @@ mod tests {
                 "config.toml:3: profile prod: quiet = \"yes\": expected true or false",
             ),
         ] {
-            let (_dir, profiles) = load(&format!("[profiles.prod]\nconfirm = false\n{text}\n"));
-            let err = profiles
-                .unwrap()
-                .unwrap()
-                .profile("prod", &command())
-                .unwrap_err();
-            assert!(err.to_string().contains(expected), "{err}");
+            let err = refusal(&format!("[profiles.prod]\nconfirm = false\n{text}\n"));
+            assert!(err.contains(expected), "{err}");
         }
     }
 
