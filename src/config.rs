@@ -179,6 +179,15 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The input as the admin typed it: `-` for standard input, which the
+    /// run reads from a private spool file that no message names.
+    pub fn input_as_typed(&self) -> &std::path::Path {
+        match self.input_is_stdin {
+            true => std::path::Path::new("-"),
+            false => &self.input,
+        }
+    }
+
     /// The run the flags describe, or why there is none. The flags' token
     /// is a [`Secret`], wiped when they are dropped, on every path.
     pub fn from_flags(

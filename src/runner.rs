@@ -249,10 +249,7 @@ async fn run_file(config: Config, watched: Watched) -> Result<RunReport, RunErro
 /// What the run records in every output: the operation, the tenant the
 /// connection decided, the input as typed and its digest from the scan.
 fn run_identity(config: &Config, scan: &Scan, connection: &Connection) -> RunIdentity {
-    let input = match config.input_is_stdin {
-        true => "-".to_owned(),
-        false => config.input.display().to_string(),
-    };
+    let input = config.input_as_typed().display().to_string();
     RunIdentity {
         operation: config.operation.name,
         tenant: connection.tenant_label.clone(),
@@ -486,10 +483,7 @@ async fn scan(config: &Config) -> Result<(Scan, Done), InputError> {
         config.reading.clone(),
     );
     let (resume, quiet) = (config.resume.clone(), config.quiet);
-    let shown = match config.input_is_stdin {
-        true => std::path::PathBuf::from("-"),
-        false => path.clone(),
-    };
+    let shown = config.input_as_typed().to_owned();
     if let Some(applying) = &config.apply {
         return planning::scan_plan(config, applying);
     }

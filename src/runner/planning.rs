@@ -92,10 +92,7 @@ pub(super) fn create_plan(
         return Ok(None);
     };
     let sha256 = scan.sha256.clone();
-    let name = match config.input_is_stdin {
-        true => "-".to_owned(),
-        false => config.input.display().to_string(),
-    };
+    let name = config.input_as_typed().display().to_string();
     let header = Header {
         securid_bulk_plan: plan::FORMAT,
         tenant: connection.tenant_label.clone(),

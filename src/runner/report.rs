@@ -116,10 +116,7 @@ pub(super) fn report(
         ticket: config.ticket.clone(),
         started_at: started.wall,
         command_line: next::without_secrets(&config.argv),
-        input: match config.input_is_stdin {
-            true => std::path::Path::new("-"),
-            false => &config.input,
-        },
+        input: config.input_as_typed(),
         input_sha256: &scan.sha256,
         results: &config.output,
         dry_run: config.dry_run.is_on(),

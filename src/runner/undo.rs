@@ -81,7 +81,7 @@ pub(super) fn check_undo_input(
     // A dry run that named no tenant has none to compare.
     let tenant =
         Some(connection.tenant_label.as_str()).filter(|t| *t != crate::identity::NO_TENANT);
-    let input = config.input.display();
+    let input = config.input_as_typed().display();
     match stamps.mismatch(tenant) {
         None => Ok(()),
         Some(UndoMismatch::Operation { line, undoes }) => Err(RunError::Setup(format!(

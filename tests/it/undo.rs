@@ -525,6 +525,27 @@ fn an_undo_file_is_refused_at_its_first_line_of_another_tenant_or_operation() {
         mixed.display()
     );
     assert!(stderr(&offline).contains(&expected), "{}", stderr(&offline));
+    // Given on standard input, it is named `-`, as typed, never the spool.
+    let piped = bin()
+        .current_dir(dir.path())
+        .args([
+            "sid-enable",
+            "-",
+            "--yes",
+            "--rate",
+            "0",
+            "--base-url",
+            &url,
+        ])
+        .env("SECURID_TOKEN", tenant.token())
+        .write_stdin(std::fs::read(&mixed).expect("undo file"))
+        .output()
+        .expect("binary runs");
+    assert_exit(&piped, 1);
+    let expected = format!(
+        "- line 3: this undo file was written against {elsewhere}, not {url}; run it against its own tenant; nothing was sent"
+    );
+    assert!(stderr(&piped).contains(&expected), "{}", stderr(&piped));
     assert_eq!(tenant.stats().requests, sent, "nothing sent");
 }
 
