@@ -94,6 +94,8 @@ struct Run {
     /// When the first 429 reached the client, and how many requests had
     /// been accepted by then.
     first_refusal: Option<(Duration, usize)>,
+    /// The rate the summary reports as the `--rate` to pass next time.
+    settled: Option<f64>,
 }
 
 impl Run {
@@ -162,6 +164,7 @@ async fn simulate_at(
     let quota = quota.lock().unwrap();
     Run {
         rates,
+        settled: pacer.settled_rate(),
         ..summarize(&ledger, &quota)
     }
 }
@@ -254,6 +257,7 @@ fn summarize(ledger: &Ledger, quota: &Quota) -> Run {
         trace,
         rates: Vec::new(),
         first_refusal: ledger.first_refusal,
+        settled: None,
     }
 }
 
