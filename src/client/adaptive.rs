@@ -339,6 +339,8 @@ impl RateControl {
     /// - A probe above a level that held found the capacity between the two:
     ///   the level stays, unless the tenant accepted more meanwhile (by both
     ///   measures); when 429s are cheap, just under what the probe reached.
+    ///   A quick probe refused at the very rate it aimed at goes under that
+    ///   rate as a level that drew a 429 does.
     /// - A cheap 429 at the level (a quota that shrank, or a timer's
     ///   jitter) takes 3% off it: the next one costs as little.
     /// - A costly 429 at the level goes under what the tenant accepted by
