@@ -8,12 +8,7 @@ use crate::fixture::*;
 #[test]
 fn reports_request_count_includes_its_lookups_as_the_log_does() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = write(
-        dir.path(),
-        "people.csv",
-        "email\ndan.okafor@acme.example\nheidi.schmidt@acme.example\n\
-         mallory.brown@acme.example\nnobody@acme.example\n",
-    );
+    let input = people_by_email(dir.path());
     let log = dir.path().join("audit.jsonl");
     let summary = dir.path().join("summary.json");
     let out = run_op(

@@ -12,23 +12,10 @@ fn worker_panic_becomes_a_failed_row_and_loses_no_other_row() {
     let dir = temp_dir();
     let (tenant, input) = generated(&[], "60", dir.path());
     let rows = input_rows(&input);
-    let out = {
-        let mut cmd = bin();
-        cmd.arg("ds100-clear-pin")
-            .arg(&input)
-            .args([
-                "--base-url",
-                &tenant.url(),
-                "--rate",
-                "0",
-                "--force",
-                "--yes",
-            ])
-            .args(["-j", "4"])
-            .env("SECURID_TOKEN", tenant.token())
-            .env("SECURID_BULK_PANIC_AT_LINE", "10");
-        cmd.output().unwrap()
-    };
+    let out = op_command(&tenant, "ds100-clear-pin", &input, &["--yes", "-j", "4"])
+        .env("SECURID_BULK_PANIC_AT_LINE", "10")
+        .output()
+        .unwrap();
     assert_ne!(code(&out), 0, "{}", stderr(&out));
     let results = results(&results_path(&input));
     let mut lines: HashMap<String, usize> = HashMap::new();

@@ -154,13 +154,31 @@ pub fn bin() -> assert_cmd::Command {
 
 /// The binary aimed at `tenant` with its static token, running `op` on `input`.
 pub fn run_op(tenant: &Tenant, op: &str, input: &Path, extra: &[&str]) -> std::process::Output {
+    op_command(tenant, op, input, extra)
+        .output()
+        .expect("binary runs")
+}
+
+/// The command [`run_op`] runs, for a test that adds to it (standard
+/// input, an environment variable) before running it.
+pub fn op_command(tenant: &Tenant, op: &str, input: &Path, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = bin();
     cmd.arg(op)
         .arg(input)
         .args(["--base-url", &tenant.url(), "--rate", "0", "--force"])
         .env("SECURID_TOKEN", tenant.token())
         .args(extra);
-    cmd.output().expect("binary runs")
+    cmd
+}
+
+/// Three users of the sample tenant and one it does not know, by email.
+pub fn people_by_email(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "people.csv",
+        "email\ndan.okafor@acme.example\nheidi.schmidt@acme.example\n\
+         mallory.brown@acme.example\nnobody@acme.example\n",
+    )
 }
 
 /// Writes `text` to `name` in `dir` and returns the path.

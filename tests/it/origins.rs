@@ -4,6 +4,8 @@
 //! was set but not used. Also what the config file and printed settings may
 //! hold: value types, file modes, passwords in proxy URLs, terminal escapes.
 
+use std::path::Path;
+
 use crate::fixture::*;
 
 const OAUTH_FLAGS: &[&str] = &[
@@ -163,18 +165,23 @@ fn mock_wins_over_a_leftover_tenant_and_token_and_says_so() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 }
 
+/// A dry run of `input` with profile `p` of the config file `config`.
+fn dry_run_with_profile_p(input: &Path, config: &Path) -> std::process::Output {
+    bin()
+        .arg("ds100-clear-pin")
+        .arg(input)
+        .args(["--dry-run", "--profile", "p", "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_toml_error_in_the_config_file_keeps_its_line_and_caret() {
     let dir = temp_dir();
     let input = copy_sample(dir.path(), "ds100-clear-pin.csv");
     let config = config_file(dir.path(), "[profiles.p]\nrate = 5\nconfirm = tru\n");
-    let out = bin()
-        .arg("ds100-clear-pin")
-        .arg(&input)
-        .args(["--dry-run", "--profile", "p", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = dry_run_with_profile_p(&input, &config);
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
     assert!(err.contains("line 3, column 11"), "{err}");
@@ -237,13 +244,7 @@ fn a_proxy_password_without_a_scheme_is_never_printed_or_written() {
         scene.dir.path(),
         "[profiles.p]\nproxy = \"u:hunter2@proxy.corp:3128\"\n",
     );
-    let out = bin()
-        .arg("ds100-clear-pin")
-        .arg(&input)
-        .args(["--dry-run", "--profile", "p", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = dry_run_with_profile_p(&input, &config);
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
     assert!(

@@ -17,12 +17,7 @@ const REPORT_COLUMNS: [&str; 5] = [
 #[test]
 fn report_lists_each_authenticator_and_accounts_for_every_user() {
     let Scene { tenant, dir } = Scene::sample();
-    let input = write(
-        dir.path(),
-        "people.csv",
-        "email\ndan.okafor@acme.example\nheidi.schmidt@acme.example\n\
-         mallory.brown@acme.example\nnobody@acme.example\n",
-    );
+    let input = people_by_email(dir.path());
     let out = run_op(&tenant, "report", &input, &[]);
     assert_exit(&out, 2);
     let rows = results(&results_path(&input));

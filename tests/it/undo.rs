@@ -505,12 +505,14 @@ fn an_undo_file_is_refused_at_its_first_line_of_another_tenant_or_operation() {
         _ => text.to_owned(),
     });
     let sent = tenant.stats().requests;
+    let of_another_tenant = |input: &str| {
+        format!(
+            "{input} line 3: this undo file was written against {elsewhere}, not {url}; run it against its own tenant; nothing was sent"
+        )
+    };
     let out = run_op(&tenant, "sid-enable", &mixed, &["--yes"]);
     assert_exit(&out, 1);
-    let expected = format!(
-        "{} line 3: this undo file was written against {elsewhere}, not {url}; run it against its own tenant; nothing was sent",
-        mixed.display()
-    );
+    let expected = of_another_tenant(&mixed.display().to_string());
     assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
     // A dry run that names no tenant has none to compare: the operation
     // of line 4 is what it refuses.
@@ -526,25 +528,13 @@ fn an_undo_file_is_refused_at_its_first_line_of_another_tenant_or_operation() {
     );
     assert!(stderr(&offline).contains(&expected), "{}", stderr(&offline));
     // Given on standard input, it is named `-`, as typed, never the spool.
-    let piped = bin()
+    let piped = op_command(&tenant, "sid-enable", Path::new("-"), &["--yes"])
         .current_dir(dir.path())
-        .args([
-            "sid-enable",
-            "-",
-            "--yes",
-            "--rate",
-            "0",
-            "--base-url",
-            &url,
-        ])
-        .env("SECURID_TOKEN", tenant.token())
         .write_stdin(std::fs::read(&mixed).expect("undo file"))
         .output()
         .expect("binary runs");
     assert_exit(&piped, 1);
-    let expected = format!(
-        "- line 3: this undo file was written against {elsewhere}, not {url}; run it against its own tenant; nothing was sent"
-    );
+    let expected = of_another_tenant("-");
     assert!(stderr(&piped).contains(&expected), "{}", stderr(&piped));
     assert_eq!(tenant.stats().requests, sent, "nothing sent");
 }
