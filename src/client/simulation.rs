@@ -386,21 +386,108 @@ fn bucket(burst: u32) -> QuotaSpec {
     }
 }
 
+/// Every shape of the matrix, as the benchmark names it.
+fn shapes() -> Vec<(&'static str, QuotaSpec, Form)> {
+    let schedule = |text| parse_schedule(text).expect("a valid schedule");
+    vec![
+        ("bucket-b10-seconds", bucket(10), Form::WholeSeconds),
+        ("bucket-b1-exact", bucket(1), Form::Exact),
+        (
+            "fixed-window-date",
+            spec(QuotaModel::FixedWindow),
+            Form::HttpDate,
+        ),
+        (
+            "sliding-window-exact",
+            spec(QuotaModel::SlidingWindow),
+            Form::Exact,
+        ),
+        (
+            "background-30-absent",
+            QuotaSpec {
+                background_share: 0.3,
+                ..bucket(10)
+            },
+            Form::Absent,
+        ),
+        (
+            "schedule-halved-exact",
+            QuotaSpec {
+                schedule: schedule("10s:50,20s:100"),
+                ..bucket(10)
+            },
+            Form::Exact,
+        ),
+        ("bucket-b1-seconds", bucket(1), Form::WholeSeconds),
+        (
+            "sliding-window-seconds",
+            spec(QuotaModel::SlidingWindow),
+            Form::WholeSeconds,
+        ),
+        (
+            "bucket-20-b2-seconds",
+            QuotaSpec {
+                rate: 20.0,
+                ..bucket(2)
+            },
+            Form::WholeSeconds,
+        ),
+        ("bucket-b10-absent", bucket(10), Form::Absent),
+        (
+            "background-50-date",
+            QuotaSpec {
+                background_share: 0.5,
+                ..bucket(10)
+            },
+            Form::HttpDate,
+        ),
+        (
+            "schedule-halving-exact",
+            QuotaSpec {
+                schedule: schedule("8s:50"),
+                ..bucket(10)
+            },
+            Form::Exact,
+        ),
+        (
+            "schedule-doubling-exact",
+            QuotaSpec {
+                rate: 50.0,
+                schedule: schedule("8s:100"),
+                ..bucket(10)
+            },
+            Form::Exact,
+        ),
+        (
+            "fixed-window-offset-date",
+            QuotaSpec {
+                window_offset: Duration::from_millis(500),
+                ..spec(QuotaModel::FixedWindow)
+            },
+            Form::HttpDate,
+        ),
+    ]
+}
+
+/// The shape of the matrix the benchmark calls `name`.
+fn shape(name: &str) -> (QuotaSpec, Form) {
+    shapes()
+        .into_iter()
+        .find(|(named, _, _)| *named == name)
+        .map(|(_, spec, form)| (spec, form))
+        .expect("a shape of the matrix")
+}
+
 #[tokio::test(start_paused = true)]
 async fn token_bucket_burst_10_whole_second_retry_after() {
-    matrix(
-        bucket(10),
-        Form::WholeSeconds,
-        Some(AT_QUOTA),
-        Some(ABOVE),
-        auto_at_least(0.85),
-    )
-    .await;
+    let (spec, form) = shape("bucket-b10-seconds");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), auto_at_least(0.85)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn token_bucket_burst_1_exact_retry_after() {
-    matrix(bucket(1), Form::Exact, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("bucket-b1-exact");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -409,92 +496,61 @@ async fn fixed_window_http_date_retry_after() {
         of_quota: 0.90,
         ..AT_QUOTA
     };
-    let spec = spec(QuotaModel::FixedWindow);
-    matrix(spec, Form::HttpDate, Some(at_quota), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("fixed-window-date");
+    matrix(spec, form, Some(at_quota), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn sliding_window_exact_retry_after() {
-    let spec = spec(QuotaModel::SlidingWindow);
-    matrix(spec, Form::Exact, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("sliding-window-exact");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn background_load_taking_30_percent_without_retry_after() {
-    let spec = QuotaSpec {
-        background_share: 0.3,
-        ..bucket(10)
-    };
-    matrix(spec, Form::Absent, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("background-30-absent");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn quota_halved_after_10_s_and_restored_after_20_s_exact_retry_after() {
-    let spec = QuotaSpec {
-        schedule: parse_schedule("10s:50,20s:100").unwrap(),
-        ..bucket(10)
-    };
+    let (spec, form) = shape("schedule-halved-exact");
     let at_quota = Target {
         most_429s: Some(100),
         most_429_share: 0.05,
         ..AT_QUOTA
     };
-    matrix(spec, Form::Exact, Some(at_quota), Some(ABOVE), AUTO).await;
+    matrix(spec, form, Some(at_quota), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn token_bucket_burst_1_whole_second_retry_after() {
-    matrix(
-        bucket(1),
-        Form::WholeSeconds,
-        Some(AT_QUOTA),
-        Some(ABOVE),
-        auto_at_least(0.87),
-    )
-    .await;
+    let (spec, form) = shape("bucket-b1-seconds");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), auto_at_least(0.87)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn sliding_window_whole_second_retry_after() {
-    let spec = spec(QuotaModel::SlidingWindow);
-    matrix(
-        spec,
-        Form::WholeSeconds,
-        Some(AT_QUOTA),
-        Some(ABOVE),
-        auto_at_least(0.83),
-    )
-    .await;
+    let (spec, form) = shape("sliding-window-seconds");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), auto_at_least(0.83)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn token_bucket_20_per_second_burst_2_whole_second_retry_after() {
-    let spec = QuotaSpec {
-        rate: 20.0,
-        ..bucket(2)
-    };
-    matrix(
-        spec,
-        Form::WholeSeconds,
-        Some(AT_QUOTA),
-        Some(ABOVE),
-        auto_at_least(0.78),
-    )
-    .await;
+    let (spec, form) = shape("bucket-20-b2-seconds");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), auto_at_least(0.78)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn token_bucket_without_retry_after() {
-    matrix(bucket(10), Form::Absent, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("bucket-b10-absent");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn background_load_taking_50_percent_http_date_retry_after() {
-    let spec = QuotaSpec {
-        background_share: 0.5,
-        ..bucket(10)
-    };
-    matrix(spec, Form::HttpDate, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
+    let (spec, form) = shape("background-50-date");
+    matrix(spec, form, Some(AT_QUOTA), Some(ABOVE), AUTO).await;
 }
 
 /// A fixed rate at the first quota meets 429s when it halves, and gets only
@@ -502,21 +558,14 @@ async fn background_load_taking_50_percent_http_date_retry_after() {
 /// a target.
 #[tokio::test(start_paused = true)]
 async fn quota_halving_after_8_s_exact_retry_after() {
-    let spec = QuotaSpec {
-        schedule: parse_schedule("8s:50").unwrap(),
-        ..bucket(10)
-    };
-    matrix(spec, Form::Exact, None, None, AUTO).await;
+    let (spec, form) = shape("schedule-halving-exact");
+    matrix(spec, form, None, None, AUTO).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn quota_doubling_after_8_s_exact_retry_after() {
-    let spec = QuotaSpec {
-        rate: 50.0,
-        schedule: parse_schedule("8s:100").unwrap(),
-        ..bucket(10)
-    };
-    matrix(spec, Form::Exact, None, None, AUTO).await;
+    let (spec, form) = shape("schedule-doubling-exact");
+    matrix(spec, form, None, None, AUTO).await;
 }
 
 /// Fixed windows that start some tenths of a second after the wall clock's
@@ -525,22 +574,16 @@ async fn quota_doubling_after_8_s_exact_retry_after() {
 #[tokio::test(start_paused = true)]
 async fn fixed_window_not_aligned_to_the_wall_clock_http_date_retry_after() {
     for phase_ms in [500, 200, 800] {
+        let (spec, form) = shape("fixed-window-offset-date");
         let spec = QuotaSpec {
             window_offset: Duration::from_millis(phase_ms),
-            ..spec(QuotaModel::FixedWindow)
+            ..spec
         };
         let at_quota = Target {
             of_quota: 0.90,
             ..AT_QUOTA
         };
-        matrix(
-            spec,
-            Form::HttpDate,
-            Some(at_quota),
-            None,
-            auto_at_least(0.70),
-        )
-        .await;
+        matrix(spec, form, Some(at_quota), None, auto_at_least(0.70)).await;
     }
 }
 

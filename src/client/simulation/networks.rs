@@ -4,84 +4,9 @@
 
 use std::time::Duration;
 
-use super::{bucket, parse_schedule, rows_for, simulate, simulate_at, spec, Form, FAR, JITTERY};
+use super::{bucket, rows_for, shapes, simulate, simulate_at, Form, FAR, JITTERY};
 use crate::client::adaptive::Rate;
-use crate::mock::quota::{QuotaModel, QuotaSpec};
-
-/// Every shape of the matrix, as the benchmark names it.
-fn shapes() -> Vec<(&'static str, QuotaSpec, Form)> {
-    let window = |model| QuotaSpec { ..spec(model) };
-    let with = |spec: QuotaSpec, f: &dyn Fn(&mut QuotaSpec)| {
-        let mut spec = spec;
-        f(&mut spec);
-        spec
-    };
-    vec![
-        ("bucket-b10-seconds", bucket(10), Form::WholeSeconds),
-        ("bucket-b1-exact", bucket(1), Form::Exact),
-        (
-            "fixed-window-date",
-            window(QuotaModel::FixedWindow),
-            Form::HttpDate,
-        ),
-        (
-            "sliding-window-exact",
-            window(QuotaModel::SlidingWindow),
-            Form::Exact,
-        ),
-        (
-            "background-30-absent",
-            with(bucket(10), &|s| s.background_share = 0.3),
-            Form::Absent,
-        ),
-        (
-            "schedule-halved-exact",
-            with(bucket(10), &|s| {
-                s.schedule = parse_schedule("10s:50,20s:100").unwrap()
-            }),
-            Form::Exact,
-        ),
-        ("bucket-b1-seconds", bucket(1), Form::WholeSeconds),
-        (
-            "sliding-window-seconds",
-            window(QuotaModel::SlidingWindow),
-            Form::WholeSeconds,
-        ),
-        (
-            "bucket-20-b2-seconds",
-            with(bucket(2), &|s| s.rate = 20.0),
-            Form::WholeSeconds,
-        ),
-        ("bucket-b10-absent", bucket(10), Form::Absent),
-        (
-            "background-50-date",
-            with(bucket(10), &|s| s.background_share = 0.5),
-            Form::HttpDate,
-        ),
-        (
-            "schedule-halving-exact",
-            with(bucket(10), &|s| {
-                s.schedule = parse_schedule("8s:50").unwrap()
-            }),
-            Form::Exact,
-        ),
-        (
-            "schedule-doubling-exact",
-            with(bucket(10), &|s| {
-                s.rate = 50.0;
-                s.schedule = parse_schedule("8s:100").unwrap();
-            }),
-            Form::Exact,
-        ),
-        (
-            "fixed-window-offset-date",
-            with(window(QuotaModel::FixedWindow), &|s| {
-                s.window_offset = Duration::from_millis(500)
-            }),
-            Form::HttpDate,
-        ),
-    ]
-}
+use crate::mock::quota::QuotaSpec;
 
 /// `--rate auto` on every shape over two other networks, reported and held
 /// to a floor that catches a controller thrown off by them:
