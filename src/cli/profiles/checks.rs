@@ -27,7 +27,7 @@ impl Place<'_> {
     pub(super) fn expected(&self, value: &Value, expected: &'static str) -> ProfileError {
         let (path, line, profile, key) = self.parts();
         let value = value.to_string();
-        ProfileError::Expected {
+        ProfileError::WrongType {
             path,
             line,
             profile,

@@ -64,15 +64,6 @@ pub enum ProfileError {
         key: String,
         value: String,
     },
-    #[error("{path}:{line}: profile {profile}: {key} = {value}: expected {expected}")]
-    Expected {
-        path: PathBuf,
-        line: usize,
-        profile: String,
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
     #[error("{path}: profile {profile}: approvals = {approvals} needs allowed-signers = PATH, the OpenSSH allowed_signers file listing who may approve")]
     NoSigners {
         path: PathBuf,
