@@ -4,8 +4,9 @@
 //! OAuth permission the call needs.
 
 use super::lookups::{
-    DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE, USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL,
-    USER_BY_SID_TOKEN, USER_BY_USERNAME, USER_DEVICES,
+    DEVICES_CODES, DEVICES_PATH, DEVICES_PERMISSION, DS100_LOOKUP, SID_LOOKUP, TOKEN_BY_DEVICE,
+    USERS_BY_USERNAME, USERS_LOOKUP, USER_BY_EMAIL, USER_BY_SID_TOKEN, USER_BY_USERNAME,
+    USER_DEVICES,
 };
 use super::verify::{Expect, Verify};
 use super::{Credential, Field, HttpMethod, Listing, Operation, Undo};
@@ -548,22 +549,16 @@ pub static REPORT: Operation = Operation {
     summary: "list the authenticators each user holds, one line each (read-only)",
     required: &[Field::UserId],
     method: HttpMethod::Get,
-    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
+    path: DEVICES_PATH,
     body: &[],
     fixed: &[],
     detail_fields: &[],
     destructive: false,
-    codes: &[
-        (400, "bad request: the tenant rejected the request"),
-        (403, "not authorised to read this user's authenticators"),
-        (404, "the user does not exist"),
-        (429, "too many requests"),
-        (500, "internal server error at the tenant"),
-    ],
+    codes: DEVICES_CODES,
     resolvers: BY_USER,
     verify: None,
     lists: Some(&AUTHENTICATORS),
     credential: None,
-    permission: "rsa.authenticator.mobile.read",
+    permission: DEVICES_PERMISSION,
     undo: Undo::Nothing,
 };

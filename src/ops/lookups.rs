@@ -191,22 +191,28 @@ pub static DS100_LOOKUP: Lookup = Lookup {
     permission: "rsa.authenticator.ds100.read",
 };
 
+/// Where a user's authenticators are read, what its answers mean, and the
+/// permission it needs: the lookup below and `report`, which lists them.
+pub const DEVICES_PATH: &str = "/AdminInterface/restapi/v2/users/{userId}/devices";
+pub const DEVICES_CODES: &[(u16, &str)] = &[
+    (400, "bad request: the tenant rejected the request"),
+    (403, "not authorised to read this user's authenticators"),
+    (404, "the user does not exist"),
+    (429, "too many requests"),
+    (500, "internal server error at the tenant"),
+];
+pub const DEVICES_PERMISSION: &str = "rsa.authenticator.mobile.read";
+
 /// A user's authenticators (`GET /v2/users/{userId}/devices`), to expand
 /// a row naming only a user into each credential the user holds.
 pub static USER_DEVICES: Lookup = Lookup {
     name: "devices",
     method: HttpMethod::Get,
-    path: "/AdminInterface/restapi/v2/users/{userId}/devices",
+    path: DEVICES_PATH,
     key: Field::UserId,
     answer: Answer::Member("devices"),
-    codes: &[
-        (400, "bad request: the tenant rejected the request"),
-        (403, "not authorised to read this user's authenticators"),
-        (404, "the user does not exist"),
-        (429, "too many requests"),
-        (500, "internal server error at the tenant"),
-    ],
-    permission: "rsa.authenticator.mobile.read",
+    codes: DEVICES_CODES,
+    permission: DEVICES_PERMISSION,
 };
 
 /// `userId` from `email`.
